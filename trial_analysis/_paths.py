@@ -1,0 +1,49 @@
+"""Locate the trial data shipped with the package.
+
+Decision: ``data/`` at the repository root is the single home of the data files (the product
+brief fixes the layout). A wheel carries a copy at ``trial_analysis/_data`` (hatch
+``force-include`` in pyproject.toml). :func:`data_dir` looks there first, then at the checkout's
+``data/`` (editable installs and running from source). ``TRIAL_ANALYSIS_DATA`` overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import TrialAnalysisError
+
+__all__ = ["available_trials", "data_dir", "trial_dir"]
+
+_PKG = Path(__file__).resolve().parent
+
+
+def data_dir() -> Path:
+    """The folder holding one sub-folder per shipped trial (``zang2022/``, ``evidence/``...)."""
+    env = os.environ.get("TRIAL_ANALYSIS_DATA")
+    candidates = [Path(env)] if env else [_PKG / "_data", _PKG.parent / "data"]
+    for c in candidates:
+        if (c / "README.md").is_file() or any(c.glob("*/design.toml")):
+            return c
+    raise TrialAnalysisError(
+        "Cannot find the trial_analysis data folder; looked in "
+        + ", ".join(str(c) for c in candidates)
+        + ". Reinstall the package or set TRIAL_ANALYSIS_DATA."
+    )
+
+
+def available_trials() -> list[str]:
+    """Names of the trials shipped with the package (folders with a ``design.toml``)."""
+    return sorted(p.parent.name for p in data_dir().glob("*/design.toml"))
+
+
+def trial_dir(name: str) -> Path:
+    """The data folder of a shipped trial, e.g. ``trial_dir("zang2022")``."""
+    d = data_dir() / name
+    if not (d / "design.toml").is_file():
+        raise TrialAnalysisError(
+            f"Unknown trial {name!r}: no {d / 'design.toml'}. Shipped trials: "
+            + ", ".join(available_trials())
+            + ". To use your own, pass the path of a design.toml."
+        )
+    return d

@@ -1,0 +1,162 @@
+"""Published aggregates of a trial as a tidy table, one row per number, each with its source.
+
+Columns of ``published.csv`` (documented in ``data/README.md``):
+
+``quantity, arm, week, statistic, relation, value, unit, conf_level, label, source, note``
+
+``relation`` is ``=`` for exact values and ``<``/``>`` for bounds such as "p < 0.05";
+``label`` is the provenance (``abstract``, ``full text``, ``registry``, ``secondary``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ._paths import trial_dir
+from .errors import PublishedDataError
+
+__all__ = ["COLUMNS", "load_published", "published_value"]
+
+COLUMNS = (
+    "quantity",
+    "arm",
+    "week",
+    "statistic",
+    "relation",
+    "value",
+    "unit",
+    "conf_level",
+    "label",
+    "source",
+    "note",
+)
+REQUIRED = ("quantity", "arm", "week", "statistic", "value", "unit", "source")
+RELATIONS = ("=", "<", ">", "<=", ">=")
+LABELS = ("abstract", "full text", "registry", "secondary")
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p / "published.csv"
+    if p.suffix == ".csv" or p.exists():
+        return p
+    return trial_dir(str(name_or_path)) / "published.csv"
+
+
+def load_published(name_or_path: str | Path) -> pd.DataFrame:
+    """Load the published aggregates of a trial.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A shipped trial's name (``"zang2022"``), a ``published.csv`` path, or its folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per published number with columns :data:`COLUMNS`; ``week`` is a nullable
+        integer, ``value`` and ``conf_level`` are floats. ``df.attrs`` holds ``source_file``
+        and ``sha256``.
+
+    Raises
+    ------
+    PublishedDataError
+        Naming the file, the row (as a spreadsheet shows it, header = row 1) and the column.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> pub = ta.load_published("zang2022")
+    >>> ta.published_value(pub, "composite", "UC-MSC", 48, "percent")
+    20.0
+    """
+    path = _resolve(name_or_path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PublishedDataError(f"{file}: cannot read the file ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PublishedDataError(
+            f"{file}: not UTF-8 text (undecodable byte at offset {exc.start})"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise PublishedDataError(
+            f"{file}, row 1: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+        )
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        raise PublishedDataError(
+            f"{file}, row 1: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}"
+        )
+    records = []
+    for i, rec in enumerate(reader, start=2):
+
+        def bad(col: str, expected: str, rec=rec, i=i) -> PublishedDataError:
+            return PublishedDataError(
+                f"{file}, row {i}, column {col}: expected {expected}, got {rec.get(col)!r}"
+            )
+
+        out = {c: (rec.get(c) or "").strip() for c in COLUMNS}
+        for c in ("quantity", "arm", "statistic", "source"):
+            if not out[c]:
+                raise bad(c, "a non-empty value")
+        try:
+            out["value"] = float(out["value"])
+            if not math.isfinite(out["value"]):
+                raise ValueError
+        except ValueError:
+            raise bad("value", "a finite number") from None
+        try:
+            out["week"] = int(out["week"]) if out["week"] else pd.NA
+        except ValueError:
+            raise bad("week", "a whole number of weeks or blank") from None
+        try:
+            out["conf_level"] = float(out["conf_level"]) if out["conf_level"] else math.nan
+        except ValueError:
+            raise bad("conf_level", "a number in (0, 1) or blank") from None
+        out["relation"] = out["relation"] or "="
+        if out["relation"] not in RELATIONS:
+            raise bad("relation", "one of " + " ".join(RELATIONS))
+        out["label"] = out["label"] or "abstract"
+        if out["label"] not in LABELS:
+            raise bad("label", "one of " + ", ".join(LABELS))
+        records.append(out)
+    if not records:
+        raise PublishedDataError(f"{file}: no data rows")
+    df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    df["week"] = df["week"].astype("Int64")
+    df.attrs["source_file"] = file
+    df.attrs["sha256"] = hashlib.sha256(data).hexdigest()
+    return df
+
+
+def published_value(
+    df: pd.DataFrame, quantity: str, arm: str, week: int | None, statistic: str
+) -> float:
+    """The single published number matching the four keys (``week=None`` for blank weeks).
+
+    Raises ``KeyError`` listing what exists when there is no exact match.
+    """
+    m = (df["quantity"] == quantity) & (df["arm"] == arm) & (df["statistic"] == statistic)
+    m &= df["week"].isna() if week is None else (df["week"] == week).fillna(False)
+    hits = df.loc[m, "value"]
+    if len(hits) != 1:
+        have = df.loc[df["quantity"] == quantity, ["arm", "week", "statistic"]].drop_duplicates()
+        raise KeyError(
+            f"{len(hits)} published rows for ({quantity!r}, {arm!r}, {week!r}, {statistic!r}); "
+            f"rows for {quantity!r}: {have.to_dict(orient='records')}"
+        )
+    return float(hits.iloc[0])
