@@ -1,0 +1,9 @@
+"""Published-number forensics: do the reported numbers fit together?
+
+- :mod:`.counts` — denominators and counts implied by published percentages and intervals
+  (``infer_counts``).
+- :mod:`.summaries` — checks of means, SDs and changes (GRIM/GRIMMER, change-score arithmetic,
+  the pre-post correlation implied by a p-value).
+
+Each check returns structured findings (result objects), never prints.
+"""
