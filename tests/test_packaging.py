@@ -1,0 +1,75 @@
+"""The data are found from a checkout and from an installed wheel (outside any checkout)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import trial_analysis as ta
+from trial_analysis import _paths
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_checkout_finds_repository_data():
+    assert _paths.data_dir() == ROOT / "data"
+    assert "zang2022" in _paths.available_trials()
+
+
+def test_environment_variable_overrides(tmp_path, monkeypatch):
+    (tmp_path / "t1").mkdir()
+    (tmp_path / "t1" / "design.toml").write_text(
+        (ROOT / "data/zang2022/design.toml").read_text("utf-8"), "utf-8"
+    )
+    monkeypatch.setenv("TRIAL_ANALYSIS_DATA", str(tmp_path))
+    assert _paths.available_trials() == ["t1"]
+    assert ta.load_design("t1").id == "zang2022"
+
+
+@pytest.mark.slow
+def test_wheel_carries_data_and_loads_outside_checkout(tmp_path):
+    pytest.importorskip("build")
+    pytest.importorskip("hatchling")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "trial_analysis/_data/zang2022/design.toml" in names
+    assert "trial_analysis/_data/zang2022/published.csv" in names
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site)
+    code = (
+        "import trial_analysis as ta, trial_analysis._paths as p;"
+        "d = ta.load_design('zang2022'); pub = ta.load_published('zang2022');"
+        "print(p.data_dir()); print(d.arms[0].n_randomised, len(pub))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); " + code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    data_dir, numbers = out.stdout.strip().splitlines()
+    assert Path(data_dir) == site / "trial_analysis" / "_data"
+    assert numbers.split()[0] == "45"
