@@ -73,7 +73,7 @@ def test_published_json(capsys):
 def test_error_is_one_clear_line_exit_2(capsys, tmp_path):
     bad = tmp_path / "design.toml"
     bad.write_text("[trial\n", encoding="utf-8")
-    code, out, err = run(capsys, "design", str(bad))
+    code, _out, err = run(capsys, "design", str(bad))
     assert code == 2
     assert err.startswith("trial-analysis: error: ") and "expected valid TOML" in err
     assert "Traceback" not in err
