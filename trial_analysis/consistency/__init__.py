@@ -7,3 +7,5 @@
 
 Each check returns structured findings (result objects), never prints.
 """
+
+from .counts import infer_counts  # noqa: F401
