@@ -1,0 +1,36 @@
+"""Power and sample size: analytic, exact (enumeration), simulated; assurance; group sequential.
+
+Entry points
+------------
+- :func:`exact_power` — exact power and actual size of Fisher, mid-p, chi-square, z,
+  Barnard and Boschloo tests by enumeration of all tables.
+- :func:`sample_size` — sample size (analytic methods, or exact tests respecting the saw-tooth).
+- :func:`simulate` — Monte Carlo power of a whole future trial described by a scenario.
+- analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
+  :func:`power_margin`, :func:`sample_size_table`.
+- :func:`assurance`, :func:`group_sequential`.
+"""
+
+from __future__ import annotations
+
+from .analytic import (
+    PowerResult,
+    SampleSizeTable,
+    power_ancova,
+    power_margin,
+    power_two_means,
+    power_two_proportions,
+    restricted_mle,
+    sample_size_table,
+)
+
+__all__ = [
+    "PowerResult",
+    "SampleSizeTable",
+    "power_ancova",
+    "power_margin",
+    "power_two_means",
+    "power_two_proportions",
+    "restricted_mle",
+    "sample_size_table",
+]
