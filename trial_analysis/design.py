@@ -28,7 +28,7 @@ import pandas as pd
 from ._paths import trial_dir
 from ._validate import check_positive
 from .errors import DesignError
-from .results import Result
+from .results import Result, format_sci
 
 __all__ = [
     "Arm",
@@ -224,7 +224,7 @@ class TrialDesign(Result):
         for a in self.arms:
             add(f"Arm: {a.name} ({a.role})", f"n = {a.n_randomised} randomised", "arms")
         d = self.dose
-        add("Dose", f"{d.amount_per_kg:g} {d.unit} per {d.per}, {d.route}", "dose")
+        add("Dose", f"{format_sci(d.amount_per_kg)} {d.unit} per {d.per}, {d.route}", "dose")
         add("Infusion weeks", ", ".join(map(str, self.infusion_weeks)), "schedule.infusion_weeks")
         add("Visit weeks", ", ".join(map(str, self.visit_weeks)), "schedule.visit_weeks")
         add("Follow-up", f"{self.follow_up_weeks} weeks", "schedule.follow_up_weeks")
@@ -276,7 +276,7 @@ class TrialDesign(Result):
         d = self.dose
         dp = self.provenance_of("dose")
         lines.append(
-            f"Dosing: {d.amount_per_kg:g} {d.unit} per {d.per}, {d.route}, at weeks "
+            f"Dosing: {format_sci(d.amount_per_kg)} {d.unit} per {d.per}, {d.route}, at weeks "
             + ", ".join(map(str, self.infusion_weeks))
             + (f"  [{dp.label}]" if dp else "")
         )

@@ -19,7 +19,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["SYNTHETIC_NOTE", "Result", "format_number", "format_p", "frame_to_text", "to_jsonable"]
+__all__ = [
+    "SYNTHETIC_NOTE",
+    "Result",
+    "format_number",
+    "format_p",
+    "format_sci",
+    "frame_to_text",
+    "to_jsonable",
+]
 
 SYNTHETIC_NOTE = (
     "SYNTHETIC DATA: individual-level results come from a synthetic cohort matched to the "
@@ -44,6 +52,16 @@ def format_number(x: Any, digits: int = 4) -> str:
             return f"{x:.{digits - 1}e}"
         return f"{x:.{digits}g}"
     return str(x)
+
+
+def format_sci(x: float) -> str:
+    """Format a large dose-like number as ``1×10^6`` / ``1.5×10^6`` (plain text, no exponent glyphs)."""
+    if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e4:
+        return format_number(float(x))
+    exp = math.floor(math.log10(abs(x)))
+    mant = x / 10**exp
+    mant_s = f"{mant:.3g}"
+    return f"10^{exp}" if mant_s == "1" else f"{mant_s}×10^{exp}"
 
 
 def format_p(p: Any) -> str:

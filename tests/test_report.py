@@ -1,0 +1,120 @@
+"""The PDF/HTML report: content equals the result objects, atomic writes, CLI."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+import trial_analysis as ta
+from trial_analysis.cli import main
+from trial_analysis.report import build_report
+from trial_analysis.report import sections as report_sections
+from trial_analysis.report.build import sha256_file
+
+pypdf = pytest.importorskip("pypdf")
+
+
+def pdf_text(path: Path) -> str:
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.fixture(scope="module")
+def report_pdf(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("report") / "zang.pdf"
+    build_report("zang2022", out=out, command="pytest")
+    return out, pdf_text(out)
+
+
+def test_pdf_has_title_toc_and_every_available_section(report_pdf):
+    path, text = report_pdf
+    assert path.read_bytes().startswith(b"%PDF")
+    assert "Reanalysis: UC-MSC for type 2 diabetes (Zang 2022)" in text
+    assert "Contents" in text
+    titles = [t for _, t, f in report_sections.SECTIONS]
+    for k, title in enumerate(titles, start=1):
+        assert f"{k}. {title}" in text, title
+    reader = pypdf.PdfReader(str(path))
+    assert [o.title for o in reader.outline if not isinstance(o, list)][: len(titles)] == [
+        f"{k}. {t}" for k, t in enumerate(titles, start=1)
+    ]
+    assert re.search(r"Page \d+", text)
+
+
+def test_pdf_numbers_equal_the_loaded_objects(report_pdf):
+    _, text = report_pdf
+    d = ta.load_design("zang2022")
+    pub = ta.load_published("zang2022")
+    for a in d.arms:
+        assert f"{a.name} n = {a.n_randomised}" in text
+    assert "Visit weeks " + ", ".join(map(str, d.visit_weeks)) + " assumed" in text
+    for value in pub["value"]:
+        assert ta.results.format_number(float(value), 6) in text
+    assert d.sha256 in text  # reproducibility appendix: input checksums
+    assert sha256_file(pub.attrs["source_file"]) in text
+    assert "Seed for every random step: 20220503" in text
+    assert "Command: pytest" in text
+
+
+def test_synthetic_statement_when_synthetic_data_used(report_pdf):
+    _, text = report_pdf
+    ctx_synthetic = (
+        hasattr(ta.synthetic, "synthetic_ipd") if report_sections.available("synthetic") else False
+    )
+    if ctx_synthetic:
+        assert "SYNTHETIC" in text
+    else:
+        assert "SYNTHETIC PATIENT-LEVEL DATA" not in text
+
+
+def test_html_report_is_self_contained(tmp_path):
+    out = build_report("zang2022", out=tmp_path / "r.html", fmt="html")
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html
+    assert 'src="http' not in html and "<link" not in html  # nothing fetched from elsewhere
+    assert "1. Design" in html
+
+
+def test_interrupted_build_leaves_no_partial_file(tmp_path, monkeypatch):
+    out = tmp_path / "r.pdf"
+    out.write_bytes(b"previous report")
+
+    def boom(ctx):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(report_sections, "SECTIONS", [*report_sections.SECTIONS, ("x", "X", boom)])
+    with pytest.raises(RuntimeError, match="interrupted"):
+        build_report("zang2022", out=out)
+    assert out.read_bytes() == b"previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]  # no temporary file left
+
+
+def test_failure_while_rendering_leaves_no_temp_file(tmp_path, monkeypatch):
+    from trial_analysis.report import pdf
+
+    def broken(path, **kw):
+        Path(path).write_bytes(b"%PDF-half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pdf, "render_pdf", broken)
+    with pytest.raises(OSError, match="disk full"):
+        build_report("zang2022", out=tmp_path / "r.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_report_writes_file_with_normal_permissions(tmp_path, capsys):
+    out = tmp_path / "sub" / "z.pdf"
+    assert main(["report", "zang2022", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "Design" in err and "done:" in err  # progress on the terminal
+    assert out.stat().st_mode & stat.S_IRGRP
+    assert main(["report", "zang2022", "-o", str(tmp_path / "q.pdf"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_bad_format_is_a_parameter_error(tmp_path):
+    with pytest.raises(ta.ParameterError, match="`fmt` must be one of 'pdf', 'html', got 'docx'"):
+        build_report("zang2022", out=tmp_path / "r.docx", fmt="docx")

@@ -1,0 +1,276 @@
+"""Render report sections to PDF with reportlab (pure pip, no LaTeX).
+
+Why reportlab: the product brief names it, it installs from PyPI with no system packages and
+it draws vector graphics; matplotlib figures are converted through SVG with svglib so they stay
+vector in the PDF. Layout: title page, table of contents, numbered tables and figures, page
+numbers, PDF outline (bookmarks), and a footer that repeats the synthetic-data warning.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.tableofcontents import TableOfContents
+
+from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock
+
+__all__ = ["render_pdf"]
+
+_SS = getSampleStyleSheet()
+STYLES = {
+    "title": ParagraphStyle("t", parent=_SS["Title"], fontSize=20, leading=24, spaceAfter=10),
+    "subtitle": ParagraphStyle(
+        "st", parent=_SS["Normal"], fontSize=11, leading=14, alignment=TA_CENTER
+    ),
+    "h1": ParagraphStyle(
+        "h1", parent=_SS["Heading1"], fontSize=15, leading=18, spaceBefore=6, spaceAfter=6
+    ),
+    "h2": ParagraphStyle(
+        "h2", parent=_SS["Heading2"], fontSize=12, leading=15, spaceBefore=8, spaceAfter=4
+    ),
+    "h3": ParagraphStyle(
+        "h3", parent=_SS["Heading3"], fontSize=10.5, leading=13, spaceBefore=6, spaceAfter=3
+    ),
+    "body": ParagraphStyle("b", parent=_SS["BodyText"], fontSize=9.5, leading=12.5, spaceAfter=5),
+    "caption": ParagraphStyle(
+        "c",
+        parent=_SS["BodyText"],
+        fontSize=8.5,
+        leading=11,
+        spaceBefore=2,
+        spaceAfter=8,
+        textColor=colors.HexColor("#333333"),
+    ),
+    "cell": ParagraphStyle("cell", parent=_SS["BodyText"], fontSize=7.3, leading=8.8),
+    "cellh": ParagraphStyle(
+        "cellh", parent=_SS["BodyText"], fontSize=7.3, leading=8.8, fontName="Helvetica-Bold"
+    ),
+    "note": ParagraphStyle(
+        "n", parent=_SS["BodyText"], fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444")
+    ),
+    "callout": ParagraphStyle("co", parent=_SS["BodyText"], fontSize=10, leading=13),
+}
+CALLOUT_COLOURS = {
+    "synthetic": ("#fde8e8", "#b91c1c"),
+    "warning": ("#fff7e0", "#b45309"),
+    "info": ("#eef4fb", "#1d4ed8"),
+}
+
+
+def _svg_drawing(fig: Any, width: float) -> Flowable:
+    """matplotlib Figure -> reportlab Drawing (vector) scaled to ``width`` points."""
+    from svglib.svglib import svg2rlg
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    buf.seek(0)
+    drawing = svg2rlg(buf)
+    scale = width / drawing.width
+    drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
+    drawing.scale(scale, scale)
+    drawing.hAlign = "CENTER"
+    return drawing
+
+
+class _Doc(BaseDocTemplate):
+    def __init__(self, filename: str, footer: str, synthetic: bool, **kw: Any):
+        super().__init__(
+            filename,
+            pagesize=A4,
+            leftMargin=18 * mm,
+            rightMargin=18 * mm,
+            topMargin=16 * mm,
+            bottomMargin=18 * mm,
+            **kw,
+        )
+        self.footer, self.synthetic = footer, synthetic
+        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="main")
+        self.addPageTemplates([PageTemplate("page", [frame], onPage=self._decorate)])
+        self._bookmark = 0
+
+    def _decorate(self, canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        canvas.drawString(self.leftMargin, 10 * mm, self.footer)
+        canvas.drawRightString(A4[0] - self.rightMargin, 10 * mm, f"Page {doc.page}")
+        if self.synthetic:
+            canvas.setFillColor(colors.HexColor("#b91c1c"))
+            canvas.setFont("Helvetica-Bold", 7.5)
+            canvas.drawCentredString(
+                A4[0] / 2,
+                A4[1] - 9 * mm,
+                "SYNTHETIC PATIENT-LEVEL DATA: individual results are not the trial's real patients",
+            )
+        canvas.restoreState()
+
+    def beforeDocument(self) -> None:
+        self._bookmark = 0  # multiBuild makes several passes: keys must be the same each time
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        if isinstance(flowable, Paragraph) and flowable.style.name in ("h1", "h2"):
+            level = 0 if flowable.style.name == "h1" else 1
+            text = flowable.getPlainText()
+            key = f"bm{self._bookmark}"
+            self._bookmark += 1
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(text, key, level=level, closed=level > 0)
+            self.notify("TOCEntry", (level, text, self.page, key))
+
+
+def _column_widths(df: Any, width: float) -> list[float]:
+    """Widths that never break a word (a number or a header) and share the rest by content length."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    pad = 6.0
+    size = STYLES["cell"].fontSize
+
+    def w(text: str, bold: bool = False) -> float:
+        return stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", size)
+
+    minimum, desired = [], []
+    for c in df.columns:
+        cells = [str(v) for v in df[c]]
+        words = [tok for v in cells for tok in v.split()] + str(c).split()
+        minimum.append(max([w(tok, True) for tok in words] + [8.0]) + pad)
+        desired.append(max([w(v) for v in cells] + [w(str(c), True)]) + pad)
+    if sum(desired) <= width:
+        return [d * width / sum(desired) for d in desired]
+    if sum(minimum) >= width:
+        return [m * width / sum(minimum) for m in minimum]
+    extra = [d - m for d, m in zip(desired, minimum, strict=True)]
+    room = width - sum(minimum)
+    return [m + room * e / sum(extra) for m, e in zip(minimum, extra, strict=True)]
+
+
+def _table(block: TableBlock, width: float) -> Flowable:
+    df = block.frame
+    header = [Paragraph(escape(str(c)), STYLES["cellh"]) for c in df.columns]
+    rows = [
+        [Paragraph(escape(str(v)), STYLES["cell"]) for v in r] for r in df.itertuples(index=False)
+    ]
+    widths = (
+        _column_widths(df, width)
+        if not block.col_widths
+        else [width * w / sum(block.col_widths) for w in block.col_widths]
+    )
+    t = Table([header, *rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    t.setStyle(
+        TableStyle(
+            [
+                ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f8")]),
+            ]
+        )
+    )
+    return t
+
+
+def _callout(block: Callout, width: float) -> Flowable:
+    bg, fg = CALLOUT_COLOURS.get(block.kind, CALLOUT_COLOURS["info"])
+    p = Paragraph(block.text, STYLES["callout"])
+    t = Table([[p]], colWidths=[width])
+    t.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(bg)),
+                ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor(fg)),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return t
+
+
+def render_pdf(
+    path: str | Path,
+    *,
+    title: str,
+    subtitle_lines: Sequence[str],
+    title_callouts: Sequence[Callout],
+    sections: Sequence[Section],
+    footer: str,
+    synthetic: bool,
+) -> None:
+    """Write the PDF to ``path`` (callers pass a temporary path and rename it; see ``build``)."""
+    doc = _Doc(
+        str(path),
+        footer=footer,
+        synthetic=synthetic,
+        title=title,
+        author="trial_analysis",
+        subject="Statistical reanalysis report",
+    )
+    width = doc.width
+    story: list[Flowable] = [Spacer(1, 30 * mm), Paragraph(escape(title), STYLES["title"])]
+    story += [Paragraph(line, STYLES["subtitle"]) for line in subtitle_lines]
+    story.append(Spacer(1, 10 * mm))
+    for c in title_callouts:
+        story += [_callout(c, width), Spacer(1, 4 * mm)]
+    story.append(PageBreak())
+    toc = TableOfContents()
+    toc.levelStyles = [
+        ParagraphStyle("toc0", fontSize=10.5, leading=14, leftIndent=0, fontName="Helvetica-Bold"),
+        ParagraphStyle("toc1", fontSize=9, leading=12, leftIndent=14),
+    ]
+    story += [Paragraph("Contents", STYLES["h3"]), toc, PageBreak()]
+    n_table = n_fig = 0
+    for k, sec in enumerate(sections, start=1):
+        story += [CondPageBreak(60 * mm), Paragraph(f"{k}. {escape(sec.title)}", STYLES["h1"])]
+        for b in sec.blocks:
+            if isinstance(b, Heading):
+                story += [
+                    CondPageBreak(30 * mm),
+                    Paragraph(escape(b.text), STYLES["h2" if b.level <= 2 else "h3"]),
+                ]
+            elif isinstance(b, Para):
+                story.append(Paragraph(b.text, STYLES["body"]))
+            elif isinstance(b, Callout):
+                story += [_callout(b, width), Spacer(1, 3 * mm)]
+            elif isinstance(b, TableBlock):
+                n_table += 1
+                cap = Paragraph(f"<b>Table {n_table}.</b> {escape(b.caption)}", STYLES["caption"])
+                notes = [Paragraph("Note: " + escape(n), STYLES["note"]) for n in b.notes]
+                tbl = _table(b, width)
+                if len(b.frame) <= 25:
+                    story.append(KeepTogether([cap, tbl, *notes, Spacer(1, 4 * mm)]))
+                else:
+                    story += [cap, tbl, *notes, Spacer(1, 4 * mm)]
+            elif isinstance(b, FigureBlock):
+                n_fig += 1
+                draw = _svg_drawing(b.figure, width * b.width)
+                cap = Paragraph(f"<b>Figure {n_fig}.</b> {escape(b.caption)}", STYLES["caption"])
+                story.append(KeepTogether([draw, cap]))
+            else:  # pragma: no cover - programming error
+                raise TypeError(f"unknown report block {type(b).__name__}")
+    doc.multiBuild(story)
