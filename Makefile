@@ -41,7 +41,7 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 notebooks: $(VENV)/.installed-dev
-	$(BIN)/python -m trial_analysis.notebooks --out reports/notebooks
+	$(BIN)/python scripts/run_notebooks.py --out reports/notebooks
 
 benchmarks: $(VENV)/.installed-dev
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 
 # Submodules importable as attributes: ta.binary, ta.power, ...
 _SUBMODULES = {
+    "baseline",
     "bayes",
     "binary",
     "claims",
