@@ -26,8 +26,15 @@ def run(name: str, out_dir: Path, parameters: dict | None = None, html: bool = T
     out_dir.mkdir(parents=True, exist_ok=True)
     dest = out_dir / src.name
     params = {"output_dir": str(out_dir)} | dict(parameters or {})
-    pm.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3", cwd=str(ROOT),
-                        progress_bar=False, log_output=False)
+    pm.execute_notebook(
+        str(src),
+        str(dest),
+        parameters=params,
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+        log_output=False,
+    )
     if html:
         from nbconvert import HTMLExporter
 
@@ -37,12 +44,20 @@ def run(name: str, out_dir: Path, parameters: dict | None = None, html: bool = T
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("names", nargs="*", help="notebook names (default: all in notebooks/)")
     ap.add_argument("--out", default="reports/notebooks", help="output folder")
     ap.add_argument("--no-html", action="store_true", help="skip the HTML copies")
-    ap.add_argument("-p", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
-                    help="override a parameter (value parsed as int/float when it looks like one)")
+    ap.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        default=[],
+        help="override a parameter (value parsed as int/float when it looks like one)",
+    )
     args = ap.parse_args(argv)
     params = {}
     for k, v in args.p:
