@@ -73,3 +73,41 @@ def test_wheel_carries_data_and_loads_outside_checkout(tmp_path):
     data_dir, numbers = out.stdout.strip().splitlines()
     assert Path(data_dir) == site / "trial_analysis" / "_data"
     assert numbers.split()[0] == "45"
+
+
+# pip name -> conda-forge name(s) where they differ
+_CONDA_NAMES = {
+    "dask[distributed]": ["dask", "distributed"],
+    "build": ["python-build"],
+    "jupyter-client": ["jupyter_client"],
+}
+
+
+def _pip_requirements() -> dict[str, str]:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    reqs = list(meta["dependencies"])
+    for deps in meta["optional-dependencies"].values():
+        reqs += [d for d in deps if not d.startswith("trial_analysis")]
+    out = {}
+    for r in reqs:
+        name, _, bound = r.partition(">=")
+        for conda in _CONDA_NAMES.get(name.strip(), [name.strip()]):
+            out[conda] = bound.strip()
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    """conda (environment.yml) and pip (pyproject.toml) install the same packages with the same pins."""
+    conda = {}
+    for line in (ROOT / "environment.yml").read_text("utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("- ") and ">=" in line:
+            name, _, bound = line[2:].partition(">=")
+            conda[name.strip()] = bound.strip()
+    pip = _pip_requirements()
+    assert {k: v for k, v in pip.items() if k != "python"} == {
+        k: v for k, v in conda.items() if k != "python"
+    }
+    assert "- -e ." in (ROOT / "environment.yml").read_text("utf-8")  # the package itself, editable
