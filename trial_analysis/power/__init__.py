@@ -23,14 +23,42 @@ from .analytic import (
     restricted_mle,
     sample_size_table,
 )
+from .exact import (
+    ANALYTIC_TESTS,
+    EXACT_TESTS,
+    ExactPower,
+    PowerCurve,
+    SampleSize,
+    SizeCurve,
+    exact_power,
+    power_curve,
+    rejection_region,
+    sample_size,
+    size_curve,
+)
+from .sequential import GroupSequentialDesign, group_sequential, spend
 
 __all__ = [
+    "ANALYTIC_TESTS",
+    "EXACT_TESTS",
+    "ExactPower",
+    "GroupSequentialDesign",
+    "PowerCurve",
     "PowerResult",
+    "SampleSize",
     "SampleSizeTable",
+    "SizeCurve",
+    "exact_power",
+    "group_sequential",
     "power_ancova",
+    "power_curve",
     "power_margin",
     "power_two_means",
     "power_two_proportions",
+    "rejection_region",
     "restricted_mle",
+    "sample_size",
     "sample_size_table",
+    "size_curve",
+    "spend",
 ]
