@@ -129,6 +129,26 @@ for (cfg in cfgs) {
                     vec(ch$rejectionProbabilities), ch$averageSampleNumber1, ch$averageSampleNumber01,
                     ch$averageSampleNumber0, ss$maxNumberOfSubjects, ss$expectedNumberOfSubjectsH1))
 }
+lines <- c(lines, L, "]", "")
+
+# --- exact power by brute force: one fisher.test / chisq.test call per table ------------------
+pval <- function(x1, n1, x2, n2, test) {
+  tab <- matrix(c(x1, n1 - x1, x2, n2 - x2), 2, byrow = TRUE)
+  if (test == "fisher") return(fisher.test(tab)$p.value)
+  if (x1 + x2 == 0 || x1 + x2 == n1 + n2) return(1)  # no information: never rejects
+  suppressWarnings(chisq.test(tab, correct = test == "chisq_yates")$p.value)
+}
+L <- "EXACT_POWER_BRUTE_FORCE = ["
+for (cfg in list(list(0.2, 0.0455, 45, 44, "fisher"), list(0.5, 0.2, 20, 25, "fisher"),
+                 list(0.2, 0.0455, 45, 44, "chisq"), list(0.4, 0.15, 30, 30, "chisq_yates"))) {
+  n1 <- cfg[[3]]; n2 <- cfg[[4]]
+  R <- outer(0:n1, 0:n2, Vectorize(function(a, b) pval(a, n1, b, n2, cfg[[5]]) <= 0.05 * (1 + 1e-9)))
+  pw <- sum(outer(dbinom(0:n1, n1, cfg[[1]]), dbinom(0:n2, n2, cfg[[2]])) * R)
+  ps <- seq(0.0005, 0.9995, by = 0.0005)
+  sz <- max(sapply(ps, function(p) sum(outer(dbinom(0:n1, n1, p), dbinom(0:n2, n2, p)) * R)))
+  L <- c(L, rec(p1 = cfg[[1]], p2 = cfg[[2]], n1 = n1, n2 = n2, test = cfg[[5]], alpha = 0.05,
+                power = pw, size_on_grid = sz, n_rejecting = sum(R)))
+}
 lines <- c(lines, L, "]")
 writeLines(lines, out)
 cat("wrote", out, "\n")
