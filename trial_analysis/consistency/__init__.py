@@ -9,3 +9,14 @@ Each check returns structured findings (result objects), never prints.
 """
 
 from .counts import infer_counts  # noqa: F401
+from .summaries import (  # noqa: F401
+    ArmSummary,
+    Finding,
+    audit_summaries,
+    change_arithmetic,
+    default_denominators,
+    grim,
+    grimmer,
+    rho_sensitivity,
+    within_group_rho,
+)

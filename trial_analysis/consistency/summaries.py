@@ -1,0 +1,1044 @@
+"""Do published means, SDs, changes and p-values fit together?
+
+Checks that need no patient data, each returning structured :class:`Finding` objects
+(``id, quantity, reported, recomputed, discrepancy, verdict, explanation``):
+
+- :func:`grim` / :func:`grimmer` — can a mean (and SD) of ``n`` granular values be what was
+  reported? (Brown & Heathers 2017; Anaya 2016.)
+- :func:`change_arithmetic` — is a reported mean change the difference of the reported means?
+- :func:`rho_sensitivity` — the pre-post correlation ρ (never published) as a parameter: the
+  between-group p-value of the change (or ANCOVA) as a function of ρ, and the range of ρ
+  consistent with a reported p-value; :func:`within_group_rho` does the same for a
+  within-arm paired test.
+- :func:`audit_summaries` — all of the above for a shipped trial's published numbers
+  (``ta.consistency.audit_summaries("zang2022")``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .._validate import check_choice, check_count, check_finite, check_positive, check_probability
+from ..errors import ParameterError
+from ..results import Result, to_jsonable
+
+__all__ = [
+    "VERDICTS",
+    "ArmSummary",
+    "Finding",
+    "RhoSensitivityResult",
+    "SummaryAudit",
+    "audit_summaries",
+    "change_arithmetic",
+    "default_denominators",
+    "grim",
+    "grimmer",
+    "rho_sensitivity",
+    "within_group_rho",
+]
+
+#: Verdicts a finding can carry.
+VERDICTS = ("consistent", "inconsistent", "conditional", "not informative")
+
+
+# --------------------------------------------------------------------------- findings
+@dataclass(frozen=True)
+class Finding(Result):
+    """One consistency check of published numbers.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, e.g. ``"hba1c_change_arithmetic_UC-MSC"``.
+    quantity : str
+        What was checked, in words.
+    reported : str
+        The published number(s) as printed.
+    recomputed : str
+        What the arithmetic or test gives.
+    discrepancy : float
+        ``reported - recomputed`` where both are numbers (NaN when not applicable).
+    verdict : str
+        One of :data:`VERDICTS`: ``consistent``, ``inconsistent``, ``conditional`` (holds only
+        under a stated assumption, e.g. a range of ρ), ``not informative`` (the check cannot
+        discriminate, e.g. GRIM with n >= 10^decimals).
+    explanation : str
+        Why, in a sentence or two, with the assumption used.
+    """
+
+    id: str
+    quantity: str
+    reported: str
+    recomputed: str
+    discrepancy: float
+    verdict: str
+    explanation: str
+    title: ClassVar[str] = "Consistency finding"
+
+    def __post_init__(self) -> None:
+        check_choice("verdict", self.verdict, VERDICTS)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "id": self.id,
+                    "quantity": self.quantity,
+                    "reported": self.reported,
+                    "recomputed": self.recomputed,
+                    "discrepancy": self.discrepancy,
+                    "verdict": self.verdict,
+                    "explanation": self.explanation,
+                }
+            ]
+        )
+
+    @property
+    def consistent(self) -> bool:
+        return self.verdict == "consistent"
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}"
+
+
+def _decimals(value: Any, decimals: int | None, name: str) -> tuple[Decimal, int]:
+    """The reported value as a Decimal and its number of decimals (strings keep zeros)."""
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except ArithmeticError:
+            raise ParameterError(name, "a number written as reported, e.g. '5.20'", value) from None
+        if not d.is_finite():
+            raise ParameterError(name, "a finite number", value)
+        places = max(0, -d.as_tuple().exponent)  # type: ignore[operator]
+    else:
+        v = check_finite(name, value)
+        d = Decimal(repr(v))
+        places = max(0, -d.as_tuple().exponent)  # type: ignore[operator]
+    if decimals is not None:
+        places = check_count("decimals", decimals)
+    return d, places
+
+
+# --------------------------------------------------------------------------- GRIM / GRIMMER
+def _grim_sums(m: Decimal, places: int, n: int, unit: Decimal) -> list[int]:
+    """Integer sums S (in units of ``unit``) with mean S*unit/n within rounding of m."""
+    half = Decimal(5) / Decimal(10) ** (places + 1)
+    lo = math.floor((m - half) * n / unit)
+    hi = math.ceil((m + half) * n / unit)
+    return [s for s in range(lo, hi + 1) if abs(Decimal(s) * unit / n - m) <= half]
+
+
+def grim(
+    mean: float | str,
+    n: int,
+    *,
+    decimals: int | None = None,
+    items: int = 1,
+    granularity: float | str = 1,
+    percent: bool = False,
+    id: str = "grim",
+    quantity: str = "mean",
+) -> Finding:
+    """GRIM test: can ``n`` values on a grid of ``granularity`` have the reported mean?
+
+    Parameters
+    ----------
+    mean : float or str
+        Reported mean (a string keeps trailing zeros: ``"5.20"``); with ``percent=True``
+        a percentage of ``n`` (a share x/n).
+    n : int
+        Sample size.
+    decimals : int, optional
+        Decimals of the reported mean; default: those written.
+    items : int, default 1
+        Number of integer items averaged per subject (a scale score).
+    granularity : float or str, default 1
+        Step of the measured values (1 for integers, ``"0.1"`` for HbA1c in % to one decimal).
+    percent : bool
+        Treat ``mean`` as a percentage of ``n`` (binary data).
+    id, quantity : str
+        Labels of the returned finding.
+
+    Returns
+    -------
+    Finding
+        ``consistent`` when some sum gives the mean after rounding (either way at exact
+        halves), ``inconsistent`` otherwise, ``not informative`` when the grid of possible means
+        is finer than the reporting precision (``n * items >= 10**decimals / granularity``).
+
+    Notes
+    -----
+    A mean of ``N = n * items`` values on a grid of step ``g`` is ``S g / N`` for an integer
+    ``S``; the reported mean ``m`` (``d`` decimals) is consistent when
+    ``|S g / N - m| <= 0.5 * 10^-d`` for some ``S``.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies in
+    the reporting of results in psychology. *Soc Psychol Personal Sci* 2017;8:363-369.
+
+    Examples
+    --------
+    >>> from trial_analysis.consistency import grim
+    >>> grim("5.19", 28).verdict
+    'inconsistent'
+    """
+    m, places = _decimals(mean, decimals, "mean")
+    k = check_count("n", n, minimum=1)
+    it = check_count("items", items, minimum=1)
+    g = (
+        Decimal(str(check_positive("granularity", float(granularity))))
+        if not isinstance(granularity, str)
+        else Decimal(granularity)
+    )
+    g = g.normalize()
+    if percent:
+        m = m / 100
+        places += 2
+        g, it = Decimal(1), 1
+    total = k * it
+    sums = _grim_sums(m, places, total, g)
+    shown = f"{mean}{'%' if percent else ''} (n = {k}{f', {it} items' if it > 1 else ''})"
+    step = 10 ** (-places)
+    # means are spaced g/N apart; if that is no wider than the reporting step, every
+    # reportable value is reachable and the test cannot fail
+    informative = float(g) / total > step
+    if sums:
+        s = sums[0]
+        val = float(Decimal(s) * g / total) * (100 if percent else 1)
+        rec = f"{s}/{total}" + (f" x {g}" if g != 1 else "") + f" = {val:.{places + 2}g}"
+        verdict = "consistent" if informative else "not informative"
+        why = (
+            f"a sum of {s} over {total} values gives the reported mean after rounding"
+            if informative
+            else f"with n = {total}, means are spaced {float(g) / total:.3g} apart, finer than "
+            f"the reporting precision {step:g}: GRIM cannot detect an error"
+        )
+        return Finding(
+            id, quantity, shown, rec, float(m) * (100 if percent else 1) - val, verdict, why
+        )
+    near = round(float(m) * total / float(g))
+    val = near * float(g) / total * (100 if percent else 1)
+    why = (
+        f"no count x out of {total} gives {mean}% after rounding"
+        if percent
+        else f"no integer sum over {total} values on a grid of {g} rounds to the reported mean"
+    )
+    return Finding(
+        id,
+        quantity,
+        shown,
+        f"nearest possible: {val:.{places + 2}g}",
+        float(m) * (100 if percent else 1) - val,
+        "inconsistent",
+        why,
+    )
+
+
+def grimmer(
+    mean: float | str,
+    sd: float | str,
+    n: int,
+    *,
+    decimals_mean: int | None = None,
+    decimals_sd: int | None = None,
+    granularity: float | str = 1,
+    id: str = "grimmer",
+    quantity: str = "mean and SD",
+) -> Finding:
+    """GRIMMER test: are a reported mean and (sample) SD of ``n`` granular values possible?
+
+    Parameters
+    ----------
+    mean, sd : float or str
+        Reported mean and SD (strings keep trailing zeros).
+    n : int
+        Sample size (>= 2).
+    decimals_mean, decimals_sd : int, optional
+        Reporting precision; default: the decimals written.
+    granularity : float or str, default 1
+        Step of the measured values.
+    id, quantity : str
+        Labels of the returned finding.
+
+    Returns
+    -------
+    Finding
+        ``inconsistent`` when no (sum, sum of squares) pair reproduces both numbers.
+
+    Notes
+    -----
+    With values ``k_i g`` (integers ``k_i``), sum ``S = Σ k_i`` and ``Q = Σ k_i²`` are
+    integers, ``S`` must pass GRIM, and the sample SD fixes
+    ``Q = (n - 1) (sd/g)² + S²/n`` within the rounding interval of ``sd``. Because
+    ``k² ≡ k (mod 2)``, ``Q`` must have the parity of ``S`` (Anaya 2016). The test is
+    necessary, not sufficient: a pair passing it may still be impossible.
+
+    References
+    ----------
+    Anaya J. The GRIMMER test: a method for testing the validity of reported measures of
+    variability. *PeerJ Preprints* 2016;4:e2400v1.
+
+    Examples
+    --------
+    >>> from trial_analysis.consistency import grimmer
+    Five integers with mean 3.00 and SD 1.12 need a sum of squares Q = 50 (even) while the sum
+    15 is odd:
+
+    >>> grimmer("3.00", "1.12", 5).verdict
+    'inconsistent'
+    """
+    m, pm = _decimals(mean, decimals_mean, "mean")
+    s, ps = _decimals(sd, decimals_sd, "sd")
+    k = check_count("n", n, minimum=2)
+    g = (
+        Decimal(granularity)
+        if isinstance(granularity, str)
+        else Decimal(str(check_positive("granularity", float(granularity))))
+    )
+    shown = f"mean {mean}, SD {sd} (n = {k})"
+    sums = _grim_sums(m, pm, k, g)
+    if not sums:
+        return Finding(
+            id,
+            quantity,
+            shown,
+            "no possible sum",
+            math.nan,
+            "inconsistent",
+            "the mean already fails GRIM, so no SD can be consistent",
+        )
+    half = Decimal(5) / Decimal(10) ** (ps + 1)
+    s_lo, s_hi = max(s - half, Decimal(0)) / g, (s + half) / g
+    found = None
+    for S in sums:
+        base = Decimal(S) ** 2 / k
+        q_lo = (k - 1) * s_lo**2 + base
+        q_hi = (k - 1) * s_hi**2 + base
+        q = math.ceil(q_lo)
+        if (q - S) % 2:
+            q += 1
+        if q <= q_hi:
+            found = (S, q)
+            break
+    if found is None:
+        return Finding(
+            id,
+            quantity,
+            shown,
+            "no integer sum of squares of the parity of the sum",
+            math.nan,
+            "inconsistent",
+            "for every sum compatible with the mean, no integer sum of squares with the parity "
+            "of the sum gives the reported SD after rounding (GRIMMER)",
+        )
+    S, q = found
+    sd_val = float(g) * math.sqrt(max((q - S**2 / k) / (k - 1), 0.0))
+    # Q of the right parity is spaced 2 apart, so possible SDs are ~ g²/((n-1) sd) apart;
+    # when that is no wider than the reporting step, the test cannot fail.
+    informative = float(g) ** 2 / ((k - 1) * max(float(s), 1e-12)) > 10 ** (-ps)
+    return Finding(
+        id,
+        quantity,
+        shown,
+        f"sum {S}, sum of squares {q}: SD {sd_val:.{ps + 2}f}",
+        float(s) - sd_val,
+        "consistent" if informative else "not informative",
+        "an integer sum and sum of squares (same parity) reproduce both numbers"
+        if informative
+        else f"with n = {k} the possible SDs are spaced more finely than the reporting "
+        "precision: GRIMMER cannot detect an error",
+    )
+
+
+# --------------------------------------------------------------------------- change arithmetic
+def change_arithmetic(
+    baseline_mean: float,
+    followup_mean: float,
+    reported_change: float,
+    *,
+    decimals: int = 2,
+    id: str = "change_arithmetic",
+    quantity: str = "mean change",
+) -> Finding:
+    """Is a reported mean change the difference of the reported follow-up and baseline means?
+
+    The two means are rounded to ``decimals``, so their difference is uncertain by
+    ``10^-decimals``; with the reported change's own rounding, a discrepancy above
+    ``1.5 x 10^-decimals`` cannot be rounding.
+
+    Notes
+    -----
+    The mean of within-patient changes equals the difference of the arm's means only when all
+    three are computed on the same patients. A larger discrepancy means another analysis set
+    (e.g. patients with both visits), a model-based (adjusted) change, or a misprint.
+
+    Examples
+    --------
+    Zang 2022, UC-MSC: 9.02 -> 7.52 but "decreased 1.31 %":
+
+    >>> from trial_analysis.consistency import change_arithmetic
+    >>> change_arithmetic(9.02, 7.52, -1.31).verdict
+    'inconsistent'
+    """
+    b = check_finite("baseline_mean", baseline_mean)
+    f = check_finite("followup_mean", followup_mean)
+    c = check_finite("reported_change", reported_change)
+    d = check_count("decimals", decimals)
+    diff = f - b
+    tol = 1.5 * 10**-d + 1e-12
+    disc = c - diff
+    ok = abs(disc) <= tol
+    rel = 100 * c / b if b else math.nan
+    why = (
+        f"difference of the means {diff:+.{d}f} agrees with the reported change within "
+        f"rounding (±{tol:.{d + 1}f})"
+        if ok
+        else f"the reported change {c:+.{d}f} differs from the difference of the reported means "
+        f"({f:.{d}f} - {b:.{d}f} = {diff:+.{d}f}) by {disc:+.{d}f}, more than rounding "
+        f"(±{tol:.{d + 1}f}) allows; not a relative change either ({rel:+.1f} % of baseline). "
+        "The change was likely computed on another analysis set (e.g. patients with both "
+        "visits) or model-adjusted, or one number is misprinted."
+    )
+    return Finding(
+        id,
+        quantity,
+        f"{c:+.{d}f}",
+        f"{f:.{d}f} - {b:.{d}f} = {diff:+.{d}f}",
+        disc,
+        "consistent" if ok else "inconsistent",
+        why,
+    )
+
+
+# --------------------------------------------------------------------------- rho sensitivity
+@dataclass(frozen=True)
+class ArmSummary:
+    """Published summaries of one arm: baseline and follow-up mean/SD, n, reported change."""
+
+    name: str
+    mean_base: float
+    sd_base: float
+    mean_follow: float
+    sd_follow: float
+    n: int
+    change: float | None = None
+
+    def __post_init__(self) -> None:
+        for k in ("mean_base", "mean_follow"):
+            check_finite(k, getattr(self, k))
+        for k in ("sd_base", "sd_follow"):
+            check_positive(k, getattr(self, k))
+        check_count("n", self.n, minimum=2)
+        if self.change is not None:
+            check_finite("change", self.change)
+
+    def sd_change(self, rho: np.ndarray | float) -> np.ndarray:
+        """SD of within-patient change: ``sqrt(sb² + sf² - 2 ρ sb sf)``."""
+        return np.sqrt(
+            np.maximum(
+                self.sd_base**2
+                + self.sd_follow**2
+                - 2 * np.asarray(rho) * self.sd_base * self.sd_follow,
+                0.0,
+            )
+        )
+
+    def mean_change(self, reading: str) -> float:
+        if reading == "reported":
+            if self.change is None:
+                raise ParameterError("change", f"the reported change of arm {self.name!r}", None)
+            return float(self.change)
+        return self.mean_follow - self.mean_base
+
+
+READINGS = {
+    "means": "change = difference of the reported means",
+    "reported": "change = the reported mean change",
+    "ancova": "ANCOVA of follow-up on baseline, from the reported means",
+}
+
+
+ANALYSIS_SETS = {
+    "means": "assumes the baseline and follow-up means describe the same patients (the n given)",
+    "reported": "assumes the published changes are means of within-patient changes in the n "
+    "patients with both visits",
+    "ancova": "assumes the baseline and follow-up means describe the same patients and a "
+    "common slope in both arms",
+}
+
+
+def _p_between(a1: ArmSummary, a2: ArmSummary, rho: np.ndarray, reading: str, equal_var: bool):
+    """Two-sided p of the between-arm comparison at each ρ (vectorised)."""
+    rho = np.asarray(rho, dtype=float)
+    n1, n2 = a1.n, a2.n
+    if reading == "ancova":
+        # ANCOVA (follow-up ~ arm + baseline) from summaries with within-arm correlation rho:
+        # within-arm sums of squares and products, common slope b = Sbf / Sbb,
+        # effect = (f1 - f2) - b (b1 - b2), residual variance (Sff - Sbf^2/Sbb) / (N - 3),
+        # se^2 = s^2 (1/n1 + 1/n2 + (b1 - b2)^2 / Sbb) -- what lm() gives on such data.
+        sbb = (n1 - 1) * a1.sd_base**2 + (n2 - 1) * a2.sd_base**2
+        sff = (n1 - 1) * a1.sd_follow**2 + (n2 - 1) * a2.sd_follow**2
+        sbf = rho * ((n1 - 1) * a1.sd_base * a1.sd_follow + (n2 - 1) * a2.sd_base * a2.sd_follow)
+        db = a1.mean_base - a2.mean_base
+        est = (a1.mean_follow - a2.mean_follow) - sbf / sbb * db
+        s2 = np.maximum(sff - sbf**2 / sbb, 1e-300) / (n1 + n2 - 3)
+        se = np.sqrt(s2 * (1 / n1 + 1 / n2 + db**2 / sbb))
+        return est, 2 * stats.t.sf(np.abs(est / se), n1 + n2 - 3)
+    est = a1.mean_change(reading) - a2.mean_change(reading)
+    s1, s2 = a1.sd_change(rho), a2.sd_change(rho)
+    v1, v2 = s1**2 / n1, s2**2 / n2
+    if equal_var:
+        df = n1 + n2 - 2
+        se = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / df * (1 / n1 + 1 / n2))
+    else:
+        se = np.sqrt(v1 + v2)
+        df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+    with np.errstate(divide="ignore"):
+        t = np.abs(est) / se
+    return np.full_like(rho, est), 2 * stats.t.sf(t, df)
+
+
+def _level_set(fun: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, grid: np.ndarray):
+    """Intervals of ρ (within the grid's range) where ``lo <= fun(ρ) <= hi``.
+
+    Breakpoints are the roots of ``fun - lo`` and ``fun - hi`` bracketed by sign changes on the
+    grid (refined by Brent's method), so a narrow band crossed between two grid points is not
+    missed; between breakpoints membership is decided at the midpoint.
+    """
+    vals = fun(grid)
+    points = [float(grid[0]), float(grid[-1])]
+    for target in (lo, hi):
+        d = vals - target
+        for i in np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0):
+            points.append(
+                optimize.brentq(
+                    lambda r, t=target: float(fun(np.array([r]))[0]) - t,
+                    grid[i],
+                    grid[i + 1],
+                    xtol=1e-12,
+                )
+            )
+        points += [float(g) for g in grid[d == 0]]
+    points = np.unique(points)
+    mids = (points[:-1] + points[1:]) / 2
+    mv = fun(mids)
+    inside = (mv >= lo) & (mv <= hi)
+    intervals: list[tuple[float, float]] = []
+    for k in np.flatnonzero(inside):
+        a, b = float(points[k]), float(points[k + 1])
+        if intervals and intervals[-1][1] == a:
+            intervals[-1] = (intervals[-1][0], b)
+        else:
+            intervals.append((a, b))
+    return intervals
+
+
+@dataclass(frozen=True)
+class RhoSensitivityResult(Result):
+    """Between-arm p-value as a function of the unknown pre-post correlation ρ."""
+
+    arm1: ArmSummary
+    arm2: ArmSummary
+    reported_p: float
+    p_decimals: int
+    equal_var: bool
+    curves: pd.DataFrame = field(repr=False)
+    intervals: dict[str, list[tuple[float, float]]]
+    title: ClassVar[str] = "Pre-post correlation consistent with the reported between-group p"
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for reading, ivs in self.intervals.items():
+            a, b = self.arm1, self.arm2
+            est = (
+                float(self.curves.loc[self.curves.reading == reading, "estimate"].iloc[0])
+                if reading != "ancova"
+                else math.nan
+            )
+            rows.append(
+                {
+                    "reading": reading,
+                    "description": READINGS[reading],
+                    "difference": est,
+                    "n1": a.n,
+                    "n2": b.n,
+                    "rho_ranges": "; ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in ivs) or "none",
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        h = 0.5 * 10**-self.p_decimals
+        return (
+            f"A p reported as {self.reported_p:g} is taken to lie in "
+            f"[{self.reported_p - h:g}, {self.reported_p + h:g}]. ρ = correlation between "
+            "baseline and follow-up within an arm (the same in both arms); "
+            f"{'Student' if self.equal_var else 'Welch'} t for the change.",
+            "'means' assumes the baseline and follow-up means describe the same patients (the "
+            "n given); 'reported' uses the published changes, which come from patients with "
+            "both measurements; 'ancova' adjusts the follow-up means for baseline.",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["intervals"] = to_jsonable({k: [list(v) for v in iv] for k, iv in self.intervals.items()})
+        return d
+
+    def findings(self, prefix: str = "rho", quantity: str = "between-group p") -> list[Finding]:
+        out = []
+        for reading, ivs in self.intervals.items():
+            p = self.curves.loc[self.curves.reading == reading, "p_value"]
+            rng_txt = "; ".join(f"{lo:.3f} to {hi:.3f}" for lo, hi in ivs)
+            out.append(
+                Finding(
+                    f"{prefix}_{reading}",
+                    f"{quantity} ({READINGS[reading]}; n = {self.arm1.n}/{self.arm2.n})",
+                    f"p = {self.reported_p:g}",
+                    f"p ranges {p.min():.2g} to {p.max():.2g} over ρ in [-1, 1]",
+                    math.nan,
+                    "conditional" if ivs else "inconsistent",
+                    (
+                        f"reproduced only for ρ in {rng_txt}"
+                        if ivs
+                        else "no correlation in [-1, 1] reproduces the reported p"
+                    )
+                    + f"; {ANALYSIS_SETS[reading]}",
+                )
+            )
+        return out
+
+    def plot(self, ax: Any = None) -> Any:
+        """Figure: p against ρ for each reading, with the reported p marked."""
+        from matplotlib.figure import Figure
+
+        fig = None
+        if ax is None:
+            fig = Figure(figsize=(6.5, 4))
+            ax = fig.subplots()
+        for i, (reading, sub) in enumerate(self.curves.groupby("reading", sort=False)):
+            ax.plot(sub["rho"], sub["p_value"], color=f"C{i}", label=READINGS[reading])
+            for lo, hi in self.intervals[reading]:
+                ax.axvspan(lo, hi, color=f"C{i}", alpha=0.15)
+        ax.axhline(
+            self.reported_p, color="k", ls="--", lw=1, label=f"reported p = {self.reported_p:g}"
+        )
+        ax.set_yscale("log")
+        ax.set_xlabel("pre-post correlation ρ")
+        ax.set_ylabel("two-sided p-value")
+        ax.set_title(self.title)
+        ax.legend(frameon=False, fontsize=8)
+        return fig if fig is not None else ax.figure
+
+
+def rho_sensitivity(
+    arm1: ArmSummary,
+    arm2: ArmSummary,
+    reported_p: float,
+    *,
+    p_decimals: int | None = None,
+    readings: Sequence[str] | None = None,
+    equal_var: bool = True,
+    rho: Sequence[float] | None = None,
+) -> RhoSensitivityResult:
+    """Range of the pre-post correlation ρ that reproduces a reported between-arm p-value.
+
+    Parameters
+    ----------
+    arm1, arm2 : ArmSummary
+        Baseline and follow-up mean/SD, n and (optionally) the reported change of each arm.
+    reported_p : float
+        The published p-value (e.g. 0.0081).
+    p_decimals : int, optional
+        Decimals of the reported p (default: those of ``repr(reported_p)``).
+    readings : sequence of {"means", "reported", "ancova"}
+        Which analyses to try (default all that the data allow): a t-test of the change
+        computed from the means, of the reported changes, and an ANCOVA from the summaries.
+    equal_var : bool, default True
+        Student or Welch t for the changes.
+    rho : sequence of float, optional
+        Grid for the curves; default 801 points in [-0.999, 0.999].
+
+    Returns
+    -------
+    RhoSensitivityResult
+        ``intervals`` (reading -> list of (ρ_low, ρ_high)), ``curves`` (long table of
+        ``reading, rho, estimate, p_value``), ``plot()``, ``findings()``.
+
+    Notes
+    -----
+    SD of change: ``s_c = sqrt(s_b² + s_f² - 2 ρ s_b s_f)`` in each arm. ANCOVA from summaries:
+    within-arm sums of squares ``S_bb = Σ (n_i - 1) s_bi²``, ``S_ff``, and products
+    ``S_bf = ρ Σ (n_i - 1) s_bi s_fi``; slope ``S_bf / S_bb``; estimate ``Δf - slope Δb``;
+    ``s² = (S_ff - S_bf² / S_bb) / (N - 3)``; ``se² = s² (1/n1 + 1/n2 + Δb² / S_bb)``;
+    ``N - 3`` df. These equal R's ``lm(follow ~ arm + base)`` on data with exactly these
+    summaries (checked in ``tests/reference/continuous_summaries.R``).
+
+    References
+    ----------
+    Follmann D, et al. Variance imputation for overviews of clinical trials with continuous
+    response. *J Clin Epidemiol* 1992;45:769-773. Higgins JPT, et al. *Cochrane Handbook*
+    v6.4, section 6.5.2.8 (imputing a change-from-baseline SD from a correlation).
+    """
+    if not isinstance(arm1, ArmSummary) or not isinstance(arm2, ArmSummary):
+        raise ParameterError("arm1/arm2", "ArmSummary objects", (type(arm1), type(arm2)))
+    p = check_probability("reported_p", reported_p)
+    _, places = _decimals(reported_p, p_decimals, "reported_p")
+    if readings is None:
+        readings = ["means"]
+        if arm1.change is not None and arm2.change is not None:
+            readings.append("reported")
+        readings.append("ancova")
+    for r in readings:
+        check_choice("readings", r, READINGS)
+    grid = np.linspace(-0.999, 0.999, 801) if rho is None else np.asarray(rho, dtype=float).ravel()
+    if grid.size < 2 or np.any(np.abs(grid) >= 1) or np.any(np.diff(grid) <= 0):
+        raise ParameterError("rho", "an increasing grid of correlations in (-1, 1)", rho)
+    h = 0.5 * 10**-places
+    frames, intervals = [], {}
+    for r in readings:
+        est, pv = _p_between(arm1, arm2, grid, r, equal_var)
+        frames.append(pd.DataFrame({"reading": r, "rho": grid, "estimate": est, "p_value": pv}))
+        intervals[r] = _level_set(
+            lambda g, r=r: _p_between(arm1, arm2, g, r, equal_var)[1], p - h, p + h, grid
+        )
+    return RhoSensitivityResult(
+        arm1=arm1,
+        arm2=arm2,
+        reported_p=p,
+        p_decimals=places,
+        equal_var=bool(equal_var),
+        curves=pd.concat(frames, ignore_index=True),
+        intervals=intervals,
+    )
+
+
+def within_group_rho(
+    arm: ArmSummary,
+    relation: str,
+    bound: float,
+    reading: str = "means",
+    rho: Sequence[float] | None = None,
+) -> list[tuple[float, float]]:
+    """Ranges of ρ for which a paired t-test of the arm's change gives ``p <relation> bound``.
+
+    ``t = mean_change / (s_c / sqrt(n))`` on ``n - 1`` df with ``s_c`` from ρ as in
+    :func:`rho_sensitivity`. Returns ``[]`` when no ρ in (-1, 1) satisfies the relation.
+
+    Examples
+    --------
+    Zang 2022 placebo, 8.89 ± 1.11 -> 8.19 ± 1.02, "p > 0.05" with n = 44:
+
+    >>> from trial_analysis.consistency.summaries import ArmSummary, within_group_rho
+    >>> within_group_rho(ArmSummary("Placebo", 8.89, 1.11, 8.19, 1.02, 44), ">", 0.05)
+    []
+    """
+    check_choice("relation", relation, ("<", ">", "<=", ">="))
+    b = check_probability("bound", bound)
+    check_choice("reading", reading, ("means", "reported"))
+    grid = np.linspace(-0.999, 0.999, 801) if rho is None else np.asarray(rho, dtype=float)
+    mc = arm.mean_change(reading)
+
+    def pfun(g: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            t = abs(mc) / (arm.sd_change(g) / math.sqrt(arm.n))
+        return 2 * stats.t.sf(t, arm.n - 1)
+
+    if relation in ("<", "<="):
+        return _level_set(pfun, 0.0, b, grid)
+    return _level_set(pfun, b, 1.0, grid)
+
+
+# --------------------------------------------------------------------------- trial audit
+@dataclass(frozen=True)
+class SummaryAudit(Result):
+    """Every summary-statistic consistency finding for one trial."""
+
+    trial: str
+    findings: tuple[Finding, ...]
+    denominators: tuple[int, int]
+    denominator_source: str
+    rho: RhoSensitivityResult | None = field(default=None, repr=False)
+    sd_curve: Any = field(default=None, repr=False)
+    title: ClassVar[str] = "Published-number audit: means, SDs, changes and p-values"
+
+    def to_frame(self) -> pd.DataFrame:
+        if not self.findings:
+            return pd.DataFrame(
+                columns=[
+                    "id",
+                    "quantity",
+                    "reported",
+                    "recomputed",
+                    "discrepancy",
+                    "verdict",
+                    "explanation",
+                ]
+            )
+        return pd.concat([f.to_frame() for f in self.findings], ignore_index=True)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        n1, n2 = self.denominators
+        return (
+            f"Denominators n = {n1}/{n2} ({self.denominator_source}); pass n1=, n2= to change them.",
+        )
+
+    def figures(self) -> dict[str, Any]:
+        """Named matplotlib Figures: the ρ curve and the SD sensitivity curve."""
+        out = {}
+        if self.rho is not None:
+            out["rho_curve"] = self.rho.plot()
+        if self.sd_curve is not None:
+            out["sd_curve"] = self.sd_curve.plot()
+        return out
+
+    def __getitem__(self, id: str) -> Finding:
+        for f in self.findings:
+            if f.id == id:
+                return f
+        raise KeyError(f"no finding {id!r}; ids: {[f.id for f in self.findings]}")
+
+
+def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
+    """Analysed denominators ``(n1, n2, source)``: those implied by the primary endpoint's
+    published percentages and CI (:func:`~trial_analysis.consistency.infer_counts`) when they are
+    unique, else the randomised sizes."""
+    from ..design import load_design
+    from ..published import load_published, published_value
+    from .counts import infer_counts
+
+    design = load_design(trial)
+    e, c = design.experimental_arm, design.control_arm
+    try:
+        pub = load_published(trial)
+        p1 = published_value(pub, "composite", e.name, 48, "percent")
+        p2 = published_value(pub, "composite", c.name, 48, "percent")
+        both = f"{e.name} - {c.name}"
+        ci = (
+            published_value(pub, "composite", both, 48, "ci_low"),
+            published_value(pub, "composite", both, 48, "ci_high"),
+        )
+        cand = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci)
+        pairs = cand[["n1", "n2"]].drop_duplicates()
+        if len(pairs) == 1:
+            n1, n2 = (int(v) for v in pairs.iloc[0])
+            return n1, n2, "inferred from the primary endpoint's published percentages and CI"
+    except KeyError:
+        pass
+    return e.n_randomised, c.n_randomised, "randomised sizes (analysed denominators unknown)"
+
+
+def audit_summaries(
+    trial: str = "zang2022",
+    n1: int | None = None,
+    n2: int | None = None,
+    *,
+    equal_var: bool = True,
+) -> SummaryAudit:
+    """All summary-statistic consistency findings for a trial's published numbers.
+
+    Uses ``published.csv`` (never typed-in numbers): HbA1c baseline/week-48 means and SDs,
+    reported changes and p-values; the insulin-reduction means and their "p < 0.05".
+
+    Parameters
+    ----------
+    trial : str
+        Shipped trial name or folder.
+    n1, n2 : int, optional
+        Denominators of the continuous endpoints (unpublished for Zang 2022); default
+        :func:`default_denominators` (45/44 for Zang 2022).
+    equal_var : bool
+        Student (default) or Welch t in the ρ and SD analyses.
+
+    Returns
+    -------
+    SummaryAudit
+        ``findings`` (tuple of :class:`Finding`), ``to_frame()`` one row per finding,
+        ``figures()`` (ρ curve, SD curve), ``audit["<id>"]`` to fetch a finding.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> audit = ta.consistency.audit_summaries("zang2022")
+    >>> audit["hba1c_change_arithmetic_UC-MSC"].verdict
+    'inconsistent'
+    """
+    from ..continuous import sd_sensitivity
+    from ..design import load_design
+    from ..published import load_published, published_value
+
+    design = load_design(trial)
+    pub = load_published(trial)
+    e, c = design.experimental_arm.name, design.control_arm.name
+    if n1 is None or n2 is None:
+        d1, d2, src = default_denominators(trial)
+        n1 = d1 if n1 is None else n1
+        n2 = d2 if n2 is None else n2
+        if src.startswith("inferred") and (n1, n2) != (d1, d2):
+            src = "user-supplied"
+    else:
+        src = "user-supplied"
+    n1 = check_count("n1", n1, minimum=2)
+    n2 = check_count("n2", n2, minimum=2)
+    findings: list[Finding] = []
+    rho_res = sd_res = None
+
+    def val(q: str, arm: str, week: int | None, stat: str) -> float | None:
+        try:
+            return published_value(pub, q, arm, week, stat)
+        except KeyError:
+            return None
+
+    def row(q: str, arm: str, week: int | None, stat: str) -> pd.Series | None:
+        m = (pub.quantity == q) & (pub.arm == arm) & (pub.statistic == stat)
+        m &= pub.week.isna() if week is None else (pub.week == week).fillna(False)
+        return pub.loc[m].iloc[0] if m.any() else None
+
+    # ---- HbA1c
+    arms: dict[str, ArmSummary] = {}
+    for name, n in ((e, n1), (c, n2)):
+        vals = [
+            val("hba1c", name, w, s) for w, s in ((0, "mean"), (0, "sd"), (48, "mean"), (48, "sd"))
+        ]
+        if any(v is None for v in vals):
+            continue
+        change = val("hba1c_change", name, 48, "mean")
+        arms[name] = ArmSummary(name, vals[0], vals[1], vals[2], vals[3], n, change)
+        if change is not None:
+            findings.append(
+                change_arithmetic(
+                    vals[0],
+                    vals[2],
+                    change,
+                    id=f"hba1c_change_arithmetic_{name}",
+                    quantity=f"HbA1c mean change, {name}",
+                )
+            )
+        # GRIM / GRIMMER at the measurement grid of HbA1c (0.1 percentage points)
+        for w, (mv, sv) in ((0, (vals[0], vals[1])), (48, (vals[2], vals[3]))):
+            findings.append(
+                grim(
+                    f"{mv:.2f}",
+                    n,
+                    granularity="0.1",
+                    id=f"hba1c_grim_{name}_w{w}",
+                    quantity=f"HbA1c mean, {name}, week {w} (values to 0.1 %)",
+                )
+            )
+            findings.append(
+                grimmer(
+                    f"{mv:.2f}",
+                    f"{sv:.2f}",
+                    n,
+                    granularity="0.1",
+                    id=f"hba1c_grimmer_{name}_w{w}",
+                    quantity=f"HbA1c mean and SD, {name}, week {w} (values to 0.1 %)",
+                )
+            )
+    if len(arms) == 2:
+        a1, a2 = arms[e], arms[c]
+        # within-group p-values
+        for arm, n in ((a1, n1), (a2, n2)):
+            r = row("hba1c", arm.name, 48, "p_value_within")
+            if r is None:
+                continue
+            rel, bound = str(r["relation"]), float(r["value"])
+            for reading in ("means", "reported") if arm.change is not None else ("means",):
+                ivs = within_group_rho(arm, rel, bound, reading=reading)
+                txt = "; ".join(f"{lo:.3f} to {hi:.3f}" for lo, hi in ivs)
+                full = ivs and ivs[0][0] <= -0.99 and ivs[-1][1] >= 0.99
+                findings.append(
+                    Finding(
+                        f"hba1c_within_p_{arm.name}_{reading}",
+                        f"HbA1c within-group p, {arm.name} (paired t, n = {n}; "
+                        f"{READINGS[reading]})",
+                        f"p {rel} {bound:g}",
+                        f"holds for ρ in {txt}" if ivs else "holds for no ρ in [-1, 1]",
+                        math.nan,
+                        "consistent" if full else ("conditional" if ivs else "inconsistent"),
+                        (
+                            "holds whatever the pre-post correlation"
+                            if full
+                            else f"needs a pre-post correlation in {txt}"
+                            if ivs
+                            else "a paired t-test cannot give this p with these means, SDs and n "
+                            "for any correlation; another test, another n, or an error"
+                        ),
+                    )
+                )
+        pr = row("hba1c_change", f"{e} vs {c}", 48, "p_value")
+        if pr is not None and pr["relation"] == "=":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rho_res = rho_sensitivity(a1, a2, float(pr["value"]), equal_var=equal_var)
+            findings += rho_res.findings("hba1c_between_p_rho", "HbA1c between-group p")
+    # ---- insulin reduction (no SD published)
+    m1 = val("insulin_reduction", e, 48, "mean")
+    m2 = val("insulin_reduction", c, 48, "mean")
+    pr = row("insulin_reduction", f"{e} vs {c}", 48, "p_value")
+    if m1 is not None and m2 is not None:
+        sd_res = sd_sensitivity(
+            m1, m2, n1, n2, equal_var=equal_var, quantity="insulin reduction (%)"
+        )
+        if pr is not None:
+            findings.append(
+                Finding(
+                    "insulin_p_sd_requirement",
+                    f"insulin reduction, between-group p (t-test, n = {n1}/{n2}, SD unpublished)",
+                    f"{m1:g} % vs {m2:g} %, p {pr['relation']} {pr['value']:g}",
+                    f"p < {pr['value']:g} iff SD < {sd_res.sd_max:.3g} percentage points",
+                    math.nan,
+                    "conditional",
+                    f"the claim holds only if the SD of the percentage reduction is below "
+                    f"{sd_res.sd_max:.3g} in both arms (equal SDs); no SD is published",
+                )
+            )
+        # share-of-patients reading: GRIM on x/n
+        for name, m, n in ((e, m1, n1), (c, m2, n2)):
+            f = grim(
+                f"{m:.2f}",
+                n,
+                percent=True,
+                id=f"insulin_share_grim_{name}",
+                quantity=f"insulin reduction {m:g} % read as a share of {n} patients",
+            )
+            e_n = max(n1, n2, *(a.n_randomised for a in design.arms))
+            possible = [
+                k
+                for k in range(1, e_n + 1)
+                if grim(f"{m:.2f}", k, percent=True).verdict == "consistent"
+            ]
+            expl = (
+                f"{f.explanation}. Denominators up to {e_n} giving {m:g} %: "
+                f"{', '.join(map(str, possible)) or 'none'}"
+                + (
+                    f"; so it is not a share of all {n} analysed patients (at most of a subset) "
+                    "and is read here as the mean percentage reduction"
+                    if f.verdict == "inconsistent"
+                    else ""
+                )
+            )
+            findings.append(
+                Finding(f.id, f.quantity, f.reported, f.recomputed, f.discrepancy, f.verdict, expl)
+            )
+    return SummaryAudit(
+        trial=str(trial),
+        findings=tuple(findings),
+        denominators=(n1, n2),
+        denominator_source=src,
+        rho=rho_res,
+        sd_curve=sd_res,
+    )
