@@ -1,0 +1,311 @@
+# Reference values for trial_analysis.mmrm and trial_analysis.missing.
+#
+# Run from the repository root:  Rscript tests/reference/mmrm.R
+#
+# 1. Simulates repeated-measures data sets (set.seed) and writes them to
+#    tests/fixtures/mmrm_data/<name>.csv (observed rows only: a missing visit has no row).
+# 2. Fits each with nlme::gls (REML) under seven residual covariance structures:
+#      unstructured  corSymm(form = ~ vi | subject) + varIdent(form = ~ 1 | visit)
+#      cs            corCompSymm(form = ~ vi | subject)
+#      csh           corCompSymm + varIdent
+#      ar1           corAR1(form = ~ vi | subject)            (vi = visit index 1..T)
+#      ar1h          corAR1 + varIdent
+#      toeplitz      corARMA(form = ~ vi | subject, p = T - 1) (an AR(T-1) process has a general
+#                    Toeplitz correlation over T positions, so this is the Toeplitz structure)
+#      toeph         corARMA(p = T - 1) + varIdent
+#    and writes coefficients, SEs, REML log-likelihood, the subject covariance matrix, emmeans
+#    LS-means (~ arm | visit, Satterthwaite df, mode = "satterthwaite") and the arm contrasts
+#    (revpairwise: second level minus first) per visit. emmeans' own df (for corSymm it falls
+#    back to "appx-satterthwaite") are written as *_df; Satterthwaite df computed from first
+#    principles with numDeriv (see satterthwaite_df) as *_df_exact.
+# 3. Kenward-Roger check: lme4::lmer with a random intercept (= compound symmetry with
+#    non-negative within-subject correlation) and emmeans(lmer.df = "kenward-roger"), which
+#    calls pbkrtest; plus lmer.df = "satterthwaite".
+# 4. Rubin's rules: mice::pool.scalar on fixed sets of estimates and variances.
+#
+# Writes tests/fixtures/mmrm_from_r.py (stamped, DO NOT EDIT).
+
+suppressPackageStartupMessages({
+  library(nlme)
+  library(emmeans)
+  library(lme4)
+  library(pbkrtest)
+  library(mice)
+})
+
+out_dir <- "tests/fixtures/mmrm_data"
+dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
+emm_options(msg.interaction = FALSE)
+
+# ------------------------------------------------------------------ data simulation
+un_sigma <- function(sds, rho) {
+  T <- length(sds)
+  R <- outer(seq_len(T), seq_len(T), function(i, j) rho^abs(i - j)^0.7)
+  diag(sds) %*% R %*% diag(sds)
+}
+
+simulate <- function(seed, n_by_arm, arms, visits, effect, sds, rho,
+                     dropout = 0, intermittent = 0) {
+  set.seed(seed)
+  T <- length(visits)
+  S <- un_sigma(sds, rho)
+  L <- chol(S)
+  rows <- list()
+  id <- 0
+  for (a in seq_along(arms)) {
+    for (i in seq_len(n_by_arm[a])) {
+      id <- id + 1
+      base <- round(rnorm(1, 9, 1.2), 2)
+      mu <- 8.9 + 0.6 * (base - 9) - 0.05 * seq_len(T) - (a - 1) * effect * seq_len(T) / T
+      y <- mu + drop(rnorm(T) %*% L)
+      keep <- rep(TRUE, T)
+      # MAR-ish monotone dropout: probability rises with the last observed value
+      if (dropout > 0) {
+        for (t in 2:T) {
+          p <- plogis(qlogis(dropout) + 0.8 * (y[t - 1] - 8.5))
+          if (keep[t - 1] && runif(1) < p) {
+            keep[t:T] <- FALSE
+            break
+          }
+        }
+      }
+      if (intermittent > 0) {
+        gap <- runif(T) < intermittent
+        gap[1] <- FALSE
+        keep <- keep & !gap
+      }
+      subj <- sprintf("S%03d", id)
+      rows[[id]] <- data.frame(subject = subj, arm = arms[a], visit = visits[keep],
+                               base = base, y = round(y[keep], 3))
+    }
+  }
+  do.call(rbind, rows)
+}
+
+datasets <- list(
+  balanced = list(seed = 20221, n = c(30, 30), arms = c("A", "B"), visits = c(4, 8, 12, 24),
+                  effect = 0.8, sds = c(0.6, 0.7, 0.8, 0.9), rho = 0.6),
+  missing = list(seed = 20222, n = c(45, 46), arms = c("UC-MSC", "Placebo"),
+                 visits = c(4, 8, 12, 24, 36, 48), effect = -0.7,
+                 sds = c(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), rho = 0.7,
+                 dropout = 0.06, intermittent = 0.05),
+  unbalanced = list(seed = 20223, n = c(22, 41), arms = c("B", "A"), visits = c(1, 2, 3, 4, 5),
+                    effect = 0.5, sds = c(1.0, 1.0, 1.1, 1.3, 1.2), rho = 0.5,
+                    dropout = 0.05, intermittent = 0.08)
+)
+
+for (nm in names(datasets)) {
+  s <- datasets[[nm]]
+  d <- simulate(s$seed, s$n, s$arms, s$visits, s$effect, s$sds, s$rho,
+                if (is.null(s$dropout)) 0 else s$dropout,
+                if (is.null(s$intermittent)) 0 else s$intermittent)
+  write.csv(d, file.path(out_dir, paste0(nm, ".csv")), row.names = FALSE)
+}
+
+# ------------------------------------------------------------------ python writers
+num <- function(x) {
+  ifelse(is.na(x), "float('nan')", ifelse(is.infinite(x), ifelse(x > 0, "float('inf')", "-float('inf')"),
+         sprintf("%.17g", x)))
+}
+vec <- function(x) paste0("[", paste(num(x), collapse = ", "), "]")
+mat <- function(m) paste0("[", paste(apply(m, 1, vec), collapse = ",\n      "), "]")
+str_vec <- function(x) paste0("[", paste(sprintf("%s", shQuote(as.character(x), type = "sh")), collapse = ", "), "]")
+
+lines <- c()
+add <- function(...) lines <<- c(lines, paste0(...))
+
+read_data <- function(nm) {
+  s <- datasets[[nm]]
+  d <- read.csv(file.path(out_dir, paste0(nm, ".csv")), stringsAsFactors = FALSE)
+  d$visit <- factor(d$visit, levels = s$visits)
+  d$arm <- factor(d$arm, levels = s$arms)
+  d$vi <- as.integer(d$visit)
+  d$subject <- factor(d$subject)
+  d[order(d$subject, d$vi), ]
+}
+
+fit_gls <- function(d, cov) {
+  # The call is built literally and evaluated in the global environment so that emmeans can
+  # re-evaluate it (its Satterthwaite code refits the model from the call).
+  T <- nlevels(d$visit)
+  cor <- switch(cov,
+    unstructured = quote(corSymm(form = ~ vi | subject)),
+    cs = quote(corCompSymm(form = ~ vi | subject)),
+    csh = quote(corCompSymm(form = ~ vi | subject)),
+    ar1 = quote(corAR1(form = ~ vi | subject)),
+    ar1h = quote(corAR1(form = ~ vi | subject)),
+    toeplitz = bquote(corARMA(form = ~ vi | subject, p = .(T - 1L), q = 0)),
+    toeph = bquote(corARMA(form = ~ vi | subject, p = .(T - 1L), q = 0)))
+  het <- cov %in% c("unstructured", "csh", "ar1h", "toeph")
+  assign("d_fit", d, envir = globalenv())
+  cl <- if (het) {
+    bquote(gls(y ~ visit * arm + visit * base, data = d_fit, correlation = .(cor),
+               weights = varIdent(form = ~ 1 | visit), method = "REML",
+               control = glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-10,
+                                    msTol = 1e-12)))
+  } else {
+    bquote(gls(y ~ visit * arm + visit * base, data = d_fit, correlation = .(cor),
+               method = "REML",
+               control = glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-10,
+                                    msTol = 1e-12)))
+  }
+  eval(cl, envir = globalenv())
+}
+
+# Satterthwaite df from first principles, independent of emmeans' approximations:
+#   df = 2 (l' C l)^2 / (g' A g),  g_k = l' (dC/dtheta_k) l,
+# C = Cov(beta-hat) as a function of theta = (nlme's variance parameters, log sigma),
+# A = inverse of minus the Hessian of the full REML log-likelihood at the optimum (both by
+# numDeriv, Richardson extrapolation). Data must be sorted by subject (nlme's internal order).
+satterthwaite_df <- function(fit, d, Lmat) {
+  X <- model.matrix(~ visit * arm + visit * base, d)
+  conLin <- list(Xy = array(c(X, d$y), c(nrow(X), ncol(X) + 1L)),
+                 dims = list(N = nrow(X), p = ncol(X), REML = 1L), logLik = 0,
+                 fixedSigma = FALSE)
+  st <- fit$modelStruct
+  Pars <- c(coef(st), lSigma = log(fit$sigma))
+  N <- nrow(X) - ncol(X)
+  ll <- function(P) nlme:::glsApVar.fullGlsLogLik(P, st, conLin, conLin$dims, N)
+  # glsApVar.fullGlsLogLik drops the constant -N/2 log(2 pi)
+  stopifnot(abs(ll(Pars) - N / 2 * log(2 * pi) - as.numeric(logLik(fit))) < 1e-6)
+  H <- numDeriv::hessian(ll, Pars)
+  A <- solve(-H)
+  covb <- function(P) {
+    s <- st
+    coef(s) <- P[-length(P)]
+    e <- nlme::glsEstimate(s, conLin)
+    exp(2 * P[length(P)]) * crossprod(e$varBeta)
+  }
+  C <- covb(Pars)
+  stopifnot(max(abs(C - vcov(fit))) < 1e-8)
+  J <- numDeriv::jacobian(function(P) as.vector(covb(P)), Pars)
+  apply(Lmat, 1, function(l) {
+    g <- apply(J, 2, function(col) drop(t(l) %*% matrix(col, length(l)) %*% l))
+    2 * drop(t(l) %*% C %*% l)^2 / drop(t(g) %*% A %*% g)
+  })
+}
+
+subject_cov <- function(fit, d) {
+  T <- nlevels(d$visit)
+  full <- names(which(table(d$subject) == T))[1]
+  as.matrix(getVarCov(fit, individual = full))
+}
+
+covs <- c("unstructured", "cs", "csh", "ar1", "ar1h", "toeplitz", "toeph")
+
+add("FITS = {")
+for (nm in names(datasets)) {
+  d <- read_data(nm)
+  for (cv in covs) {
+    fit <- fit_gls(d, cv)
+    emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
+    ls <- as.data.frame(summary(emm, infer = TRUE))
+    con <- contrast(emm, "revpairwise")
+    ct <- as.data.frame(summary(con, infer = TRUE))
+    ls_df_exact <- satterthwaite_df(fit, d, emm@linfct)
+    ct_df_exact <- satterthwaite_df(fit, d, con@linfct)
+    cf <- summary(fit)$tTable
+    add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
+    add("        'coef_names': ", str_vec(rownames(cf)), ",")
+    add("        'coef': ", vec(cf[, "Value"]), ",")
+    add("        'coef_se': ", vec(cf[, "Std.Error"]), ",")
+    add("        'loglik': ", num(as.numeric(logLik(fit))), ",")
+    add("        'aic_nlme': ", num(AIC(fit)), ",")
+    add("        'bic_nlme': ", num(BIC(fit)), ",")
+    add("        'df_nlme': ", num(attr(logLik(fit), "df")), ",")
+    add("        'covariance': ", mat(subject_cov(fit, d)), ",")
+    add("        'lsmeans_visit': ", str_vec(ls$visit), ",")
+    add("        'lsmeans_arm': ", str_vec(ls$arm), ",")
+    add("        'lsmeans': ", vec(ls$emmean), ",")
+    add("        'lsmeans_se': ", vec(ls$SE), ",")
+    add("        'lsmeans_df': ", vec(ls$df), ",")
+    add("        'lsmeans_low': ", vec(ls$lower.CL), ",")
+    add("        'lsmeans_high': ", vec(ls$upper.CL), ",")
+    add("        'contrast_visit': ", str_vec(ct$visit), ",")
+    add("        'contrast_label': ", str_vec(ct$contrast), ",")
+    add("        'contrast': ", vec(ct$estimate), ",")
+    add("        'contrast_se': ", vec(ct$SE), ",")
+    add("        'contrast_df': ", vec(ct$df), ",")
+    add("        'contrast_low': ", vec(ct$lower.CL), ",")
+    add("        'contrast_high': ", vec(ct$upper.CL), ",")
+    add("        'contrast_p': ", vec(ct$p.value), ",")
+    add("        'lsmeans_df_exact': ", vec(ls_df_exact), ",")
+    add("        'contrast_df_exact': ", vec(ct_df_exact), ",")
+    add("        'emmeans_df_mode': ", shQuote(attr(emm@dffun, "mesg"), "sh"), ",")
+    add("        'mean_base': ", num(mean(d$base)), ",")
+    add("    },")
+  }
+}
+add("}")
+add("")
+
+# ------------------------------------------------------------------ Kenward-Roger (lmer + pbkrtest)
+add("KR = {")
+for (nm in c("balanced", "missing")) {
+  d <- read_data(nm)
+  m <- lmer(y ~ visit * arm + visit * base + (1 | subject), data = d, REML = TRUE)
+  vc <- as.data.frame(VarCorr(m))
+  for (mode in c("kenward-roger", "satterthwaite")) {
+    emm <- emmeans(m, ~ arm | visit, lmer.df = mode)
+    ls <- as.data.frame(summary(emm, infer = TRUE))
+    ct <- as.data.frame(summary(contrast(emm, "revpairwise"), infer = TRUE))
+    add("    (", shQuote(nm, "sh"), ", ", shQuote(mode, "sh"), "): {")
+    add("        'tau2': ", num(vc$vcov[1]), ",")
+    add("        'sigma2': ", num(vc$vcov[2]), ",")
+    add("        'lsmeans': ", vec(ls$emmean), ",")
+    add("        'lsmeans_se': ", vec(ls$SE), ",")
+    add("        'lsmeans_df': ", vec(ls$df), ",")
+    add("        'contrast': ", vec(ct$estimate), ",")
+    add("        'contrast_se': ", vec(ct$SE), ",")
+    add("        'contrast_df': ", vec(ct$df), ",")
+    add("        'contrast_p': ", vec(ct$p.value), ",")
+    add("    },")
+  }
+}
+add("}")
+add("")
+
+# ------------------------------------------------------------------ Rubin's rules (mice::pool.scalar)
+set.seed(20224)
+add("RUBIN = [")
+cases <- list(list(m = 5, dfcom = Inf), list(m = 20, dfcom = 87), list(m = 3, dfcom = 12))
+for (cs in cases) {
+  Q <- round(rnorm(cs$m, -0.6, 0.1), 6)
+  U <- round(runif(cs$m, 0.03, 0.06), 6)
+  k <- 1
+  n <- if (is.infinite(cs$dfcom)) Inf else cs$dfcom + k
+  p <- pool.scalar(Q, U, n = n, k = k)
+  add("    {")
+  add("        'estimates': ", vec(Q), ",")
+  add("        'variances': ", vec(U), ",")
+  add("        'dfcom': ", num(cs$dfcom), ",")
+  add("        'qbar': ", num(p$qbar), ",")
+  add("        'ubar': ", num(p$ubar), ",")
+  add("        'b': ", num(p$b), ",")
+  add("        't': ", num(p$t), ",")
+  add("        'df': ", num(p$df), ",")
+  add("        'r': ", num(p$r), ",")
+  add("        'fmi': ", num(p$fmi), ",")
+  add("    },")
+}
+add("]")
+add("")
+
+header <- c(
+  paste0('"""Generated by tests/reference/mmrm.R on ', format(Sys.Date()), " with ", R.version.string,
+         " (nlme ", packageVersion("nlme"), ", emmeans ", packageVersion("emmeans"),
+         ", lme4 ", packageVersion("lme4"), ", pbkrtest ", packageVersion("pbkrtest"),
+         ", mice ", packageVersion("mice"), ")."),
+  "",
+  "DO NOT EDIT. Data sets: tests/fixtures/mmrm_data/*.csv (written by the same script).",
+  '"""',
+  "",
+  "DATASETS = {")
+for (nm in names(datasets)) {
+  s <- datasets[[nm]]
+  header <- c(header, paste0("    ", shQuote(nm, "sh"), ": {'arms': ", str_vec(s$arms),
+                             ", 'visits': ", vec(s$visits), "},"))
+}
+header <- c(header, "}", "")
+writeLines(c(header, lines), "tests/fixtures/mmrm_from_r.py")
+cat("wrote tests/fixtures/mmrm_from_r.py\n")

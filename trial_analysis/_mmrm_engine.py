@@ -1,0 +1,242 @@
+"""Numerical core of the MMRM (private helper of :mod:`trial_analysis.mmrm`).
+
+Profiled REML for y_i ~ N(X_i beta, Sigma[o_i, o_i]), where o_i are the visits subject i
+attended and Sigma = Sigma(theta) is one of the structures in :mod:`._mmrm_cov`.
+
+Why by hand: statsmodels' MixedLM has random effects but no unstructured (or Toeplitz, AR(1))
+*residual* covariance, and no Satterthwaite/Kenward-Roger degrees of freedom.
+
+Speed: subjects are grouped by missingness pattern (at most 2^T - 1 patterns) and each pattern
+is reduced once to its sufficient statistics sum_s X_s (x) X_s, sum_s X_s (x) y_s and
+sum_s y_s y_s'. Every likelihood, gradient and degrees-of-freedom evaluation afterwards costs
+O(patterns x T^2 p^2) whatever the number of subjects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.optimize as opt
+
+from ._mmrm_cov import Structure
+
+LOG2PI = float(np.log(2 * np.pi))
+
+
+@dataclass
+class Pattern:
+    idx: np.ndarray  # observed visit indices (sorted)
+    n: int  # subjects with this pattern
+    sxx: np.ndarray  # (k*k, p*p): [a*k+b, i*p+j] = sum_s X[s,a,i] X[s,b,j]
+    sxy: np.ndarray  # (k*k, p):   [a*k+b, i]     = sum_s X[s,a,i] y[s,b]
+    syy: np.ndarray  # (k*k,):     [a*k+b]         = sum_s y[s,a] y[s,b]
+
+
+def build_patterns(Xfull: np.ndarray, yfull: np.ndarray, mask: np.ndarray) -> list[Pattern]:
+    """Group subjects by pattern. Xfull (n, T, p), yfull (n, T), mask (n, T) bool."""
+    _, T, p = Xfull.shape
+    keys = mask @ (1 << np.arange(T))
+    out = []
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        idx = np.flatnonzero(mask[rows[0]])
+        k = len(idx)
+        if k == 0:
+            continue
+        X = Xfull[rows][:, idx, :].reshape(len(rows), k * p)
+        y = yfull[rows][:, idx]
+        sxx = (X.T @ X).reshape(k, p, k, p).transpose(0, 2, 1, 3).reshape(k * k, p * p)
+        sxy = (X.T @ y).reshape(k, p, k).transpose(0, 2, 1).reshape(k * k, p)
+        syy = (y.T @ y).ravel()
+        out.append(Pattern(idx, len(rows), sxx, sxy, syy))
+    return out
+
+
+@dataclass
+class Evaluation:
+    loglik: float
+    beta: np.ndarray
+    phi: np.ndarray  # (X' V^-1 X)^-1
+    vinv: list  # per pattern
+    grad_sigma: np.ndarray | None = None  # G with dl/dtheta_i = -1/2 sum(dSigma_i * G)
+
+
+class Engine:
+    """REML likelihood, its gradient, Hessian and the fixed-effects covariance."""
+
+    def __init__(self, patterns: list[Pattern], structure: Structure, n_obs: int, p: int):
+        self.patterns = patterns
+        self.structure = structure
+        self.n_obs = n_obs
+        self.p = p
+        self.n_evals = 0
+
+    # -------------------------------------------------------------- likelihood
+    def evaluate_sigma(self, S: np.ndarray, gradient: bool = False) -> Evaluation | None:
+        p = self.p
+        xtvx = np.zeros(p * p)
+        xtvy = np.zeros(p)
+        yvy = 0.0
+        logdet = 0.0
+        vinvs = []
+        for pat in self.patterns:
+            Vo = S[np.ix_(pat.idx, pat.idx)]
+            try:
+                c = sla.cho_factor(Vo, lower=True, check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+            d = np.diag(c[0])
+            if not np.all(d > 0) or not np.all(np.isfinite(d)):
+                return None
+            vinv = sla.cho_solve(c, np.eye(len(pat.idx)), check_finite=False)
+            vinvs.append(vinv)
+            logdet += pat.n * 2.0 * np.sum(np.log(d))
+            v = vinv.ravel()
+            xtvx += v @ pat.sxx
+            xtvy += v @ pat.sxy
+            yvy += v @ pat.syy
+        xtvx = xtvx.reshape(p, p)
+        xtvx = 0.5 * (xtvx + xtvx.T)
+        try:
+            cx = sla.cho_factor(xtvx, lower=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        beta = sla.cho_solve(cx, xtvy, check_finite=False)
+        phi = sla.cho_solve(cx, np.eye(p), check_finite=False)
+        quad = yvy - beta @ xtvy
+        ll = -0.5 * (
+            (self.n_obs - p) * LOG2PI + logdet + 2.0 * np.sum(np.log(np.diag(cx[0]))) + quad
+        )
+        self.n_evals += 1
+        ev = Evaluation(float(ll), beta, phi, vinvs)
+        if gradient:
+            T = S.shape[0]
+            G = np.zeros((T, T))
+            bb = np.outer(beta, beta).ravel()
+            ph = phi.ravel()
+            for pat, vinv in zip(self.patterns, vinvs, strict=True):
+                k = len(pat.idx)
+                W = (pat.sxx @ ph).reshape(k, k)
+                F = (pat.sxy @ beta).reshape(k, k)
+                RR = pat.syy.reshape(k, k) - F - F.T + (pat.sxx @ bb).reshape(k, k)
+                G[np.ix_(pat.idx, pat.idx)] += pat.n * vinv - vinv @ (W + RR) @ vinv
+            ev.grad_sigma = G
+        return ev
+
+    def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """-loglik and its gradient in theta (for the optimiser)."""
+        S = self.structure.sigma(theta)
+        ev = self.evaluate_sigma(S, gradient=True)
+        if ev is None or not np.isfinite(ev.loglik):
+            return np.inf, np.zeros_like(theta)
+        dS = self.structure.jacobian(theta)
+        g = -0.5 * np.einsum("iab,ab->i", dS, ev.grad_sigma)
+        return -ev.loglik, -g
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """Hessian of -loglik in theta: central differences of the analytic gradient."""
+        n = len(theta)
+        H = np.empty((n, n))
+        for j in range(n):
+            h = 1e-5 * max(1.0, abs(theta[j]))
+            up, dn = theta.copy(), theta.copy()
+            up[j] += h
+            dn[j] -= h
+            H[:, j] = (self.objective(up)[1] - self.objective(dn)[1]) / (2 * h)
+        return 0.5 * (H + H.T)
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, theta0: np.ndarray, maxiter: int = 1000) -> tuple[np.ndarray, dict]:
+        """Minimise -REML: BFGS with the analytic gradient, then Newton polishing steps."""
+        f0, _ = self.objective(theta0)
+        if not np.isfinite(f0):
+            raise FloatingPointError("starting values give a singular covariance")
+        res = opt.minimize(
+            self.objective,
+            theta0,
+            jac=True,
+            method="BFGS",
+            options={"maxiter": maxiter, "gtol": 1e-6},
+        )
+        theta = res.x
+        f, g = self.objective(theta)
+        info = {"bfgs_iterations": int(res.nit), "bfgs_message": str(res.message)}
+        newton = 0
+        for newton in range(1, 31):  # noqa: B007 - the count is reported
+            H = self.hessian(theta)
+            try:
+                step = np.linalg.solve(H, g)
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)) or g @ step <= 0:
+                break
+            t = 1.0
+            while t > 1e-6:
+                fn, gn = self.objective(theta - t * step)
+                if np.isfinite(fn) and fn <= f + 1e-12 * abs(f):
+                    break
+                t /= 2
+            else:
+                break
+            theta, f, g = theta - t * step, fn, gn
+            if np.max(np.abs(g)) < 1e-9 * max(1.0, abs(f)) or g @ step < 1e-16:
+                break
+        info["newton_steps"] = newton
+        info["gradient_max"] = float(np.max(np.abs(g))) if len(g) else 0.0
+        info["loglik"] = -f
+        return theta, info
+
+
+def fixed_effect_derivatives(engine: Engine, vinvs: list, dS: np.ndarray) -> np.ndarray:
+    """M_i = X' V^-1 (dV/dparam_i) V^-1 X for each parameter, shape (n, p, p)."""
+    n, p = dS.shape[0], engine.p
+    M = np.zeros((n, p * p))
+    for pat, vinv in zip(engine.patterns, vinvs, strict=True):
+        k = len(pat.idx)
+        D = dS[:, pat.idx][:, :, pat.idx]
+        B = vinv @ D @ vinv
+        M += B.reshape(n, k * k) @ pat.sxx
+    return M.reshape(n, p, p)
+
+
+def kenward_roger(engine: Engine, Sigma: np.ndarray, ev: Evaluation):
+    """Kenward-Roger (1997) ingredients in the structure's natural parametrisation.
+
+    Returns (Lambda, M, W): the adjusted fixed-effects covariance, the M_i matrices and W, the
+    inverse expected information (as pbkrtest: W = 2 * IE2^-1 with IE2_ij = tr(P V_i P V_j)).
+    """
+    st = engine.structure
+    phi_nat = st.natural(Sigma)
+    D1 = st.jacobian(phi_nat, natural=True)
+    D2 = st.hessian_natural(phi_nat)
+    n, p = len(phi_nat), engine.p
+    Phi = ev.phi
+    M = np.zeros((n, p * p))
+    Q = np.zeros((n, n, p * p))
+    R = np.zeros((n, n, p * p))
+    K = np.zeros((n, n))
+    for pat, vinv in zip(engine.patterns, ev.vinv, strict=True):
+        k = len(pat.idx)
+        Vi = D1[:, pat.idx][:, :, pat.idx]
+        VinvVi = vinv @ Vi  # (n, k, k)
+        B = VinvVi @ vinv
+        M += B.reshape(n, k * k) @ pat.sxx
+        K += pat.n * np.einsum("iab,jba->ij", VinvVi, VinvVi)
+        C = np.einsum("iab,jbc->ijac", B, VinvVi)  # V^-1 V_i V^-1 V_j V^-1
+        Q += (C.reshape(n * n, k * k) @ pat.sxx).reshape(n, n, p * p)
+        if not st.linear:
+            Vij = D2[:, :, pat.idx][:, :, :, pat.idx]
+            E = vinv @ Vij @ vinv
+            R += (E.reshape(n * n, k * k) @ pat.sxx).reshape(n, n, p * p)
+    M = M.reshape(n, p, p)
+    Q = Q.reshape(n, n, p, p)
+    R = R.reshape(n, n, p, p)
+    PM = Phi @ M  # (n, p, p): Phi M_i
+    IE2 = K - 2.0 * np.einsum("pq,ijqp->ij", Phi, Q) + np.einsum("iab,jba->ij", PM, PM)
+    W = 2.0 * np.linalg.inv(IE2)
+    MPM = np.einsum("iab,bc,jcd->ijad", M, Phi, M)
+    U = np.einsum("ij,ijab->ab", W, Q - MPM - 0.25 * R)
+    Lam = Phi + 2.0 * Phi @ U @ Phi
+    return 0.5 * (Lam + Lam.T), M, W
