@@ -292,10 +292,10 @@ def grimmer(
 
     Examples
     --------
-    >>> from trial_analysis.consistency import grimmer
     Five integers with mean 3.00 and SD 1.12 need a sum of squares Q = 50 (even) while the sum
     15 is odd:
 
+    >>> from trial_analysis.consistency import grimmer
     >>> grimmer("3.00", "1.12", 5).verdict
     'inconsistent'
     """
