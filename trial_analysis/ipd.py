@@ -1,0 +1,1263 @@
+"""Patient-level data (IPD): the format, the readers and the validating loader.
+
+The format follows CDISC ADaM conventions (documented in ``docs/data-format.md``):
+
+* a **subject-level table** (ADSL-like), one row per subject: :data:`SUBJECT_COLUMNS`;
+* a **long measurement table** (BDS-like), one row per subject, parameter and visit:
+  :data:`MEASUREMENT_COLUMNS`.
+
+:func:`load_ipd` reads a folder of two CSV (or Parquet, or SAS transport ``.xpt``) files named
+``subjects.*`` and ``measurements.*`` (ADaM names ``adsl.*`` / ``adbds.*`` also work), or an Excel
+workbook with sheets ``subjects`` and ``measurements``; validates everything against the trial
+design; and returns an :class:`IPD`. Bad input raises one
+:class:`~trial_analysis.errors.DataValidationError` listing every problem (file, spreadsheet row,
+column, value, rule). Input files and DataFrames are never modified.
+
+Why not pandera: its lazy validation reports failure cases by DataFrame index and check name,
+but the problems users actually meet here happen *before* a typed DataFrame exists (encodings,
+a title row above the header, duplicated column names, Excel dates, decimal commas, truncated
+files) and the cross-table rules (measurements of unknown subjects, ``CHG == AVAL - BASE``
+within a tolerance, visits on the design's schedule, per-parameter ranges) would each be a
+custom check anyway. The small vectorised validator below gives spreadsheet row numbers and one
+wording for every rule, and validates 1 million rows in a few seconds
+(``benchmarks/load_ipd.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ._optional import require
+from ._paths import available_trials
+from ._validate import check_choice
+from .design import Component, TrialDesign, load_design
+from .errors import DataValidationError, ParameterError, Problem
+from .results import SYNTHETIC_NOTE, Result
+
+__all__ = [
+    "FORMATS",
+    "IPD",
+    "MEASUREMENT_COLUMNS",
+    "POPULATIONS",
+    "SUBJECT_COLUMNS",
+    "load_ipd",
+    "save_ipd",
+    "validate_frames",
+]
+
+#: Subject-level columns (ADSL-like). ``INFkWK``/``INFkDOSE`` repeat for each scheduled
+#: infusion of the design (three for Zang 2022).
+SUBJECT_COLUMNS = (
+    "USUBJID",
+    "ARM",
+    "AGE",
+    "SEX",
+    "WEIGHT",
+    "BMI",
+    "DURDIAB",
+    "RANDFL",
+    "SAFFL",
+    "ITTFL",
+    "PPROTFL",
+    "DCSREAS",
+    "INF1WK",
+    "INF2WK",
+    "INF3WK",
+    "INF1DOSE",
+    "INF2DOSE",
+    "INF3DOSE",
+)
+#: Measurement columns (BDS-like).
+MEASUREMENT_COLUMNS = ("USUBJID", "PARAMCD", "AVISITN", "AVAL", "BASE", "CHG", "PCHG")
+#: Analysis populations accepted by :meth:`IPD.population` and their flag column.
+POPULATIONS = {"ALL": None, "RAND": "RANDFL", "SAF": "SAFFL", "ITT": "ITTFL", "PP": "PPROTFL"}
+#: File formats read and written.
+FORMATS = ("csv", "excel", "xpt", "parquet")
+
+_SUBJECT_NAMES = ("subjects", "adsl")
+_MEAS_NAMES = ("measurements", "adbds")
+_EXT = {"csv": ".csv", "xpt": ".xpt", "parquet": ".parquet", "excel": ".xlsx"}
+_MAX_PER_RULE = 1000  # problems stored per (file, column, rule); the rest are counted
+_BLANKS = frozenset({"", "NA", "."})
+_NONFINITE = frozenset({"nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"})
+_DATE_RE = re.compile(
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+    r"|\d{1,2}-[A-Za-z]{3}(-\d{2,4})?|[A-Za-z]{3}-\d{1,2})\s*$"
+)
+_COMMA_DEC_RE = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+# CHG and PCHG are checked against AVAL - BASE within what rounding each of the three values
+# to 2 decimals can explain (3 x 0.005).
+CHG_TOLERANCE = 0.015
+
+
+# ------------------------------------------------------------------------------------------
+# Column specifications
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Col:
+    name: str
+    kind: str  # "id", "str", "choice", "flag", "num", "int"
+    blank_ok: bool = False
+    low: float = -math.inf
+    high: float = math.inf
+    choices: tuple[str, ...] = ()
+    what: str = ""
+
+
+def _subject_spec(design: TrialDesign) -> list[_Col]:
+    spec = [
+        _Col("USUBJID", "id"),
+        _Col("ARM", "choice", choices=design.arm_names, what="an arm of the design"),
+        _Col("AGE", "num", low=0, high=120, what="age in years"),
+        _Col("SEX", "choice", choices=("M", "F", "U"), what="M, F or U (CDISC SEX)"),
+        _Col("WEIGHT", "num", low=25, high=250, what="body weight in kg"),
+        _Col("BMI", "num", blank_ok=True, low=10, high=80, what="BMI in kg/m2"),
+        _Col("DURDIAB", "num", blank_ok=True, low=0, high=80, what="diabetes duration in years"),
+    ]
+    spec += [_Col(f, "flag") for f in ("RANDFL", "SAFFL", "ITTFL", "PPROTFL")]
+    spec.append(_Col("DCSREAS", "str", blank_ok=True))
+    k = len(design.infusion_weeks)
+    spec += [
+        _Col(f"INF{i}WK", "int", blank_ok=True, choices=tuple(map(str, design.infusion_weeks)))
+        for i in range(1, k + 1)
+    ]
+    spec += [
+        _Col(f"INF{i}DOSE", "num", blank_ok=True, low=0, what=f"{design.dose.unit} x kg given")
+        for i in range(1, k + 1)
+    ]
+    return spec
+
+
+def _measurement_spec(design: TrialDesign) -> list[_Col]:
+    codes = tuple(p.code for p in design.parameters)
+    return [
+        _Col("USUBJID", "id"),
+        _Col("PARAMCD", "choice", choices=codes, what="a parameter of the design"),
+        _Col("AVISITN", "int", choices=tuple(map(str, design.visit_weeks))),
+        _Col("AVAL", "num"),
+        _Col("BASE", "num", blank_ok=True),
+        _Col("CHG", "num", blank_ok=True),
+        _Col("PCHG", "num", blank_ok=True),
+    ]
+
+
+_OPTIONAL_KNOWN = {"SYNTHFL": "flag", "STUDYID": "str"}
+
+
+# ------------------------------------------------------------------------------------------
+# The IPD object
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class IPD(Result):
+    """Validated patient-level data of one trial.
+
+    Attributes
+    ----------
+    subjects : pandas.DataFrame
+        One row per subject, columns :data:`SUBJECT_COLUMNS` (flags ``"Y"``/``"N"``,
+        ``DCSREAS`` ``""`` when the subject did not discontinue, blank infusion weeks/doses NaN).
+    measurements : pandas.DataFrame
+        Long table, columns :data:`MEASUREMENT_COLUMNS`, ``AVISITN`` = week.
+    design : TrialDesign
+        The design the data were validated against.
+    synthetic : bool
+        True for synthetic cohorts (files carry ``SYNTHFL = "Y"``); every result computed from
+        them must carry :data:`~trial_analysis.results.SYNTHETIC_NOTE`.
+    source : str
+        Where the data came from (a path, or ``"synthetic:zang2022 seed=..."``).
+    """
+
+    subjects: pd.DataFrame
+    measurements: pd.DataFrame
+    design: TrialDesign
+    synthetic: bool = False
+    source: str = ""
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    title: ClassVar[str] = "Patient-level data: n and mean (SD) by arm, parameter and visit"
+
+    # -- populations and derived tables ---------------------------------------------------
+    def population(self, population: str = "ITT") -> pd.DataFrame:
+        """Subjects of ``population`` (``ALL``, ``RAND``, ``SAF``, ``ITT`` or ``PP``).
+
+        ``PP`` (``PPROTFL = "Y"``) is the population analysed in the published primary
+        analysis (for Zang 2022: subjects with week-48 data, 45 + 44).
+        """
+        check_choice("population", population, POPULATIONS)
+        flag = POPULATIONS[population]
+        s = self.subjects
+        return s.copy() if flag is None else s.loc[s[flag] == "Y"].copy()
+
+    def wide(self, paramcd: str, value: str = "AVAL") -> pd.DataFrame:
+        """Subjects x visits table of one parameter (index ``USUBJID``, columns ``AVISITN``).
+
+        Subjects without any row for ``paramcd`` appear with NaN; visits are the design's.
+        """
+        codes = [p.code for p in self.design.parameters]
+        check_choice("paramcd", paramcd, codes)
+        check_choice("value", value, ("AVAL", "BASE", "CHG", "PCHG"))
+        m = self.measurements
+        m = m.loc[m["PARAMCD"] == paramcd]
+        out = m.pivot(index="USUBJID", columns="AVISITN", values=value)
+        out = out.reindex(index=self.subjects["USUBJID"], columns=list(self.design.visit_weeks))
+        out.columns.name = "AVISITN"
+        return out
+
+    def baseline(self) -> pd.DataFrame:
+        """One row per subject: ``BASE_<PARAMCD>`` for every parameter (NaN when missing).
+
+        The baseline is ``BASE`` where given, else ``AVAL`` at week 0.
+        """
+        m = self.measurements
+        b = m["BASE"].where(m["BASE"].notna(), m["AVAL"].where(m["AVISITN"] == 0))
+        tab = (
+            pd.DataFrame({"USUBJID": m["USUBJID"], "PARAMCD": m["PARAMCD"], "b": b})
+            .dropna(subset=["b"])
+            .groupby(["USUBJID", "PARAMCD"], sort=False)["b"]
+            .first()
+            .unstack("PARAMCD")
+        )
+        codes = [p.code for p in self.design.parameters]
+        tab = tab.reindex(index=self.subjects["USUBJID"], columns=codes)
+        tab.columns = [f"BASE_{c}" for c in codes]
+        return tab.reset_index()
+
+    def endpoint_values(self, endpoint_id: str, population: str = "ITT") -> pd.DataFrame:
+        """Per-subject values of a design endpoint.
+
+        Parameters
+        ----------
+        endpoint_id : str
+            An endpoint id of the design (``"composite"``, ``"insulin"``, ``"hba1c"``...).
+        population : str
+            ``ALL``, ``RAND``, ``SAF``, ``ITT`` (default) or ``PP``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``USUBJID, ARM, value, BASE_<PARAMCD>...``, one row per subject of the population,
+            arms in design order. For a binary endpoint ``value`` is 1.0/0.0, NaN when it cannot
+            be decided; for a continuous one it is the endpoint's measure (``AVAL``, ``CHG`` or
+            ``PCHG``) at the endpoint's week, NaN when missing.
+
+        Notes
+        -----
+        A composite endpoint is the conjunction of its components (e.g. ``HBA1C value < 7.0``
+        and ``INSDOSE pchg <= -50``) evaluated at the endpoint's week with three-valued logic:
+        1 when every component holds, 0 when any known component fails, NaN otherwise (a
+        missing week-48 visit gives NaN). The definition comes from the design, not from code.
+
+        Examples
+        --------
+        >>> import trial_analysis as ta
+        >>> ipd = ta.synthetic_ipd("zang2022")
+        >>> ev = ipd.endpoint_values("composite", population="PP")
+        >>> ev.groupby("ARM", sort=False)["value"].agg(["sum", "count"]).astype(int).values.tolist()
+        [[9, 45], [2, 44]]
+        """
+        try:
+            ep = self.design.endpoint(endpoint_id)
+        except KeyError:
+            raise ParameterError(
+                "endpoint_id",
+                "one of " + ", ".join(repr(e.id) for e in self.design.endpoints),
+                endpoint_id,
+            ) from None
+        subj = self.population(population)
+        at = self.measurements.loc[self.measurements["AVISITN"] == ep.week]
+        ids = subj["USUBJID"]
+
+        def measure(param: str, meas: str) -> np.ndarray:
+            col = {"value": "AVAL", "chg": "CHG", "pchg": "PCHG"}[meas]
+            s = at.loc[at["PARAMCD"] == param].set_index("USUBJID")[col]
+            return s.reindex(ids).to_numpy(dtype=float)
+
+        if ep.type == "binary":
+            value = _composite(ep.components, measure)
+        else:
+            value = measure(ep.parameter, ep.measure)
+        out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
+        out["value"] = value
+        out = out.merge(self.baseline(), on="USUBJID", how="left")
+        order = {a: i for i, a in enumerate(self.design.arm_names)}
+        out = out.iloc[np.argsort(out["ARM"].map(order).to_numpy(), kind="stable")]
+        out.attrs["synthetic"] = self.synthetic
+        out.attrs["endpoint"] = ep.id
+        return out.reset_index(drop=True)
+
+    # -- Result protocol --------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        m = self.measurements.merge(self.subjects[["USUBJID", "ARM"]], on="USUBJID")
+        g = m.groupby(["PARAMCD", "AVISITN", "ARM"], sort=False)["AVAL"]
+        out = g.agg(n="count", mean="mean", sd="std").reset_index()
+        order = {a: i for i, a in enumerate(self.design.arm_names)}
+        porder = {p.code: i for i, p in enumerate(self.design.parameters)}
+        out = out.assign(_p=out["PARAMCD"].map(porder), _a=out["ARM"].map(order))
+        out = out.sort_values(["_p", "AVISITN", "_a"]).drop(columns=["_p", "_a"])
+        return out.reset_index(drop=True)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        n = self.subjects.groupby("ARM", sort=False).size()
+        counts = ", ".join(f"{a}: {n.get(a, 0)}" for a in self.design.arm_names)
+        out = [f"{len(self.subjects)} subjects ({counts}); source: {self.source}"]
+        if self.synthetic:
+            out.insert(0, SYNTHETIC_NOTE)
+        return tuple(out)
+
+    def save(self, path: str | Path, format: str = "csv") -> Path:
+        """Write the data in the documented format; see :func:`save_ipd`."""
+        return save_ipd(self, path, format=format)
+
+
+def _composite(components: Iterable[Component], measure) -> np.ndarray:
+    ops = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+    any_false = None
+    all_true = None
+    for c in components:
+        v = measure(c.parameter, c.measure)
+        known = ~np.isnan(v)
+        with np.errstate(invalid="ignore"):
+            holds = ops[c.operator](v, c.threshold) & known
+        fails = known & ~holds
+        any_false = fails if any_false is None else (any_false | fails)
+        all_true = holds if all_true is None else (all_true & holds)
+    out = np.full(len(all_true), np.nan)
+    out[all_true] = 1.0
+    out[any_false] = 0.0
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Problems collector
+# ------------------------------------------------------------------------------------------
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, file: str, row: int | None, column: str | None, value: Any, rule: str) -> None:
+        self.items.append(Problem(file, row, column, value, rule))
+
+    def add_many(
+        self,
+        file: str,
+        rows: np.ndarray,
+        column: str | None,
+        values: Iterable[Any],
+        rule: str | list[str],
+    ) -> None:
+        """One problem per row (the first ``_MAX_PER_RULE``, then a count of the rest)."""
+        rows = np.asarray(rows)
+        n = len(rows)
+        if n == 0:
+            return
+        vals = values if isinstance(values, np.ndarray) else list(values)
+        rules = [rule] * min(n, _MAX_PER_RULE) if isinstance(rule, str) else rule
+        for r, v, ru in zip(rows[:_MAX_PER_RULE], vals[:_MAX_PER_RULE], rules, strict=False):
+            self.items.append(Problem(file, int(r), column, _plain(v), ru))
+        if n > _MAX_PER_RULE:
+            first = rule if isinstance(rule, str) else rule[0]
+            self.items.append(
+                Problem(
+                    file,
+                    None,
+                    column,
+                    None,
+                    f"{first} — and {n - _MAX_PER_RULE} more rows with the same problem",
+                )
+            )
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _sorted(items: list[Problem], files: tuple[str, ...]) -> list[Problem]:
+    """Problems by file (subjects first), then row (file- and column-level first)."""
+    order = {f: i for i, f in enumerate(files)}
+    return sorted(items, key=lambda p: (order.get(p.file, -1), -1 if p.row is None else p.row))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# ------------------------------------------------------------------------------------------
+# Readers: each returns a "raw" table: DataFrame of the data rows, columns = header names
+# (possibly duplicated), and the spreadsheet row number of every data row.
+# ------------------------------------------------------------------------------------------
+@dataclass
+class _Raw:
+    file: str
+    frame: pd.DataFrame | None  # data rows; columns positional 0..k-1
+    header: list[str]
+    rows: np.ndarray  # spreadsheet row numbers (header = row 1)
+
+
+def _find_files(folder: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    found = {}
+    for p in folder.iterdir():
+        if p.is_file() and p.stem.lower() in names:
+            fmt = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".pq": "parquet"}.get(
+                p.suffix.lower()
+            )
+            if fmt:
+                found[fmt] = p
+    return found
+
+
+def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        probs.add(file, None, None, None, f"cannot read the file ({exc.strerror})")
+        return None
+    if not data.strip():
+        probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
+        return None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        probs.add(
+            file, None, None, None, "the file is UTF-16 encoded; save it as 'CSV UTF-8' instead"
+        )
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+        bad_bytes = False
+    except UnicodeDecodeError:
+        # Decode with replacement characters so that the cells holding the bad bytes can be
+        # named (row and column) below; the problems are reported, nothing is guessed.
+        text = data.decode("utf-8-sig", errors="replace")
+        bad_bytes = True
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
+        return None
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        row = int(m.group(1)) if m else None
+        if "EOF inside string" in msg:
+            rule = "the file ends inside a quoted value (truncated file or unbalanced quote)"
+        else:
+            rule = f"malformed CSV ({msg.strip()}); every row needs the same number of fields"
+        probs.add(file, row, None, None, rule)
+        return None
+    except (ValueError, MemoryError) as exc:  # pragma: no cover - defensive
+        probs.add(file, None, None, None, f"cannot parse the file as CSV ({exc})")
+        return None
+    raw = _raw_from_grid(file, frame, probs)
+    if raw is not None and bad_bytes:
+        _flag_replacement_chars(raw, probs)
+    return raw
+
+
+def _flag_replacement_chars(raw: _Raw, probs: _Problems) -> None:
+    rule = (
+        "bytes that are not UTF-8 (the file looks like Latin-1/Windows-1252); "
+        "re-save it as 'CSV UTF-8'"
+    )
+    hits = [(1, name) for name in raw.header if "\ufffd" in name]
+    for r, name in hits:
+        probs.add(raw.file, r, name, name, rule)
+    if raw.frame is None:
+        return
+    for j, name in enumerate(raw.header):
+        col = raw.frame.iloc[:, j]
+        mask = np.array(["\ufffd" in _cell_text(x) for x in col.to_numpy(dtype=object)], bool)
+        if mask.any():
+            probs.add_many(raw.file, raw.rows[mask], name, col.to_numpy()[mask], rule)
+
+
+def _raw_from_grid(file: str, grid: pd.DataFrame, probs: _Problems) -> _Raw | None:
+    """Split a header-less grid (all cells as read) into header and data rows."""
+    if grid.shape[0] == 0:
+        probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
+        return None
+    header = [_header_name(v) for v in grid.iloc[0].tolist()]
+    data = grid.iloc[1:].reset_index(drop=True)
+    rows = np.arange(2, len(data) + 2)
+    # Drop rows with every cell blank (trailing blank lines), keeping the row numbers right.
+    if len(data):
+        first = data.iloc[:, 0].to_numpy(dtype=object)
+        cand = np.flatnonzero(pd.isna(first) | (first == ""))  # cheap pre-filter
+        if len(cand):
+            sub = data.iloc[cand]
+            blank = np.ones(len(cand), dtype=bool)
+            for j in range(sub.shape[1]):
+                blank &= _blank_mask(sub.iloc[:, j])
+            keep = np.ones(len(data), dtype=bool)
+            keep[cand[blank]] = False
+            if not keep.all():
+                data = data.loc[keep].reset_index(drop=True)
+                rows = rows[keep]
+    return _Raw(file, data, header, rows)
+
+
+def _header_name(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    s = str(v).strip()
+    return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
+
+
+def _read_excel(path: Path, probs: _Problems) -> tuple[_Raw | None, _Raw | None]:
+    require("openpyxl", "io", "reading Excel workbooks")
+    file = str(path)
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        probs.add(file, None, None, None, f"cannot read the file as an Excel workbook ({exc})")
+        return None, None
+    lower = {str(k).strip().lower(): k for k in sheets}
+    out: list[_Raw | None] = []
+    for names in (_SUBJECT_NAMES, _MEAS_NAMES):
+        key = next((lower[n] for n in names if n in lower), None)
+        if key is None:
+            probs.add(
+                file,
+                None,
+                None,
+                None,
+                f"no sheet named '{names[0]}' (sheets: {', '.join(map(str, sheets))})",
+            )
+            out.append(None)
+            continue
+        out.append(_raw_from_grid(f"{file} [sheet {key}]", sheets[key], probs))
+    return out[0], out[1]
+
+
+def _read_typed(path: Path, fmt: str, probs: _Problems) -> _Raw | None:
+    """Parquet and SAS transport: typed columns; row = record number + 1 (header = row 1)."""
+    file = str(path)
+    try:
+        if fmt == "parquet":
+            require("pyarrow", "io", "reading Parquet files")
+            df = pd.read_parquet(path)
+        else:
+            prs = require("pyreadstat", "io", "reading SAS transport (.xpt) files")
+            df, _ = prs.read_xport(str(path))
+    except Exception as exc:  # damaged files raise library-specific errors
+        kind = "Parquet" if fmt == "parquet" else "SAS transport (.xpt)"
+        probs.add(file, None, None, None, f"cannot read the file as {kind} ({exc})")
+        return None
+    header = [str(c) for c in df.columns]
+    frame = df.copy()
+    frame.columns = range(frame.shape[1])
+    return _Raw(file, frame, header, np.arange(2, len(frame) + 2))
+
+
+# ------------------------------------------------------------------------------------------
+# Cell conversion (vectorised). Text cells are factorised and each distinct value is checked
+# once, which keeps 1 million rows fast (identifiers, codes and rounded values repeat a lot).
+# ------------------------------------------------------------------------------------------
+def _factor(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) of the cells; missing cells (None/NaN) get code -1."""
+    codes, uniq = pd.factorize(col.to_numpy(dtype=object))
+    return codes, np.asarray(uniq, dtype=object)
+
+
+def _take(values: np.ndarray, codes: np.ndarray, fill: Any) -> np.ndarray:
+    """``values[codes]`` with ``fill`` where code is -1."""
+    ext = np.empty(len(values) + 1, dtype=values.dtype)
+    ext[:-1] = values
+    ext[-1] = fill
+    return ext[codes]
+
+
+def _blank_mask(col: pd.Series) -> np.ndarray:
+    if _is_number_dtype(col):
+        return col.isna().to_numpy()
+    codes, uniq = _factor(col)
+    ub = np.array(
+        [(x.strip() if type(x) is str else _cell_text(x).strip()) in _BLANKS for x in uniq],
+        dtype=bool,
+    )
+    return _take(ub, codes, True)
+
+
+def _is_number_dtype(col: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+
+
+def _as_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(stripped text as an object array, blank mask); numbers lose a spurious '.0'."""
+    codes, uniq = _factor(col)
+    ut = np.array(
+        [x.strip() if type(x) is str else _cell_text(x).strip() for x in uniq] + [""],
+        dtype=object,
+    )[:-1]
+    ub = np.array([t in _BLANKS for t in ut], dtype=bool)
+    return _take(ut, codes, ""), _take(ub, codes, True)
+
+
+def _cell_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return ""
+        if float(v).is_integer():
+            return str(int(v))
+    return str(v)
+
+
+def _why_not_number(v: Any) -> str:
+    if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "isoformat"):
+        return (
+            "a date where a number is expected (Excel may have converted the value to a date); "
+            "format the column as Number"
+        )
+    if isinstance(v, (bool, np.bool_)):
+        return "a true/false value where a number is expected"
+    s = str(v).strip()
+    if s.lower() in _NONFINITE or (isinstance(v, float) and not math.isfinite(v)):
+        return "not a finite number (NaN or infinity); leave the cell blank if missing"
+    if _COMMA_DEC_RE.match(s):
+        return "a comma used as decimal separator; use a point (e.g. 7.5, not 7,5)"
+    if _DATE_RE.match(s):
+        return (
+            "looks like a date where a number is expected (Excel may have converted the value "
+            "to a date); format the column as Number"
+        )
+    return "not a number"
+
+
+def _number_one(x: Any) -> tuple[float, int]:
+    """One cell -> (value, status): status 0 number, 1 blank, 2 not a finite number."""
+    if x is None:
+        return math.nan, 1
+    if isinstance(x, (bool, np.bool_)) or hasattr(x, "isoformat"):
+        return math.nan, 2
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        f = float(x)
+        if math.isnan(f):
+            return math.nan, 1
+        return (f, 0) if math.isfinite(f) else (math.nan, 2)
+    s = str(x).strip()
+    if s in _BLANKS:
+        return math.nan, 1
+    if "_" in s:  # float() accepts 1_000; a data file should not
+        return math.nan, 2
+    try:
+        f = float(s)
+    except ValueError:
+        return math.nan, 2
+    return (f, 0) if math.isfinite(f) else (math.nan, 2)
+
+
+def _to_number(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (float values, blank mask, bad mask); bad cells are non-blank and not finite."""
+    if pd.api.types.is_bool_dtype(col.dtype):
+        n = len(col)
+        return np.full(n, np.nan), np.zeros(n, bool), np.ones(n, bool)
+    if _is_number_dtype(col):
+        v = col.to_numpy(dtype=float, na_value=np.nan)
+        blank = np.isnan(v)
+        bad = np.isinf(v)
+        return np.where(bad, np.nan, v), blank, bad
+    codes, uniq = _factor(col)
+    res = [_number_one(x) for x in uniq]
+    uv = np.array([r[0] for r in res], dtype=float)
+    us = np.array([r[1] for r in res], dtype=np.int8)
+    status = _take(us, codes, 1)
+    return _take(uv, codes, np.nan), status == 1, status == 2
+
+
+def _isin(values: np.ndarray, allowed: Iterable[Any]) -> np.ndarray:
+    return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy()
+
+
+# ------------------------------------------------------------------------------------------
+# Validation of one table
+# ------------------------------------------------------------------------------------------
+def _structure(raw: _Raw, spec: list[_Col], probs: _Problems) -> dict[str, int] | None:
+    """Check the header; return name -> position or None when the table cannot be used."""
+    file, header = raw.file, raw.header
+    required = [c.name for c in spec]
+    ok = True
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name in seen:
+            probs.add(
+                file,
+                1,
+                name,
+                name,
+                f"duplicated column name (columns {_col_letter(seen[name])} and "
+                f"{_col_letter(j)}); keep one",
+            )
+            ok = False
+        else:
+            seen[name] = j
+    missing = [c for c in required if c not in seen]
+    if missing:
+        hrow = _find_header_row(raw, required)
+        if hrow is not None:
+            probs.add(
+                file,
+                hrow,
+                None,
+                None,
+                f"the header is on row {hrow}, not row 1: delete the rows above it",
+            )
+            return None
+        upper = {n.strip().upper(): n for n in header}
+        for c in missing:
+            hint = ""
+            if c in upper:
+                hint = f" (found {upper[c]!r}: column names are upper case)"
+            probs.add(file, 1, c, None, f"required column is missing{hint}")
+        ok = False
+    if raw.frame is not None and len(raw.frame) == 0 and ok:
+        probs.add(file, None, None, None, "no data rows below the header")
+        ok = False
+    return seen if ok else None
+
+
+def _find_header_row(raw: _Raw, required: list[str]) -> int | None:
+    if raw.frame is None:
+        return None
+    for i in range(min(10, len(raw.frame))):
+        vals = {str(v).strip() for v in raw.frame.iloc[i].tolist()}
+        if sum(c in vals for c in required) >= max(2, len(required) // 2):
+            return int(raw.rows[i])
+    return None
+
+
+def _col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _convert(
+    raw: _Raw, spec: list[_Col], pos: dict[str, int], probs: _Problems
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Typed columns of the spec (+ extras as read) and a per-row 'all cells ok' mask."""
+    file, rows, frame = raw.file, raw.rows, raw.frame
+    assert frame is not None
+    n = len(frame)
+    ok = np.ones(n, dtype=bool)
+    out: dict[str, np.ndarray] = {}
+    # A stray header row inside the data (e.g. two exports pasted together).
+    id_text, id_blank = _as_text(frame.iloc[:, pos["USUBJID"]])
+    stray = id_text == "USUBJID"
+    if stray.any():
+        probs.add_many(
+            file,
+            rows[stray],
+            "USUBJID",
+            id_text[stray],
+            "a repeated header row inside the data; delete it",
+        )
+        ok &= ~stray
+    cols = list(spec) + [
+        _Col(name, kind, blank_ok=True)
+        for name, kind in _OPTIONAL_KNOWN.items()
+        if name in pos and name not in {c.name for c in spec}
+    ]
+    for c in cols:
+        col = frame.iloc[:, pos[c.name]]
+        if c.kind in ("num", "int"):
+            v, blank, bad = _to_number(col)
+            bad = bad & ~stray
+            if bad.any():
+                idx = np.flatnonzero(bad)
+                raw_vals = col.to_numpy(dtype=object)[idx]
+                reasons = np.array([_why_not_number(x) for x in raw_vals], dtype=object)
+                for reason in dict.fromkeys(reasons):
+                    sel = reasons == reason
+                    probs.add_many(file, rows[idx[sel]], c.name, raw_vals[sel], reason)
+                ok &= ~bad
+            miss = blank & ~stray
+            if not c.blank_ok and miss.any():
+                probs.add_many(
+                    file,
+                    rows[miss],
+                    c.name,
+                    [None] * int(miss.sum()),
+                    "a value is required (blank cell)",
+                )
+                ok &= ~miss
+            good = ~np.isnan(v)
+            if c.kind == "int":
+                frac = good & (v != np.round(v))
+                if frac.any():
+                    probs.add_many(
+                        file, rows[frac], c.name, v[frac], "expected a whole number of weeks"
+                    )
+                    ok &= ~frac
+                    good &= ~frac
+                if c.choices:
+                    allowed = np.array([float(x) for x in c.choices])
+                    off = good & ~np.isin(v, allowed)
+                    if off.any():
+                        probs.add_many(
+                            file,
+                            rows[off],
+                            c.name,
+                            v[off].astype(np.int64),
+                            "not a week of the design's schedule (" + ", ".join(c.choices) + ")",
+                        )
+                        ok &= ~off
+            else:
+                out_rng = good & ((v < c.low) | (v > c.high))
+                if out_rng.any():
+                    probs.add_many(
+                        file,
+                        rows[out_rng],
+                        c.name,
+                        v[out_rng],
+                        f"outside the plausible range {_rng(c.low, c.high)}"
+                        + (f" for {c.what}" if c.what else ""),
+                    )
+                    ok &= ~out_rng
+            out[c.name] = v
+        else:
+            s, blank = (id_text, id_blank) if c.name == "USUBJID" else _as_text(col)
+            blank = blank & ~stray
+            if not c.blank_ok and blank.any():
+                probs.add_many(
+                    file,
+                    rows[blank],
+                    c.name,
+                    [None] * int(blank.sum()),
+                    "a value is required (blank cell)",
+                )
+                ok &= ~blank
+            s = np.where(blank, "", s).astype(object)
+            if c.kind in ("flag", "choice"):
+                allowed = ("Y", "N") if c.kind == "flag" else c.choices
+                bad = ~blank & ~_isin(s, allowed) & ~stray
+                if c.kind == "flag" and c.blank_ok:
+                    bad &= s != ""
+                if bad.any():
+                    rule = (
+                        "expected Y or N"
+                        if c.kind == "flag"
+                        else "not one of "
+                        + ", ".join(repr(x) for x in c.choices)
+                        + (f" ({c.what})" if c.what else "")
+                    )
+                    probs.add_many(file, rows[bad], c.name, s[bad], rule)
+                    ok &= ~bad
+            out[c.name] = s
+    known = {c.name for c in cols}
+    for name, j in pos.items():  # extra columns are kept as read
+        if name not in known and name:
+            out[name] = frame.iloc[:, j].to_numpy()
+    return out, ok
+
+
+def _rng(lo: float, hi: float) -> str:
+    if math.isinf(hi):
+        return f">= {lo:g}"
+    if math.isinf(lo):
+        return f"<= {hi:g}"
+    return f"{lo:g}-{hi:g}"
+
+
+def _check_subjects(
+    file: str,
+    s: dict[str, np.ndarray],
+    rows: np.ndarray,
+    ok: np.ndarray,
+    design: TrialDesign,
+    probs: _Problems,
+) -> None:
+    ids = s["USUBJID"]
+    codes, _ = pd.factorize(ids)
+    first = pd.Series(np.arange(len(ids))).groupby(codes).transform("first").to_numpy()
+    dup = (first != np.arange(len(ids))) & (ids != "")
+    probs.add_many(
+        file,
+        rows[dup],
+        "USUBJID",
+        ids[dup],
+        [f"duplicated subject id (first at row {rows[f]})" for f in first[dup][:_MAX_PER_RULE]],
+    )
+    flag = {k: s[k] for k in ("RANDFL", "ITTFL", "PPROTFL")}
+    bad = ok & (flag["ITTFL"] == "Y") & (flag["RANDFL"] == "N")
+    probs.add_many(
+        file,
+        rows[bad],
+        "ITTFL",
+        flag["ITTFL"][bad],
+        "ITTFL is Y but RANDFL is N (the ITT population is randomised subjects)",
+    )
+    bad = ok & (flag["PPROTFL"] == "Y") & (flag["ITTFL"] == "N")
+    probs.add_many(
+        file,
+        rows[bad],
+        "PPROTFL",
+        flag["PPROTFL"][bad],
+        "PPROTFL is Y but ITTFL is N (per-protocol subjects are a subset of ITT)",
+    )
+    for i in range(1, len(design.infusion_weeks) + 1):
+        wk, dose = s[f"INF{i}WK"], s[f"INF{i}DOSE"]
+        bad = ok & np.isnan(wk) & ~np.isnan(dose)
+        probs.add_many(file, rows[bad], f"INF{i}WK", wk[bad], f"blank although INF{i}DOSE is given")
+    # Arms must match the design's randomised numbers (checked when every row is readable).
+    if ok.all() and not dup.any():
+        arm = s["ARM"][s["RANDFL"] == "Y"]
+        for a in design.arms:
+            got = int((arm == a.name).sum())
+            if got != a.n_randomised:
+                probs.add(
+                    file,
+                    None,
+                    "ARM",
+                    a.name,
+                    f"{got} randomised subjects (RANDFL = Y) in arm {a.name!r}, but the design "
+                    f"'{design.id}' has {a.n_randomised}; pass design=... for another trial",
+                )
+
+
+def _check_measurements(
+    file: str,
+    m: dict[str, np.ndarray],
+    rows: np.ndarray,
+    ok: np.ndarray,
+    design: TrialDesign,
+    subject_ids: np.ndarray,
+    probs: _Problems,
+) -> None:
+    uid = m["USUBJID"]
+    # Integer keys: subject code x parameter code x visit, for fast duplicate/baseline checks.
+    scode, suniq = pd.factorize(uid)
+    known = _isin(np.asarray(suniq, dtype=object), subject_ids)
+    unknown = ok & (uid != "") & ~_take(known, scode, True)
+    probs.add_many(
+        file,
+        rows[unknown],
+        "USUBJID",
+        uid[unknown],
+        "a measurement of a subject that is not in the subjects table",
+    )
+    codes = [p.code for p in design.parameters]
+    pc, puniq = pd.factorize(m["PARAMCD"])
+    lookup = {c: i for i, c in enumerate(codes)}
+    pcode = _take(np.array([lookup.get(u, -1) for u in puniq], dtype=np.int64), pc, -1)
+    visit = np.nan_to_num(m["AVISITN"], nan=-1).astype(np.int64)
+    sp_key = scode.astype(np.int64) * (len(codes) + 1) + pcode
+    key = sp_key * (int(visit.max(initial=0)) + 2) + visit
+    dup = ok & pd.Series(key).duplicated(keep="first").to_numpy()
+    probs.add_many(
+        file,
+        rows[dup],
+        "AVISITN",
+        m["AVISITN"][dup],
+        "a second row for the same subject, parameter and visit",
+    )
+    # Plausible ranges per parameter (the design's parameters[].low/high).
+    lo = _take(np.array([p.low for p in design.parameters]), pcode, np.nan)
+    hi = _take(np.array([p.high for p in design.parameters]), pcode, np.nan)
+    for col in ("AVAL", "BASE"):
+        v = m[col]
+        with np.errstate(invalid="ignore"):
+            bad = ok & ~np.isnan(v) & ((v < lo) | (v > hi))
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            for j in np.unique(pcode[idx]):
+                p = design.parameters[j]
+                sel = idx[pcode[idx] == j]
+                probs.add_many(
+                    file,
+                    rows[sel],
+                    col,
+                    v[sel],
+                    f"outside the plausible range {_rng(p.low, p.high)} of {p.code} ({p.unit})",
+                )
+            ok = ok & ~bad
+    aval, base, chg, pchg = (m[c] for c in ("AVAL", "BASE", "CHG", "PCHG"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bad = ok & ~np.isnan(chg) & (np.isnan(base) | (np.abs(chg - (aval - base)) > CHG_TOLERANCE))
+        expect = 100.0 * (aval - base) / base
+        tol = CHG_TOLERANCE + 100.0 * CHG_TOLERANCE / np.abs(base)
+        bad0 = ok & ~np.isnan(pchg) & (base == 0)
+        badp = (
+            ok & ~np.isnan(pchg) & (np.isnan(base) | ((base != 0) & (np.abs(pchg - expect) > tol)))
+        )
+    probs.add_many(
+        file, rows[bad], "CHG", chg[bad], f"CHG must equal AVAL - BASE (within {CHG_TOLERANCE})"
+    )
+    probs.add_many(
+        file, rows[badp], "PCHG", pchg[badp], "PCHG must equal 100 * (AVAL - BASE) / BASE"
+    )
+    probs.add_many(file, rows[bad0], "PCHG", pchg[bad0], "PCHG must be blank when BASE is 0")
+    # BASE must be the week-0 value of the same subject and parameter.
+    w0 = ok & (visit == 0)
+    if w0.any():
+        b0 = pd.Series(aval[w0], index=sp_key[w0])
+        b0 = b0[~b0.index.duplicated()]
+        ref = b0.reindex(sp_key).to_numpy()
+        with np.errstate(invalid="ignore"):
+            bad = ok & ~np.isnan(base) & ~np.isnan(ref) & (np.abs(base - ref) > CHG_TOLERANCE)
+        probs.add_many(
+            file,
+            rows[bad],
+            "BASE",
+            base[bad],
+            "BASE differs from AVAL at the baseline visit (week 0) of the same subject and "
+            "parameter",
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Public API
+# ------------------------------------------------------------------------------------------
+def _resolve_design(design: Any, folder: Path | None, studyid: Any) -> TrialDesign:
+    if isinstance(design, TrialDesign):
+        return design
+    if design is not None:
+        if not isinstance(design, (str, Path)):
+            raise ParameterError("design", "a TrialDesign, a shipped trial name or a path", design)
+        return load_design(design)
+    if folder is not None and (folder / "design.toml").is_file():
+        return load_design(folder / "design.toml")
+    if isinstance(studyid, str) and studyid in available_trials():
+        return load_design(studyid)
+    return load_design("zang2022")
+
+
+def validate_frames(
+    subjects: pd.DataFrame,
+    measurements: pd.DataFrame,
+    design: TrialDesign | str | None = None,
+    *,
+    source: str = "(DataFrames)",
+    synthetic: bool | None = None,
+) -> IPD:
+    """Validate two DataFrames in the documented format and return an :class:`IPD`.
+
+    Rows are numbered as if the frames were written to CSV (header = row 1). The frames are
+    copied, never modified. ``synthetic`` defaults to whether a ``SYNTHFL = "Y"`` column is
+    present.
+    """
+    for name, df in (("subjects", subjects), ("measurements", measurements)):
+        if not isinstance(df, pd.DataFrame):
+            raise ParameterError(name, "a pandas DataFrame", type(df).__name__)
+    raws = []
+    for name, df in ((f"{source}:subjects", subjects), (f"{source}:measurements", measurements)):
+        frame = df.reset_index(drop=True).copy()
+        header = [str(c) for c in frame.columns]
+        frame.columns = range(frame.shape[1])
+        raws.append(_Raw(name, frame, header, np.arange(2, len(frame) + 2)))
+    studyid = subjects["STUDYID"].iloc[0] if "STUDYID" in subjects and len(subjects) else None
+    d = _resolve_design(design, None, studyid)
+    return _validate_raw(raws[0], raws[1], d, source, _Problems(), synthetic)
+
+
+def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    # Text stays in object columns: converting a million cells to pandas' "str" dtype costs
+    # seconds and changes nothing for users (== "Y", .isin, groupby behave the same).
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in cols.items()}
+    )
+
+
+def _validate_raw(
+    rs: _Raw | None,
+    rm: _Raw | None,
+    design: TrialDesign,
+    source: str,
+    probs: _Problems,
+    synthetic: bool | None = None,
+) -> IPD:
+    sspec, mspec = _subject_spec(design), _measurement_spec(design)
+    spos = _structure(rs, sspec, probs) if rs is not None else None
+    mpos = _structure(rm, mspec, probs) if rm is not None else None
+    if probs or spos is None or mpos is None:
+        raise DataValidationError(probs.items)
+    assert rs is not None and rm is not None
+    s, sok = _convert(rs, sspec, spos, probs)
+    m, mok = _convert(rm, mspec, mpos, probs)
+    _check_subjects(rs.file, s, rs.rows, sok, design, probs)
+    _check_measurements(rm.file, m, rm.rows, mok, design, s["USUBJID"], probs)
+    if probs:
+        raise DataValidationError(_sorted(probs.items, (rs.file, rm.file)))
+    s = _frame(s)
+    m = _frame(m)
+    for c in (f"INF{i}WK" for i in range(1, len(design.infusion_weeks) + 1)):
+        s[c] = pd.array(s[c].to_numpy(), dtype="Float64").astype("Int64")
+    m["AVISITN"] = m["AVISITN"].astype(np.int64)
+    if synthetic is None:
+        synthetic = bool(
+            ("SYNTHFL" in s and (s["SYNTHFL"] == "Y").any())
+            or ("SYNTHFL" in m and (m["SYNTHFL"] == "Y").any())
+        )
+    return IPD(s, m, design, synthetic=synthetic, source=source)
+
+
+def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -> IPD:
+    """Read and validate patient-level data.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding ``subjects.csv`` and ``measurements.csv`` (or ``.parquet``, or
+        ``.xpt``; ADaM names ``adsl``/``adbds`` also work), or an Excel workbook (``.xlsx``)
+        with sheets ``subjects`` and ``measurements``. Format in ``docs/data-format.md``.
+    design : TrialDesign, str or Path, optional
+        The design to validate against (a shipped trial name, a ``design.toml`` path or a
+        :class:`~trial_analysis.design.TrialDesign`). Default: a ``design.toml`` in the data
+        folder, else the shipped trial named in a ``STUDYID`` column, else ``zang2022``.
+
+    Returns
+    -------
+    IPD
+        ``.subjects``, ``.measurements``, ``.design``, ``.synthetic`` (True when the files
+        carry ``SYNTHFL = "Y"``), ``.source``.
+
+    Raises
+    ------
+    DataValidationError
+        One error listing every problem (``.problems``: file, spreadsheet row, column, value,
+        rule); nothing is analysed and no file is modified.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> from trial_analysis._paths import trial_dir
+    >>> ipd = ta.load_ipd(trial_dir("zang2022") / "synthetic")
+    >>> ipd.synthetic, len(ipd.subjects)
+    (True, 91)
+    """
+    p = Path(path)
+    probs = _Problems()
+    folder: Path | None = None
+    if p.is_dir():
+        folder = p
+        sf, mf = _find_files(p, _SUBJECT_NAMES), _find_files(p, _MEAS_NAMES)
+        fmts = [f for f in ("csv", "parquet", "xpt") if f in sf and f in mf]
+        if not fmts:
+            xlsx = sorted(p.glob("*.xlsx"))
+            if len(xlsx) == 1:
+                return load_ipd(xlsx[0], design)
+            raise DataValidationError(
+                [
+                    Problem(
+                        str(p),
+                        None,
+                        None,
+                        None,
+                        "expected two files subjects.csv and measurements.csv (or .parquet, "
+                        ".xpt) in this folder, or one Excel workbook; found "
+                        + (", ".join(sorted(x.name for x in p.iterdir())) or "nothing"),
+                    )
+                ]
+            )
+        fmt = fmts[0]
+        if fmt == "csv":
+            rs, rm = _read_csv(sf[fmt], probs), _read_csv(mf[fmt], probs)
+        else:
+            rs, rm = _read_typed(sf[fmt], fmt, probs), _read_typed(mf[fmt], fmt, probs)
+    elif p.is_file():
+        ext = p.suffix.lower()
+        if ext in (".xlsx", ".xlsm"):
+            rs, rm = _read_excel(p, probs)
+        elif ext in (".csv", ".parquet", ".xpt", ".pq") and p.stem.lower() in (
+            _SUBJECT_NAMES + _MEAS_NAMES
+        ):
+            return load_ipd(p.parent, design)
+        else:
+            raise DataValidationError(
+                [
+                    Problem(
+                        str(p), None, None, None, "not a data folder or an Excel workbook (.xlsx)"
+                    )
+                ]
+            )
+    else:
+        raise DataValidationError([Problem(str(p), None, None, None, "no such file or folder")])
+    studyid = None
+    if rs is not None and rs.frame is not None and "STUDYID" in rs.header and len(rs.frame):
+        studyid = _cell_text(rs.frame.iloc[0, rs.header.index("STUDYID")]).strip()
+    d = _resolve_design(design, folder, studyid)
+    return _validate_raw(rs, rm, d, str(p), probs)
+
+
+# ------------------------------------------------------------------------------------------
+# Writers
+# ------------------------------------------------------------------------------------------
+def _export_frames(ipd: IPD) -> tuple[pd.DataFrame, pd.DataFrame]:
+    s, m = ipd.subjects.copy(), ipd.measurements.copy()
+    if ipd.synthetic:
+        s["SYNTHFL"] = "Y"
+        m["SYNTHFL"] = "Y"
+    return s, m
+
+
+def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
+    """Write ``ipd`` in the documented format; returns the path written.
+
+    ``csv``/``parquet``/``xpt``: a folder with ``subjects.<ext>`` and ``measurements.<ext>``;
+    ``excel``: one workbook with sheets ``subjects`` and ``measurements``. Synthetic data get a
+    ``SYNTHFL = "Y"`` column in both tables. Files are written atomically.
+    """
+    from .cli._common import atomic_write
+
+    check_choice("format", format, FORMATS)
+    s, m = _export_frames(ipd)
+    p = Path(path)
+    if format == "excel":
+        require("openpyxl", "io", "writing Excel workbooks")
+        if p.suffix.lower() != ".xlsx":
+            p = p.with_suffix(".xlsx")
+
+        def write_xlsx(tmp: Path) -> None:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as w:
+                s.to_excel(w, sheet_name="subjects", index=False)
+                m.to_excel(w, sheet_name="measurements", index=False)
+
+        return atomic_write(p, write_xlsx)
+    p.mkdir(parents=True, exist_ok=True)
+    ext = _EXT[format]
+    for name, df, table in (("subjects", s, "ADSL"), ("measurements", m, "ADBDS")):
+        target = p / f"{name}{ext}"
+        if format == "csv":
+            atomic_write(target, lambda t, df=df: df.to_csv(t, index=False, lineterminator="\n"))
+        elif format == "parquet":
+            require("pyarrow", "io", "writing Parquet files")
+            atomic_write(target, lambda t, df=df: df.to_parquet(t, index=False))
+        else:
+            prs = require("pyreadstat", "io", "writing SAS transport files")
+            out = df.copy()
+            for c in out.columns:
+                if isinstance(out[c].dtype, pd.Int64Dtype):
+                    out[c] = out[c].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+                elif not pd.api.types.is_numeric_dtype(out[c].dtype):
+                    out[c] = out[c].astype(str)
+            atomic_write(
+                target,
+                lambda t, out=out, table=table, prs=prs: prs.write_xport(
+                    out, str(t), table_name=table, file_format_version=5
+                ),
+            )
+    return p
