@@ -36,20 +36,30 @@ from .exact import (
     sample_size,
     size_curve,
 )
+from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import GroupSequentialDesign, group_sequential, spend
+from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
 
 __all__ = [
     "ANALYTIC_TESTS",
     "EXACT_TESTS",
+    "Analysis",
     "ExactPower",
+    "GridResult",
     "GroupSequentialDesign",
+    "ParametricArm",
+    "ParametricModel",
     "PowerCurve",
     "PowerResult",
     "SampleSize",
     "SampleSizeTable",
+    "Scenario",
+    "SimulationResult",
     "SizeCurve",
+    "ancova_batch",
     "exact_power",
     "group_sequential",
+    "load_scenario",
     "power_ancova",
     "power_curve",
     "power_margin",
@@ -59,6 +69,8 @@ __all__ = [
     "restricted_mle",
     "sample_size",
     "sample_size_table",
+    "simulate",
+    "simulate_grid",
     "size_curve",
     "spend",
 ]
