@@ -220,14 +220,14 @@ def escalc(
             if bad.size:
                 i = int(bad[0])
                 raise ParameterError(
-                    name, f"a non-negative SD; {_where(labels, i)} has {arrays[name][i]!r}"
+                    name, f"a non-negative SD; {_where(labels, i)} has {float(arrays[name][i])!r}"
                 )
         for name in ("n1i", "n2i"):
             bad = np.flatnonzero(~(arrays[name] >= 1))
             if bad.size:
                 i = int(bad[0])
                 raise ParameterError(
-                    name, f"a group size >= 1; {_where(labels, i)} has {arrays[name][i]!r}"
+                    name, f"a group size >= 1; {_where(labels, i)} has {float(arrays[name][i])!r}"
                 )
         m1, s1, n1, m2, s2, n2 = (arrays[n] for n in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"))
         if measure == "MD":
@@ -264,7 +264,7 @@ def escalc(
             i = int(bad[0])
             what = "non-events (n - events)" if name in ("bi", "di") else "events"
             raise ParameterError(
-                name, f"whole-number {what} >= 0; {_where(labels, i)} has {x[i]!r}"
+                name, f"whole-number {what} >= 0; {_where(labels, i)} has {float(x[i])!r}"
             )
     flags = [""] * a.size
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)

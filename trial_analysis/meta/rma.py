@@ -281,7 +281,7 @@ def _check_studies(y, v, labels, year):
         raise ParameterError(
             "vi",
             f"positive sampling variances; study row {i + 1} ({labels[i]!r}) has vi = "
-            f"{v[i]!r} (a zero variance would get infinite weight: check its SD/SE)",
+            f"{float(v[i])!r} (a zero variance would get infinite weight: check its SD/SE)",
         )
     miss = np.flatnonzero(~np.isfinite(y) | ~np.isfinite(v))
     if miss.size:
