@@ -23,6 +23,7 @@ from .analytic import (
     restricted_mle,
     sample_size_table,
 )
+from .assurance import AssuranceResult, assurance
 from .exact import (
     ANALYTIC_TESTS,
     EXACT_TESTS,
@@ -44,6 +45,7 @@ __all__ = [
     "ANALYTIC_TESTS",
     "EXACT_TESTS",
     "Analysis",
+    "AssuranceResult",
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
@@ -57,6 +59,7 @@ __all__ = [
     "SimulationResult",
     "SizeCurve",
     "ancova_batch",
+    "assurance",
     "exact_power",
     "group_sequential",
     "load_scenario",
