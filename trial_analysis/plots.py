@@ -113,16 +113,27 @@ def consort_flow(
         if i < len(top) - 1:
             ax.annotate("", (0.5, y - 0.68), (0.5, y - 0.33), arrowprops={"arrowstyle": "->"})
         y -= 1
-    xs = [(k + 0.5) / len(arms) * 0.9 + 0.02 for k in range(len(arms))]
+    k = len(arms)
+    # arm columns in the middle, exclusion boxes on the outer sides (left of the first arm,
+    # right of the last), as CONSORT diagrams draw them
+    xs = [0.5] if k == 1 else [0.32 + 0.36 * j / (k - 1) for j in range(k)]
+    w_arm = min(0.24, 0.8 / k)
     for x in xs:
         ax.annotate("", (x, y + 0.33), (0.5, y + 0.68), arrowprops={"arrowstyle": "->"})
-    for x, column in zip(xs, arms, strict=True):
+    for j, (x, column) in enumerate(zip(xs, arms, strict=True)):
         yy = y
-        for j, fb in enumerate(column):
-            box(x, yy, "\n".join(fb.lines), 0.3)
+        for i, fb in enumerate(column):
+            box(x, yy, "\n".join(fb.lines), w_arm)
             if fb.side:
-                box(x + 0.2 if x < 0.5 else x - 0.2, yy - 0.5, "\n".join(fb.side), 0.17, fc="0.95")
-            if j < len(column) - 1:
+                sx = 0.085 if j < k / 2 else 0.915
+                box(sx, yy - 0.5, "\n".join(fb.side), 0.15, fc="0.95")
+                ax.annotate(
+                    "",
+                    (sx + (0.08 if sx < 0.5 else -0.08), yy - 0.5),
+                    (x, yy - 0.5),
+                    arrowprops={"arrowstyle": "->", "color": "0.4"},
+                )
+            if i < len(column) - 1:
                 ax.annotate("", (x, yy - 0.68), (x, yy - 0.33), arrowprops={"arrowstyle": "->"})
             yy -= 1
     if title:
