@@ -559,19 +559,21 @@ class RhoSensitivityResult(Result):
     title: ClassVar[str] = "Pre-post correlation consistent with the reported between-group p"
 
     def to_frame(self) -> pd.DataFrame:
+        a, b = self.arm1, self.arm2
         rows = []
         for reading, ivs in self.intervals.items():
-            a, b = self.arm1, self.arm2
-            est = (
-                float(self.curves.loc[self.curves.reading == reading, "estimate"].iloc[0])
-                if reading != "ancova"
-                else math.nan
-            )
+            if reading == "ancova":
+                diff = (
+                    f"{a.mean_follow - b.mean_follow:+.2f} - slope(ρ) x "
+                    f"({a.mean_base - b.mean_base:+.2f})"
+                )
+            else:
+                diff = f"{a.mean_change(reading) - b.mean_change(reading):+.2f}"
             rows.append(
                 {
                     "reading": reading,
                     "description": READINGS[reading],
-                    "difference": est,
+                    "difference": diff,
                     "n1": a.n,
                     "n2": b.n,
                     "rho_ranges": "; ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in ivs) or "none",
