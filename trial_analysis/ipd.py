@@ -872,6 +872,7 @@ def _convert(
     for name, j in pos.items():  # extra columns are kept as read
         if name not in known and name:
             out[name] = frame.iloc[:, j].to_numpy()
+    out = {k: out[k] for k in sorted(out, key=lambda k: pos.get(k, -1))}  # input column order
     return out, ok
 
 

@@ -51,7 +51,7 @@ from ._paths import trial_dir
 from ._validate import check_count
 from .design import Provenance, TrialDesign, load_design
 from .errors import AnalysisError, DesignError, ParameterError
-from .ipd import IPD
+from .ipd import IPD, SUBJECT_COLUMNS
 from .published import load_published, published_value
 
 __all__ = ["GenerativeModel", "model_for", "synthetic_ipd"]
@@ -473,9 +473,13 @@ class GenerativeModel:
             subj[f"INF{i}WK"] = pd.array(np.where(given, wk, -1), dtype="Int64")
             subj[f"INF{i}WK"][~given] = pd.NA
             subj[f"INF{i}DOSE"] = np.where(
-                given, np.where(treated, d.dose.amount_per_kg * w["WEIGHT"].to_numpy(), 0.0), np.nan
+                given,
+                np.where(treated, np.round(d.dose.amount_per_kg * w["WEIGHT"].to_numpy()), 0.0),
+                np.nan,
             )
         subj["SYNTHFL"] = np.full(k, "Y", dtype=object)
+        order = ["STUDYID", *[c for c in _subject_columns(d) if c in subj], "SYNTHFL"]
+        subj = {c: subj[c] for c in order}
         subjects = pd.DataFrame(
             {
                 c: pd.Series(v, dtype=object)
@@ -496,7 +500,7 @@ class GenerativeModel:
         dev2[:, weeks == weeks.max()] = 0.0
         h0, h48 = w["H0"].to_numpy(), w["H48"].to_numpy()
         hb = np.round(h0[:, None] + f * (h48 - h0)[:, None] + self.hba1c_visit_sd * dev, 1)
-        hb = np.clip(hb, 3.0, 20.0)
+        hb = np.clip(hb, 4.5, 15.0)
         d0 = w["D0"].to_numpy()
         if "D48" in w:
             d48 = w["D48"].to_numpy()
@@ -510,7 +514,7 @@ class GenerativeModel:
         ins[:, 0] = d0
         fpg = w["F0"].to_numpy()[:, None] + self.fpg_per_hba1c * (hb - hb[:, :1])
         fpg = fpg + self.fpg_resid_sd * rng.standard_normal(fpg.shape) * (weeks > 0)
-        fpg = np.round(np.clip(fpg, 2.0, 30.0), 1)
+        fpg = np.round(np.clip(fpg, 3.5, 30.0), 1)
         gir = np.full((k, len(weeks)), np.nan)
         cpep = np.full((k, len(weeks)), np.nan)
         gir[:, 0], cpep[:, 0] = np.round(w["G0"].to_numpy(), 2), np.round(w["C0"].to_numpy(), 2)
@@ -557,6 +561,12 @@ class GenerativeModel:
         meas = meas.iloc[order].reset_index(drop=True)
         meas["SYNTHFL"] = pd.Series(np.full(len(meas), "Y", dtype=object), dtype=object)
         return IPD(subjects, meas, d, synthetic=True, source=source)
+
+
+def _subject_columns(design: TrialDesign) -> list[str]:
+    k = len(design.infusion_weeks)
+    base = [c for c in SUBJECT_COLUMNS if not c.startswith("INF")]
+    return base + [f"INF{i}WK" for i in range(1, k + 1)] + [f"INF{i}DOSE" for i in range(1, k + 1)]
 
 
 def _ar1(rng: np.random.Generator, n: int, t: int, phi: float) -> np.ndarray:
@@ -908,8 +918,8 @@ def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
             what=f"{arm} HbA1c week 0",
         )
         # Week-48 HbA1c: responders below the threshold, HbA1c-failures at or above it.
-        lo = np.where(fails_h, h_thr, 4.0)
-        hi = np.where(resp, h_thr - 0.1, 15.0)
+        lo = np.where(fails_h, h_thr, 5.0)
+        hi = np.where(resp, h_thr - 0.1, 14.0)
         w.loc[w.index[idx], "H48"] = _fit_grid(
             h48,
             0.1,

@@ -1,0 +1,343 @@
+"""Synthetic cohort and generative model (trial_analysis.synthetic).
+
+Every published aggregate is checked against ``data/zang2022/published.csv`` (read here, with
+the number of decimals the publication shows), never against constants typed in this file.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trial_analysis as ta
+from trial_analysis._paths import trial_dir
+from trial_analysis.errors import ParameterError
+from trial_analysis.ipd import validate_frames
+from trial_analysis.results import SYNTHETIC_NOTE
+from trial_analysis.synthetic import GenerativeModel, model_for
+
+PUBLISHED = trial_dir("zang2022") / "published.csv"
+ARMS = ("UC-MSC", "Placebo")
+
+
+def _published_rows() -> list[dict]:
+    """Rows of published.csv with the number of decimals of the value as printed."""
+    with open(PUBLISHED, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        txt = r["value"].strip()
+        r["decimals"] = len(txt.split(".")[1]) if "." in txt else 0
+        r["value"] = float(txt)
+    return rows
+
+
+def _published(quantity: str, arm: str, week: str, statistic: str) -> tuple[float, int]:
+    hits = [
+        r
+        for r in _published_rows()
+        if (r["quantity"], r["arm"], r["week"], r["statistic"]) == (quantity, arm, week, statistic)
+    ]
+    assert len(hits) == 1, (quantity, arm, week, statistic)
+    return hits[0]["value"], hits[0]["decimals"]
+
+
+@pytest.fixture(scope="module")
+def ipd():
+    return ta.synthetic_ipd("zang2022", seed=20220503, exact=True)
+
+
+def _analysed(ipd, paramcd: str, week: int) -> pd.DataFrame:
+    m = ipd.measurements
+    pp = ipd.population("PP")[["USUBJID", "ARM"]]
+    sel = m[(m["PARAMCD"] == paramcd) & (m["AVISITN"] == week)]
+    return sel.merge(pp, on="USUBJID")
+
+
+# -- each published aggregate -------------------------------------------------------------
+AGGREGATES = [
+    ("hba1c", "HBA1C", week, stat, arm)
+    for week in (0, 48)
+    for stat in ("mean", "sd")
+    for arm in ARMS
+] + [("gir", "GIR", week, "mean", arm) for week in (0, 48) for arm in ARMS]
+
+
+@pytest.mark.parametrize("quantity,paramcd,week,stat,arm", AGGREGATES)
+def test_published_level_aggregates_reproduced(ipd, quantity, paramcd, week, stat, arm):
+    target, dec = _published(quantity, arm, str(week), stat)
+    v = _analysed(ipd, paramcd, week)
+    v = v.loc[v["ARM"] == arm, "AVAL"]
+    got = v.mean() if stat == "mean" else v.std(ddof=1)
+    assert round(got, dec) == pytest.approx(target, abs=1e-9)
+
+
+@pytest.mark.parametrize("arm", ARMS)
+def test_mean_insulin_reduction_reproduced(ipd, arm):
+    """Published "percentage of insulin reduction" read as the mean % reduction (-PCHG)."""
+    target, dec = _published("insulin_reduction", arm, "48", "mean")
+    v = _analysed(ipd, "INSDOSE", 48)
+    pchg = v.loc[v["ARM"] == arm, "PCHG"]
+    assert round(-pchg.mean(), dec) == pytest.approx(target, abs=1e-9)
+    # The same from the stored doses, not only from the stored PCHG column.
+    exact = 100 * (v["AVAL"] - v["BASE"]) / v["BASE"]
+    assert round(-exact[v["ARM"] == arm].mean(), dec) == pytest.approx(target, abs=1e-9)
+
+
+@pytest.mark.parametrize("arm", ARMS)
+def test_composite_percentages_reproduced(ipd, arm):
+    target, dec = _published("composite", arm, "48", "percent")
+    ev = ipd.endpoint_values("composite", population="PP")
+    v = ev.loc[ev["ARM"] == arm, "value"]
+    assert round(100 * v.mean(), dec) == pytest.approx(target, abs=1e-9)
+
+
+def test_composite_ci_and_denominators_reproduced(ipd):
+    """Wald 95% CI of the difference from the cohort's counts equals the published CI.
+
+    R: ``p1 <- 9/45; p2 <- 2/44; d <- p1 - p2; d + c(-1, 1) * qnorm(.975) *
+    sqrt(p1*(1-p1)/45 + p2*(1-p2)/44)`` gives 0.02246, 0.28663 (computed from the cohort here).
+    """
+    ev = ipd.endpoint_values("composite", population="PP")
+    g = ev.groupby("ARM", sort=False)["value"].agg(["sum", "count"])
+    x1, n1 = g.loc["UC-MSC"]
+    x2, n2 = g.loc["Placebo"]
+    p1, p2 = x1 / n1, x2 / n2
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    z = 1.959963984540054
+    lo, dec = _published("composite", "UC-MSC - Placebo", "48", "ci_low")
+    hi, _ = _published("composite", "UC-MSC - Placebo", "48", "ci_high")
+    assert round(100 * (p1 - p2 - z * se), dec) == pytest.approx(lo, abs=1e-9)
+    assert round(100 * (p1 - p2 + z * se), dec) == pytest.approx(hi, abs=1e-9)
+    # Randomised numbers as published; the unanalysed are withdrawals in the ITT set.
+    s = ipd.subjects
+    for arm in ARMS:
+        n_rand, _ = _published("randomised", arm, "", "n")
+        assert (s["ARM"] == arm).sum() == n_rand
+    itt = ipd.endpoint_values("composite", population="ITT")
+    assert len(itt) == len(s)
+    assert itt["value"].isna().sum() == len(s) - (n1 + n2)
+
+
+def test_every_responder_meets_both_components_and_no_other_does(ipd):
+    """Composite derived by hand from the measurements, independent of endpoint_values."""
+    h = _analysed(ipd, "HBA1C", 48).set_index("USUBJID")["AVAL"]
+    p = _analysed(ipd, "INSDOSE", 48).set_index("USUBJID")
+    pchg_exact = 100 * (p["AVAL"] - p["BASE"]) / p["BASE"]
+    ev = ipd.endpoint_values("composite", population="PP").set_index("USUBJID")
+    both = (h < 7.0) & (p["PCHG"] <= -50) & (pchg_exact <= -50)
+    either_fails = (h >= 7.0) | ((p["PCHG"] > -50) & (pchg_exact > -50))
+    resp = ev["value"] == 1
+    assert both[resp.index[resp]].all()
+    assert either_fails[resp.index[~resp]].all()
+
+
+def test_withdrawals_are_documented_and_have_no_primary_data(ipd):
+    s = ipd.subjects
+    wd = s[s["PPROTFL"] == "N"]
+    assert (wd["ITTFL"] == "Y").all() and (wd["DCSREAS"] != "").all()
+    assert (s.loc[s["PPROTFL"] == "Y", "DCSREAS"] == "").all()
+    m = ipd.measurements
+    assert not m[m["USUBJID"].isin(wd["USUBJID"]) & (m["AVISITN"] == 48)].size
+    # Withdrawals are exactly those the derived denominators leave out.
+    model = model_for("zang2022")
+    for arm in ARMS:
+        n_rand = (s["ARM"] == arm).sum()
+        assert (wd["ARM"] == arm).sum() == n_rand - model.analysed[arm][1]
+
+
+def test_design_is_reproduced(ipd):
+    d = ipd.design
+    s = ipd.subjects
+    uc = s[(s["ARM"] == "UC-MSC")]
+    for i, week in enumerate(d.infusion_weeks, start=1):
+        given = uc[f"INF{i}WK"].notna()
+        assert (uc.loc[given, f"INF{i}WK"] == week).all()
+        np.testing.assert_allclose(
+            uc.loc[given, f"INF{i}DOSE"], d.dose.amount_per_kg * uc.loc[given, "WEIGHT"], rtol=1e-7
+        )
+    pl = s[s["ARM"] == "Placebo"]
+    assert (pl[["INF1DOSE"]].fillna(0) == 0).all().all()
+    assert set(ipd.measurements["AVISITN"]) <= set(d.visit_weeks)
+    # Eligibility ranges of the registry hold at baseline.
+    b = ipd.baseline()
+    for c in d.eligibility:
+        if c.variable in ("AGE", "BMI", "DURDIAB"):
+            v = s[c.variable]
+        elif c.variable in ("HBA1C", "CPEP"):
+            v = b[f"BASE_{c.variable}"]
+        elif c.variable == "INSKG":
+            v = b["BASE_INSDOSE"] / s["WEIGHT"]
+        else:
+            continue
+        assert v.min() >= (c.low if c.low is not None else -np.inf) - 0.05, c.id
+        assert v.max() <= (c.high if c.high is not None else np.inf) + 0.05, c.id
+
+
+def test_synthetic_flag_everywhere(ipd):
+    assert ipd.synthetic
+    assert (ipd.subjects["SYNTHFL"] == "Y").all()
+    assert (ipd.measurements["SYNTHFL"] == "Y").all()
+    assert SYNTHETIC_NOTE in ipd.notes
+    assert "SYNTHETIC DATA" in str(ipd)
+    assert ipd.endpoint_values("insulin").attrs["synthetic"] is True
+
+
+def test_valid_in_the_documented_format(ipd):
+    again = validate_frames(ipd.subjects, ipd.measurements, ipd.design)
+    assert again.synthetic
+    pd.testing.assert_frame_equal(again.measurements, ipd.measurements, check_dtype=False)
+
+
+def test_shipped_files_equal_generator_output():
+    """data/zang2022/synthetic/ is what scripts/make_synthetic.py writes for the shipped seed."""
+    folder = trial_dir("zang2022") / "synthetic"
+    model = model_for("zang2022")
+    fresh = ta.synthetic_ipd("zang2022", seed=model.shipped_seed, exact=True)
+    shipped = ta.load_ipd(folder)
+    assert shipped.synthetic
+    pd.testing.assert_frame_equal(
+        shipped.subjects.reset_index(drop=True), fresh.subjects, check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        shipped.measurements.reset_index(drop=True), fresh.measurements, check_dtype=False
+    )
+    assert "20220503" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_deterministic_per_seed_and_seeds_differ():
+    a = ta.synthetic_ipd("zang2022", seed=7)
+    b = ta.synthetic_ipd("zang2022", seed=7)
+    c = ta.synthetic_ipd("zang2022", seed=8)
+    pd.testing.assert_frame_equal(a.measurements, b.measurements)
+    assert not a.measurements["AVAL"].equals(c.measurements["AVAL"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 11, 12345])
+def test_exact_holds_for_other_seeds(seed):
+    ipd = ta.synthetic_ipd("zang2022", seed=seed)
+    ev = ipd.endpoint_values("composite", population="PP")
+    g = ev.groupby("ARM", sort=False)["value"].agg(["sum", "count"]).astype(int)
+    model = model_for("zang2022")
+    assert [tuple(r) for r in g.to_numpy()] == [model.analysed[a] for a in ARMS]
+    target, dec = _published("hba1c", "Placebo", "48", "sd")
+    v = _analysed(ipd, "HBA1C", 48)
+    assert round(v.loc[v["ARM"] == "Placebo", "AVAL"].std(ddof=1), dec) == target
+
+
+def test_inexact_cohort_is_a_fresh_model_draw():
+    ipd = ta.synthetic_ipd("zang2022", seed=3, exact=False)
+    assert ipd.synthetic and len(ipd.subjects) == 91
+    validate_frames(ipd.subjects, ipd.measurements, ipd.design)
+    v = _analysed(ipd, "HBA1C", 48)
+    means = v.groupby("ARM")["AVAL"].mean()
+    target, _ = _published("hba1c", "UC-MSC", "48", "mean")
+    assert means["UC-MSC"] != pytest.approx(target, abs=0.005)  # not forced
+    assert abs(means["UC-MSC"] - target) < 0.7  # but from the fitted model (SD/sqrt(45) ~ 0.16)
+
+
+def test_bad_seed():
+    with pytest.raises(ParameterError, match="`seed` must be an integer"):
+        ta.synthetic_ipd("zang2022", seed="x")
+
+
+# -- the generative model -----------------------------------------------------------------
+def test_model_parameters_and_provenance():
+    m = model_for("zang2022")
+    assert isinstance(m, GenerativeModel)
+    target, _ = _published("hba1c", "UC-MSC", "0", "mean")
+    assert m.hba1c_base_mean["UC-MSC"] == target
+    target, _ = _published("insulin_reduction", "Placebo", "48", "mean")
+    assert m.insulin_pchg_mean["Placebo"] == -target
+    assert m.provenance["hba1c_base_mean"].label == "published"
+    assert m.provenance["analysed"].label == "derived"
+    assert m.provenance["insulin_pchg_sd"].label == "assumed"
+    assert m.provenance["insulin_pchg_sd"].reason
+    tab = m.to_frame()
+    assert {"parameter", "arm", "value", "provenance"} <= set(tab.columns)
+    assert not tab.loc[tab["provenance"] == "assumed", "source"].eq("").any()
+
+
+def test_draw_endpoints_reproduces_published_rates_in_expectation():
+    """Model-level check: the calibrated model's response rates equal the derived counts'
+    rates (9/45, 2/44) and its means the published ones, within Monte Carlo error."""
+    m = model_for("zang2022")
+    d = m.draw_endpoints({"UC-MSC": 45, "Placebo": 44}, n_trials=4000, rng=2)
+    for arm in ARMS:
+        x = d[arm]
+        assert x["RESPONDER"].shape == (4000, 45 if arm == "UC-MSC" else 44)
+        assert set(np.unique(x["RESPONDER"])) <= {0.0, 1.0}
+        k, n = m.analysed[arm]
+        assert x["RESPONDER"].mean() == pytest.approx(k / n, abs=0.006)
+        assert x["HBA1C_48"].mean() == pytest.approx(m.hba1c_48_mean[arm], abs=0.01)
+        assert x["HBA1C_BASE"].mean() == pytest.approx(m.hba1c_base_mean[arm], abs=0.01)
+        # Clipping at -100 % (insulin stopped) lifts the mean a little.
+        assert x["INSDOSE_PCHG_48"].mean() == pytest.approx(m.insulin_pchg_mean[arm], abs=0.6)
+        # RESPONDER follows the design's composite definition.
+        both = (x["HBA1C_48"] < 7.0) & (x["INSDOSE_PCHG_48"] <= -50)
+        np.testing.assert_array_equal(x["RESPONDER"], both.astype(float))
+    # HbA1c change and insulin change are correlated (positively: less HbA1c, less insulin).
+    u = d["UC-MSC"]
+    r = np.corrcoef((u["HBA1C_48"] - u["HBA1C_BASE"]).ravel(), u["INSDOSE_PCHG_48"].ravel())[0, 1]
+    assert r > 0.2
+
+
+def test_draw_endpoints_dropout_and_reproducibility():
+    m = model_for("zang2022")
+    a = m.draw_endpoints({"UC-MSC": 30}, 50, rng=np.random.default_rng(1), dropout=0.2)
+    b = m.draw_endpoints({"UC-MSC": 30}, 50, rng=np.random.default_rng(1), dropout=0.2)
+    np.testing.assert_array_equal(a["UC-MSC"]["HBA1C_48"], b["UC-MSC"]["HBA1C_48"])
+    miss = np.isnan(a["UC-MSC"]["RESPONDER"]).mean()
+    assert 0.1 < miss < 0.3
+    assert set(a) == {"UC-MSC"}
+    with pytest.raises(ParameterError, match="n_by_arm"):
+        m.draw_endpoints({"Nope": 3}, 10, rng=1)
+    with pytest.raises(ParameterError, match="dropout"):
+        m.draw_endpoints({"UC-MSC": 3}, 10, rng=1, dropout=1.5)
+    with pytest.raises(ParameterError, match="n_trials"):
+        m.draw_endpoints({"UC-MSC": 3}, 0, rng=1)
+
+
+def test_overrides_recalibrate_and_with_params_replaces():
+    base = model_for("zang2022")
+    m = model_for("zang2022", insulin_pchg_sd=30.0)
+    assert m.insulin_pchg_sd == {"UC-MSC": 30.0, "Placebo": 30.0}
+    assert m.provenance["insulin_pchg_sd"].label == "user"
+    # A narrower insulin distribution needs a stronger correlation for the same response rate.
+    assert m.rho_hba1c_insulin["UC-MSC"] > base.rho_hba1c_insulin["UC-MSC"]
+    d = m.draw_endpoints({"UC-MSC": 45}, 4000, rng=5)
+    assert d["UC-MSC"]["RESPONDER"].mean() == pytest.approx(0.2, abs=0.006)
+    w = base.with_params(hba1c_48_mean={"UC-MSC": 7.0})
+    assert w.hba1c_48_mean == {"UC-MSC": 7.0, "Placebo": base.hba1c_48_mean["Placebo"]}
+    assert w.rho_hba1c_insulin == base.rho_hba1c_insulin
+    with pytest.raises(ParameterError, match="a parameter of the generative model"):
+        base.with_params(no_such=1)
+    with pytest.raises(ParameterError, match="a mapping over arms"):
+        base.with_params(hba1c_48_mean={"Other": 7.0})
+
+
+def test_sample_ipd_other_sizes_is_valid():
+    m = model_for("zang2022")
+    ipd = m.sample_ipd({"UC-MSC": 60, "Placebo": 30}, rng=4, dropout=0.25)
+    assert ipd.synthetic
+    assert [a.n_randomised for a in ipd.design.arms] == [60, 30]
+    validate_frames(ipd.subjects, ipd.measurements, ipd.design)
+    s = ipd.subjects
+    assert 0 < (s["PPROTFL"] == "N").sum() < 45
+    # Within-patient correlation over visits: HbA1c at weeks 24 and 36 correlate strongly.
+    w = ipd.wide("HBA1C")
+    assert w[24].corr(w[36]) > 0.6
+
+
+def test_model_file_assumed_values_have_reasons():
+    import tomllib
+
+    spec = tomllib.loads((trial_dir("zang2022") / "synthetic_model.toml").read_text("utf-8"))
+    assert spec["assumed"]
+    for name, t in spec["assumed"].items():
+        assert t.get("reason"), name
+    assert Path(PUBLISHED).exists()
