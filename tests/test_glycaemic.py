@@ -195,12 +195,23 @@ def test_missing_week48_and_empty_arm_are_reported_not_nan():
     t = r.sections["ipd"]
     assert t.loc[t.analysis.str.startswith("ANCOVA"), ["n1", "n2"]].iloc[0].tolist() == [43, 45]
     empty = _cohort(empty_arm48="Placebo")
-    with pytest.warns(StatisticalWarning, match="no patients"):
+    with pytest.warns(StatisticalWarning, match="no patients|MMRM omitted"):
         r = reanalyze_hba1c("zang2022", ipd=empty)
-    assert len(r.sections["ipd"]) == 0
+    assert len(r.sections["ipd"]) == 0 and "mmrm" not in r.sections
     assert any("omitted" in n and "Placebo" in n for n in r.notes)
+    assert any(n.startswith("MMRM omitted") for n in r.notes)
     f = r.to_frame()
     assert not f[["estimate", "ci_low", "ci_high"]].isna().any().any()
+
+
+def test_arm_with_one_patient_at_week48():
+    """ANCOVA/Welch/MW/BCa need >= 2 per arm: each is omitted with a note, never a NaN row."""
+    drops = tuple(f"Pl{i:03d}" for i in range(1, 46))  # only Pl000 keeps week 48
+    with pytest.warns(StatisticalWarning):
+        r = reanalyze_hba1c("zang2022", ipd=_cohort(drop_week48=drops))
+    assert len(r.sections["ipd"]) == 0
+    assert any("only 1 patient" in n for n in r.notes)
+    assert any("at least 2" in n for n in r.notes)
 
 
 # ------------------------------------------------------------------ CLI
