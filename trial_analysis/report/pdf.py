@@ -140,8 +140,9 @@ class _Doc(BaseDocTemplate):
             self.notify("TOCEntry", (level, text, self.page, key))
 
 
-def _column_widths(df: Any, width: float) -> list[float]:
-    """Widths that never break a word (a number or a header) and share the rest by content length."""
+def _column_widths(df: Any, width: float, weights: Sequence[float] | None = None) -> list[float]:
+    """Widths that never break a word (a number or a header) and share the rest by content length
+    (or by ``weights``, relative widths asked for by the section)."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     pad = 6.0
@@ -154,8 +155,12 @@ def _column_widths(df: Any, width: float) -> list[float]:
     for c in df.columns:
         cells = [str(v) for v in df[c]]
         words = [tok for v in cells for tok in v.split()] + str(c).split()
-        minimum.append(max([w(tok, True) for tok in words] + [8.0]) + pad)
+        # short cells (up to ~55 pt, e.g. "mean (SD)") never wrap; longer ones wrap between words
+        short = [w(v) for v in cells if w(v) <= 55.0]
+        minimum.append(max([w(tok, True) for tok in words] + short + [8.0]) + pad)
         desired.append(max([w(v) for v in cells] + [w(str(c), True)]) + pad)
+    if weights:
+        desired = [max(m, width * x / sum(weights)) for m, x in zip(minimum, weights, strict=True)]
     if sum(desired) <= width:
         return [d * width / sum(desired) for d in desired]
     if sum(minimum) >= width:
@@ -171,11 +176,7 @@ def _table(block: TableBlock, width: float) -> Flowable:
     rows = [
         [Paragraph(escape(str(v)), STYLES["cell"]) for v in r] for r in df.itertuples(index=False)
     ]
-    widths = (
-        _column_widths(df, width)
-        if not block.col_widths
-        else [width * w / sum(block.col_widths) for w in block.col_widths]
-    )
+    widths = _column_widths(df, width, block.col_widths)
     t = Table([header, *rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
     t.setStyle(
         TableStyle(
@@ -247,30 +248,40 @@ def render_pdf(
     n_table = n_fig = 0
     for k, sec in enumerate(sections, start=1):
         story += [CondPageBreak(60 * mm), Paragraph(f"{k}. {escape(sec.title)}", STYLES["h1"])]
+        pending: list[
+            Flowable
+        ] = []  # a heading waits for the block after it, so it is never orphaned
         for b in sec.blocks:
             if isinstance(b, Heading):
-                story += [
-                    CondPageBreak(30 * mm),
+                pending += [
+                    CondPageBreak(40 * mm),
                     Paragraph(escape(b.text), STYLES["h2" if b.level <= 2 else "h3"]),
                 ]
-            elif isinstance(b, Para):
-                story.append(Paragraph(b.text, STYLES["body"]))
+                continue
+            if isinstance(b, Para):
+                group = [Paragraph(b.text, STYLES["body"])]
             elif isinstance(b, Callout):
-                story += [_callout(b, width), Spacer(1, 3 * mm)]
+                group = [_callout(b, width), Spacer(1, 3 * mm)]
             elif isinstance(b, TableBlock):
                 n_table += 1
                 cap = Paragraph(f"<b>Table {n_table}.</b> {escape(b.caption)}", STYLES["caption"])
                 notes = [Paragraph("Note: " + escape(n), STYLES["note"]) for n in b.notes]
-                tbl = _table(b, width)
-                if len(b.frame) <= 25:
-                    story.append(KeepTogether([cap, tbl, *notes, Spacer(1, 4 * mm)]))
-                else:
-                    story += [cap, tbl, *notes, Spacer(1, 4 * mm)]
+                group = [cap, _table(b, width), *notes, Spacer(1, 4 * mm)]
+                if (
+                    len(b.frame) > 25
+                ):  # long tables flow over pages; keep the caption with the header
+                    story += [*pending, KeepTogether(group[:2]), *group[2:]]
+                    pending = []
+                    continue
             elif isinstance(b, FigureBlock):
                 n_fig += 1
-                draw = _svg_drawing(b.figure, width * b.width)
                 cap = Paragraph(f"<b>Figure {n_fig}.</b> {escape(b.caption)}", STYLES["caption"])
-                story.append(KeepTogether([draw, cap]))
+                group = [_svg_drawing(b.figure, width * b.width), cap]
             else:  # pragma: no cover - programming error
                 raise TypeError(f"unknown report block {type(b).__name__}")
+            pending_flow = [f for f in pending if not isinstance(f, CondPageBreak)]
+            story += [f for f in pending if isinstance(f, CondPageBreak)]
+            story.append(KeepTogether([*pending_flow, *group]))
+            pending = []
+        story += pending
     doc.multiBuild(story)

@@ -20,7 +20,7 @@ import pandas as pd
 from ..plots import design_timeline
 from ..results import format_sci
 from .build import ReportContext
-from .content import Callout, FigureBlock, Para, Section, TableBlock, table_from
+from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock, table_from
 
 __all__ = ["SECTIONS"]
 
@@ -117,6 +117,149 @@ def published_section(ctx: ReportContext) -> Section:
     return s
 
 
+# ------------------------------------------------------------------------ flow and baseline
+def _synthetic_callout(ctx: ReportContext) -> list[Callout]:
+    if not ctx.synthetic:
+        return []
+    return [
+        Callout(
+            "<b>Synthetic cohort.</b> The tables and figures in this section are computed from a synthetic "
+            "cohort matched to the published aggregates (source: "
+            + str(ctx.ipd.source)
+            + "), not from the "
+            "trial's patients.",
+            "synthetic",
+        )
+    ]
+
+
+def flow_section(ctx: ReportContext) -> Section | None:
+    if ctx.ipd is None or not available("baseline", "participant_flow"):
+        return None
+    from ..baseline import baseline_table, participant_flow
+    from ..published import published_value
+
+    try:
+        enrolled = int(published_value(ctx.published, "enrolled", "All", None, "n"))
+    except KeyError:
+        enrolled = None
+    flow = participant_flow(ctx.ipd, enrolled=enrolled)
+    s = Section("flow", "Participant flow and baseline")
+    s.add(*_synthetic_callout(ctx))
+    if enrolled is not None:
+        s.add(
+            Para(
+                f"The registry reports {enrolled} enrolled; the paper randomised {ctx.design.n_randomised}. "
+                "The difference is not explained in the public record."
+            )
+        )
+    s.add(
+        FigureBlock(
+            flow.plot(),
+            "CONSORT-style participant flow. 'Analysed (primary)' is the population of "
+            "the published primary analysis; its size is inferred from the published confidence "
+            "interval (Section 4).",
+            width=0.9,
+        )
+    )
+    s.add(table_from(flow, "Participant flow by arm."))
+    s.add(table_from(baseline_table(ctx.ipd), "Baseline characteristics by arm (Table 1)."))
+    return s
+
+
+# ------------------------------------------------------------------------- published audit
+def _composite_counts(ctx: ReportContext):
+    """Counts reproducing the published primary percentages and CI (cached: several sections use them)."""
+    from ..consistency import infer_counts
+    from ..published import published_value
+
+    def compute():
+        pub, d = ctx.published, ctx.design
+        e, c = d.experimental_arm.name, d.control_arm.name
+        diff = f"{e} - {c}"
+        week = d.endpoint("composite").week
+        return infer_counts(
+            published_value(pub, "composite", e, week, "percent"),
+            published_value(pub, "composite", c, week, "percent"),
+            d.experimental_arm.n_randomised,
+            d.control_arm.n_randomised,
+            ci=(
+                published_value(pub, "composite", diff, week, "ci_low"),
+                published_value(pub, "composite", diff, week, "ci_high"),
+            ),
+        )
+
+    return ctx.cached("composite_counts", compute)
+
+
+def audit_section(ctx: ReportContext) -> Section | None:
+    if not available("consistency", "infer_counts"):
+        return None
+    s = Section("audit", "Published-number audit")
+    s.add(
+        Para(
+            "Do the published numbers fit together? Each check recomputes a reported number from the others; "
+            "'inconsistent' means no reading within rounding reproduces it, 'conditional' that it holds only "
+            "under a stated assumption."
+        )
+    )
+    counts = _composite_counts(ctx)
+    s.add(Heading("Denominators of the primary endpoint"))
+    if len(counts):
+        found = "; ".join(
+            f"{r.x1}/{r.n1} vs {r.x2}/{r.n2} by the {r.method_label} interval"
+            for r in counts.itertuples()
+        )
+        s.add(
+            Para(
+                f"Enumerating every count and denominator up to the randomised sizes, the published percentages "
+                f"and 95% CI are reproduced only by: <b>{found}</b>."
+            )
+        )
+        d = ctx.design
+        for r in counts.itertuples():
+            for n, arm in ((r.n1, d.experimental_arm), (r.n2, d.control_arm)):
+                if n < arm.n_randomised:
+                    s.add(
+                        Callout(
+                            f"{arm.n_randomised - n} randomised {arm.name} patient(s) were not in the published "
+                            f"primary analysis ({n} of {arm.n_randomised}).",
+                            "warning",
+                        )
+                    )
+    else:
+        s.add(
+            Para(
+                "No counts up to the randomised sizes reproduce the published percentages and interval."
+            )
+        )
+    s.add(
+        table_from(
+            counts, "Counts that reproduce the published primary-endpoint percentages and CI."
+        )
+    )
+    if available("consistency", "audit_summaries"):
+        from ..consistency import audit_summaries
+
+        audit = ctx.cached("audit_summaries", lambda: audit_summaries(ctx.trial))
+        s.add(Heading("Means, SDs, changes and p-values"))
+        frame = audit.to_frame()
+        cols = [
+            c
+            for c in ("quantity", "reported", "recomputed", "verdict", "explanation")
+            if c in frame
+        ]
+        s.add(
+            TableBlock(
+                frame[cols].astype(str),
+                audit.title + ".",
+                tuple(audit.notes),
+                col_widths=(3.2, 1.8, 2.4, 1.2, 5.5),
+            )
+        )
+    return s
+
+
 # ------------------------------------------------------------------------- reproducibility
 _PACKAGES = (
     "trial_analysis",
@@ -198,5 +341,7 @@ def reproducibility_section(ctx: ReportContext) -> Section:
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
     ("design", "Design", design_section),
     ("published", "Published results", published_section),
+    ("flow", "Participant flow and baseline", flow_section),
+    ("audit", "Published-number audit", audit_section),
     ("reproducibility", "Reproducibility", reproducibility_section),
 ]
