@@ -492,6 +492,13 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
                 f"for endpoint '{ep}' one of " + ", ".join(allowed),
                 method,
             )
+        if method == "mmrm" and len(weeks) < 3:
+            raise ScenarioError(
+                source,
+                "visits.weeks",
+                "at least 2 post-baseline visits for an MMRM analysis",
+                weeks,
+            )
         alpha = _num(a.get("alpha", 0.05), where + "alpha", source, 0.0, 0.5)
         if alpha == 0:
             raise ScenarioError(source, where + "alpha", "a significance level in (0, 0.5]", 0)

@@ -287,7 +287,7 @@ def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
         df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
         try:
             fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
-        except Exception:  # a failed fit counts as not analysed
+        except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
         c = fit.contrasts
         row = c[c["visit"] == weeks[-1]].iloc[0]
