@@ -441,6 +441,19 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
         bad_bytes = True
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") > first.count(",") else ","
+    # A title or note line above the header (common in exports) would break the parser: find
+    # the header among the first lines and say where it is.
+    head = text.split("\n", 10)[:10]
+    marks = [i for i, ln in enumerate(head) if "USUBJID" in [c.strip() for c in ln.split(sep)]]
+    if marks and marks[0] > 0:
+        probs.add(
+            file,
+            marks[0] + 1,
+            None,
+            None,
+            f"the header is on row {marks[0] + 1}, not row 1: delete the rows above it",
+        )
+        return None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -552,6 +565,18 @@ def _read_excel(path: Path, probs: _Problems) -> tuple[_Raw | None, _Raw | None]
 def _read_typed(path: Path, fmt: str, probs: _Problems) -> _Raw | None:
     """Parquet and SAS transport: typed columns; row = record number + 1 (header = row 1)."""
     file = str(path)
+    if fmt == "xpt" and path.stat().st_size % 80:
+        # SAS transport files are sequences of 80-byte records; readers silently return the
+        # records before a cut, so a truncated file is caught here.
+        probs.add(
+            file,
+            None,
+            None,
+            None,
+            "cannot read the file as SAS transport (.xpt): its size is not a multiple of 80 "
+            "bytes (truncated or damaged file)",
+        )
+        return None
     try:
         if fmt == "parquet":
             require("pyarrow", "io", "reading Parquet files")
