@@ -235,6 +235,13 @@ def test_audit_summaries_zang2022():
     assert a["hba1c_within_p_Placebo_means"].verdict == "inconsistent"
     assert a["hba1c_between_p_rho_means"].verdict == "conditional"
     assert a["hba1c_between_p_rho_ancova"].verdict == "inconsistent"
+    # LS-mean changes at the overall baseline mean x̄ (n-weighted): each arm needs slope
+    # 1 + (raw - reported) / (x̄_arm - x̄), i.e. about -1.96 (UC-MSC) and 2.06 (placebo)
+    adj = a["hba1c_change_adjustment"]
+    assert adj.verdict == "inconsistent"
+    xbar = (45 * 9.02 + 44 * 8.89) / 89
+    b1, b2 = 1 + (-0.19) / (9.02 - xbar), 1 + (-0.07) / (8.89 - xbar)
+    assert f"UC-MSC {b1:.2f}" in adj.recomputed and f"Placebo {b2:.2f}" in adj.recomputed
     assert a["insulin_share_grim_UC-MSC"].verdict == "inconsistent"
     assert "18, 36" in a["insulin_share_grim_UC-MSC"].explanation
     sd = a["insulin_p_sd_requirement"]

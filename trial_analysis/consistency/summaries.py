@@ -814,6 +814,39 @@ class SummaryAudit(Result):
         raise KeyError(f"no finding {id!r}; ids: {[f.id for f in self.findings]}")
 
 
+def _adjustment_finding(a1: ArmSummary, a2: ArmSummary) -> Finding:
+    """Could baseline-adjusted (ANCOVA LS-mean) changes explain the reported changes?
+
+    In ``follow = α_arm + β base``, the LS-mean change of arm i at the overall baseline mean
+    ``x̄`` is ``raw_i - (β - 1)(x̄_i - x̄)``; solving for β in each arm gives the slope each
+    reported change would need. One common β in [0, 1.5] would make adjustment a plausible
+    explanation.
+    """
+    xbar = (a1.n * a1.mean_base + a2.n * a2.mean_base) / (a1.n + a2.n)
+    betas = []
+    for a in (a1, a2):
+        raw, rep = a.mean_follow - a.mean_base, float(a.change)  # type: ignore[arg-type]
+        dx = a.mean_base - xbar
+        betas.append(1 + (raw - rep) / dx if dx else math.nan)
+    ok = all(math.isfinite(b) and 0 <= b <= 1.5 for b in betas) and abs(betas[0] - betas[1]) < 0.2
+    txt = ", ".join(f"{a.name} {b:.2f}" for a, b in zip((a1, a2), betas, strict=True))
+    return Finding(
+        "hba1c_change_adjustment",
+        f"HbA1c reported changes as baseline-adjusted (ANCOVA) means (n = {a1.n}/{a2.n})",
+        f"{a1.change:+.2f} / {a2.change:+.2f}",
+        f"slope of follow-up on baseline needed: {txt}",
+        betas[0] - betas[1],
+        "consistent" if ok else "inconsistent",
+        (
+            "a common slope in [0, 1.5] reproduces both reported changes"
+            if ok
+            else "adjusting the changes to a common baseline would need implausible or "
+            "different slopes in the two arms, so adjustment does not explain the reported "
+            "changes"
+        ),
+    )
+
+
 def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
     """Analysed denominators ``(n1, n2, source)``: those implied by the primary endpoint's
     published percentages and CI (:func:`~trial_analysis.consistency.infer_counts`) when they are
@@ -950,6 +983,8 @@ def audit_summaries(
                     quantity=f"HbA1c mean and SD, {name}, week {w} (values to 0.1 %)",
                 )
             )
+    if len(arms) == 2 and all(a.change is not None for a in arms.values()):
+        findings.append(_adjustment_finding(arms[e], arms[c]))
     if len(arms) == 2:
         a1, a2 = arms[e], arms[c]
         # within-group p-values
