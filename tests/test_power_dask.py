@@ -1,0 +1,54 @@
+"""Simulation on a Dask LocalCluster gives the same numbers as local processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from trial_analysis.power import Scenario, simulate, simulate_grid
+
+pytest.importorskip("distributed")
+
+
+def _scenario():
+    return Scenario.from_dict(
+        {
+            "arms": {"names": ["UC-MSC", "Placebo"], "n": [30, 30]},
+            "model": {
+                "kind": "parametric",
+                "arms": {"UC-MSC": {"responder": 0.4}, "Placebo": {"responder": 0.1}},
+            },
+            "analyses": [
+                {"name": "f", "endpoint": "composite", "method": "fisher"},
+                {"name": "a", "endpoint": "insulin_pchg", "method": "ancova"},
+            ],
+        }
+    )
+
+
+@pytest.mark.slow
+def test_local_cluster_two_workers_matches_local_processes():
+    from distributed import Client, LocalCluster
+
+    s = _scenario()
+    grid = {"arms.n": [[20, 20], [30, 30]], "dropout.rate": [0.0, 0.1]}
+    local = simulate_grid(s, grid, n_sims=3_000, seed=7, chunk_size=500, n_jobs=2)
+    with (
+        LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        on_dask = simulate_grid(s, grid, n_sims=3_000, seed=7, chunk_size=500, dask=client)
+        single = simulate(s, n_sims=3_000, seed=7, chunk_size=500, dask=client)
+    assert on_dask.to_frame().equals(local.to_frame())
+    assert single.to_frame().equals(simulate(s, n_sims=3_000, seed=7, chunk_size=500).to_frame())
+
+
+def test_missing_distributed_gives_clear_message(monkeypatch):
+    import sys
+
+    from trial_analysis.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import now fails
+    with pytest.raises(MissingDependencyError, match=r"pip install 'trial_analysis\[dask\]'"):
+        simulate(_scenario(), n_sims=10, dask="local")
