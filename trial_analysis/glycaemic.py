@@ -69,6 +69,7 @@ class GlycaemicReanalysis(Result):
     ipd_source: str = ""
     extra_notes: tuple[str, ...] = ()
     title: str = ""
+    mmrm_fit: Any = field(default=None, repr=False, compare=False)  # the fitted MMRM, for its plot
 
     def to_frame(self) -> pd.DataFrame:
         """All estimate tables stacked, with a ``section`` column (published values excluded)."""
@@ -100,10 +101,19 @@ class GlycaemicReanalysis(Result):
         }
 
     def figures(self) -> dict[str, Any]:
-        """Named Figures: the SD sensitivity curve (insulin) or the ρ curve (HbA1c)."""
+        """Named Figures: the SD sensitivity curve (insulin) or the ρ curve (HbA1c), and with
+        patient data the MMRM LS-mean trajectory by arm (``mmrm_trajectory``)."""
         figs = self.audit.figures()
         key = "sd_curve" if self.endpoint == "insulin" else "rho_curve"
-        return {k: v for k, v in figs.items() if k == key}
+        out = {k: v for k, v in figs.items() if k == key}
+        if self.mmrm_fit is not None:
+            label = (
+                "% reduction in insulin dose"
+                if self.endpoint == "insulin"
+                else "change in HbA1c (%)"
+            )
+            out["mmrm_trajectory"] = self.mmrm_fit.plot(xlabel="week", ylabel=f"LS-mean {label}")
+        return out
 
     def __str__(self) -> str:
         parts = [self.title, "=" * len(self.title)]
@@ -281,7 +291,7 @@ def _ipd_rows(
 
 def _mmrm_rows(
     ipd: Any, paramcd: str, value: str, sign: float, label: str, arms, population, notes: list[str]
-) -> pd.DataFrame | None:
+) -> tuple[pd.DataFrame, Any] | None:
     try:
         mmrm = importlib.import_module(".mmrm", __package__)
     except ImportError:
@@ -330,7 +340,7 @@ def _mmrm_rows(
         for _, r in res.contrasts.iterrows()
     ]
     notes += [f"MMRM: {n}" for n in res.notes if n != SYNTHETIC_NOTE]
-    return _frame(rows)
+    return _frame(rows), res
 
 
 def _missing_note(notes: list[str]) -> None:
@@ -442,6 +452,7 @@ def reanalyze_insulin(
         "sd_sensitivity": sd_tab,
     }
     synthetic, source = False, ""
+    mmrm_fit = None
     if ipd is not None:
         synthetic, source = bool(ipd.synthetic), str(ipd.source)
         ev = ipd.endpoint_values("insulin", population=population).copy()
@@ -464,7 +475,7 @@ def reanalyze_insulin(
         sections["ipd"] = _frame(ipd_rows)
         mm = _mmrm_rows(ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, notes)
         if mm is not None:
-            sections["mmrm"] = mm
+            sections["mmrm"], mmrm_fit = mm
         _missing_note(notes)
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
@@ -480,6 +491,7 @@ def reanalyze_insulin(
         synthetic=synthetic,
         ipd_source=source,
         extra_notes=tuple(notes),
+        mmrm_fit=mmrm_fit,
         title=f"{design.short_title}: percentage reduction in daily insulin dose at week 48",
     )
 
@@ -558,6 +570,7 @@ def reanalyze_hba1c(
         sections["rho"] = audit.rho.to_frame()
         notes += list(audit.rho.notes)
     synthetic, source = False, ""
+    mmrm_fit = None
     if ipd is not None:
         synthetic, source = bool(ipd.synthetic), str(ipd.source)
         ev = ipd.endpoint_values("hba1c", population=population).copy()
@@ -577,7 +590,7 @@ def reanalyze_hba1c(
         )
         mm = _mmrm_rows(ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, notes)
         if mm is not None:
-            sections["mmrm"] = mm
+            sections["mmrm"], mmrm_fit = mm
         _missing_note(notes)
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
@@ -594,5 +607,6 @@ def reanalyze_hba1c(
         synthetic=synthetic,
         ipd_source=source,
         extra_notes=tuple(notes),
+        mmrm_fit=mmrm_fit,
         title=f"{design.short_title}: HbA1c at week 48",
     )
