@@ -438,3 +438,25 @@ def test_cli_validate_clean_and_dirty(folder, capsys):
     assert rep["valid"] is False
     assert rep["problems"][0]["row"] == 5 and rep["problems"][0]["column"] == "WEIGHT"
     assert cli_main(["validate", str(folder), "--design", "nope"]) == 2
+
+
+def test_short_rows_are_reported(folder):
+    raw = (folder / "subjects.csv").read_bytes()
+    lines = raw.rstrip(b"\n").split(b"\n")
+    lines[-1] = b",".join(lines[-1].split(b",")[:-3])  # drop the last 3 fields of row 92
+    (folder / "subjects.csv").write_bytes(b"\n".join(lines) + b"\n")
+    p = [p for p in _problems(folder) if p.row == len(lines)]
+    assert p and "fewer fields than the header" in p[0].rule
+
+
+def test_docs_worked_example_matches_shipped_files():
+    """Every data line quoted in docs/data-format.md is a line of the shipped cohort."""
+    doc = (Path(__file__).parents[1] / "docs" / "data-format.md").read_text(encoding="utf-8")
+    shipped = {
+        ln
+        for f in ("subjects.csv", "measurements.csv")
+        for ln in (SHIPPED / f).read_text(encoding="utf-8").splitlines()
+    }
+    quoted = [ln for ln in doc.splitlines() if ln.startswith(("zang2022,", "ZANG2022-"))]
+    assert len(quoted) >= 5
+    assert set(quoted) <= shipped

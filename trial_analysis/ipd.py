@@ -481,10 +481,44 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
     except (ValueError, MemoryError) as exc:  # pragma: no cover - defensive
         probs.add(file, None, None, None, f"cannot parse the file as CSV ({exc})")
         return None
+    short = _short_rows(data, sep, frame.shape[1])
+    if len(short):
+        if short[0] == 1:
+            probs.add(file, 1, None, None, "the header row has fewer fields than the data rows")
+            return None
+        probs.add_many(
+            file,
+            short,
+            None,
+            [None] * len(short),
+            "fewer fields than the header (truncated row or missing separators)",
+        )
     raw = _raw_from_grid(file, frame, probs)
     if raw is not None and bad_bytes:
         _flag_replacement_chars(raw, probs)
     return raw
+
+
+def _short_rows(data: bytes, sep: str, n_fields: int) -> np.ndarray:
+    """Line numbers of non-blank lines with fewer fields than ``n_fields``.
+
+    pandas pads short rows with blanks silently, so a truncated last row would pass. Counted
+    on the raw bytes (vectorised); skipped when the file has quoted fields, whose separators
+    and line breaks this count cannot see.
+    """
+    if b'"' in data or n_fields < 2:
+        return np.empty(0, dtype=np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    ends = np.append(nl, len(buf))
+    starts = np.concatenate(([0], nl + 1))
+    seps = np.flatnonzero(buf == ord(sep))
+    per_line = np.bincount(np.searchsorted(nl, seps), minlength=len(ends))
+    length = ends - starts
+    cr = (length > 0) & (buf[np.maximum(ends - 1, 0)] == 13)
+    blank = (length - cr) <= 0
+    bad = ~blank & (per_line < n_fields - 1)
+    return np.flatnonzero(bad) + 1
 
 
 def _flag_replacement_chars(raw: _Raw, probs: _Problems) -> None:
