@@ -104,6 +104,7 @@ class Structure:
     natural: Callable[[np.ndarray], np.ndarray]
     sigma_natural: Callable[[np.ndarray], np.ndarray]
     linear: bool
+    analytic_jacobian: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def label(self) -> str:
@@ -111,6 +112,8 @@ class Structure:
 
     def jacobian(self, theta: np.ndarray, natural: bool = False) -> np.ndarray:
         """dSigma/dparam_i for every parameter, shape (n_params, T, T), by complex step."""
+        if not natural and self.analytic_jacobian is not None:
+            return self.analytic_jacobian(theta)
         f = self.sigma_natural if natural else self.sigma
         h = 1e-30
         out = np.empty((len(theta), self.n_visits, self.n_visits))
@@ -170,7 +173,25 @@ def make_structure(name: str, T: int) -> Structure:
             S[tri] = ph
             return S + np.tril(S, -1).T
 
-        return Structure(name, T, len(tri[0]), sigma, start, natural, sigma_natural, True)
+        rows, cols = tri
+        npar = len(rows)
+
+        def jac(th):
+            # Sigma = L L': dSigma/dL_ab = e_a L[:, b]' + L[:, b] e_a'; log-diagonal chain rule
+            L = np.zeros((T, T))
+            vals = th.copy()
+            vals[~off] = np.exp(th[~off])
+            L[tri] = vals
+            J = np.zeros((npar, T, T))
+            cb = L[:, cols].T  # (npar, T): column b of L
+            J[np.arange(npar), rows, :] = cb
+            J = J + J.transpose(0, 2, 1)
+            scale = np.where(off, 1.0, vals)
+            return J * scale[:, None, None]
+
+        return Structure(
+            name, T, npar, sigma, start, natural, sigma_natural, True, analytic_jacobian=jac
+        )
 
     het = name in ("csh", "ar1h", "toeph")
     nv = T if het else 1

@@ -63,11 +63,44 @@ class Evaluation:
     grad_sigma: np.ndarray | None = None  # G with dl/dtheta_i = -1/2 sum(dSigma_i * G)
 
 
+@dataclass
+class Batch:
+    """Patterns with the same number k of observed visits, stacked for vectorised algebra."""
+
+    idx: np.ndarray  # (g, k)
+    n: np.ndarray  # (g,)
+    sxx: np.ndarray  # (g, k*k, p*p)
+    sxy: np.ndarray  # (g, k*k, p)
+    syy: np.ndarray  # (g, k*k)
+
+    def __post_init__(self) -> None:
+        g, kk, pp = self.sxx.shape
+        self.sxx2 = self.sxx.reshape(g * kk, pp)  # stacked for single BLAS calls
+        self.sxy2 = self.sxy.reshape(g * kk, -1)
+
+
+def _batches(patterns: list[Pattern]) -> list[Batch]:
+    by_k: dict[int, list[Pattern]] = {}
+    for pat in patterns:
+        by_k.setdefault(len(pat.idx), []).append(pat)
+    return [
+        Batch(
+            np.array([q.idx for q in pats]),
+            np.array([q.n for q in pats], dtype=float),
+            np.stack([q.sxx for q in pats]),
+            np.stack([q.sxy for q in pats]),
+            np.stack([q.syy for q in pats]),
+        )
+        for _, pats in sorted(by_k.items())
+    ]
+
+
 class Engine:
     """REML likelihood, its gradient, Hessian and the fixed-effects covariance."""
 
     def __init__(self, patterns: list[Pattern], structure: Structure, n_obs: int, p: int):
         self.patterns = patterns
+        self.batches = _batches(patterns)
         self.structure = structure
         self.n_obs = n_obs
         self.p = p
@@ -81,27 +114,30 @@ class Engine:
         yvy = 0.0
         logdet = 0.0
         vinvs = []
-        for pat in self.patterns:
-            Vo = S[np.ix_(pat.idx, pat.idx)]
+        for b in self.batches:
+            V = S[b.idx[:, :, None], b.idx[:, None, :]]
             try:
-                c = sla.cho_factor(Vo, lower=True, check_finite=False)
-            except (np.linalg.LinAlgError, ValueError):
+                Lc = np.linalg.cholesky(V)
+            except np.linalg.LinAlgError:
                 return None
-            d = np.diag(c[0])
+            d = np.diagonal(Lc, axis1=1, axis2=2)
             if not np.all(d > 0) or not np.all(np.isfinite(d)):
                 return None
-            vinv = sla.cho_solve(c, np.eye(len(pat.idx)), check_finite=False)
+            vinv = np.linalg.inv(V)
+            vinv = 0.5 * (vinv + vinv.transpose(0, 2, 1))
             vinvs.append(vinv)
-            logdet += pat.n * 2.0 * np.sum(np.log(d))
+            logdet += 2.0 * np.sum(b.n * np.sum(np.log(d), axis=1))
             v = vinv.ravel()
-            xtvx += v @ pat.sxx
-            xtvy += v @ pat.sxy
-            yvy += v @ pat.syy
+            xtvx += v @ b.sxx2
+            xtvy += v @ b.sxy2
+            yvy += float(v @ b.syy.ravel())
         xtvx = xtvx.reshape(p, p)
         xtvx = 0.5 * (xtvx + xtvx.T)
         try:
             cx = sla.cho_factor(xtvx, lower=True, check_finite=False)
         except (np.linalg.LinAlgError, ValueError):
+            return None
+        if not np.all(np.diag(cx[0]) > 0):
             return None
         beta = sla.cho_solve(cx, xtvy, check_finite=False)
         phi = sla.cho_solve(cx, np.eye(p), check_finite=False)
@@ -116,12 +152,18 @@ class Engine:
             G = np.zeros((T, T))
             bb = np.outer(beta, beta).ravel()
             ph = phi.ravel()
-            for pat, vinv in zip(self.patterns, vinvs, strict=True):
-                k = len(pat.idx)
-                W = (pat.sxx @ ph).reshape(k, k)
-                F = (pat.sxy @ beta).reshape(k, k)
-                RR = pat.syy.reshape(k, k) - F - F.T + (pat.sxx @ bb).reshape(k, k)
-                G[np.ix_(pat.idx, pat.idx)] += pat.n * vinv - vinv @ (W + RR) @ vinv
+            for b, vinv in zip(self.batches, vinvs, strict=True):
+                g, k = b.idx.shape
+                W = (b.sxx @ ph).reshape(g, k, k)
+                F = (b.sxy @ beta).reshape(g, k, k)
+                RR = (
+                    b.syy.reshape(g, k, k)
+                    - F
+                    - F.transpose(0, 2, 1)
+                    + (b.sxx @ bb).reshape(g, k, k)
+                )
+                Gp = b.n[:, None, None] * vinv - vinv @ (W + RR) @ vinv
+                np.add.at(G, (b.idx[:, :, None], b.idx[:, None, :]), Gp)
             ev.grad_sigma = G
         return ev
 
@@ -148,7 +190,9 @@ class Engine:
         return 0.5 * (H + H.T)
 
     # -------------------------------------------------------------- fitting
-    def fit(self, theta0: np.ndarray, maxiter: int = 1000) -> tuple[np.ndarray, dict]:
+    def fit(
+        self, theta0: np.ndarray, maxiter: int = 1000, polish: bool = True
+    ) -> tuple[np.ndarray, dict]:
         """Minimise -REML: BFGS with the analytic gradient, then Newton polishing steps."""
         f0, _ = self.objective(theta0)
         if not np.isfinite(f0):
@@ -164,7 +208,7 @@ class Engine:
         f, g = self.objective(theta)
         info = {"bfgs_iterations": int(res.nit), "bfgs_message": str(res.message)}
         newton = 0
-        for newton in range(1, 31):  # noqa: B007 - the count is reported
+        for newton in range(1, 31 if polish else 1):  # noqa: B007 - the count is reported
             H = self.hessian(theta)
             try:
                 step = np.linalg.solve(H, g)
@@ -184,6 +228,8 @@ class Engine:
             if np.max(np.abs(g)) < 1e-9 * max(1.0, abs(f)) or g @ step < 1e-16:
                 break
         info["newton_steps"] = newton
+        if polish:
+            info["hessian"] = H if newton else self.hessian(theta)
         info["gradient_max"] = float(np.max(np.abs(g))) if len(g) else 0.0
         info["loglik"] = -f
         return theta, info
@@ -193,11 +239,11 @@ def fixed_effect_derivatives(engine: Engine, vinvs: list, dS: np.ndarray) -> np.
     """M_i = X' V^-1 (dV/dparam_i) V^-1 X for each parameter, shape (n, p, p)."""
     n, p = dS.shape[0], engine.p
     M = np.zeros((n, p * p))
-    for pat, vinv in zip(engine.patterns, vinvs, strict=True):
-        k = len(pat.idx)
-        D = dS[:, pat.idx][:, :, pat.idx]
-        B = vinv @ D @ vinv
-        M += B.reshape(n, k * k) @ pat.sxx
+    for b, vinv in zip(engine.batches, vinvs, strict=True):
+        g, k = b.idx.shape
+        D = dS[:, b.idx[:, :, None], b.idx[:, None, :]]  # (n, g, k, k)
+        B = vinv[None] @ D @ vinv[None]
+        M += np.einsum("igk,gkq->iq", B.reshape(n, g, k * k), b.sxx)
     return M.reshape(n, p, p)
 
 
@@ -217,19 +263,21 @@ def kenward_roger(engine: Engine, Sigma: np.ndarray, ev: Evaluation):
     Q = np.zeros((n, n, p * p))
     R = np.zeros((n, n, p * p))
     K = np.zeros((n, n))
-    for pat, vinv in zip(engine.patterns, ev.vinv, strict=True):
-        k = len(pat.idx)
-        Vi = D1[:, pat.idx][:, :, pat.idx]
-        VinvVi = vinv @ Vi  # (n, k, k)
-        B = VinvVi @ vinv
-        M += B.reshape(n, k * k) @ pat.sxx
-        K += pat.n * np.einsum("iab,jba->ij", VinvVi, VinvVi)
-        C = np.einsum("iab,jbc->ijac", B, VinvVi)  # V^-1 V_i V^-1 V_j V^-1
-        Q += (C.reshape(n * n, k * k) @ pat.sxx).reshape(n, n, p * p)
-        if not st.linear:
-            Vij = D2[:, :, pat.idx][:, :, :, pat.idx]
-            E = vinv @ Vij @ vinv
-            R += (E.reshape(n * n, k * k) @ pat.sxx).reshape(n, n, p * p)
+    for b, vinvs in zip(engine.batches, ev.vinv, strict=True):
+        for j in range(len(b.n)):
+            idx, npat, sxx, vinv = b.idx[j], b.n[j], b.sxx[j], vinvs[j]
+            k = len(idx)
+            Vi = D1[:, idx][:, :, idx]
+            VinvVi = vinv @ Vi  # (n, k, k)
+            B = VinvVi @ vinv
+            M += B.reshape(n, k * k) @ sxx
+            K += npat * np.einsum("iab,jba->ij", VinvVi, VinvVi)
+            C = np.einsum("iab,jbc->ijac", B, Vi @ vinv)  # V^-1 V_i V^-1 V_j V^-1
+            Q += (C.reshape(n * n, k * k) @ sxx).reshape(n, n, p * p)
+            if not st.linear:
+                Vij = D2[:, :, idx][:, :, :, idx]
+                E = vinv @ Vij @ vinv
+                R += (E.reshape(n * n, k * k) @ sxx).reshape(n, n, p * p)
     M = M.reshape(n, p, p)
     Q = Q.reshape(n, n, p, p)
     R = R.reshape(n, n, p, p)

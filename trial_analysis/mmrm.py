@@ -69,13 +69,18 @@ class _Prepared:
     counts: pd.DataFrame  # visit x arm observation counts
 
 
+def _py(v: Any) -> Any:
+    """numpy scalar -> Python scalar, so that messages show 24, not np.int64(24)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _levels(s: pd.Series, *, sort: bool) -> list:
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return list(s.cat.categories)
+        return [_py(v) for v in s.cat.categories]
     vals = pd.unique(s.dropna())
     if sort and pd.api.types.is_numeric_dtype(s):
         return sorted(vals.tolist())
-    return list(vals)
+    return [_py(v) for v in vals]
 
 
 def _prepare(
@@ -198,7 +203,7 @@ def _prepare(
     need = A + (1 if baseline else 0) + 1
     thin = per_visit[per_visit < need]
     if len(thin):
-        v = thin.index[0]
+        v = _py(thin.index[0])
         raise AnalysisError(
             f"visit {v!r} has {int(thin.iloc[0])} subject(s) with {outcome!r}; the model needs at "
             f"least {need} there to estimate the visit's arm{' and baseline' if baseline else ''} "
@@ -294,15 +299,17 @@ def _prepare(
     return prep
 
 
-def _start_sigma(prep: _Prepared) -> np.ndarray:
-    X = prep.Xfull[prep.mask]
-    y = prep.yfull[prep.mask]
+def _start_sigma(Xfull: np.ndarray, yfull: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Starting covariance: pairwise covariance of OLS residuals (made positive definite)."""
+    X = Xfull[mask]
+    y = yfull[mask]
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
-    R = np.full(prep.yfull.shape, np.nan)
-    R[prep.mask] = y - X @ beta
+    R = np.full(yfull.shape, np.nan)
+    R[mask] = y - X @ beta
     S = pd.DataFrame(R).cov(min_periods=2).to_numpy()
     var = np.nanvar(R, axis=0)
-    if not np.all(np.isfinite(var)) or np.max(var) <= 0:
+    scale = max(float(np.max(np.abs(y))), 1.0)
+    if not np.all(np.isfinite(var)) or np.max(var) <= (1e-10 * scale) ** 2:
         raise AnalysisError(
             "the outcome has no residual variance after the fixed effects: nothing to model"
         )
@@ -465,13 +472,13 @@ def _fit_structure(prep: _Prepared, name: str):
     st = make_structure(name, T)
     patterns = build_patterns(prep.Xfull, prep.yfull, prep.mask)
     eng = Engine(patterns, st, prep.n_obs, prep.Xfull.shape[2])
-    theta0 = st.start(_start_sigma(prep))
+    theta0 = st.start(_start_sigma(prep.Xfull, prep.yfull, prep.mask))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             theta, info = eng.fit(theta0)
         except FloatingPointError as exc:
             raise AnalysisError(f"{LABELS[name]} covariance: {exc}") from exc
-        H = eng.hessian(theta)
+        H = info.pop("hessian")
     S = st.sigma(theta)
     ev = eng.evaluate_sigma(S, gradient=True)
     problems = []
@@ -653,7 +660,8 @@ def fit(
                     stacklevel=2,
                 )
                 notes.append(
-                    f"{LABELS[cand]} covariance failed ({exc}); fell back to the next structure."
+                    f"The {LABELS[cand]} covariance did not converge; fell back to "
+                    f"{LABELS[tried[k + 1]]} (fallback={tuple(tried[1:])!r})."
                 )
             continue
         break

@@ -15,7 +15,7 @@
 #      toeph         corARMA(p = T - 1) + varIdent
 #    and writes coefficients, SEs, REML log-likelihood, the subject covariance matrix, emmeans
 #    LS-means (~ arm | visit, Satterthwaite df, mode = "satterthwaite") and the arm contrasts
-#    (revpairwise: second level minus first) per visit. emmeans' own df (for corSymm it falls
+#    (trt.vs.ctrl1: each level minus the first, unadjusted) per visit. emmeans' own df (for corSymm it falls
 #    back to "appx-satterthwaite") are written as *_df; Satterthwaite df computed from first
 #    principles with numDeriv (see satterthwaite_df) as *_df_exact.
 # 3. Kenward-Roger check: lme4::lmer with a random intercept (= compound symmetry with
@@ -89,6 +89,9 @@ datasets <- list(
                  visits = c(4, 8, 12, 24, 36, 48), effect = -0.7,
                  sds = c(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), rho = 0.7,
                  dropout = 0.06, intermittent = 0.05),
+  three_arms = list(seed = 20225, n = c(25, 20, 30), arms = c("Placebo", "Low", "High"),
+                    visits = c(12, 24, 48), effect = 0.4, sds = c(0.7, 0.8, 1.0), rho = 0.6,
+                    dropout = 0.05),
   unbalanced = list(seed = 20223, n = c(22, 41), arms = c("B", "A"), visits = c(1, 2, 3, 4, 5),
                     effect = 0.5, sds = c(1.0, 1.0, 1.1, 1.3, 1.2), rho = 0.5,
                     dropout = 0.05, intermittent = 0.08)
@@ -124,7 +127,7 @@ read_data <- function(nm) {
   d[order(d$subject, d$vi), ]
 }
 
-fit_gls <- function(d, cov) {
+fit_gls <- function(d, cov, rhs = "visit * arm + visit * base") {
   # The call is built literally and evaluated in the global environment so that emmeans can
   # re-evaluate it (its Satterthwaite code refits the model from the call).
   T <- nlevels(d$visit)
@@ -139,12 +142,12 @@ fit_gls <- function(d, cov) {
   het <- cov %in% c("unstructured", "csh", "ar1h", "toeph")
   assign("d_fit", d, envir = globalenv())
   cl <- if (het) {
-    bquote(gls(y ~ visit * arm + visit * base, data = d_fit, correlation = .(cor),
+    bquote(gls(.(as.formula(paste("y ~", rhs))), data = d_fit, correlation = .(cor),
                weights = varIdent(form = ~ 1 | visit), method = "REML",
                control = glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-10,
                                     msTol = 1e-12)))
   } else {
-    bquote(gls(y ~ visit * arm + visit * base, data = d_fit, correlation = .(cor),
+    bquote(gls(.(as.formula(paste("y ~", rhs))), data = d_fit, correlation = .(cor),
                method = "REML",
                control = glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-10,
                                     msTol = 1e-12)))
@@ -157,8 +160,8 @@ fit_gls <- function(d, cov) {
 # C = Cov(beta-hat) as a function of theta = (nlme's variance parameters, log sigma),
 # A = inverse of minus the Hessian of the full REML log-likelihood at the optimum (both by
 # numDeriv, Richardson extrapolation). Data must be sorted by subject (nlme's internal order).
-satterthwaite_df <- function(fit, d, Lmat) {
-  X <- model.matrix(~ visit * arm + visit * base, d)
+satterthwaite_df <- function(fit, d, Lmat, rhs = "visit * arm + visit * base") {
+  X <- model.matrix(as.formula(paste("~", rhs)), d)
   conLin <- list(Xy = array(c(X, d$y), c(nrow(X), ncol(X) + 1L)),
                  dims = list(N = nrow(X), p = ncol(X), REML = 1L), logLik = 0,
                  fixedSigma = FALSE)
@@ -193,48 +196,60 @@ subject_cov <- function(fit, d) {
 
 covs <- c("unstructured", "cs", "csh", "ar1", "ar1h", "toeplitz", "toeph")
 
+cases <- list()
+for (nm in c("balanced", "missing", "unbalanced")) for (cv in covs) {
+  cases[[length(cases) + 1]] <- list(nm = nm, cv = cv, rhs = "visit * arm + visit * base", key = cv)
+}
+cases[[length(cases) + 1]] <- list(nm = "missing", cv = "unstructured", rhs = "visit * arm",
+                                   key = "unstructured-nobase")
+for (cv in c("unstructured", "cs")) {
+  cases[[length(cases) + 1]] <- list(nm = "three_arms", cv = cv, rhs = "visit * arm + visit * base",
+                                     key = cv)
+}
+
 add("FITS = {")
-for (nm in names(datasets)) {
+for (cs in cases) {
+  nm <- cs$nm
+  cv <- cs$cv
   d <- read_data(nm)
-  for (cv in covs) {
-    fit <- fit_gls(d, cv)
-    emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
-    ls <- as.data.frame(summary(emm, infer = TRUE))
-    con <- contrast(emm, "revpairwise")
-    ct <- as.data.frame(summary(con, infer = TRUE))
-    ls_df_exact <- satterthwaite_df(fit, d, emm@linfct)
-    ct_df_exact <- satterthwaite_df(fit, d, con@linfct)
-    cf <- summary(fit)$tTable
-    add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
-    add("        'coef_names': ", str_vec(rownames(cf)), ",")
-    add("        'coef': ", vec(cf[, "Value"]), ",")
-    add("        'coef_se': ", vec(cf[, "Std.Error"]), ",")
-    add("        'loglik': ", num(as.numeric(logLik(fit))), ",")
-    add("        'aic_nlme': ", num(AIC(fit)), ",")
-    add("        'bic_nlme': ", num(BIC(fit)), ",")
-    add("        'df_nlme': ", num(attr(logLik(fit), "df")), ",")
-    add("        'covariance': ", mat(subject_cov(fit, d)), ",")
-    add("        'lsmeans_visit': ", str_vec(ls$visit), ",")
-    add("        'lsmeans_arm': ", str_vec(ls$arm), ",")
-    add("        'lsmeans': ", vec(ls$emmean), ",")
-    add("        'lsmeans_se': ", vec(ls$SE), ",")
-    add("        'lsmeans_df': ", vec(ls$df), ",")
-    add("        'lsmeans_low': ", vec(ls$lower.CL), ",")
-    add("        'lsmeans_high': ", vec(ls$upper.CL), ",")
-    add("        'contrast_visit': ", str_vec(ct$visit), ",")
-    add("        'contrast_label': ", str_vec(ct$contrast), ",")
-    add("        'contrast': ", vec(ct$estimate), ",")
-    add("        'contrast_se': ", vec(ct$SE), ",")
-    add("        'contrast_df': ", vec(ct$df), ",")
-    add("        'contrast_low': ", vec(ct$lower.CL), ",")
-    add("        'contrast_high': ", vec(ct$upper.CL), ",")
-    add("        'contrast_p': ", vec(ct$p.value), ",")
-    add("        'lsmeans_df_exact': ", vec(ls_df_exact), ",")
-    add("        'contrast_df_exact': ", vec(ct_df_exact), ",")
-    add("        'emmeans_df_mode': ", shQuote(attr(emm@dffun, "mesg"), "sh"), ",")
-    add("        'mean_base': ", num(mean(d$base)), ",")
-    add("    },")
-  }
+  fit <- fit_gls(d, cv, cs$rhs)
+  emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
+  ls <- as.data.frame(summary(emm, infer = TRUE))
+  con <- contrast(emm, "trt.vs.ctrl1")
+  ct <- as.data.frame(summary(con, infer = TRUE, adjust = "none"))
+  ls_df_exact <- satterthwaite_df(fit, d, emm@linfct, cs$rhs)
+  ct_df_exact <- satterthwaite_df(fit, d, con@linfct, cs$rhs)
+  cf <- summary(fit)$tTable
+  add("    (", shQuote(nm, "sh"), ", ", shQuote(cs$key, "sh"), "): {")
+  add("        'formula': ", shQuote(paste("y ~", cs$rhs), "sh"), ",")
+  add("        'coef_names': ", str_vec(rownames(cf)), ",")
+  add("        'coef': ", vec(cf[, "Value"]), ",")
+  add("        'coef_se': ", vec(cf[, "Std.Error"]), ",")
+  add("        'loglik': ", num(as.numeric(logLik(fit))), ",")
+  add("        'aic_nlme': ", num(AIC(fit)), ",")
+  add("        'bic_nlme': ", num(BIC(fit)), ",")
+  add("        'df_nlme': ", num(attr(logLik(fit), "df")), ",")
+  add("        'covariance': ", mat(subject_cov(fit, d)), ",")
+  add("        'lsmeans_visit': ", str_vec(ls$visit), ",")
+  add("        'lsmeans_arm': ", str_vec(ls$arm), ",")
+  add("        'lsmeans': ", vec(ls$emmean), ",")
+  add("        'lsmeans_se': ", vec(ls$SE), ",")
+  add("        'lsmeans_df': ", vec(ls$df), ",")
+  add("        'lsmeans_low': ", vec(ls$lower.CL), ",")
+  add("        'lsmeans_high': ", vec(ls$upper.CL), ",")
+  add("        'contrast_visit': ", str_vec(ct$visit), ",")
+  add("        'contrast_label': ", str_vec(ct$contrast), ",")
+  add("        'contrast': ", vec(ct$estimate), ",")
+  add("        'contrast_se': ", vec(ct$SE), ",")
+  add("        'contrast_df': ", vec(ct$df), ",")
+  add("        'contrast_low': ", vec(ct$lower.CL), ",")
+  add("        'contrast_high': ", vec(ct$upper.CL), ",")
+  add("        'contrast_p': ", vec(ct$p.value), ",")
+  add("        'lsmeans_df_exact': ", vec(ls_df_exact), ",")
+  add("        'contrast_df_exact': ", vec(ct_df_exact), ",")
+  add("        'emmeans_df_mode': ", shQuote(attr(emm@dffun, "mesg"), "sh"), ",")
+  add("        'mean_base': ", num(mean(d$base)), ",")
+  add("    },")
 }
 add("}")
 add("")
