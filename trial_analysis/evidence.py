@@ -99,30 +99,30 @@ class Evidence:
     claims: pd.DataFrame
     source: str
 
+    def __post_init__(self) -> None:
+        # lookup tables built once: value() and trial() are called many times by the audit
+        o = self.outcomes
+        index = {}
+        for t, oc, w, a, st, v in zip(
+            o.trial_id, o.outcome, o.week, o.arm, o.statistic, o.value, strict=True
+        ):
+            index[(t, oc, None if np.isnan(w) else float(w), a, st)] = float(v)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_trials", {r.trial_id: r for _, r in self.trials.iterrows()})
+
     def value(self, trial: str, outcome: str, week: Any, arm: str, statistic: str) -> float:
         """One number (NaN when the row is absent or its value is missing)."""
-        o = self.outcomes
-        sel = o[
-            (o.trial_id == trial)
-            & (o.outcome == outcome)
-            & (o.arm == arm)
-            & (o.statistic == statistic)
-        ]
-        if week is not None:
-            sel = sel[sel.week == week]
-        if len(sel) > 1:
-            raise PublishedDataError(
-                f"{self.source}: {len(sel)} rows for {trial}/{outcome}/{week}/{arm}/{statistic}"
-            )
-        return float(sel.value.iloc[0]) if len(sel) else float("nan")
+        wk = None if week is None else float(week)
+        return self._index.get((trial, outcome, wk, arm, statistic), float("nan"))  # type: ignore[attr-defined]
 
     def trial(self, trial_id: str) -> pd.Series:
-        t = self.trials[self.trials.trial_id == trial_id]
-        if t.empty:
+        """The row of ``trials.csv`` for ``trial_id``."""
+        try:
+            return self._trials[trial_id]  # type: ignore[attr-defined]
+        except KeyError:
             raise ParameterError(
                 "trial", "a trial_id in trials.csv: " + ", ".join(self.trials.trial_id), trial_id
-            )
-        return t.iloc[0]
+            ) from None
 
 
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -502,7 +502,7 @@ def derived_counts(ev: Evidence | None = None) -> pd.DataFrame:
     o = ev.outcomes
     pct = o[(o.statistic == "percent") & o.arm.isin(["MSC", "control"])]
     rows = []
-    for (tid, outc, wk), g in pct.groupby(["trial_id", "outcome", "week"]):
+    for (tid, outc, wk), _ in pct.groupby(["trial_id", "outcome", "week"]):
         p1 = ev.value(tid, outc, wk, "MSC", "percent")
         p2 = ev.value(tid, outc, wk, "control", "percent")
         n1 = int(ev.value(tid, "n", 0, "MSC", "n"))
