@@ -225,7 +225,7 @@ def _run_chunk(
             return (d["HBA1C_48"] < scen.hba1c_below) & (
                 d["INSDOSE_PCHG_48"] <= -scen.insulin_reduction
             )
-        return np.asarray(d["RESPONDER"]).astype(bool)
+        return np.asarray(d["RESPONDER"]) == 1  # NaN (missing) is not a response
 
     arm_ind = np.r_[np.ones(scen.n[0]), np.zeros(scen.n[1])]
     obs = np.concatenate([observed[a] for a in names], axis=1)
