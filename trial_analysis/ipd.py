@@ -512,9 +512,11 @@ def _short_rows(data: bytes, sep: str, n_fields: int) -> np.ndarray:
     nl = np.flatnonzero(buf == 10)
     ends = np.append(nl, len(buf))
     starts = np.concatenate(([0], nl + 1))
-    seps = np.flatnonzero(buf == ord(sep))
-    per_line = np.bincount(np.searchsorted(nl, seps), minlength=len(ends))
     length = ends - starts
+    if len(buf) == 0:
+        return np.empty(0, dtype=np.int64)
+    seps = np.flatnonzero(buf == ord(sep))
+    per_line = np.searchsorted(seps, ends) - np.searchsorted(seps, starts)
     cr = (length > 0) & (buf[np.maximum(ends - 1, 0)] == 13)
     blank = (length - cr) <= 0
     bad = ~blank & (per_line < n_fields - 1)
