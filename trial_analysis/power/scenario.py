@@ -180,7 +180,7 @@ class Analysis:
     method: str
     alpha: float = 0.05
     alternative: str = "two-sided"
-    max_sims: int = 200  # MMRM only: replicates analysed (opt-in, slow)
+    max_sims: int = 50  # MMRM only: replicates analysed (opt-in, slow)
 
 
 @dataclass(frozen=True)
@@ -514,7 +514,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
             raise ScenarioError(
                 source, where + "alternative", "'two-sided', 'greater' or 'less'", alt
             )
-        ms = a.get("max_sims", 200)
+        ms = a.get("max_sims", 50)
         if not isinstance(ms, int) or isinstance(ms, bool) or ms < 1:
             raise ScenarioError(source, where + "max_sims", "a whole number >= 1", ms)
         name = a.get("name", f"{ep}_{method}")

@@ -252,7 +252,10 @@ def _run_chunk(
         else:  # MMRM: opt-in, one fit per replicate, only the first `max_sims` replicates
             first = chunk_index * chunk_size
             k = max(0, min(n_rep, a.max_sims - first))
-            pv = _mmrm_pvalues(scen, draws, observed, k, a.alternative, rng)
+            if isinstance(model, ParametricModel):
+                pv = _mmrm_pvalues(scen, draws, observed, k, a.alternative, rng)
+            else:
+                pv = _mmrm_pvalues_ipd(scen, model, k, a.alternative, rng)
         ok = ~np.isnan(pv)
         out[a.name] = (int(np.sum(pv[ok] <= a.alpha * (1 + _TIE))), int(ok.sum()))
     return out
@@ -289,15 +292,43 @@ def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
             fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
         except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
-        c = fit.contrasts
-        row = c[c["visit"] == weeks[-1]].iloc[0]
-        if alternative == "two-sided":
-            pvals[r] = row["p_value"]
-        else:
-            t = row["estimate"] / row["se"]
-            pvals[r] = (
-                stats.t.sf(t, row["df"]) if alternative == "greater" else stats.t.cdf(t, row["df"])
-            )
+        pvals[r] = _mmrm_p(fit, weeks[-1], alternative)
+    return pvals
+
+
+def _mmrm_p(fit: Any, last_week: int, alternative: str) -> float:
+    c = fit.contrasts
+    row = c[c["visit"] == last_week].iloc[0]
+    if alternative == "two-sided":
+        return float(row["p_value"])
+    t = row["estimate"] / row["se"]
+    return float(
+        stats.t.sf(t, row["df"]) if alternative == "greater" else stats.t.cdf(t, row["df"])
+    )
+
+
+def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng) -> np.ndarray:
+    """MMRM on HbA1c for ``k`` cohorts drawn with the generative model's ``sample_ipd``
+    (its own visit schedule and per-arm withdrawal with the scenario's dropout rates)."""
+    if k == 0:
+        return np.array([])
+    from .. import mmrm
+
+    names = scen.arm_names
+    n_by_arm = dict(zip(names, scen.n, strict=True))
+    drop = dict(zip(names, scen.dropout_rate, strict=True))
+    pvals = np.full(k, np.nan)
+    for r in range(k):
+        ipd = model.sample_ipd(n_by_arm, rng, dropout=drop)
+        m = ipd.measurements
+        m = m[(m["PARAMCD"] == "HBA1C") & (m["AVISITN"] > 0)].dropna(subset=["AVAL"])
+        df = m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID")
+        df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
+        try:
+            fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
+        except AnalysisError:  # a fit failing on this replicate counts as not analysed
+            continue
+        pvals[r] = _mmrm_p(fit, int(df["AVISITN"].max()), alternative)
     return pvals
 
 
