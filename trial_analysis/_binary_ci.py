@@ -136,7 +136,8 @@ def mn_score(x1, n1, x2, n2, delta):
     with np.errstate(divide="ignore", invalid="ignore"):
         z = num / np.sqrt(var)
     # var = 0 only at the boundary of the parameter space: the sign of num decides.
-    return np.where(var > 0, z, np.sign(num) * np.inf * (num != 0))
+    edge = np.where(num == 0, 0.0, np.copysign(np.inf, num))
+    return np.where(var > 0, z, edge)
 
 
 def _bisect(f, lo, hi, n_iter: int = 60):
@@ -194,13 +195,17 @@ def _koopman_stat(x1, n1, x2, n2, phi):
     disc = np.maximum(bq * bq - 4 * phi * nn * (x1 + x2), 0.0)
     # Root of the constrained likelihood equation; it is the MLE of p1 (check: phi = 1 gives
     # the pooled proportion, phi = p1/p2 gives the observed p1).
-    p1 = np.minimum((bq - np.sqrt(disc)) / (2 * nn), 1.0)
-    p2 = p1 / phi
+    # the smaller root written as 2c / (b + sqrt(b^2 - 4ac)) to avoid cancellation
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1 = np.minimum(2 * phi * (x1 + x2) / (bq + np.sqrt(disc)), 1.0)
+    p2 = np.minimum(p1 / phi, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = np.where(p1 * (1 - p1) > 0, (x1 - n1 * p1) ** 2 / (n1 * p1 * (1 - p1)), np.inf)
         t2 = np.where(p2 * (1 - p2) > 0, (x2 - n2 * p2) ** 2 / (n2 * p2 * (1 - p2)), np.inf)
-    t1 = np.where((x1 - n1 * p1) == 0, 0.0, t1)
-    t2 = np.where((x2 - n2 * p2) == 0, 0.0, t2)
+    # an arm whose constrained MLE equals its observed proportion contributes 0 (also at the
+    # boundary 0 or 1, where the variance vanishes); 1e-12 absorbs rounding of p * n
+    t1 = np.where(np.abs(x1 - n1 * p1) <= 1e-12 * n1, 0.0, t1)
+    t2 = np.where(np.abs(x2 - n2 * p2) <= 1e-12 * n2, 0.0, t2)
     return t1 + t2
 
 
