@@ -1013,8 +1013,9 @@ def synthetic_ipd(
     >>> m = ipd.measurements
     >>> pp = ipd.population("PP")["USUBJID"]
     >>> h = m[(m.PARAMCD == "HBA1C") & (m.AVISITN == 48) & m.USUBJID.isin(pp)]
-    >>> h.merge(ipd.subjects, on="USUBJID").groupby("ARM", sort=False)["AVAL"].mean().round(2).tolist()
-    [7.52, 8.19]
+    >>> means = h.merge(ipd.subjects, on="USUBJID").groupby("ARM")["AVAL"].mean()
+    >>> means.round(2).to_dict()
+    {'Placebo': 8.19, 'UC-MSC': 7.52}
     """
     model = model_for(name, **overrides)
     seed = model.shipped_seed if seed is None else seed
