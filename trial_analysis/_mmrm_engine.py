@@ -191,7 +191,12 @@ class Engine:
 
     # -------------------------------------------------------------- fitting
     def fit(
-        self, theta0: np.ndarray, maxiter: int = 1000, polish: bool = True
+        self,
+        theta0: np.ndarray,
+        maxiter: int = 1000,
+        polish: bool = True,
+        gtol: float = 1e-6,
+        hess_inv0: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict]:
         """Minimise -REML: BFGS with the analytic gradient, then Newton polishing steps."""
         f0, _ = self.objective(theta0)
@@ -202,7 +207,8 @@ class Engine:
             theta0,
             jac=True,
             method="BFGS",
-            options={"maxiter": maxiter, "gtol": 1e-6},
+            options={"maxiter": maxiter, "gtol": gtol}
+            | ({} if hess_inv0 is None else {"hess_inv0": hess_inv0}),
         )
         theta = res.x
         f, g = self.objective(theta)
