@@ -118,3 +118,25 @@ def test_cli_report_writes_file_with_normal_permissions(tmp_path, capsys):
 def test_bad_format_is_a_parameter_error(tmp_path):
     with pytest.raises(ta.ParameterError, match="`fmt` must be one of 'pdf', 'html', got 'docx'"):
         build_report("zang2022", out=tmp_path / "r.docx", fmt="docx")
+
+
+def test_analysis_warnings_go_into_the_appendix_not_the_terminal(tmp_path, monkeypatch, recwarn):
+    import warnings
+
+    from trial_analysis.errors import StatisticalWarning
+    from trial_analysis.report.content import Para, Section
+
+    def warns(ctx):
+        warnings.warn(
+            "only 3 studies: Egger's test has little power", StatisticalWarning, stacklevel=1
+        )
+        return Section("w", "Warned", [Para("x")])
+
+    monkeypatch.setattr(
+        report_sections, "SECTIONS", [("w", "Warned", warns), *report_sections.SECTIONS]
+    )
+    out = build_report("zang2022", out=tmp_path / "w.pdf")
+    assert "Warned: StatisticalWarning: only 3 studies: Egger's test has little power" in pdf_text(
+        out
+    )
+    assert not [w for w in recwarn if issubclass(w.category, StatisticalWarning)]

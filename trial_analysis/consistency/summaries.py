@@ -638,6 +638,10 @@ class RhoSensitivityResult(Result):
             self.reported_p, color="k", ls="--", lw=1, label=f"reported p = {self.reported_p:g}"
         )
         ax.set_yscale("log")
+        # near ρ = ±1 the p-values fall to 1e-70 and flatten the interesting region: show
+        # 1e-6 .. 1 (the reported p and the 0.05 line), clipping smaller p at the axis
+        ax.set_ylim(1e-6, 1.5)
+        ax.axhline(0.05, color="0.5", ls=":", lw=1, label="p = 0.05")
         ax.set_xlabel("pre-post correlation ρ")
         ax.set_ylabel("two-sided p-value")
         ax.set_title(self.title)

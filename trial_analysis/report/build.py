@@ -6,6 +6,7 @@ import datetime as _dt
 import hashlib
 import importlib
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ class ReportContext:
     inputs: dict[str, str] = field(default_factory=dict)  # path -> sha256
     command: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # raised while building; listed in the appendix
 
     @property
     def synthetic(self) -> bool:
@@ -136,7 +140,14 @@ def build_report(
     for _key, title, func in _sections.SECTIONS:
         if progress:
             progress(title)
-        sec = func(ctx)
+        # warnings of the analyses go into the report (appendix), not onto the terminal
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sec = func(ctx)
+        for w in caught:
+            msg = f"{title}: {w.category.__name__}: {w.message}"
+            if msg not in ctx.warnings and not issubclass(w.category, DeprecationWarning):
+                ctx.warnings.append(msg)
         if sec is not None:
             built.append(sec)
 

@@ -145,7 +145,7 @@ def _column_widths(df: Any, width: float, weights: Sequence[float] | None = None
     (or by ``weights``, relative widths asked for by the section)."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    pad = 6.0
+    pad = 13.0  # the cell paddings (6 pt each side) plus a little air
     size = STYLES["cell"].fontSize
 
     def w(text: str, bold: bool = False) -> float:

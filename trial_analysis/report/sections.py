@@ -260,6 +260,73 @@ def audit_section(ctx: ReportContext) -> Section | None:
     return s
 
 
+# ------------------------------------------------------------------ insulin and HbA1c
+_SECTION_CAPTIONS = {
+    "summary_tests": "Between-arm tests from the published summary statistics",
+    "sd_sensitivity": "p-value of the between-arm difference as a function of the unpublished SD",
+    "rho": "Pre-post correlations ρ that reproduce the published between-group p",
+    "ipd": "Patient-level analyses",
+    "mmrm": "Mixed model for repeated measures: arm difference by visit",
+}
+_FIGURE_CAPTIONS = {
+    "sd_curve": "p-value of the insulin-reduction comparison against the assumed common SD; the claim "
+    "'p < 0.05' holds left of the marked SD.",
+    "rho_curve": "Between-group p-value of the HbA1c change against the unknown pre-post correlation ρ, "
+    "for each reading of the published numbers; the published p = 0.0081 is marked.",
+    "mmrm_trajectory": "LS-means by visit and arm from the MMRM (unstructured covariance, REML), with 95% CIs.",
+}
+
+
+def _glycaemic_block(s: Section, res, heading: str) -> None:
+    s.add(Heading(heading))
+    figs = res.figures()
+    for name, df in res.sections.items():
+        if name == "published":
+            continue
+        if name in ("ipd", "mmrm") and res.synthetic:
+            s.add(Callout("Patient-level rows below: <b>synthetic cohort</b>.", "synthetic"))
+        s.add(
+            table_from(df, _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".")
+        )
+        for fig_name, after in (
+            ("sd_curve", "sd_sensitivity"),
+            ("rho_curve", "rho"),
+            ("mmrm_trajectory", "mmrm"),
+        ):
+            if name == after and fig_name in figs:
+                s.add(FigureBlock(figs[fig_name], _FIGURE_CAPTIONS[fig_name], width=0.75))
+    if res.findings:
+        f = pd.concat([x.to_frame() for x in res.findings], ignore_index=True)
+        s.add(
+            TableBlock(
+                f[["quantity", "reported", "recomputed", "verdict"]].astype(str),
+                "Consistency findings for this endpoint (details in Section 4).",
+                col_widths=(4, 2, 3, 1.3),
+            )
+        )
+    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
+
+
+def glycaemic_section(ctx: ReportContext) -> Section | None:
+    if not available("glycaemic", "reanalyze_insulin", "reanalyze_hba1c"):
+        return None
+    from ..glycaemic import reanalyze_hba1c, reanalyze_insulin
+
+    s = Section("glycaemic", "Insulin reduction and HbA1c")
+    s.add(
+        Para(
+            "Each endpoint is re-tested twice: from the published summary statistics (no patient data), "
+            "and from the patient-level data (ANCOVA, nonparametric, bootstrap and MMRM)."
+        )
+    )
+    s.add(*_synthetic_callout(ctx))
+    ins = ctx.cached("insulin", lambda: reanalyze_insulin(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
+    _glycaemic_block(s, ins, "Percentage reduction in daily insulin dose (key secondary)")
+    hb = ctx.cached("hba1c", lambda: reanalyze_hba1c(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
+    _glycaemic_block(s, hb, "HbA1c")
+    return s
+
+
 # ------------------------------------------------------------------------- reproducibility
 _PACKAGES = (
     "trial_analysis",
@@ -335,6 +402,14 @@ def reproducibility_section(ctx: ReportContext) -> Section:
             col_widths=(5, 6),
         )
     )
+    if ctx.warnings:
+        s.add(
+            TableBlock(
+                pd.DataFrame({"warning": ctx.warnings}),
+                "Warnings raised by the analyses while this report was built.",
+                col_widths=(1,),
+            )
+        )
     return s
 
 
@@ -343,5 +418,6 @@ SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
     ("published", "Published results", published_section),
     ("flow", "Participant flow and baseline", flow_section),
     ("audit", "Published-number audit", audit_section),
+    ("glycaemic", "Insulin reduction and HbA1c", glycaemic_section),
     ("reproducibility", "Reproducibility", reproducibility_section),
 ]
