@@ -341,3 +341,22 @@ def test_model_file_assumed_values_have_reasons():
     for name, t in spec["assumed"].items():
         assert t.get("reason"), name
     assert Path(PUBLISHED).exists()
+
+
+def test_unreachable_response_rate_and_unknown_trial_are_explained():
+    from trial_analysis.errors import AnalysisError, TrialAnalysisError
+
+    with pytest.raises(
+        AnalysisError,
+        match=r"arm 'UC-MSC': no correlation in \[-0\.98, 0\.98\] gives the published "
+        r"response rate 20\.00%",
+    ):
+        model_for("zang2022", insulin_pchg_sd=5.0)
+    with pytest.raises(TrialAnalysisError, match="Unknown trial 'nope'"):
+        ta.synthetic_ipd("nope")
+
+
+def test_default_seed_is_the_shipped_seed():
+    a = ta.synthetic_ipd("zang2022")
+    assert a.info["seed"] == model_for("zang2022").shipped_seed
+    assert a.source == f"synthetic:zang2022 seed={a.info['seed']} exact=True"
