@@ -22,6 +22,14 @@ def pdf_text(path: Path) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+@pytest.fixture
+def light_sections(monkeypatch):
+    """Only the design and reproducibility sections: for tests of the machinery, not the content."""
+    keep = [s for s in report_sections.SECTIONS if s[0] in ("design", "reproducibility")]
+    monkeypatch.setattr(report_sections, "SECTIONS", keep)
+    return keep
+
+
 @pytest.fixture(scope="module")
 def report_pdf(tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("report") / "zang.pdf"
@@ -70,7 +78,7 @@ def test_synthetic_statement_when_synthetic_data_used(report_pdf):
         assert "SYNTHETIC PATIENT-LEVEL DATA" not in text
 
 
-def test_html_report_is_self_contained(tmp_path):
+def test_html_report_is_self_contained(tmp_path, light_sections):
     out = build_report("zang2022", out=tmp_path / "r.html", fmt="html")
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
@@ -78,21 +86,21 @@ def test_html_report_is_self_contained(tmp_path):
     assert "1. Design" in html
 
 
-def test_interrupted_build_leaves_no_partial_file(tmp_path, monkeypatch):
+def test_interrupted_build_leaves_no_partial_file(tmp_path, monkeypatch, light_sections):
     out = tmp_path / "r.pdf"
     out.write_bytes(b"previous report")
 
     def boom(ctx):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(report_sections, "SECTIONS", [*report_sections.SECTIONS, ("x", "X", boom)])
+    monkeypatch.setattr(report_sections, "SECTIONS", [*light_sections, ("x", "X", boom)])
     with pytest.raises(RuntimeError, match="interrupted"):
         build_report("zang2022", out=out)
     assert out.read_bytes() == b"previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]  # no temporary file left
 
 
-def test_failure_while_rendering_leaves_no_temp_file(tmp_path, monkeypatch):
+def test_failure_while_rendering_leaves_no_temp_file(tmp_path, monkeypatch, light_sections):
     from trial_analysis.report import pdf
 
     def broken(path, **kw):
@@ -105,7 +113,7 @@ def test_failure_while_rendering_leaves_no_temp_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_report_writes_file_with_normal_permissions(tmp_path, capsys):
+def test_cli_report_writes_file_with_normal_permissions(tmp_path, capsys, light_sections):
     out = tmp_path / "sub" / "z.pdf"
     assert main(["report", "zang2022", "-o", str(out)]) == 0
     err = capsys.readouterr().err
@@ -120,7 +128,9 @@ def test_bad_format_is_a_parameter_error(tmp_path):
         build_report("zang2022", out=tmp_path / "r.docx", fmt="docx")
 
 
-def test_analysis_warnings_go_into_the_appendix_not_the_terminal(tmp_path, monkeypatch, recwarn):
+def test_analysis_warnings_go_into_the_appendix_not_the_terminal(
+    tmp_path, monkeypatch, recwarn, light_sections
+):
     import warnings
 
     from trial_analysis.errors import StatisticalWarning
