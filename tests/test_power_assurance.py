@@ -36,20 +36,23 @@ def _closed_form(post, n1, n2, test="fisher", alpha=0.05):
     return float(bb1 @ rejection_region(n1, n2, test, alpha).astype(float) @ bb2)
 
 
-@pytest.mark.parametrize("test", ["fisher", "boschloo"])
+@pytest.mark.parametrize("test", ["fisher", "barnard"])
 def test_assurance_matches_beta_binomial_closed_form(test):
     # Zang 2022 9/45 vs 2/44 with uniform priors: Beta(10, 37) and Beta(3, 43)
     post = BetaPosterior(10, 37, 3, 43)
-    a = assurance(9, 45, 2, 44, [40, 70], posterior=post, test=test, n_draws=20_000, seed=1)
+    a = assurance(9, 45, 2, 44, [25, 40], posterior=post, test=test, n_draws=20_000, seed=1)
     t = a.to_frame()
     for _, row in t.iterrows():
         exact = _closed_form(post, int(row.n1_new), int(row.n2_new), test)
         assert abs(row.assurance - exact) < 4 * row.mcse
     # power at the point estimate is exact_power at 9/45, 2/44
-    e = exact_power(9 / 45, 2 / 44, 40, 40, test).power
+    e = exact_power(9 / 45, 2 / 44, 25, 25, test).power
     assert t.power_at_estimate.iloc[0] == pytest.approx(e, rel=1e-12)
-    # planning on the point estimate is optimistic here
-    assert (t.assurance < t.power_at_estimate).all()
+    # averaging over the posterior pulls power towards the middle: above the estimate's power
+    # when that is low, below it (planning on the estimate is optimistic) when it is high
+    if test == "fisher":
+        assert t.assurance.iloc[0] > t.power_at_estimate.iloc[0]  # 25 per arm: power 0.21
+        assert t.assurance.iloc[-1] < t.power_at_estimate.iloc[-1]  # 40 per arm: power 0.44
     assert a.assurance == t.assurance.iloc[0] and a.power == t.power_at_estimate.iloc[0]
 
 
@@ -61,7 +64,7 @@ def test_concentrated_posterior_gives_conventional_power():
 
 
 def test_plot_and_notes():
-    a = assurance(9, 45, 2, 44, [40, 80], posterior=BetaPosterior(10, 37, 3, 43), n_draws=500)
+    a = assurance(9, 45, 2, 44, [20, 30], posterior=BetaPosterior(10, 37, 3, 43), n_draws=500)
     assert len(a.plot().axes[0].lines) >= 1
     assert "given posterior" in a.notes[0]
 

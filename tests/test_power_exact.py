@@ -51,7 +51,7 @@ def _loop_power(p1, p2, n1, n2, pfun, alpha=0.05):
 @pytest.mark.parametrize("test", ["boschloo", "barnard"])
 def test_unconditional_tests_match_scipy_loop(test):
     """scipy.stats.boschloo_exact / barnard_exact(pooled=True), one table per call."""
-    n1, n2 = 7, 6
+    n1, n2 = 6, 5
     f = {
         "boschloo": lambda t: stats.boschloo_exact(t, n=64).pvalue,
         "barnard": lambda t: stats.barnard_exact(t, n=64).pvalue,
