@@ -1,0 +1,160 @@
+"""Timings of trial_analysis.meta (prints figures; asserts nothing).
+
+Run:  .venv/bin/python benchmarks/meta.py [--k 10000] [--repeat 5] [--no-r]
+
+REML with the Hartung-Knapp-Sidik-Jonkman adjustment and leave-one-out on k simulated studies
+(goal: < 2 s for k = 10,000):
+
+1. trial_analysis: ``rma(yi, vi, method="REML", test="knha")`` then ``leave1out`` (all k
+   refits at once), best of ``--repeat`` runs.
+2. Naive baseline timed in the same run: leave-one-out as k separate ``rma`` refits (a sample
+   of refits is timed and extrapolated to k).
+3. R metafor on the same data (when ``Rscript`` with metafor is installed): ``rma.uni`` fit,
+   and ``leave1out`` extrapolated from a sample of deletion refits (metafor builds k x k
+   matrices, so all 10,000 refits would take far too long to run here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy
+
+import trial_analysis.meta as M
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
+        f"{scipy.__version__}"
+    )
+
+
+def simulate(k: int, seed: int = 20240101) -> tuple[np.ndarray, np.ndarray]:
+    """k studies: vi ~ U(0.01, 0.5), true effects N(0.3, tau^2 = 0.05)."""
+    rng = np.random.default_rng(seed)
+    vi = rng.uniform(0.01, 0.5, k)
+    yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+    return yi, vi
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+R_SCRIPT = r"""
+suppressMessages(library(metafor))
+d <- read.csv(commandArgs(TRUE)[1]); n_del <- as.integer(commandArgs(TRUE)[2])
+t0 <- proc.time()[["elapsed"]]
+r <- rma(yi, vi, data = d, method = "REML", test = "knha")
+t_fit <- proc.time()[["elapsed"]] - t0
+t0 <- proc.time()[["elapsed"]]
+for (i in seq_len(n_del)) rma(yi, vi, data = d[-i, ], method = "REML", test = "knha")
+t_del <- (proc.time()[["elapsed"]] - t0) / n_del
+cat(sprintf("%.17g %.17g %.6f %.6f %s\n", r$beta[1], r$tau2, t_fit, t_del,
+            as.character(packageVersion("metafor"))))
+"""
+
+
+def run_r(yi, vi, n_del: int) -> tuple[float, float, float, float, str] | None:
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "d.csv"
+        np.savetxt(
+            csv, np.column_stack([yi, vi]), delimiter=",", header="yi,vi", comments="", fmt="%.17g"
+        )
+        script = Path(tmp) / "b.R"
+        script.write_text(R_SCRIPT)
+        try:
+            out = subprocess.run(
+                ["Rscript", str(script), str(csv), str(n_del)],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=True,
+            )
+        except (subprocess.SubprocessError, OSError) as exc:
+            print(f"R metafor: not run ({exc})")
+            return None
+    b, t2, tf, td, ver = out.stdout.split()
+    return float(b), float(t2), float(tf), float(td), ver
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--k", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--naive-sample", type=int, default=50)
+    ap.add_argument("--r-deletions", type=int, default=2)
+    ap.add_argument("--no-r", action="store_true")
+    a = ap.parse_args()
+    print(machine())
+    yi, vi = simulate(a.k)
+    print(f"k = {a.k} simulated studies (seed 20240101)")
+
+    def ours():
+        res = M.rma(yi, vi, method="REML", test="knha")
+        return res, M.leave1out(res)
+
+    t_ours, (res, loo) = best_of(ours, a.repeat)
+    t_fit, _ = best_of(lambda: M.rma(yi, vi, method="REML", test="knha"), a.repeat)
+    print(
+        f"trial_analysis  REML+HKSJ fit + leave1out: {t_ours:.3f} s (best of {a.repeat}; "
+        f"fit alone {t_fit:.3f} s); goal < 2 s"
+    )
+    print(f"  estimate {res.estimate:.6f}, tau2 {res.tau2:.6f}")
+
+    # naive: k separate refits (sampled)
+    n = min(a.naive_sample, a.k)
+    t0 = time.perf_counter()
+    naive = [
+        M.rma(np.delete(yi, i), np.delete(vi, i), method="REML", test="knha") for i in range(n)
+    ]
+    t_naive = (time.perf_counter() - t0) / n * a.k
+    diff = max(abs(naive[i].estimate - loo.table.estimate[i]) for i in range(n))
+    print(
+        f"naive loop of {a.k} refits (extrapolated from {n}): {t_naive:.1f} s; "
+        f"ratio naive / ours = {t_naive / t_ours:.0f}x; max |estimate difference| on the "
+        f"sample = {diff:.2e}"
+    )
+
+    if not a.no_r:
+        r = run_r(yi, vi, a.r_deletions)
+        if r is not None:
+            b, t2, tf, td, ver = r
+            t_r = tf + td * a.k
+            print(
+                f"R metafor {ver}: fit {tf:.2f} s; leave1out extrapolated from "
+                f"{a.r_deletions} refits: {t_r:.0f} s; ratio R / ours = {t_r / t_ours:.0f}x"
+            )
+            print(
+                f"  R estimate {b:.6f}, tau2 {t2:.6f} (|diff| {abs(b - res.estimate):.1e}, "
+                f"{abs(t2 - res.tau2):.1e}; metafor's default convergence threshold 1e-5)"
+            )
+        else:
+            print("R metafor: Rscript not found")
+
+
+if __name__ == "__main__":
+    main()
