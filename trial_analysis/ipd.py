@@ -481,7 +481,11 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
     except (ValueError, MemoryError) as exc:  # pragma: no cover - defensive
         probs.add(file, None, None, None, f"cannot parse the file as CSV ({exc})")
         return None
-    short = _short_rows(data, sep, frame.shape[1])
+    # Only a row whose last cell is blank can be short (pandas pads with blanks): count
+    # separators only when there is such a row.
+    last = frame.iloc[:, -1].to_numpy(dtype=object)
+    maybe = (last == "").any() or pd.isna(last).any()
+    short = _short_rows(data, sep, frame.shape[1]) if maybe else np.empty(0, dtype=np.int64)
     if len(short):
         if short[0] == 1:
             probs.add(file, 1, None, None, "the header row has fewer fields than the data rows")
