@@ -231,3 +231,16 @@ def test_unreachable_power_is_an_error():
     # 3 patients per arm cannot give 99 % power whatever p1 is
     with pytest.raises(AnalysisError, match="no effect in"):
         power_two_proportions(None, 0.0455, n1=3, power=0.99)
+
+
+def test_farrington_manning_matches_gsdesign_nbinomial_example():
+    """Published worked example of gsDesign ``?nBinomial`` (non-inferiority, 2:1 allocation),
+    quoted with its output in R-help, 15 Nov 2011
+    (https://stat.ethz.ch/pipermail/r-help/2011-November/295673.html):
+    ``nBinomial(p1 = .677, p2 = .677, delta0 = 0.07, ratio = 2)`` -> 2056.671 in total,
+    ``outtype = 2``: n1 = 685.5569, n2 = 1371.114 (alpha = 0.025 one-sided, beta = 0.1)."""
+    r = power_margin(0.677, 0.677, 0.07, power=0.9, alpha=0.025, ratio=2)
+    assert r.n1_exact == pytest.approx(685.5569, abs=5e-5)
+    assert r.n2_exact == pytest.approx(1371.114, abs=5e-4)
+    assert r.n1_exact + r.n2_exact == pytest.approx(2056.671, abs=5e-4)
+    assert r.n1 == 686 and r.n2 == 1372

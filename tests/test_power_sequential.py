@@ -18,7 +18,8 @@ from trial_analysis.power import group_sequential, spend
 def test_matches_rpact(ref):
     """R: d <- rpact::getDesignGroupSequential(kMax, alpha, beta, sided, typeOfDesign =
     "asOF"/"asP", informationRates); getDesignCharacteristics(d);
-    getSampleSizeMeans(d, alternative = 0.5, stDev = 1.2, normalApproximation = TRUE)."""
+    getSampleSizeMeans(d, alternative = 0.5, stDev = 1.2, normalApproximation = TRUE);
+    getSampleSizeRates(d, pi1 = 0.2, pi2 = 0.0455, normalApproximation = TRUE)."""
     d = group_sequential(
         ref["k"],
         ref["alpha"],
@@ -40,6 +41,11 @@ def test_matches_rpact(ref):
     assert n["n_max"].iloc[0] == pytest.approx(ref["n_max_means"], rel=1e-6)
     assert n["n_expected_h1"].iloc[0] == pytest.approx(ref["n_expected_h1_means"], rel=1e-6)
     assert d.power == pytest.approx(1 - ref["beta"], abs=1e-8)
+    # getSampleSizeRates(d, pi1 = 0.2, pi2 = 0.0455, normalApproximation = TRUE); two-sided
+    # designs: our fixed design counts both rejection tails (1e-6 relative)
+    r = d.for_rates(0.2, 0.0455)
+    assert r["n_max"].iloc[0] == pytest.approx(ref["n_max_rates"], rel=1e-5)
+    assert r["n_expected_h1"].iloc[0] == pytest.approx(ref["n_expected_h1_rates"], rel=1e-5)
 
 
 def test_spending_functions_end_at_alpha_and_increase():

@@ -120,14 +120,16 @@ for (cfg in cfgs) {
                                 beta = cfg[[5]], informationRates = cfg[[6]])
   ch <- getDesignCharacteristics(d)
   ss <- getSampleSizeMeans(d, alternative = 0.5, stDev = 1.2, normalApproximation = TRUE)
+  sr <- getSampleSizeRates(d, pi1 = 0.2, pi2 = 0.0455, normalApproximation = TRUE)
   L <- c(L, sprintf(paste0("    dict(k=%d, spending='%s', sided=%d, alpha=%.15g, beta=%.15g, information_rates=%s, ",
                            "critical_values=%s, alpha_spent=%s, stage_levels=%s, inflation_factor=%.15g, ",
                            "rejection_probabilities=%s, asn_h1=%.15g, asn_h01=%.15g, asn_h0=%.15g, ",
-                           "n_max_means=%.15g, n_expected_h1_means=%.15g),"),
+                           "n_max_means=%.15g, n_expected_h1_means=%.15g, n_max_rates=%.15g, n_expected_h1_rates=%.15g),"),
                     cfg[[1]], ifelse(cfg[[2]] == "asOF", "obrien-fleming", "pocock"), cfg[[3]], cfg[[4]], cfg[[5]],
                     vec(cfg[[6]]), vec(d$criticalValues), vec(d$alphaSpent), vec(d$stageLevels), ch$inflationFactor,
                     vec(ch$rejectionProbabilities), ch$averageSampleNumber1, ch$averageSampleNumber01,
-                    ch$averageSampleNumber0, ss$maxNumberOfSubjects, ss$expectedNumberOfSubjectsH1))
+                    ch$averageSampleNumber0, ss$maxNumberOfSubjects, ss$expectedNumberOfSubjectsH1,
+                    sr$maxNumberOfSubjects, sr$expectedNumberOfSubjectsH1))
 }
 lines <- c(lines, L, "]", "")
 
