@@ -41,9 +41,11 @@ __all__ = [
     "ALTERNATIVES",
     "TESTS",
     "BinaryComparison",
+    "FirthResult",
     "FragilityResult",
     "FragilityTable",
     "compare",
+    "firth_logit",
     "fragility_index",
     "fragility_table",
     "pvalue_grid",
@@ -593,3 +595,6 @@ def fragility_table(
     return FragilityTable(
         tuple(fragility_index(x1, n1, x2, n2, t, alpha, alternative=alternative) for t in tests)
     )
+
+
+from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
