@@ -28,7 +28,7 @@ from .evidence import (
 from .meta.rma import RMAResult, rma
 from .results import Result, to_jsonable
 
-__all__ = ["VERDICTS", "ClaimsAudit", "audit"]
+__all__ = ["VERDICTS", "ClaimsAudit", "audit", "audit_report"]
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
@@ -82,7 +82,8 @@ class ClaimsAudit(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return self.caveats + (
+        return (
+            *self.caveats,
             "Verdict rules: docs/claims-verdicts.md. HbA1c estimates are between-arm "
             "differences (MSC - control, % points; negative favours MSC).",
         )
@@ -570,7 +571,7 @@ def _c10(ev):
     }
 
 
-def audit(
+def audit_report(
     ev: Evidence | None = None,
     *,
     method: str = "REML",
@@ -579,7 +580,7 @@ def audit(
     overlap: str = "default",
     level: float = 0.95,
 ) -> ClaimsAudit:
-    """Audit the clinic's claims C1-C10 against the controlled-trial evidence.
+    """Audit the clinic's claims C1-C10 against the controlled-trial evidence (full result).
 
     Parameters
     ----------
@@ -603,9 +604,13 @@ def audit(
     Examples
     --------
     >>> import trial_analysis as ta
-    >>> tab = ta.claims.audit().to_frame()
-    >>> list(tab.id)[:3]
-    ['C1', 'C2', 'C3']
+    >>> res = ta.claims.audit_report()
+    >>> res.to_frame().verdict.iloc[6]
+    'not supported'
+
+    See Also
+    --------
+    audit : the same table as a plain DataFrame.
     """
     ev = load_evidence() if ev is None else ev
     with warnings.catch_warnings(record=True) as caught:
@@ -650,6 +655,34 @@ def audit(
         "selected_trials": pd.DataFrame({"trial_id": select_trials(ev, overlap)}),
     }
     return ClaimsAudit(table, details, pooled, tuple(dict.fromkeys(caveats)))
+
+
+def audit(
+    ev: Evidence | None = None,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    rho: float = 0.5,
+    overlap: str = "default",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The claims table as a DataFrame (one row per claim C1-C10).
+
+    Columns ``id, claim, evidence_used, estimate, ci_low, ci_high, pi_low, pi_high, verdict,
+    reason``; ``df.attrs["notes"]`` holds the caveats. Same arguments as
+    :func:`audit_report`, which also returns the supporting tables and the C1 meta-analysis.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> tab = ta.claims.audit()
+    >>> list(tab.id)[:3]
+    ['C1', 'C2', 'C3']
+    """
+    res = audit_report(ev, method=method, test=test, rho=rho, overlap=overlap, level=level)
+    df = res.to_frame()
+    df.attrs["notes"] = list(res.notes)
+    return df
 
 
 def _effects_frame(ev, rho, overlap):

@@ -177,13 +177,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from ..claims import audit
+    from ..claims import audit_report
     from ..evidence import load_evidence
 
     ev = load_evidence(args.evidence) if args.evidence else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        res = audit(
+        res = audit_report(
             ev,
             method=args.method,
             test="knha" if args.hksj else "z",
