@@ -68,7 +68,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--n-sims", type=int, default=10_000, help="simulated trials (default 10000)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     m.add_argument("--dask", help="'local' (LocalCluster) or a scheduler address tcp://host:8786")
-    m.add_argument("--n-jobs", type=int, default=1, help="local processes / LocalCluster workers")
+    m.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="local processes / LocalCluster workers (default: 1; one per CPU with --grid)",
+    )
     m.add_argument("--chunk-size", type=int, default=10_000, help="trials per chunk")
     m.add_argument(
         "--set",
@@ -376,7 +381,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             args.n_sims,
             args.seed,
             dask=args.dask,
-            n_jobs=args.n_jobs,
+            n_jobs=args.n_jobs or 1,
             chunk_size=args.chunk_size,
             progress=progress,
         )

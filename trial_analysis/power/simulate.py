@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -538,7 +539,7 @@ def _add(total: dict[str, list[int]], part: Mapping[str, tuple[int, int]]) -> No
 def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, int]:
     n_sims = check_count("n_sims", n_sims, minimum=1)
     chunk_size = check_count("chunk_size", chunk_size, minimum=1)
-    n_jobs = check_count("n_jobs", n_jobs, minimum=1)
+    n_jobs = (os.cpu_count() or 1) if n_jobs is None else check_count("n_jobs", n_jobs, minimum=1)
     return n_sims, chunk_size, n_jobs
 
 
@@ -630,7 +631,7 @@ def simulate_grid(
     seed: int | np.random.Generator | np.random.SeedSequence = 0,
     dask: str | Any | None = None,
     *,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: bool | None = None,
 ) -> GridResult:
@@ -643,9 +644,11 @@ def simulate_grid(
     grid : mapping of dotted key -> sequence of values
         E.g. ``{"arms.n": [[60, 60], [90, 90]], "model.arms.UC-MSC.responder": [0.15, 0.2],
         "dropout.rate": [0.0, 0.1], "analyses.0.method": ["fisher", "boschloo"]}``.
-    n_sims, seed, dask, n_jobs, chunk_size, progress
+    n_sims, seed, dask, chunk_size, progress
         As in :func:`simulate`; scenario ``j`` (in the order of ``itertools.product``) uses
         the streams ``SeedSequence(seed, spawn_key=(j, i))``.
+    n_jobs : int, optional
+        Local processes; default one per CPU (grids run on local processes by default).
 
     Returns
     -------
