@@ -470,7 +470,7 @@ def power_two_proportions(
     >>> r.n1, r.n2
     (70, 70)
     >>> round(power_two_proportions(0.20, 0.0455, n1=45, n2=44).power, 3)
-    0.6
+    0.604
     """
     solved = _exactly_one_none(p1=p1, n1=n1, power=power)
     p2 = check_probability("p2", p2)

@@ -239,11 +239,20 @@ class Scenario:
             ) from exc
         key = json.dumps(self.model_params, sort_keys=True, default=str)
         try:
-            return _generative_model(synthetic.model_for, self.model_kind, key)
+            m = _generative_model(synthetic.model_for, self.model_kind, key)
         except (TypeError, ValueError) as exc:
             raise ScenarioError(
                 self.source, "model.params", "parameters of the generative model", str(exc)
             ) from exc
+        missing = [a for a in self.arm_names if a not in m.arms]
+        if missing:
+            raise ScenarioError(
+                self.source,
+                "arms.names",
+                f"the arms of the {self.model_kind} model {list(m.arms)}",
+                list(self.arm_names),
+            )
+        return m
 
     def summary_rows(self) -> dict[str, Any]:
         return {
