@@ -38,8 +38,8 @@ def _effect(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rho", type=float, default=0.0, help="ANCOVA: correlation with baseline")
     p.add_argument(
         "--test",
-        default="normal_pooled",
-        help="fisher, fisher_midp, chisq, chisq_yates, z_pooled, lr, barnard, boschloo "
+        default="fisher",
+        help="(default fisher) fisher, fisher_midp, chisq, chisq_yates, z_pooled, lr, barnard, boschloo "
         "(exact, by enumeration) or normal_pooled, normal_unpooled, normal_cc, arcsine",
     )
 

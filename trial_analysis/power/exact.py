@@ -13,7 +13,6 @@ power never falls below it, up to a stated bound ``n_max``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -68,18 +67,12 @@ _TIE = 1e-9  # p <= alpha (1 + 1e-9): a p-value equal to alpha up to rounding re
 _SIZE_GRID = 1001
 
 
-def _binary_module() -> Any:
-    # The p-value grids belong to the binary area (`ta.binary.pvalue_grid`); fall back to
-    # its private module while the public one is not importable.
-    try:
-        return importlib.import_module("trial_analysis.binary")
-    except ImportError:  # pragma: no cover - only while binary.py is being written
-        return importlib.import_module("trial_analysis._exact")
-
-
 @lru_cache(maxsize=512)
 def _pgrid(n1: int, n2: int, test: str, alternative: str) -> np.ndarray:
-    grid = np.asarray(_binary_module().pvalue_grid(n1, n2, test, alternative), dtype=float)
+    # the p-value grids belong to the binary area: one implementation of each test
+    from ..binary import pvalue_grid
+
+    grid = np.asarray(pvalue_grid(n1, n2, test, alternative), dtype=float)
     grid.setflags(write=False)
     return grid
 
