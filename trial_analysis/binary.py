@@ -194,7 +194,8 @@ class BinaryComparison(Result):
     alternative: str
     table: pd.DataFrame = field(repr=False, compare=False)
     arm_labels: tuple[str, str] = ("arm 1", "arm 2")
-    title: ClassVar[str] = "Two proportions: tests and intervals"
+    title: str = "Two proportions: tests and intervals"
+    extra_notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -242,7 +243,7 @@ class BinaryComparison(Result):
             "Minimum-likelihood and Blaker confidence sets may not be intervals; the smallest interval "
             "containing the set is reported (as exact2x2)."
         )
-        return tuple(out)
+        return tuple(out) + tuple(self.extra_notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
