@@ -246,7 +246,7 @@ def qprofile_tau2(y, v, X=None, level: float = 0.95) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 
 _PAIRS = ((1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (3, 0))
-_EXACT_MAX = 1500  # k up to which the deletion sums are evaluated exactly (k x k in chunks)
+_EXACT_MAX = 200  # k up to which the deletion sums are evaluated exactly (k x k in chunks)
 
 
 def _exact_sums(y, v, t, rows=None, include_self=False):
