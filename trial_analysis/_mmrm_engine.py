@@ -177,16 +177,56 @@ class Engine:
         g = -0.5 * np.einsum("iab,ab->i", dS, ev.grad_sigma)
         return -ev.loglik, -g
 
+    def gradients_many(self, thetas: np.ndarray) -> np.ndarray:
+        """Gradients of -loglik at many parameter vectors at once, shape (m, n_params).
+
+        The same algebra as :meth:`evaluate_sigma`, vectorised over a leading axis (used for
+        the finite-difference Hessian: one pass instead of 2 n_params passes).
+        """
+        st, p = self.structure, self.p
+        m = len(thetas)
+        S = np.stack([st.sigma(t) for t in thetas])  # (m, T, T)
+        T = S.shape[1]
+        xtvx = np.zeros((m, p * p))
+        xtvy = np.zeros((m, p))
+        vinvs = []
+        for b in self.batches:
+            V = S[:, b.idx[:, :, None], b.idx[:, None, :]]  # (m, g, k, k)
+            vinv = np.linalg.inv(V)
+            vinv = 0.5 * (vinv + np.swapaxes(vinv, -1, -2))
+            vinvs.append(vinv)
+            v = vinv.reshape(m, -1)
+            xtvx += v @ b.sxx2
+            xtvy += v @ b.sxy2
+        xtvx = xtvx.reshape(m, p, p)
+        phi = np.linalg.inv(0.5 * (xtvx + np.swapaxes(xtvx, 1, 2)))
+        beta = np.einsum("mab,mb->ma", phi, xtvy)
+        G = np.zeros((m, T, T))
+        bb = np.einsum("ma,mb->mab", beta, beta).reshape(m, -1)
+        for b, vinv in zip(self.batches, vinvs, strict=True):
+            g, k = b.idx.shape
+            W = (phi.reshape(m, -1) @ b.sxx2.T).reshape(m, g, k, k)
+            F = (beta @ b.sxy2.T).reshape(m, g, k, k)
+            RR = (
+                b.syy.reshape(1, g, k, k)
+                - F
+                - np.swapaxes(F, -1, -2)
+                + (bb @ b.sxx2.T).reshape(m, g, k, k)
+            )
+            Gp = b.n[None, :, None, None] * vinv - vinv @ (W + RR) @ vinv
+            for j in range(g):
+                G[:, b.idx[j][:, None], b.idx[j][None, :]] += Gp[:, j]
+        dS = np.stack([st.jacobian(t) for t in thetas])  # (m, n, T, T)
+        self.n_evals += m
+        return 0.5 * np.einsum("miab,mab->mi", dS, G)
+
     def hessian(self, theta: np.ndarray) -> np.ndarray:
         """Hessian of -loglik in theta: central differences of the analytic gradient."""
         n = len(theta)
-        H = np.empty((n, n))
-        for j in range(n):
-            h = 1e-5 * max(1.0, abs(theta[j]))
-            up, dn = theta.copy(), theta.copy()
-            up[j] += h
-            dn[j] -= h
-            H[:, j] = (self.objective(up)[1] - self.objective(dn)[1]) / (2 * h)
+        h = 1e-5 * np.maximum(1.0, np.abs(theta))
+        E = np.diag(h)
+        grads = self.gradients_many(np.concatenate([theta + E, theta - E]))
+        H = ((grads[:n] - grads[n:]) / (2 * h[:, None])).T
         return 0.5 * (H + H.T)
 
     # -------------------------------------------------------------- fitting
@@ -195,10 +235,12 @@ class Engine:
         theta0: np.ndarray,
         maxiter: int = 1000,
         polish: bool = True,
-        gtol: float = 1e-6,
+        gtol: float | None = None,
         hess_inv0: np.ndarray | None = None,
     ) -> tuple[np.ndarray, dict]:
         """Minimise -REML: BFGS with the analytic gradient, then Newton polishing steps."""
+        if gtol is None:  # Newton polishing finishes the job: BFGS only needs to get close
+            gtol = 1e-3 if polish else 1e-6
         f0, _ = self.objective(theta0)
         if not np.isfinite(f0):
             raise FloatingPointError("starting values give a singular covariance")
@@ -235,7 +277,7 @@ class Engine:
                 break
         info["newton_steps"] = newton
         if polish:
-            info["hessian"] = H if newton else self.hessian(theta)
+            info["hessian"] = self.hessian(theta)  # at the final point (Satterthwaite needs it)
         info["gradient_max"] = float(np.max(np.abs(g))) if len(g) else 0.0
         info["loglik"] = -f
         return theta, info

@@ -17,7 +17,6 @@ point is :func:`fit`; :func:`compare_covariances` ranks covariance structures by
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -135,34 +134,71 @@ def _prepare(
         problems.append(Problem("data", None, outcome, None, "has infinite values"))
     if problems:
         raise DataValidationError(problems)
-    dup = df.duplicated([subject, visit], keep=False)
-    if dup.any():
-        first = df[dup].head(10)
+    if df.empty:
+        raise AnalysisError(f"no observed values of {outcome!r}: nothing to fit")
+    # integer codes: the checks below run on numpy arrays, not on (possibly Arrow) strings
+    subj_codes, subj_uniques = pd.factorize(df[subject])
+    n = len(subj_uniques)
+    vcode = pd.Categorical(df[visit], categories=visit_levels).codes.astype(int)
+    acode = pd.Categorical(df[arm], categories=arm_levels_all).codes.astype(int)
+    key = subj_codes.astype(np.int64) * len(visit_levels) + vcode
+    uniq, cnt = np.unique(key, return_counts=True)
+    if np.any(cnt > 1):
+        bad = uniq[cnt > 1][:10]
         raise DataValidationError(
             [
                 Problem(
                     "data",
                     None,
                     visit,
-                    (row[subject], row[visit]),
+                    (
+                        _py(subj_uniques[k // len(visit_levels)]),
+                        visit_levels[k % len(visit_levels)],
+                    ),
                     "subject has more than one row at this visit",
                 )
-                for _, row in first.iterrows()
+                for k in bad
             ]
         )
+
+    def per_subject_range(x: np.ndarray) -> np.ndarray:
+        lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+        np.minimum.at(lo, subj_codes, x)
+        np.maximum.at(hi, subj_codes, x)
+        return hi - lo
+
     if baseline:
-        nb = df.groupby(subject, observed=True)[baseline].nunique()
-        if (nb > 1).any():
+        b_rows = df[baseline].to_numpy(dtype=float)
+        differ = np.flatnonzero(per_subject_range(b_rows) > 0)
+        if len(differ):
             raise DataValidationError(
                 [
-                    Problem("data", None, baseline, s, "baseline differs between a subject's rows")
-                    for s in nb.index[nb > 1][:10]
+                    Problem(
+                        "data",
+                        None,
+                        baseline,
+                        _py(subj_uniques[i]),
+                        "baseline differs between a subject's rows",
+                    )
+                    for i in differ[:10]
                 ]
             )
-    if df.empty:
-        raise AnalysisError(f"no observed values of {outcome!r}: nothing to fit")
-    arms_present = set(df[arm].unique())
-    empty_arms = [a for a in arm_levels_all if a not in arms_present]
+    two_arms = np.flatnonzero(per_subject_range(acode.astype(float)) > 0)
+    if len(two_arms):
+        raise DataValidationError(
+            [
+                Problem(
+                    "data",
+                    None,
+                    arm,
+                    _py(subj_uniques[two_arms[0]]),
+                    "subject appears in more than one arm",
+                )
+            ]
+        )
+    counts_all = np.zeros((len(visit_levels), len(arm_levels_all)), dtype=int)
+    np.add.at(counts_all, (vcode, acode), 1)
+    empty_arms = [a for j, a in enumerate(arm_levels_all) if counts_all[:, j].sum() == 0]
     if empty_arms:
         raise AnalysisError(
             f"arm {empty_arms[0]!r} has no observed {outcome!r} values; an arm with no data cannot "
@@ -173,8 +209,8 @@ def _prepare(
         raise AnalysisError(
             f"the MMRM compares arms: `{arm}` has only one level with data ({arms!r})"
         )
-    visits_present = set(df[visit].unique())
-    visits = [v for v in visit_levels if v in visits_present]
+    present = np.flatnonzero(counts_all.sum(axis=1) > 0)
+    visits = [visit_levels[i] for i in present]
     if len(visits) < 2:
         raise AnalysisError(
             f"the MMRM needs at least 2 visits with data, got {visits!r}; for a single visit use "
@@ -186,52 +222,37 @@ def _prepare(
         raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
 
     T, A = len(visits), len(arms)
-    counts = (
-        df.groupby([visit, arm], observed=True)
-        .size()
-        .unstack(fill_value=0)
-        .reindex(index=visits, columns=arms, fill_value=0)
-    )
-    for v in visits:
-        for a in arms:
-            if counts.loc[v, a] == 0:
+    counts = pd.DataFrame(counts_all[present], index=visits, columns=arms)
+    for i, v in enumerate(visits):
+        for j, a in enumerate(arms):
+            if counts_all[present[i], j] == 0:
                 raise AnalysisError(
                     f"no {outcome!r} values at visit {v!r} in arm {a!r}: the arm-by-visit mean is "
                     "not estimable (drop the visit, or pool visits)"
                 )
-    per_visit = counts.sum(axis=1)
+    per_visit = counts_all[present].sum(axis=1)
     need = A + (1 if baseline else 0) + 1
-    thin = per_visit[per_visit < need]
+    thin = np.flatnonzero(per_visit < need)
     if len(thin):
-        v = _py(thin.index[0])
+        v = visits[thin[0]]
         raise AnalysisError(
-            f"visit {v!r} has {int(thin.iloc[0])} subject(s) with {outcome!r}; the model needs at "
-            f"least {need} there to estimate the visit's arm{' and baseline' if baseline else ''} "
-            "effects and its variance (drop or pool the visit)"
+            f"visit {v!r} has {int(per_visit[thin[0]])} subject(s) with {outcome!r}; the model "
+            f"needs at least {need} there to estimate the visit's arm"
+            f"{' and baseline' if baseline else ''} effects and its variance (drop or pool the "
+            "visit)"
         )
-
-    subj_codes, subj_uniques = pd.factorize(df[subject])
-    vmap = {v: i for i, v in enumerate(visits)}
-    amap = {a: i for i, a in enumerate(arms)}
-    vi = df[visit].map(vmap).to_numpy()
-    ai = df[arm].map(amap).to_numpy()
-    # each subject must stay in one arm
-    arm_per_subject = pd.Series(ai).groupby(subj_codes).nunique()
-    if (arm_per_subject > 1).any():
-        s = subj_uniques[int(arm_per_subject.index[arm_per_subject > 1][0])]
-        raise DataValidationError(
-            [Problem("data", None, arm, s, "subject appears in more than one arm")]
-        )
-    n = len(subj_uniques)
+    remap = np.full(len(visit_levels), -1)
+    remap[present] = np.arange(T)
+    vi = remap[vcode]
+    ai = acode
     subj_arm = np.zeros(n, dtype=int)
     subj_arm[subj_codes] = ai
     base = None
     base_mean = None
     if baseline:
-        b = df[baseline].to_numpy(dtype=float)
         base = np.zeros(n)
-        base[subj_codes] = b
-        base_mean = float(np.mean(b))  # emmeans: covariate mean over the rows of the fit
+        base[subj_codes] = b_rows
+        base_mean = float(np.mean(b_rows))  # emmeans: covariate mean over the rows of the fit
 
     # Columns in the order R's model.matrix uses for y ~ visit * arm + visit * base
     names = ["(Intercept)"]
@@ -275,7 +296,14 @@ def _prepare(
     yfull[subj_codes, vi] = df[outcome].to_numpy(dtype=float)
     mask[subj_codes, vi] = True
     Xobs = Xfull[mask]
-    rank = np.linalg.matrix_rank(Xobs)
+    # rank from the scaled cross-product (p x p) rather than an SVD of the N x p matrix
+    xtx = Xobs.T @ Xobs
+    dsc = np.sqrt(np.diag(xtx))
+    if np.any(dsc == 0):
+        rank = int(np.sum(dsc > 0))
+    else:
+        w = np.linalg.eigvalsh(xtx / np.outer(dsc, dsc))
+        rank = int(np.sum(w > 1e-10 * w[-1]))
     if rank < p:
         raise AnalysisError(
             f"the fixed effects are not estimable (design rank {rank} < {p} columns); e.g. the "
@@ -303,13 +331,17 @@ def _start_sigma(Xfull: np.ndarray, yfull: np.ndarray, mask: np.ndarray) -> np.n
     """Starting covariance: pairwise covariance of OLS residuals (made positive definite)."""
     X = Xfull[mask]
     y = yfull[mask]
-    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    xtx = X.T @ X
+    try:  # full column rank was checked in _prepare
+        beta = np.linalg.solve(xtx, X.T @ y)
+    except np.linalg.LinAlgError:
+        beta = np.linalg.pinv(xtx) @ (X.T @ y)
     R = np.full(yfull.shape, np.nan)
     R[mask] = y - X @ beta
     S = pd.DataFrame(R).cov(min_periods=2).to_numpy()
     var = np.nanvar(R, axis=0)
     scale = max(float(np.max(np.abs(y))), 1.0)
-    if not np.all(np.isfinite(var)) or np.max(var) <= (1e-10 * scale) ** 2:
+    if not np.all(np.isfinite(var)) or np.max(var) <= (1e-8 * scale) ** 2:
         raise AnalysisError(
             "the outcome has no residual variance after the fixed effects: nothing to model"
         )
@@ -632,7 +664,7 @@ def fit(
     ...         for i, b in enumerate(rng.normal(9, 1, 40)) for w in (12, 24, 48)]
     >>> df = pd.DataFrame(rows, columns=["id", "arm", "week", "base", "hba1c"])
     >>> res = ta.mmrm.fit(df, "hba1c", "id", "week", "arm", baseline="base", reference="Placebo")
-    >>> list(res.contrasts["visit"])
+    >>> res.contrasts["visit"].tolist()
     [12, 24, 48]
     >>> res.contrasts["contrast"].iloc[0]
     'UC-MSC - Placebo'
@@ -751,9 +783,8 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
             "p_value": p,
         }
     )
-    for frame in (lsm, con):
-        with contextlib.suppress(TypeError, ValueError):  # mixed label types stay objects
-            frame["visit"] = pd.array(frame["visit"].tolist())
+    for frame in (lsm, con):  # visit labels keep their type (int64 for numeric weeks)
+        frame["visit"] = frame["visit"].infer_objects()
     for frame in (coef, lsm, con):
         num = frame.select_dtypes("number")
         if not np.all(np.isfinite(num.to_numpy(dtype=float))):
