@@ -138,7 +138,10 @@ def test_simulate_scenario_with_override_and_grid(capsys, tmp_path):
     "argv, match",
     [
         (["power", "--p1", "1.2", "--p2", "0.1", "--n1", "40"], r"`p1` must be a probability"),
-        (["power", "--p1", "0.2", "--p2", "0.1", "--n1", "1"], r"`n1` must be a sample size >= 2"),
+        (
+            ["power", "--p1", "0.2", "--p2", "0.1", "--n1", "1"],
+            r"`n1` must be a whole number >= 2, got 1",
+        ),
         (["power", "--p1", "0.2", "--p2", "0.1", "--n1", "40", "--alpha", "0.6"], r"`alpha`"),
         (["power", "--p1", "0.2", "--p2", "0.1", "--n1", "40", "--test", "fischer"], r"`--test`"),
         (["power", "--p1", "0.2", "--n1", "40"], r"`--p1/--p2` must be both given"),
