@@ -80,6 +80,7 @@ def naive_fit(d: pd.DataFrame) -> float:
         for i in range(prep.n_subjects)
     ]
     p = prep.Xfull.shape[2]
+    n_obs = prep.n_obs
 
     def negll(th):
         Lc = np.zeros((T, T))
@@ -96,7 +97,7 @@ def naive_fit(d: pd.DataFrame) -> float:
             parts.append((X, y, Vi))
         beta = np.linalg.solve(XtVX, XtVy)
         q = sum((y - X @ beta) @ Vi @ (y - X @ beta) for X, y, Vi in parts)
-        return 0.5 * (logdet + np.linalg.slogdet(XtVX)[1] + q)
+        return 0.5 * ((n_obs - p) * np.log(2 * np.pi) + logdet + np.linalg.slogdet(XtVX)[1] + q)
 
     th0 = np.where(diag, np.log(0.8), 0.0).astype(float)
     res = optimize.minimize(negll, th0, method="BFGS")

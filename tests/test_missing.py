@@ -170,6 +170,9 @@ def test_mar_j2r_cr_expected_values(mcar_trial):
     mm = ta.mmrm.fit(d, *ARGS, reference="Placebo")
     assert mar.pooled.estimate == pytest.approx(mm.contrasts["estimate"].iloc[-1], abs=0.05)
     assert mar.pooled.estimate == pytest.approx(-1.0, abs=3 * mar.pooled.se)
+    # the data behave as simulated: MMRM effects and covariance near the truth
+    assert np.all(np.abs(mm.contrasts["estimate"] - eff) < 3 * mm.contrasts["se"])
+    assert_allclose(mm.covariance.to_numpy(), S, atol=0.15)
     tr = d[d["arm"] == "MSC"]
     n_tr = tr["subject"].nunique()
     last = tr.groupby("subject")["visit"].max()
