@@ -398,6 +398,13 @@ def rma(
     y, v, labels, yr = _check_studies(y, v, labels, yr)
     caveats: list[str] = []
     k = y.size
+    if method == "FE" and test == "knha":
+        msg = (
+            "test='knha' with a fixed-effect model: the Knapp-Hartung adjustment is meant "
+            "for random-effects models (as metafor warns)"
+        )
+        warnings.warn(msg, StatisticalWarning, stacklevel=2)
+        caveats.append(msg)
     if k == 1:
         msg = (
             f"single study ({labels[0]!r}): the 'pooled' estimate is that study's own; "
