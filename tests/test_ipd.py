@@ -460,3 +460,26 @@ def test_docs_worked_example_matches_shipped_files():
     quoted = [ln for ln in doc.splitlines() if ln.startswith(("zang2022,", "ZANG2022-"))]
     assert len(quoted) >= 5
     assert set(quoted) <= shipped
+
+
+def test_infusion_dates(folder):
+    s = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
+    r = s.index[s["INF3WK"] == "8"][:5] + 2  # spreadsheet rows of subjects with 3 infusions
+    first = s.loc[r[4] - 2, "INF1DT"]
+    _edit_csv(folder / "subjects.csv", r[0], "INF2DT", "2015-13-01")
+    _edit_csv(folder / "subjects.csv", r[1], "INF2DT", "42370")
+    _edit_csv(folder / "subjects.csv", r[2], "INF2DT", "04/01/2016")
+    _edit_csv(folder / "subjects.csv", r[3], "INF3DT", "2015-01-01")
+    late = (pd.Timestamp(first) + pd.Timedelta(days=28 + 30)).strftime("%Y-%m-%d")
+    _edit_csv(folder / "subjects.csv", r[4], "INF2DT", late)
+    probs = _problems(folder)
+    assert _one(probs, r[0], "INF2DT").rule == "not a valid calendar date"
+    assert "Excel serial day number" in _one(probs, r[1], "INF2DT").rule
+    assert _one(probs, r[2], "INF2DT").rule == "not a date in the form YYYY-MM-DD"
+    assert "not after INF1DT" in _one(probs, r[3], "INF3DT").rule
+    assert _one(probs, r[4], "INF2DT").rule == (
+        "58 days after INF1DT, but INF2WK - INF1WK = 4 weeks (more than 14 days off)"
+    )
+    # dates are optional
+    s.drop(columns=["INF1DT", "INF2DT", "INF3DT"]).to_csv(folder / "subjects.csv", index=False)
+    assert "INF1DT" not in load_ipd(folder).subjects

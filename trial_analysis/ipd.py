@@ -751,6 +751,50 @@ def _to_number(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _take(uv, codes, np.nan), status == 1, status == 2
 
 
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_one(x: Any) -> tuple[Any, str]:
+    """One cell -> (Timestamp or NaT, problem or '' ); blank cells give (NaT, '')."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return pd.NaT, ""
+    if isinstance(x, (pd.Timestamp, np.datetime64)) or hasattr(x, "isoformat"):
+        return pd.Timestamp(x).normalize(), ""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return pd.NaT, (
+            "a number where a date is expected (an Excel serial day number?); format the "
+            "column as a date or write YYYY-MM-DD"
+        )
+    t = str(x).strip()
+    if t in _BLANKS:
+        return pd.NaT, ""
+    if _ISO_DATE_RE.match(t):
+        try:
+            return pd.Timestamp(t), ""
+        except ValueError:
+            return pd.NaT, "not a valid calendar date"
+    if re.fullmatch(r"[+-]?\d+(\.\d*)?", t):
+        return pd.NaT, (
+            "a number where a date is expected (an Excel serial day number?); format the "
+            "column as a date or write YYYY-MM-DD"
+        )
+    return pd.NaT, "not a date in the form YYYY-MM-DD"
+
+
+def _to_date(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(datetime64[ns] values, blank mask, problem text per cell ('' when fine))."""
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        v = pd.to_datetime(col).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        return v, np.isnat(v), np.full(len(v), "", dtype=object)
+    codes, uniq = _factor(col)
+    res = [_date_one(x) for x in uniq]
+    uv = pd.DatetimeIndex([r[0] for r in res] + [pd.NaT]).to_numpy(dtype="datetime64[ns]")[:-1]
+    ur = np.array([r[1] for r in res] + [""], dtype=object)[:-1]
+    v = _take(uv, codes, np.datetime64("NaT", "ns"))
+    reasons = _take(ur, codes, "")
+    return v, np.isnat(v) & (reasons == ""), reasons
+
+
 def _isin(values: np.ndarray, allowed: Iterable[Any]) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy()
 
@@ -847,8 +891,22 @@ def _convert(
         for name, kind in _OPTIONAL_KNOWN.items()
         if name in pos and name not in {c.name for c in spec}
     ]
+    if any(c.name == "INF1WK" for c in spec):  # optional infusion dates in the subjects table
+        cols += [_Col(n, "date", blank_ok=True) for n in pos if re.fullmatch(r"INF\d+DT", n)]
     for c in cols:
         col = frame.iloc[:, pos[c.name]]
+        if c.kind == "date":
+            v, blank, reasons = _to_date(col)
+            bad = (reasons != "") & ~stray
+            if bad.any():
+                idx = np.flatnonzero(bad)
+                raw_vals = col.to_numpy(dtype=object)[idx]
+                for reason in dict.fromkeys(reasons[idx]):
+                    sel = reasons[idx] == reason
+                    probs.add_many(file, rows[idx[sel]], c.name, raw_vals[sel], reason)
+                ok &= ~bad
+            out[c.name] = v
+            continue
         if c.kind in ("num", "int"):
             v, blank, bad = _to_number(col)
             bad = bad & ~stray
@@ -989,6 +1047,7 @@ def _check_subjects(
         wk, dose = s[f"INF{i}WK"], s[f"INF{i}DOSE"]
         bad = ok & np.isnan(wk) & ~np.isnan(dose)
         probs.add_many(file, rows[bad], f"INF{i}WK", wk[bad], f"blank although INF{i}DOSE is given")
+    _check_infusion_dates(file, s, rows, ok, design, probs)
     # Arms must match the design's randomised numbers (checked when every row is readable).
     if ok.all() and not dup.any():
         arm = s["ARM"][s["RANDFL"] == "Y"]
@@ -1003,6 +1062,56 @@ def _check_subjects(
                     f"{got} randomised subjects (RANDFL = Y) in arm {a.name!r}, but the design "
                     f"'{design.id}' has {a.n_randomised}; pass design=... for another trial",
                 )
+
+
+#: Largest gap (days) between the date interval of two infusions and 7 x their week interval.
+DATE_WINDOW_DAYS = 14
+
+
+def _check_infusion_dates(
+    file: str,
+    s: dict[str, np.ndarray],
+    rows: np.ndarray,
+    ok: np.ndarray,
+    design: TrialDesign,
+    probs: _Problems,
+) -> None:
+    """Optional ``INFkDT``: given only with a week, increasing, and on the week schedule."""
+    k = len(design.infusion_weeks)
+    for i in range(1, k + 1):
+        dt = s.get(f"INF{i}DT")
+        if dt is None:
+            continue
+        wk = s[f"INF{i}WK"]
+        bad = ok & ~np.isnat(dt) & np.isnan(wk)
+        probs.add_many(file, rows[bad], f"INF{i}WK", wk[bad], f"blank although INF{i}DT is given")
+        d1 = s.get("INF1DT")
+        if i == 1 or d1 is None:
+            continue
+        both = ok & ~np.isnat(dt) & ~np.isnat(d1)
+        days = (dt - d1).astype("timedelta64[D]").astype(float)
+        early = both & (days <= 0)
+        probs.add_many(
+            file,
+            rows[early],
+            f"INF{i}DT",
+            np.datetime_as_string(dt[early], unit="D"),
+            "not after INF1DT (infusion dates must increase)",
+        )
+        w1 = s["INF1WK"]
+        with np.errstate(invalid="ignore"):
+            off = both & ~early & (np.abs(days - 7 * (wk - w1)) > DATE_WINDOW_DAYS)
+        probs.add_many(
+            file,
+            rows[off],
+            f"INF{i}DT",
+            np.datetime_as_string(dt[off], unit="D"),
+            [
+                f"{int(dd)} days after INF1DT, but INF{i}WK - INF1WK = {int(a - b)} weeks "
+                f"(more than {DATE_WINDOW_DAYS} days off)"
+                for dd, a, b in zip(days[off][:_MAX_PER_RULE], wk[off], w1[off], strict=False)
+            ],
+        )
 
 
 def _check_measurements(

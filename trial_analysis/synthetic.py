@@ -560,7 +560,35 @@ class GenerativeModel:
         )
         meas = meas.iloc[order].reset_index(drop=True)
         meas["SYNTHFL"] = pd.Series(np.full(len(meas), "Y", dtype=object), dtype=object)
+        subjects = self._add_infusion_dates(subjects, d, rng)
         return IPD(subjects, meas, d, synthetic=True, source=source)
+
+    def _add_infusion_dates(
+        self, subjects: pd.DataFrame, d: TrialDesign, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """``INFkDT``: randomisation spread over the enrolment period of the design's
+        ``trial.period`` (e.g. "October 2015 to December 2018" minus follow-up); infusion k
+        on day 7 x week +- 2 days. Skipped when the period is not given."""
+        period = str(d.info.get("period", ""))
+        parts = [p.strip() for p in period.split(" to ")]
+        try:
+            start, end = (pd.Timestamp(p) for p in parts)
+        except (ValueError, TypeError):
+            return subjects
+        last_start = end - pd.Timedelta(weeks=d.follow_up_weeks)
+        span = max((last_start - start).days, 1)
+        k = len(subjects)
+        day0 = start + pd.to_timedelta(np.sort(rng.integers(0, span, k)), unit="D")
+        day0 = day0.to_numpy()[np.argsort(np.argsort(subjects["USUBJID"].to_numpy()))]
+        out = subjects.copy()
+        pos = list(out.columns).index(f"INF{len(d.infusion_weeks)}WK") + 1
+        for i, wk in enumerate(d.infusion_weeks, start=1):
+            jitter = 0 if wk == 0 else rng.integers(-2, 3, k)
+            dt = day0 + pd.to_timedelta(7 * wk + jitter, unit="D").to_numpy()
+            given = out[f"INF{i}WK"].notna().to_numpy()
+            dt = np.where(given, dt, np.datetime64("NaT")).astype("datetime64[ns]")
+            out.insert(pos + i - 1, f"INF{i}DT", dt)
+        return out
 
 
 def _subject_columns(design: TrialDesign) -> list[str]:
