@@ -592,8 +592,9 @@ def power_two_means(
         delta = sign * mag
     if solved == "n":
         assert power is not None
-        lo = 2.0 if n_cov == 0 or k >= 1 else 2.0 / k
-        n1v = _solve_n(lambda n: pw(n, k), power, lo=max(lo, (4.0 + n_cov) / (1 + k)))
+        # both arms >= 2 patients and at least one residual degree of freedom
+        lo = max(2.0, 2.0 / k, (3.0 + n_cov) / (1 + k))
+        n1v = _solve_n(lambda n: pw(n, k), power, lo=lo)
     label = "two means, ANCOVA (noncentral t)" if n_cov else "two means, t test (noncentral t)"
     effect = {"delta": float(delta), "sd": sd}  # type: ignore[arg-type]
     if n_cov:
