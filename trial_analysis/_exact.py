@@ -28,7 +28,7 @@ __all__ = [
     "TESTS",
     "pvalue_grid",
     "pvalues",
-    "test_statistic_grid",
+    "statistic_grid",
 ]
 
 TESTS = ("fisher", "fisher_midp", "chisq", "chisq_yates", "z_pooled", "lr", "barnard", "boschloo")
@@ -116,7 +116,7 @@ def _asymptotic_p(stat, sign, alternative):
     return ndtr(-z) if alternative == "greater" else ndtr(z)
 
 
-def test_statistic_grid(n1: int, n2: int, test: str) -> np.ndarray:
+def statistic_grid(n1: int, n2: int, test: str) -> np.ndarray:
     """Test statistic of every table: chi-square / G / z (signed, p1 - p2 > 0 positive)."""
     x1, x2 = _tables(n1, n2)
     if test in ("chisq", "chisq_yates"):
@@ -211,7 +211,7 @@ def _unconditional(
 def _extremeness(n1: int, n2: int, test: str, alternative: str) -> np.ndarray:
     """Larger = more extreme, for the unconditional tests."""
     if test == "barnard":
-        z = test_statistic_grid(n1, n2, "z_pooled")
+        z = statistic_grid(n1, n2, "z_pooled")
         return {"two-sided": np.abs(z), "greater": z, "less": -z}[alternative]
     # Boschloo: the statistic is Fisher's one-sided p-value (smaller = more extreme).
     p = _fisher_grid(n1, n2, alternative, midp=False)

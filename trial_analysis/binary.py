@@ -363,7 +363,7 @@ def compare(
     >>> import trial_analysis as ta
     >>> res = ta.binary.compare(9, 45, 2, 44)
     >>> row = res.row("rd_wald")
-    >>> round(100 * row.ci_low, 2), round(100 * row.ci_high, 2)  # as published: 2.25-28.66 %
+    >>> round(float(100 * row.ci_low), 2), round(float(100 * row.ci_high), 2)  # as published
     (2.25, 28.66)
     >>> round(res.p_value("fisher"), 4), round(res.p_value("chisq_yates"), 4)
     (0.0496, 0.0584)
