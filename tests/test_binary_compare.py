@@ -258,3 +258,17 @@ def test_intervals_nest_with_level():
     ci_rows = lo95.quantity != "test"
     assert np.all(lo90.loc[ci_rows, "ci_low"] >= lo95.loc[ci_rows, "ci_low"] - 1e-12)
     assert np.all(lo90.loc[ci_rows, "ci_high"] <= lo95.loc[ci_rows, "ci_high"] + 1e-12)
+
+
+def test_fay_exact2x2_vignette_motivating_example():
+    """Fay, exact2x2 vignette "exact2x2: Exact Conditional Tests and Matching Confidence
+    Intervals for 2 by 2 Tables", sec. 1 (https://stat.ethz.ch/CRAN/web/packages/exact2x2/
+    vignettes/exact2x2.Rnw): for the table 6/18 (group A) vs 12/17 (group B) "the two-sided
+    p-value is less than 0.05 but the 95 percent confidence interval on the odds ratio
+    contains 1"; the minlike interval that matches the test excludes 1."""
+    res = compare(6, 18, 12, 17, exact_unconditional=False)
+    assert res.p_value("fisher") < 0.05
+    central, minlike = res.row("or_central"), res.row("or_minlike")
+    assert central.ci_low < 1 < central.ci_high
+    assert minlike.ci_high < 1
+    assert minlike.p_value == pytest.approx(res.p_value("fisher"), rel=1e-12)
