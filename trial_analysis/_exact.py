@@ -161,7 +161,8 @@ def _tail_coefficients(n1: int, n2: int, extremeness: np.ndarray) -> np.ndarray:
     last = np.searchsorted(sorted_neg, -e + tol, side="right") - 1
     m = np.zeros((e.size, nn + 1))
     m[np.arange(e.size), s[order]] = h[order]
-    return np.cumsum(m, axis=0)[last]
+    np.cumsum(m, axis=0, out=m)  # in place: this array is (n1+1)(n2+1) x (N+1)
+    return m[last]
 
 
 def _unconditional(
@@ -177,9 +178,15 @@ def _unconditional(
         coef = coef[np.asarray(tables)]
     nn = n1 + n2
     grid = np.linspace(0.0, 1.0, points)
-    vals = coef @ _binom_pmf(nn, grid).T  # tables x grid
-    arg = np.argmax(vals, axis=1)
-    best = vals[np.arange(len(arg)), arg]
+    pmf_t = _binom_pmf(nn, grid).T
+    arg = np.empty(len(coef), dtype=int)
+    best = np.empty(len(coef))
+    block = max(1, int(4e6 // points))  # bounds the tables x grid block to ~32 MB
+    for b0 in range(0, len(coef), block):
+        vals = coef[b0 : b0 + block] @ pmf_t
+        a = np.argmax(vals, axis=1)
+        arg[b0 : b0 + block] = a
+        best[b0 : b0 + block] = vals[np.arange(len(a)), a]
 
     # Golden-section refinement on [grid[i-1], grid[i+1]] for every table at once (one new
     # evaluation per iteration; the bracket of width 2/(points-1) shrinks by 0.618 each time).
