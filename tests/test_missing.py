@@ -156,6 +156,7 @@ def mcar_trial():
     return pd.DataFrame(rows, columns=["subject", "arm", "visit", "base", "y"]), S, eff
 
 
+@pytest.mark.slow
 def test_mar_j2r_cr_expected_values(mcar_trial):
     """Under MCAR (Carpenter, Roger & Kenward 2013, section 3):
     MAR: E[estimate] = effect at the last visit (-1.0); the MMRM gives the same answer.
@@ -292,6 +293,10 @@ def test_impute_bad_input():
         ta.missing.impute(d, *ARGS, m=1, seed=1)
     with pytest.raises(ParameterError, match="`seed` must be"):
         ta.missing.impute(d, *ARGS, m=2, seed="abc")
+    with pytest.raises(ParameterError, match="`seed` must be an int"):
+        ta.missing.mi_analysis(d, *ARGS, m=2)
+    with pytest.raises(ParameterError, match="`seed` must be an int"):
+        ta.missing.tipping_point(d, *ARGS, m=2)
     with pytest.raises(ParameterError, match="`treatment` must be an arm other than"):
         ta.missing.impute(d, *ARGS, reference="Placebo", treatment="Placebo", m=2, seed=1)
     with pytest.raises(ParameterError, match="`reference` must be one of the arm levels"):

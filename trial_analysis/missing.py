@@ -568,7 +568,7 @@ def mi_analysis(
     treatment: Any = None,
     at_visit: Any = None,
     m: int = 50,
-    seed: Any,
+    seed: Any = None,
     conf_level: float = 0.95,
     imputations: Imputations | None = None,
 ) -> MIResult:
@@ -576,8 +576,8 @@ def mi_analysis(
     (default the last visit: ``outcome ~ arm [+ baseline]``), pool by Rubin's rules.
 
     The estimate is ``treatment - reference``; complete-data df = n - (arms + baseline).
-    Pass ``imputations=`` to analyse existing imputations (then the data arguments are only
-    checked for consistency of names).
+    Pass ``imputations=`` (from :func:`impute`) to analyse existing imputations; the data
+    arguments and ``seed`` are then not used. ``seed`` is required otherwise.
 
     Examples
     --------
@@ -586,6 +586,10 @@ def mi_analysis(
     """
     conf_level = check_conf_level(conf_level)
     if imputations is None:
+        if seed is None:
+            raise ParameterError(
+                "seed", "an int or numpy.random.Generator (imputation is random)", seed
+            )
         imputations = impute(
             data,
             outcome,
@@ -688,7 +692,7 @@ def tipping_point(
     treatment: Any = None,
     at_visit: Any = None,
     m: int = 50,
-    seed: Any,
+    seed: Any = None,
     alpha: float = 0.05,
     imputations: Imputations | None = None,
 ) -> TippingPointResult:
@@ -724,6 +728,10 @@ def tipping_point(
     """
     alpha = check_alpha(alpha)
     if imputations is None:
+        if seed is None:
+            raise ParameterError(
+                "seed", "an int or numpy.random.Generator (imputation is random)", seed
+            )
         imputations = impute(
             data,
             outcome,

@@ -383,6 +383,9 @@ class MMRMResult(Result):
         The estimated within-subject covariance matrix, visits x visits.
     vcov : DataFrame
         Covariance of the fixed effects (Kenward-Roger-adjusted when ``df_method`` is KR).
+    converged : bool
+        Always True for a returned result: a fit that does not converge raises
+        :class:`~trial_analysis.errors.AnalysisError` (or falls back, see ``fallback``).
     loglik, aic, bic : float
         REML log-likelihood; AIC = -2 loglik + 2 k and BIC = -2 loglik + k log(n_subjects),
         with k the number of covariance parameters (as R's mmrm and SAS PROC MIXED).
