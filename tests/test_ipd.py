@@ -474,7 +474,7 @@ def test_infusion_dates(folder):
     _edit_csv(folder / "subjects.csv", r[4], "INF2DT", late)
     probs = _problems(folder)
     assert _one(probs, r[0], "INF2DT").rule == "not a valid calendar date"
-    assert "Excel serial day number" in _one(probs, r[1], "INF2DT").rule
+    assert "Excel or SAS serial day number" in _one(probs, r[1], "INF2DT").rule
     assert _one(probs, r[2], "INF2DT").rule == "not a date in the form YYYY-MM-DD"
     assert "not after INF1DT" in _one(probs, r[3], "INF3DT").rule
     assert _one(probs, r[4], "INF2DT").rule == (

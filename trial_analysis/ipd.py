@@ -779,7 +779,7 @@ def _date_one(x: Any) -> tuple[Any, str]:
         return pd.Timestamp(x).normalize(), ""
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
         return pd.NaT, (
-            "a number where a date is expected (an Excel serial day number?); format the "
+            "a number where a date is expected (an Excel or SAS serial day number?); format the "
             "column as a date or write YYYY-MM-DD"
         )
     t = str(x).strip()
@@ -792,7 +792,7 @@ def _date_one(x: Any) -> tuple[Any, str]:
             return pd.NaT, "not a valid calendar date"
     if re.fullmatch(r"[+-]?\d+(\.\d*)?", t):
         return pd.NaT, (
-            "a number where a date is expected (an Excel serial day number?); format the "
+            "a number where a date is expected (an Excel or SAS serial day number?); format the "
             "column as a date or write YYYY-MM-DD"
         )
     return pd.NaT, "not a date in the form YYYY-MM-DD"
