@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._mmrm_cov import make_structure
-from ._mmrm_engine import Engine, build_patterns
+from ._mmrm_engine import Engine, build_patterns, single_blas_thread
 from ._validate import check_alpha, check_choice, check_conf_level, check_count
 from .errors import AnalysisError, ParameterError
 from .mmrm import _normalise_covariance, _prepare, _start_sigma
@@ -399,8 +399,39 @@ def impute(
     post = np.arange(T)[None, :] > last[:, None]
     is_tr = s_arm == amap[treatment]
 
+    with single_blas_thread():
+        values = _draw_all(Xown, Xref, y, mask, s_arm, is_tr, post, method, covariance, m, rng)
+    cols = {
+        "outcome": outcome,
+        "subject": subject,
+        "visit": visit,
+        "arm": arm,
+        "baseline": baseline,
+    }
+    synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
+    return Imputations(
+        method,
+        tuple(arms),
+        tuple(visits),
+        reference,
+        treatment,
+        tuple(subjects),
+        s_arm,
+        base,
+        values,
+        mask,
+        post & ~mask,
+        cols,
+        synthetic,
+    )
+
+
+def _draw_all(Xown, Xref, y, mask, s_arm, is_tr, post, method, covariance, m, rng):
+    """The m imputation draws, shape (m, n_subjects, n_visits)."""
+    n, T = y.shape
+    arms = np.unique(s_arm)
     values = np.empty((m, n, T))
-    have = [np.flatnonzero((s_arm == a) & mask.any(axis=1)) for a in range(len(arms))]
+    have = [np.flatnonzero((s_arm == a) & mask.any(axis=1)) for a in arms]
     try:
         *_, start = _fit_draw(Xown, y, mask, covariance, T)
     except (FloatingPointError, np.linalg.LinAlgError) as exc:
@@ -430,29 +461,7 @@ def impute(
         else:  # CR: the treatment arm's whole mean profile is the reference arm's
             mu = np.where(is_tr[:, None], mu_ref, mu_own)
         values[k] = _conditional_draw(y, mask, mu, S, rng)
-    cols = {
-        "outcome": outcome,
-        "subject": subject,
-        "visit": visit,
-        "arm": arm,
-        "baseline": baseline,
-    }
-    synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
-    return Imputations(
-        method,
-        tuple(arms),
-        tuple(visits),
-        reference,
-        treatment,
-        tuple(subjects),
-        s_arm,
-        base,
-        values,
-        mask,
-        post & ~mask,
-        cols,
-        synthetic,
-    )
+    return values
 
 
 def _conditional_draw(y, mask, mu, S, rng) -> np.ndarray:

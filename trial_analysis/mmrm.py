@@ -28,7 +28,13 @@ import pandas as pd
 from scipy import stats
 
 from ._mmrm_cov import ALIASES, COVARIANCES, LABELS, make_structure
-from ._mmrm_engine import Engine, build_patterns, fixed_effect_derivatives, kenward_roger
+from ._mmrm_engine import (
+    Engine,
+    build_patterns,
+    fixed_effect_derivatives,
+    kenward_roger,
+    single_blas_thread,
+)
 from ._validate import check_choice, check_conf_level
 from .errors import (
     AnalysisError,
@@ -680,6 +686,11 @@ def fit(
     if synthetic is None:
         synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
 
+    with single_blas_thread():
+        return _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic)
+
+
+def _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic) -> MMRMResult:
     notes: list[str] = []
     tried = [name] + [c for c in fallbacks if c != name]
     last_exc: AnalysisError | None = None
