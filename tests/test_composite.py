@@ -70,6 +70,8 @@ def test_reanalyze_published(published):
     for part in ("Counts implied", "Fragility index", "Tipping-point", "Bayesian reanalysis"):
         assert part in text
     assert any("2 Placebo randomised patients were not" in n for n in r.notes)
+    html = r._repr_html_()
+    assert html.count("<table") == 6  # counts, comparison, fragility, sensitivity, tipping, bayes
 
 
 def test_to_dict_and_figures(published):

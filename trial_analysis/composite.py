@@ -398,6 +398,17 @@ class CompositeReanalysis(Result):
             figs["ipd_intervals"] = self.ipd_comparison.plot()
         return figs
 
+    def _repr_html_(self) -> str:
+        import html
+
+        parts = [f"<h3>{html.escape(self.title)}</h3>"]
+        parts.append(
+            Result._repr_html_(_Table(self.counts, "Counts implied by the published numbers"))
+        )
+        parts += [v._repr_html_() for v in self.sections().values() if v is not None]
+        parts += [f"<p><em>Note:</em> {html.escape(n)}</p>" for n in self.notes]
+        return "<div class='trial-analysis-result'>" + "".join(parts) + "</div>"
+
     def __str__(self) -> str:
         parts = [self.title, "=" * len(self.title), ""]
         parts.append(frame_to_text(self.counts, "Counts implied by the published numbers"))
@@ -406,6 +417,17 @@ class CompositeReanalysis(Result):
                 parts += ["", str(v)]
         parts += [""] + [f"Note: {n}" for n in self.notes]
         return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class _Table(Result):
+    """A bare table with a title (for rendering a DataFrame the way results render)."""
+
+    table: pd.DataFrame = field(repr=False)
+    title: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
 
 
 def _published(trial: str, design, endpoint_id: str):
