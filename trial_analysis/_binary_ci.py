@@ -31,7 +31,10 @@ __all__ = [
 ]
 
 ZERO_CELL_NOTES = {
-    "rr_katz": "Katz log: 0.5 added to every cell when an arm has 0 events (Fagerland et al. 2017, sec. 4.7).",
+    "rr_katz": (
+        "Katz log: 0.5 added to every cell when an arm has 0 events (conventions differ: "
+        "epitools riskratio.wald gives 0 or Inf instead)."
+    ),
     "or_woolf": "Woolf logit: 0.5 added to every cell when a cell is 0 (Haldane-Anscombe; Gart adjusted logit).",
     "rd_wald": "Wald: zero-width interval when both arms are 0/n or n/n (as R's prop.test).",
 }
@@ -213,7 +216,7 @@ def rr_koopman(x1, n1, x2, n2, conf_level: float = 0.95):
     """Koopman (1984) asymptotic score interval for the risk ratio.
 
     ``{phi : U(phi) <= z^2}``; each limit by bisection on ``log phi``. An arm with 0 events
-    gives the limit 0 (x1 = 0) or inf (x2 = 0), as in Fagerland et al. (2017, sec. 4.7).
+    gives the limit 0 (x1 = 0) or inf (x2 = 0): the score set is unbounded on that side.
     """
     x1, n1, x2, n2 = np.broadcast_arrays(*_arr(x1, n1, x2, n2))
     z2 = z_crit(conf_level) ** 2

@@ -435,7 +435,7 @@ class FragilityResult(Result):
 
     @property
     def quotient(self) -> float:
-        """Fragility quotient: index / total sample size (Ahmed et al. 2016)."""
+        """Fragility quotient: index / total sample size (Ahmed, Fowler & McCredie 2016)."""
         return math.nan if self.index is None else self.index / (self.n1 + self.n2)
 
     def to_frame(self) -> pd.DataFrame:
@@ -512,7 +512,8 @@ def fragility_index(
     ----------
     Walsh M, et al. (2014). The statistical significance of randomized controlled trial
     results is frequently fragile. J Clin Epidemiol 67:622-628.
-    Ahmed W, et al. (2016). The fragility quotient. (FQ = FI / N.)
+    Ahmed W, Fowler RA, McCredie VA (2016). Does sample size matter when interpreting the
+    fragility index? Crit Care Med 44:e1142-e1143 (fragility quotient FQ = FI / N).
     Khan MS, et al. (2020). Application of the reverse fragility index to statistically
     nonsignificant randomized clinical trial results. JAMA Netw Open 3:e2012469.
 
