@@ -360,3 +360,18 @@ def test_default_seed_is_the_shipped_seed():
     a = ta.synthetic_ipd("zang2022")
     assert a.info["seed"] == model_for("zang2022").shipped_seed
     assert a.source == f"synthetic:zang2022 seed={a.info['seed']} exact=True"
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_every_attended_visit_has_hba1c_insulin_and_fpg(exact):
+    ipd = ta.synthetic_ipd("zang2022", seed=9, exact=exact)
+    m = ipd.measurements
+    visits = {
+        code: m[m["PARAMCD"] == code].groupby("USUBJID")["AVISITN"].apply(frozenset)
+        for code in ("HBA1C", "INSDOSE", "FPG")
+    }
+    assert visits["HBA1C"].equals(visits["INSDOSE"])
+    assert visits["HBA1C"].equals(visits["FPG"])
+    weeks = ipd.design.visit_weeks
+    for vs in visits["HBA1C"]:  # visits are a prefix of the schedule (withdrawal ends them)
+        assert sorted(vs) == list(weeks[: len(vs)])

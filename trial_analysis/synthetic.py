@@ -502,10 +502,9 @@ class GenerativeModel:
         hb = np.round(h0[:, None] + f * (h48 - h0)[:, None] + self.hba1c_visit_sd * dev, 1)
         hb = np.clip(hb, 4.5, 15.0)
         d0 = w["D0"].to_numpy()
-        if "D48" in w:
-            d48 = w["D48"].to_numpy()
-        else:
-            d48 = np.maximum(np.round(d0 * (1 + w["P48"].to_numpy() / 100), 1), 0.0)
+        d48 = np.maximum(np.round(d0 * (1 + w["P48"].to_numpy() / 100), 1), 0.0)
+        if "D48" in w:  # exact cohorts fix the analysed subjects' week-48 doses
+            d48 = np.where(w["D48"].isna().to_numpy(), d48, w["D48"].to_numpy())
         ins = (
             d0[:, None] + f * (d48 - d0)[:, None] + self.insulin_visit_sd / 100 * d0[:, None] * dev2
         )
