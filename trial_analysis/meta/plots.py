@@ -66,8 +66,12 @@ def forest_plot(
     w = res.weights
     has_pi = show_pi and res.method not in ("FE", "MH", "Peto") and np.isfinite(res.pi_low)
     n_rows = k + 2 + (1 if has_pi else 0)
-    fig = Figure(figsize=(8.0, 1.2 + 0.32 * n_rows))
-    ax = fig.add_axes((0.27, 0.12, 0.43, 0.78))
+    height = 1.2 + 0.32 * n_rows
+    fig = Figure(figsize=(8.0, height))
+    # margins in inches so that tick labels, the axis label and the heterogeneity line below
+    # them never overlap, whatever the number of studies
+    bottom, top = 0.8, 0.3
+    ax = fig.add_axes((0.27, bottom / height, 0.43, 1 - (bottom + top) / height))
     ys = np.arange(k, 0, -1) + 1.0
     sizes = 20 + 180 * w / np.nanmax(w)
     ax.hlines(ys, tr(lo), tr(hi), color="0.2", lw=1)
@@ -133,7 +137,7 @@ def forest_plot(
         f"Heterogeneity: tau^2 = {format_number(res.tau2, 3)}, I^2 = {res.i2:.0f}%, "
         f"Q = {res.q:.2f} (df = {max(res.k - 1, 0)}, p = {res.q_p:.3g})"
     )
-    fig.text(0.02, 0.02, het, fontsize=7.5, color="0.3")
+    fig.text(0.02, 0.08 / height, het, fontsize=7.5, color="0.3")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

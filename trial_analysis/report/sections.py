@@ -327,6 +327,147 @@ def glycaemic_section(ctx: ReportContext) -> Section | None:
     return s
 
 
+# ------------------------------------------------------------------ planning the next trial
+PLANNING_TESTS = ("fisher", "chisq", "normal_pooled", "normal_cc")
+
+
+def planning_section(ctx: ReportContext) -> Section | None:
+    if not available(
+        "power", "power_curve", "sample_size", "assurance", "exact_power"
+    ) or not available("consistency", "infer_counts"):
+        return None
+    from ..power import assurance, exact_power, group_sequential, power_curve, sample_size
+
+    counts = _composite_counts(ctx)
+    if not len(counts):
+        return None
+    r = counts.iloc[0]
+    x1, n1, x2, n2 = int(r.x1), int(r.n1), int(r.x2), int(r.n2)
+    p1, p2 = x1 / n1, x2 / n2
+    s = Section("planning", "Planning the next trial")
+    s.add(
+        Para(
+            f"How large must a confirmatory trial of the composite endpoint be? Planning on the observed "
+            f"proportions {x1}/{n1} = {100 * p1:.1f}% vs {x2}/{n2} = {100 * p2:.2f}% treats them as known; the "
+            "assurance below averages the power over their posterior instead. Two-sided alpha = 0.05."
+        )
+    )
+    curve = power_curve(p1, p2, range(20, 201, 5), list(PLANNING_TESTS), target=0.8)
+    s.add(
+        FigureBlock(
+            curve.plot(),
+            "Power by sample size per arm (1:1) for exact and approximate tests at the "
+            "observed proportions; exact power is computed by enumerating every table (no simulation "
+            "error) and shows the saw-tooth of discrete tests.",
+            width=0.8,
+        )
+    )
+    rows = []
+    for t in (*PLANNING_TESTS, "arcsine"):
+        for target in (0.8, 0.9):
+            ss = sample_size(p1, p2, power=target, test=t)
+            rows.append(ss.to_frame().iloc[0])
+    table = pd.DataFrame(rows).reset_index(drop=True)
+    s.add(
+        table_from(
+            table,
+            "Sample size per arm for 80% and 90% power. For exact tests n1_first is the first n "
+            "reaching the target and n1 the smallest n beyond which power never drops below it "
+            "(up to n_max).",
+        )
+    )
+    n_fisher = int(
+        table.loc[
+            (table["test"].astype(str).str.contains("isher")) & (table["target_power"] == 0.8), "n1"
+        ].iloc[0]
+    )
+    bos = exact_power(p1, p2, n_fisher, n_fisher, test="boschloo")
+    fis = exact_power(p1, p2, n_fisher, n_fisher, test="fisher")
+    s.add(
+        Para(
+            f"At {n_fisher} per arm, exact power is {fis.power:.3f} for Fisher's test (actual size "
+            f"{fis.size:.4f}) and {bos.power:.3f} for Boschloo's unconditional test (actual size {bos.size:.4f})."
+        )
+    )
+    a = assurance(x1, n1, x2, n2, [50, 75, 100, 150, 200], seed=ctx.seed)
+    s.add(table_from(a, "Assurance (probability of success) beside power at the point estimate."))
+    if hasattr(a, "plot"):
+        s.add(
+            FigureBlock(
+                a.plot(),
+                "Power at the point estimate and assurance by planned size per arm.",
+                width=0.7,
+            )
+        )
+    gs = group_sequential(3)
+    s.add(
+        table_from(
+            gs,
+            "A three-stage group-sequential alternative (Lan-DeMets O'Brien-Fleming-type spending, "
+            "one-sided alpha 0.025, power 0.8): boundaries and exit probabilities.",
+        )
+    )
+    return s
+
+
+# ------------------------------------------------------------------ evidence and claims
+def evidence_section(ctx: ReportContext) -> Section | None:
+    if not available("claims", "audit_report") or ctx.design.id != "zang2022":
+        return None
+    from ..claims import audit_report
+
+    rep = ctx.cached("claims", audit_report)
+    s = Section("evidence", "Evidence and claims")
+    s.add(
+        Para(
+            "The trial in the context of the other controlled trials of cell therapy in type 2 diabetes, and an "
+            "audit of a commercial clinic's claims against that evidence (verdict rules in "
+            "<i>docs/claims-verdicts.md</i>). Zang 2022 and its 2023 CGM companion probably share patients: "
+            "only Zang 2022 is pooled."
+        )
+    )
+    pooled = rep.pooled
+    if pooled is not None:
+        cols = [
+            "method",
+            "k",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "pi_low",
+            "pi_high",
+            "tau2",
+            "i2",
+            "q_p",
+        ]
+        s.add(
+            table_from(
+                pooled,
+                "Pooled between-arm HbA1c difference (MSC minus control, percentage points).",
+                columns=[c for c in cols if c in pooled.to_frame()],
+            )
+        )
+        s.add(
+            FigureBlock(
+                pooled.forest_plot(),
+                "Forest plot of the between-arm HbA1c differences, with the "
+                "pooled estimate and its prediction interval.",
+                width=0.85,
+            )
+        )
+    tab = rep.table
+    s.add(
+        TableBlock(
+            tab[["id", "claim", "verdict", "reason"]].astype(str),
+            "Audit of the clinic's claims.",
+            tuple(rep.caveats) if getattr(rep, "caveats", None) else (),
+            col_widths=(0.6, 4, 1.4, 6),
+        )
+    )
+    return s
+
+
 # ------------------------------------------------------------------------- reproducibility
 _PACKAGES = (
     "trial_analysis",
@@ -419,5 +560,7 @@ SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
     ("flow", "Participant flow and baseline", flow_section),
     ("audit", "Published-number audit", audit_section),
     ("glycaemic", "Insulin reduction and HbA1c", glycaemic_section),
+    ("planning", "Planning the next trial", planning_section),
+    ("evidence", "Evidence and claims", evidence_section),
     ("reproducibility", "Reproducibility", reproducibility_section),
 ]
