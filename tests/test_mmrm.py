@@ -298,6 +298,10 @@ def test_singular_covariance_raises_or_falls_back_with_warning():
         res = ta.mmrm.fit(d, "y", "id", "visit", "arm", "base", fallback=("cs",))
     assert res.covariance_structure == "cs"
     assert any("fell back" in n for n in res.notes)
+    with pytest.warns(ConvergenceWarning) as rec:
+        res2 = ta.mmrm.fit(d, "y", "id", "visit", "arm", "base", fallback="cs")
+    assert rec[0].filename == __file__  # the warning points at the caller
+    assert_allclose(res2.contrasts["estimate"], res.contrasts["estimate"], rtol=1e-12)
     assert np.all(np.isfinite(res.contrasts.select_dtypes("number")))
     cmp = ta.mmrm.compare_covariances(d, "y", "id", "visit", "arm", "base", ["unstructured", "cs"])
     assert list(cmp.table["covariance"]) == ["cs"]

@@ -389,12 +389,12 @@ def impute(
     s_arm = np.array([amap[subj_info.loc[s, arm]] for s in subjects])
     base = np.array([float(subj_info.loc[s, baseline]) for s in subjects]) if baseline else None
     T, n = len(visits), len(subjects)
-    Xown = prep._rows(s_arm, base)
+    Xown = prep.design_rows(s_arm, base)
     y = np.zeros((n, T))
     mask = np.zeros((n, T), dtype=bool)
     y[: prep.n_subjects] = prep.yfull
     mask[: prep.n_subjects] = prep.mask
-    Xref = prep._rows(np.full(n, amap[reference]), base)
+    Xref = prep.design_rows(np.full(n, amap[reference]), base)
     last = np.array([np.max(np.flatnonzero(r)) if r.any() else -1 for r in mask])
     post = np.arange(T)[None, :] > last[:, None]
     is_tr = s_arm == amap[treatment]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -72,6 +72,7 @@ class _Prepared:
     n_subjects: int
     has_baseline: bool
     counts: pd.DataFrame  # visit x arm observation counts
+    design_rows: Callable[[np.ndarray, np.ndarray | None], np.ndarray]  # (arm idx, base) -> X
 
 
 def _py(v: Any) -> Any:
@@ -328,8 +329,8 @@ def _prepare(
         n,
         baseline is not None,
         counts,
+        rows,
     )
-    prep._rows = rows  # type: ignore[attr-defined]
     return prep
 
 
@@ -681,6 +682,8 @@ def fit(
     conf_level = check_conf_level(conf_level)
     df_method = check_choice("df", df, DF_METHODS)
     name = _normalise_covariance(covariance)
+    if isinstance(fallback, str):
+        fallback = (fallback,)
     fallbacks = [_normalise_covariance(c) for c in fallback]
     prep = _prepare(data, outcome, subject, visit, arm, baseline, reference)
     if synthetic is None:
@@ -690,7 +693,15 @@ def fit(
         return _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic)
 
 
-def _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic) -> MMRMResult:
+def _fit(
+    prep: _Prepared,
+    name: str,
+    fallbacks: list[str],
+    df_method: str,
+    conf_level: float,
+    outcome: str,
+    synthetic: bool,
+) -> MMRMResult:
     notes: list[str] = []
     tried = [name] + [c for c in fallbacks if c != name]
     last_exc: AnalysisError | None = None
@@ -703,7 +714,7 @@ def _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic) -> MM
                 warnings.warn(
                     f"{exc} Falling back to {LABELS[tried[k + 1]]} covariance.",
                     ConvergenceWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 notes.append(
                     f"The {LABELS[cand]} covariance did not converge; fell back to "
@@ -761,7 +772,7 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
 
     # LS-means grid (emmeans ~ arm | visit at the mean baseline)
     bvec = None if prep.base_mean is None else np.full(A, prep.base_mean)
-    G = prep._rows(np.arange(A), bvec)  # (A, T, p)
+    G = prep.design_rows(np.arange(A), bvec)  # (A, T, p)
     Lg = np.concatenate([G[:, t, :] for t in range(T)])  # visit-major: (T*A, p)
     est, se, d, t, p, lo, hi = table(Lg)
     lsm = pd.DataFrame(
