@@ -272,3 +272,13 @@ def test_fay_exact2x2_vignette_motivating_example():
     assert central.ci_low < 1 < central.ci_high
     assert minlike.ci_high < 1
     assert minlike.p_value == pytest.approx(res.p_value("fisher"), rel=1e-12)
+
+
+def test_large_tables_skip_the_exact_interval_by_default():
+    """(n1 + 1)(n2 + 1) > 40 000: the Chan-Zhang row is left NaN with a note; the
+    unconditional tests still run (their single-table path needs O(tables) memory)."""
+    res = compare(100, 250, 80, 250)
+    row = res.row("rd_exact_unconditional")
+    assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
+    assert any("Chan-Zhang exact interval not computed" in n for n in res.notes)
+    assert 0 < res.p_value("boschloo") < res.p_value("fisher") < 1

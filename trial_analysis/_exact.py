@@ -38,6 +38,7 @@ DEFAULT_NUISANCE_POINTS = 1001
 _GOLDEN_ITERS = 30  # bracket 2/1000 shrinks by 0.618**30: below 1e-9
 _REL_FISHER = 1e-7  # R's fisher.test: tables with d <= d_obs * (1 + 1e-7) count as "as extreme"
 _REL_TIE = 1e-9  # statistic ties in the unconditional tests
+_DIRECT_MAX = 64  # up to this many tables, their tail coefficients are built one by one
 
 
 def _lchoose(n, k):
@@ -165,6 +166,24 @@ def _tail_coefficients(n1: int, n2: int, extremeness: np.ndarray) -> np.ndarray:
     return m[last]
 
 
+def _tail_coefficients_direct(
+    n1: int, n2: int, extremeness: np.ndarray, tables: np.ndarray
+) -> np.ndarray:
+    """Rows of :func:`_tail_coefficients` for a few tables, in O(tables x (n1+1)(n2+1)) time
+    and memory (the full matrix has (n1+1)(n2+1) x (N+1) entries: 16 GB at n = 1000 per arm)."""
+    x1, x2 = _tables(n1, n2)
+    nn = n1 + n2
+    s = (x1 + x2).ravel()
+    h = np.exp(_lchoose(n1, x1) + _lchoose(n2, x2) - _lchoose(nn, x1 + x2)).ravel()
+    e = extremeness.ravel()
+    out = np.empty((len(tables), nn + 1))
+    for i, t in enumerate(tables):
+        tol = _REL_TIE * max(abs(e[t]), 1e-300) + 1e-14
+        mask = e >= e[t] - tol
+        out[i] = np.bincount(s[mask], weights=h[mask], minlength=nn + 1)
+    return out
+
+
 def _unconditional(
     n1: int,
     n2: int,
@@ -173,9 +192,12 @@ def _unconditional(
     points: int,
 ) -> np.ndarray:
     """sup over pi of P(T >= T_obs; pi), for the flat table indices ``tables`` (or all)."""
-    coef = _tail_coefficients(n1, n2, extremeness)
-    if tables is not None:
-        coef = coef[np.asarray(tables)]
+    if tables is not None and len(np.atleast_1d(tables)) <= _DIRECT_MAX:
+        coef = _tail_coefficients_direct(n1, n2, extremeness, np.atleast_1d(tables))
+    else:
+        coef = _tail_coefficients(n1, n2, extremeness)
+        if tables is not None:
+            coef = coef[np.asarray(tables)]
     nn = n1 + n2
     grid = np.linspace(0.0, 1.0, points)
     pmf_t = _binom_pmf(nn, grid).T

@@ -64,6 +64,8 @@ COLUMNS = [
     "reference",
 ]
 
+_EXACT_CI_MAX_TABLES = 40_000
+
 TEST_INFO = {
     "fisher": ("Fisher exact (two-sided: minimum likelihood)", "Fisher 1935; R fisher.test"),
     "fisher_midp": ("Fisher mid-p", "Lancaster 1961; Fagerland et al. 2017 sec. 4.4.5"),
@@ -235,6 +237,11 @@ class BinaryComparison(Result):
             out.append(
                 "Conditional MLE of the odds ratio is 0 or inf at the end of its support (as R fisher.test)."
             )
+        if not np.isfinite(self.row("rd_exact_unconditional").ci_low):
+            out.append(
+                "Chan-Zhang exact interval not computed (exact_unconditional=False, or more than "
+                f"{_EXACT_CI_MAX_TABLES} tables by default)."
+            )
         out.append(
             f"Barnard/Boschloo: nuisance parameter maximised on {DEFAULT_NUISANCE_POINTS} grid points "
             "with golden-section refinement; two-sided Boschloo = twice the smaller one-sided p (as scipy)."
@@ -303,7 +310,7 @@ def compare(
     *,
     alternative: str = "two-sided",
     arm_labels: tuple[str, str] = ("arm 1", "arm 2"),
-    exact_unconditional: bool = True,
+    exact_unconditional: bool | None = None,
 ) -> BinaryComparison:
     """Compare two independent proportions every way a reviewer would.
 
@@ -320,9 +327,10 @@ def compare(
         carry the two-sided Fisher p-value their interval matches.
     arm_labels : (str, str)
         Names shown in the notes and the plot.
-    exact_unconditional : bool, default True
-        Compute the Chan-Zhang exact interval (the slowest row, ~0.1-1 s); False leaves
-        that row NaN.
+    exact_unconditional : bool, optional
+        Compute the Chan-Zhang exact interval (the slowest row). Default: when
+        ``(n1 + 1)(n2 + 1) <= 40 000`` (about 200 per arm); otherwise, or with False, that row
+        is NaN and a note says so.
 
     Returns
     -------
@@ -398,7 +406,9 @@ def compare(
                 reference=ref,
             )
         )
-    rd_rows = _rd_rows(x1, n1, x2, n2, conf_level, exact_unconditional)
+    if exact_unconditional is None:
+        exact_unconditional = (n1 + 1) * (n2 + 1) <= _EXACT_CI_MAX_TABLES
+    rd_rows = _rd_rows(x1, n1, x2, n2, conf_level, bool(exact_unconditional))
     rows += rd_rows
     rows += _ratio_rows(x1, n1, x2, n2, conf_level)
     rows.append(_nnt_row(next(r for r in rd_rows if r["key"] == "rd_newcombe")))
