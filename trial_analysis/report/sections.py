@@ -86,9 +86,9 @@ def design_section(ctx: ReportContext) -> Section:
 
 
 # ------------------------------------------------------------------------ published numbers
-def published_section(ctx: ReportContext) -> Section:
+def _published_tables(s: Section, ctx: ReportContext) -> None:
     pub = ctx.published
-    s = Section("published", "Published results")
+    s.add(Heading("What was published"))
     s.add(
         Para(
             "Every number the trial published, one row each, as stored in <i>published.csv</i> with the "
@@ -114,7 +114,6 @@ def published_section(ctx: ReportContext) -> Section:
                 col_widths=(2, 2, 1.5, 8),
             )
         )
-    return s
 
 
 # ------------------------------------------------------------------------ flow and baseline
@@ -168,8 +167,22 @@ def flow_section(ctx: ReportContext) -> Section | None:
 
 
 # ------------------------------------------------------------------------- published audit
+def _published_has(ctx: ReportContext, *quantities: str) -> bool:
+    """Whether the trial published these quantities (sections for other trials skip themselves)."""
+    return set(quantities) <= set(ctx.published["quantity"])
+
+
 def _composite_counts(ctx: ReportContext):
-    """Counts reproducing the published primary percentages and CI (cached: several sections use them)."""
+    """Counts reproducing the published primary percentages and CI (cached: several sections use them).
+
+    ``None`` when the trial has no published composite percentages with a CI.
+    """
+    try:
+        ctx.design.endpoint("composite")
+    except KeyError:
+        return None
+    if not _published_has(ctx, "composite"):
+        return None
     from ..consistency import infer_counts
     from ..published import published_value
 
@@ -196,6 +209,7 @@ def audit_section(ctx: ReportContext) -> Section | None:
     if not available("consistency", "infer_counts"):
         return None
     s = Section("audit", "Published-number audit")
+    _published_tables(s, ctx)
     s.add(
         Para(
             "Do the published numbers fit together? Each check recomputes a reported number from the others; "
@@ -204,8 +218,10 @@ def audit_section(ctx: ReportContext) -> Section | None:
         )
     )
     counts = _composite_counts(ctx)
-    s.add(Heading("Denominators of the primary endpoint"))
-    if len(counts):
+    if counts is None:
+        pass
+    elif len(counts):
+        s.add(Heading("Denominators of the primary endpoint"))
         found = "; ".join(
             f"{r.x1}/{r.n1} vs {r.x2}/{r.n2} by the {r.method_label} interval"
             for r in counts.itertuples()
@@ -233,12 +249,15 @@ def audit_section(ctx: ReportContext) -> Section | None:
                 "No counts up to the randomised sizes reproduce the published percentages and interval."
             )
         )
-    s.add(
-        table_from(
-            counts, "Counts that reproduce the published primary-endpoint percentages and CI."
+    if counts is not None:
+        s.add(
+            table_from(
+                counts, "Counts that reproduce the published primary-endpoint percentages and CI."
+            )
         )
-    )
-    if available("consistency", "audit_summaries"):
+    if available("consistency", "audit_summaries") and _published_has(
+        ctx, "hba1c", "insulin_reduction"
+    ):
         from ..consistency import audit_summaries
 
         audit = ctx.cached("audit_summaries", lambda: audit_summaries(ctx.trial))
@@ -257,6 +276,102 @@ def audit_section(ctx: ReportContext) -> Section | None:
                 col_widths=(3.2, 1.8, 2.4, 1.2, 5.5),
             )
         )
+    return s
+
+
+# ------------------------------------------------------------------ primary composite
+_COMPARE_COLUMNS = ["quantity", "method", "estimate", "ci_low", "ci_high", "p_value", "reference"]
+
+
+def composite_section(ctx: ReportContext) -> Section | None:
+    if not available("composite", "reanalyze") or _composite_counts(ctx) is None:
+        return None
+    from ..composite import reanalyze
+
+    res = ctx.cached("composite", lambda: reanalyze(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
+    figs = res.figures()
+    c = res.counts.iloc[0] if len(res.counts) else None
+    s = Section("composite", "Primary composite endpoint")
+    if c is not None:
+        s.add(
+            Para(
+                f"The reanalysis uses the counts the published numbers imply: <b>{c.x1}/{c.n1} vs {c.x2}/{c.n2}</b> "
+                "(Section 4). Every test and interval a reviewer might use is computed on them; the "
+                "conclusion's dependence on the test, on the non-analysed patients and on the prior follows."
+            )
+        )
+    s.add(Heading("Tests and intervals"))
+    s.add(
+        table_from(
+            res.comparison,
+            "Two proportions: every test and interval, with its reference.",
+            columns=_COMPARE_COLUMNS,
+        )
+    )
+    s.add(
+        FigureBlock(
+            figs["intervals"],
+            "Intervals by method for the risk difference, relative risk and odds ratio.",
+            width=0.9,
+        )
+    )
+    s.add(Heading("Fragility"))
+    s.add(
+        table_from(
+            res.fragility,
+            "Fragility index and quotient by test (Walsh et al. 2014); reverse fragility "
+            "when the test is not significant.",
+        )
+    )
+    s.add(Heading("Patients not analysed"))
+    s.add(
+        table_from(
+            res.sensitivity, "Sensitivity to the outcomes of the randomised patients left out."
+        )
+    )
+    s.add(
+        FigureBlock(
+            figs["sensitivity"],
+            "Risk difference with its interval under each missing-data scenario.",
+            width=0.75,
+        )
+    )
+    s.add(
+        table_from(
+            res.tipping, "Tipping-point grid over the outcomes of the non-analysed patients."
+        )
+    )
+    s.add(
+        FigureBlock(
+            figs["tipping_point"],
+            "Tipping-point map: p-value for each number of responders among the "
+            "non-analysed patients.",
+            width=0.6,
+        )
+    )
+    s.add(Heading("Bayesian reanalysis"))
+    s.add(
+        table_from(
+            res.bayes,
+            "Posterior of the risk difference, relative risk and odds ratio under four priors.",
+        )
+    )
+    s.add(
+        FigureBlock(
+            figs["bayes"], "Prior and posterior densities of the risk difference.", width=0.8
+        )
+    )
+    if res.firth is not None:
+        s.add(Heading("Adjusted analysis of the patient-level data"))
+        s.add(*_synthetic_callout(ctx))
+        s.add(
+            table_from(
+                res.firth,
+                "Firth penalised logistic regression of the composite on arm, adjusted for "
+                "baseline HbA1c and insulin dose.",
+            )
+        )
+    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
     return s
 
 
@@ -308,7 +423,9 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
 
 
 def glycaemic_section(ctx: ReportContext) -> Section | None:
-    if not available("glycaemic", "reanalyze_insulin", "reanalyze_hba1c"):
+    if not available("glycaemic", "reanalyze_insulin", "reanalyze_hba1c") or not _published_has(
+        ctx, "insulin_reduction", "hba1c"
+    ):
         return None
     from ..glycaemic import reanalyze_hba1c, reanalyze_insulin
 
@@ -339,7 +456,7 @@ def planning_section(ctx: ReportContext) -> Section | None:
     from ..power import assurance, exact_power, group_sequential, power_curve, sample_size
 
     counts = _composite_counts(ctx)
-    if not len(counts):
+    if counts is None or not len(counts):
         return None
     r = counts.iloc[0]
     x1, n1, x2, n2 = int(r.x1), int(r.n1), int(r.x2), int(r.n2)
@@ -556,9 +673,9 @@ def reproducibility_section(ctx: ReportContext) -> Section:
 
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
     ("design", "Design", design_section),
-    ("published", "Published results", published_section),
     ("flow", "Participant flow and baseline", flow_section),
     ("audit", "Published-number audit", audit_section),
+    ("composite", "Primary composite endpoint", composite_section),
     ("glycaemic", "Insulin reduction and HbA1c", glycaemic_section),
     ("planning", "Planning the next trial", planning_section),
     ("evidence", "Evidence and claims", evidence_section),
