@@ -25,6 +25,7 @@ wording for every rule, and validates 1 million rows in a few seconds
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
@@ -456,11 +457,11 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
         # named (row and column) below; the problems are reported, nothing is guessed.
         text = data.decode("utf-8-sig", errors="replace")
         bad_bytes = True
-    first = text.split("\n", 1)[0]
+    first = _lines(text, 1)[0]
     sep = ";" if first.count(";") > first.count(",") else ","
     # A title or note line above the header (common in exports) would break the parser: find
     # the header among the first lines and say where it is.
-    head = text.split("\n", 10)[:10]
+    head = _lines(text, 10)
     marks = [i for i, ln in enumerate(head) if "USUBJID" in [c.strip() for c in ln.split(sep)]]
     if marks and marks[0] > 0:
         probs.add(
@@ -471,38 +472,47 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
             f"the header is on row {marks[0] + 1}, not row 1: delete the rows above it",
         )
         return None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            header=None,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except pd.errors.EmptyDataError:
-        probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
-        return None
-    except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"line (\d+)", msg)
-        row = int(m.group(1)) if m else None
-        if "EOF inside string" in msg:
-            rule = "the file ends inside a quoted value (truncated file or unbalanced quote)"
-        else:
-            rule = f"malformed CSV ({msg.strip()}); every row needs the same number of fields"
-        probs.add(file, row, None, None, rule)
-        return None
-    except (ValueError, MemoryError) as exc:  # pragma: no cover - defensive
-        probs.add(file, None, None, None, f"cannot parse the file as CSV ({exc})")
-        return None
+    fast = None if bad_bytes else _read_fast(data, text, sep)
+    if fast is not None:
+        header, frame = fast
+    else:
+        try:
+            grid = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                header=None,
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+            )
+        except pd.errors.EmptyDataError:
+            probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
+            return None
+        except pd.errors.ParserError as exc:
+            msg = str(exc)
+            m = re.search(r"line (\d+)", msg)
+            row = int(m.group(1)) if m else None
+            if "EOF inside string" in msg:
+                rule = "the file ends inside a quoted value (truncated file or unbalanced quote)"
+            else:
+                rule = f"malformed CSV ({msg.strip()}); every row needs the same number of fields"
+            probs.add(file, row, None, None, rule)
+            return None
+        except (ValueError, MemoryError) as exc:  # pragma: no cover - defensive
+            probs.add(file, None, None, None, f"cannot parse the file as CSV ({exc})")
+            return None
+        header = [_header_name(v) for v in grid.iloc[0].tolist()]
+        frame = grid.iloc[1:].reset_index(drop=True)
     # Only a row whose last cell is blank can be short (pandas pads with blanks): count
     # separators only when there is such a row.
-    last = frame.iloc[:, -1].to_numpy(dtype=object)
-    maybe = (last == "").any() or pd.isna(last).any()
-    short = _short_rows(data, sep, frame.shape[1]) if maybe else np.empty(0, dtype=np.int64)
+    n_fields = max(len(header), frame.shape[1])
+    maybe = False
+    if frame.shape[1] and pd.api.types.is_object_dtype(frame.dtypes.iloc[-1]):
+        last = frame.iloc[:, -1].to_numpy(dtype=object)
+        maybe = bool((last == "").any() or pd.isna(last).any())
+    short = _short_rows(data, sep, n_fields) if maybe else np.empty(0, dtype=np.int64)
     if len(short):
         if short[0] == 1:
             probs.add(file, 1, None, None, "the header row has fewer fields than the data rows")
@@ -514,10 +524,59 @@ def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
             [None] * len(short),
             "fewer fields than the header (truncated row or missing separators)",
         )
-    raw = _raw_from_grid(file, frame, probs)
-    if raw is not None and bad_bytes:
+    raw = _raw_from_parts(file, header, frame)
+    if bad_bytes:
         _flag_replacement_chars(raw, probs)
     return raw
+
+
+#: Columns read as numbers by the C parser when they are clean (the fast path of CSV reading).
+_NUMERIC_RE = re.compile(r"AGE|WEIGHT|BMI|DURDIAB|AVISITN|AVAL|BASE|CHG|PCHG|INF\d+(WK|DOSE)")
+
+
+def _lines(text: str, n: int) -> list[str]:
+    """The first ``n`` lines of ``text`` without splitting (copying) the whole text."""
+    out, pos = [], 0
+    for _ in range(n):
+        end = text.find("\n", pos)
+        out.append(text[pos:] if end < 0 else text[pos:end])
+        if end < 0:
+            break
+        pos = end + 1
+    return out
+
+
+def _read_fast(data: bytes, text: str, sep: str) -> tuple[list[str], pd.DataFrame] | None:
+    """Parse numeric columns natively (much faster than text then conversion), text columns as
+    text. Returns None, sending the file to the careful cell-by-cell path, when anything looks
+    unusual: a parse error, a row of another length, or 'nan' text parsed as a number."""
+    first = _lines(text, 1)[0].rstrip("\r")
+    header = [_header_name(h) for h in next(csv.reader([first], delimiter=sep), [])]
+    if not header:
+        return None
+    numeric = {j for j, h in enumerate(header) if _NUMERIC_RE.fullmatch(h)}
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),  # valid UTF-8 (checked): the parser reads the bytes directly
+            encoding="utf-8-sig",
+            sep=sep,
+            header=None,
+            skiprows=1,
+            dtype={j: object for j in range(len(header)) if j not in numeric},
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, MemoryError):
+        return None
+    if frame.shape[1] != len(header) or len(frame) == 0:
+        return None
+    for j in numeric:
+        col = frame.iloc[:, j]
+        if pd.api.types.is_float_dtype(col.dtype) and col.isna().any():
+            return None  # 'nan'-like text became NaN; the careful path reports it
+    return header, frame
 
 
 def _short_rows(data: bytes, sep: str, n_fields: int) -> np.ndarray:
@@ -567,10 +626,15 @@ def _raw_from_grid(file: str, grid: pd.DataFrame, probs: _Problems) -> _Raw | No
         probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
         return None
     header = [_header_name(v) for v in grid.iloc[0].tolist()]
-    data = grid.iloc[1:].reset_index(drop=True)
+    return _raw_from_parts(file, header, grid.iloc[1:].reset_index(drop=True))
+
+
+def _raw_from_parts(file: str, header: list[str], data: pd.DataFrame) -> _Raw:
+    """Header and data rows; rows with every cell blank (trailing blank lines) are dropped,
+    keeping the spreadsheet row numbers (header = row 1) of the others."""
+    data = data.set_axis(range(data.shape[1]), axis=1)
     rows = np.arange(2, len(data) + 2)
-    # Drop rows with every cell blank (trailing blank lines), keeping the row numbers right.
-    if len(data):
+    if len(data) and pd.api.types.is_object_dtype(data.dtypes.iloc[0]):
         first = data.iloc[:, 0].to_numpy(dtype=object)
         cand = np.flatnonzero(pd.isna(first) | (first == ""))  # cheap pre-filter
         if len(cand):
