@@ -484,3 +484,17 @@ def test_infusion_dates(folder):
     # dates are optional
     s.drop(columns=["INF1DT", "INF2DT", "INF3DT"]).to_csv(folder / "subjects.csv", index=False)
     assert "INF1DT" not in load_ipd(folder).subjects
+
+
+def test_text_ids_keep_leading_zeros_and_numbers_parse_natively(folder):
+    s = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
+    m = pd.read_csv(folder / "measurements.csv", dtype=str, keep_default_na=False)
+    new = {old: f"{i:05d}" for i, old in enumerate(s["USUBJID"])}
+    s["USUBJID"] = s["USUBJID"].map(new)
+    m["USUBJID"] = m["USUBJID"].map(new)
+    s.to_csv(folder / "subjects.csv", index=False)
+    m.to_csv(folder / "measurements.csv", index=False)
+    ipd = load_ipd(folder)
+    assert ipd.subjects["USUBJID"].iloc[0] == "00000"
+    assert set(ipd.measurements["USUBJID"]) <= set(ipd.subjects["USUBJID"])
+    assert ipd.measurements["AVAL"].dtype == np.float64
