@@ -135,20 +135,10 @@ def test_zang2022_published_numbers():
     assert round(res.p_value("chisq_yates"), 3) == 0.058
 
 
-def test_newcombe_1998_table_ii_example_a():
-    """Newcombe (1998) Stat Med 17:873, Table II, example 56/70 - 48/80 (4 decimals):
-    method 1 (Wald) 0.0575, 0.3425; method 2 (Wald, CC) 0.0441, 0.3559; method 6
-    (Miettinen-Nurminen) 0.0528, 0.3382; method 10 (hybrid score) 0.0524, 0.3339."""
-    res = compare(56, 70, 48, 80, exact_unconditional=False)
-    expected = {
-        "rd_wald": (0.0575, 0.3425),
-        "rd_wald_cc": (0.0441, 0.3559),
-        "rd_miettinen_nurminen": (0.0528, 0.3382),
-        "rd_newcombe": (0.0524, 0.3339),
-    }
-    for key, (lo, hi) in expected.items():
-        row = res.row(key)
-        assert (round(row.ci_low, 4), round(row.ci_high, 4)) == (lo, hi), key
+# Newcombe (1998) Stat Med 17:873, Table II (56/70 vs 48/80 and five more examples) could not
+# be retrieved with the tools available; its examples are covered by the R fixtures instead
+# (tests/reference/binary.R: prop.test for Wald and Wald-cc, independent R implementations of
+# Miettinen-Nurminen and the hybrid score interval). No value is typed from memory.
 
 
 def test_unconditional_tests_match_scipy():
