@@ -498,3 +498,14 @@ def test_text_ids_keep_leading_zeros_and_numbers_parse_natively(folder):
     assert ipd.subjects["USUBJID"].iloc[0] == "00000"
     assert set(ipd.measurements["USUBJID"]) <= set(ipd.subjects["USUBJID"])
     assert ipd.measurements["AVAL"].dtype == np.float64
+
+
+def test_unnamed_columns(folder):
+    s = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
+    s.insert(3, "", "")  # an empty, unnamed column (spreadsheet leftovers) is ignored
+    s.to_csv(folder / "subjects.csv", index=False)
+    assert len(load_ipd(folder).subjects) == 91
+    s.iloc[5, 3] = "note"  # ... unless it holds data
+    s.to_csv(folder / "subjects.csv", index=False)
+    p = _one(_problems(folder), 1, "column D")
+    assert "without a name in the header holds data" in p.rule

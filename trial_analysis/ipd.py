@@ -890,6 +890,20 @@ def _structure(raw: _Raw, spec: list[_Col], probs: _Problems) -> dict[str, int] 
     ok = True
     seen: dict[str, int] = {}
     for j, name in enumerate(header):
+        if name == "":
+            # Spreadsheets often carry empty, unnamed columns: ignore them unless they hold data.
+            if raw.frame is not None and j < raw.frame.shape[1]:
+                col = raw.frame.iloc[:, j]
+                if len(col) and not _blank_mask(col).all():
+                    probs.add(
+                        file,
+                        1,
+                        f"column {_col_letter(j)}",
+                        None,
+                        "a column without a name in the header holds data; name it or delete it",
+                    )
+                    ok = False
+            continue
         if name in seen:
             probs.add(
                 file,
