@@ -79,3 +79,46 @@ def test_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ParameterError, match=match):
         infer_counts(**args)
+
+
+def test_published_counts_reads_the_trial_files():
+    """published_counts = infer_counts on the numbers in published.csv (not typed here)."""
+    import trial_analysis as ta
+
+    pub = ta.load_published("zang2022")
+    v = lambda arm, stat: ta.published_value(pub, "composite", arm, 48, stat)  # noqa: E731
+    direct = ta.consistency.infer_counts(
+        v("UC-MSC", "percent"),
+        v("Placebo", "percent"),
+        45,
+        46,
+        ci=(v("UC-MSC - Placebo", "ci_low"), v("UC-MSC - Placebo", "ci_high")),
+    )
+    got = ta.consistency.published_counts("zang2022")
+    assert got[["x1", "n1", "x2", "n2", "method"]].equals(
+        direct[["x1", "n1", "x2", "n2", "method"]]
+    )
+    assert got.attrs["ci"] == (2.25, 28.66) and got.attrs["endpoint"] == "composite"
+
+
+def test_published_counts_errors(tmp_path):
+    import shutil
+
+    import pytest
+
+    import trial_analysis as ta
+    from trial_analysis._paths import trial_dir
+
+    with pytest.raises(
+        ta.ParameterError, match="`endpoint` must be an endpoint id of the design, got 'nope'"
+    ):
+        ta.consistency.published_counts("zang2022", "nope")
+    with pytest.raises(ta.ParameterError, match="`endpoint` must be a binary endpoint, got 'hba1c"):
+        ta.consistency.published_counts("zang2022", "hba1c")
+    shutil.copy(trial_dir("zang2022") / "design.toml", tmp_path / "design.toml")
+    rows = (trial_dir("zang2022") / "published.csv").read_text("utf-8").splitlines()
+    (tmp_path / "published.csv").write_text(
+        "\n".join(r for r in rows if not r.startswith("composite")) + "\n", "utf-8"
+    )
+    with pytest.raises(ta.AnalysisError, match="no published percentages for 'composite'"):
+        ta.consistency.published_counts(str(tmp_path), "composite")

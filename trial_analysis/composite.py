@@ -30,7 +30,6 @@ from ._exact import TESTS, pvalues
 from ._validate import check_alpha, check_choice, check_conf_level, check_count, check_events
 from .design import load_design
 from .errors import AnalysisError, ParameterError
-from .published import load_published, published_value
 from .results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
 
 __all__ = [
@@ -430,29 +429,6 @@ class _Table(Result):
         return self.table.copy()
 
 
-def _published(trial: str, design, endpoint_id: str):
-    pub = load_published(trial)
-    e, c = design.experimental_arm.name, design.control_arm.name
-    ep = design.endpoint(endpoint_id)
-    both = f"{e} - {c}"
-    try:
-        p1 = published_value(pub, endpoint_id, e, ep.week, "percent")
-        p2 = published_value(pub, endpoint_id, c, ep.week, "percent")
-    except KeyError as exc:
-        raise AnalysisError(
-            f"{trial}: no published percentages for {endpoint_id!r}: {exc}"
-        ) from None
-    try:
-        lo = published_value(pub, endpoint_id, both, ep.week, "ci_low")
-        hi = published_value(pub, endpoint_id, both, ep.week, "ci_high")
-        m = (pub["quantity"] == endpoint_id) & (pub["statistic"] == "ci_low")
-        cl = float(pub.loc[m, "conf_level"].iloc[0])
-        ci = (lo, hi)
-    except KeyError:
-        ci, cl = None, 0.95
-    return p1, p2, ci, (cl if np.isfinite(cl) else 0.95)
-
-
 def reanalyze(
     trial: str = "zang2022",
     ipd: Any = None,
@@ -513,11 +489,11 @@ def reanalyze(
         raise ParameterError("endpoint", "an endpoint id of the design", endpoint) from exc
     if ep.type != "binary":
         raise ParameterError("endpoint", "a binary endpoint", f"{endpoint} ({ep.type})")
-    from .consistency import infer_counts
+    from .consistency import published_counts
 
     e, c = design.experimental_arm, design.control_arm
-    p1, p2, ci, cl = _published(trial, design, endpoint)
-    counts = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
+    counts = published_counts(trial, endpoint)
+    p1, p2, ci, cl = (counts.attrs[k] for k in ("p1", "p2", "ci", "conf_level"))
     notes = []
     if counts.empty:
         raise AnalysisError(

@@ -8,7 +8,7 @@
 Each check returns structured findings (result objects), never prints.
 """
 
-from .counts import infer_counts  # noqa: F401
+from .counts import infer_counts, published_counts  # noqa: F401
 from .summaries import (  # noqa: F401
     ArmSummary,
     Finding,

@@ -11,7 +11,7 @@ from .._binary_ci import RD_METHODS
 from .._validate import check_choice, check_conf_level, check_count, check_finite
 from ..errors import ParameterError
 
-__all__ = ["infer_counts"]
+__all__ = ["infer_counts", "published_counts"]
 
 COLUMNS = ["x1", "n1", "x2", "n2", "p1", "p2", "difference"]
 
@@ -176,3 +176,71 @@ def infer_counts(
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     df.attrs.update(attrs)
     return df
+
+
+def published_counts(trial: str = "zang2022", endpoint: str = "composite") -> pd.DataFrame:
+    """Counts implied by a trial's published percentages (and CI) of a binary endpoint.
+
+    Reads the endpoint's published percentages per arm and, when published, the CI of their
+    difference (``published.csv``), and runs :func:`infer_counts` with the randomised sizes as
+    upper bounds. The one place where a trial's published binary results become counts.
+
+    Parameters
+    ----------
+    trial : str
+        Shipped trial name or trial folder.
+    endpoint : str
+        A binary endpoint id of the design.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`infer_counts`; ``attrs`` holds ``p1``, ``p2``, ``ci``, ``conf_level``,
+        ``trial`` and ``endpoint``.
+
+    Raises
+    ------
+    ParameterError
+        If ``endpoint`` is not a binary endpoint of the design.
+    AnalysisError
+        If the trial did not publish the endpoint's percentages.
+
+    Examples
+    --------
+    >>> published_counts("zang2022")[["x1", "n1", "x2", "n2", "method"]].values.tolist()
+    [[9, 45, 2, 44, 'wald']]
+    """
+    from pathlib import Path
+
+    from ..design import load_design
+    from ..errors import AnalysisError
+    from ..published import load_published, published_value
+
+    design = load_design(trial)
+    try:
+        ep = design.endpoint(endpoint)
+    except KeyError:
+        raise ParameterError("endpoint", "an endpoint id of the design", endpoint) from None
+    if ep.type != "binary":
+        raise ParameterError("endpoint", "a binary endpoint", f"{endpoint} ({ep.type})")
+    pub = load_published(Path(design.source_file).parent)
+    e, c = design.experimental_arm, design.control_arm
+    try:
+        p1 = published_value(pub, endpoint, e.name, ep.week, "percent")
+        p2 = published_value(pub, endpoint, c.name, ep.week, "percent")
+    except KeyError as exc:
+        raise AnalysisError(f"{trial}: no published percentages for {endpoint!r}: {exc}") from None
+    both = f"{e.name} - {c.name}"
+    try:
+        ci = (
+            published_value(pub, endpoint, both, ep.week, "ci_low"),
+            published_value(pub, endpoint, both, ep.week, "ci_high"),
+        )
+        m = (pub["quantity"] == endpoint) & (pub["statistic"] == "ci_low")
+        cl = float(pub.loc[m, "conf_level"].iloc[0])
+        cl = cl if np.isfinite(cl) else 0.95
+    except KeyError:
+        ci, cl = None, 0.95
+    out = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
+    out.attrs.update(p1=p1, p2=p2, ci=ci, conf_level=cl, trial=str(trial), endpoint=endpoint)
+    return out

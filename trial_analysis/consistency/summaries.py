@@ -856,27 +856,20 @@ def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
     published percentages and CI (:func:`~trial_analysis.consistency.infer_counts`) when they are
     unique, else the randomised sizes."""
     from ..design import load_design
-    from ..published import load_published, published_value
-    from .counts import infer_counts
+    from ..errors import AnalysisError
+    from .counts import published_counts
 
     design = load_design(trial)
     e, c = design.experimental_arm, design.control_arm
     try:
-        pub = load_published(trial)
-        p1 = published_value(pub, "composite", e.name, 48, "percent")
-        p2 = published_value(pub, "composite", c.name, 48, "percent")
-        both = f"{e.name} - {c.name}"
-        ci = (
-            published_value(pub, "composite", both, 48, "ci_low"),
-            published_value(pub, "composite", both, 48, "ci_high"),
-        )
-        cand = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci)
+        cand = published_counts(trial, "composite")
+    except (AnalysisError, ParameterError):
+        cand = None
+    if cand is not None:
         pairs = cand[["n1", "n2"]].drop_duplicates()
         if len(pairs) == 1:
             n1, n2 = (int(v) for v in pairs.iloc[0])
             return n1, n2, "inferred from the primary endpoint's published percentages and CI"
-    except KeyError:
-        pass
     return e.n_randomised, c.n_randomised, "randomised sizes (analysed denominators unknown)"
 
 

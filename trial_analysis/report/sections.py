@@ -175,32 +175,16 @@ def _published_has(ctx: ReportContext, *quantities: str) -> bool:
 def _composite_counts(ctx: ReportContext):
     """Counts reproducing the published primary percentages and CI (cached: several sections use them).
 
-    ``None`` when the trial has no published composite percentages with a CI.
+    ``None`` when the trial has no composite endpoint or published no percentages for it.
     """
-    try:
-        ctx.design.endpoint("composite")
-    except KeyError:
-        return None
-    if not _published_has(ctx, "composite"):
-        return None
-    from ..consistency import infer_counts
-    from ..published import published_value
+    from ..consistency import published_counts
+    from ..errors import AnalysisError, ParameterError
 
     def compute():
-        pub, d = ctx.published, ctx.design
-        e, c = d.experimental_arm.name, d.control_arm.name
-        diff = f"{e} - {c}"
-        week = d.endpoint("composite").week
-        return infer_counts(
-            published_value(pub, "composite", e, week, "percent"),
-            published_value(pub, "composite", c, week, "percent"),
-            d.experimental_arm.n_randomised,
-            d.control_arm.n_randomised,
-            ci=(
-                published_value(pub, "composite", diff, week, "ci_low"),
-                published_value(pub, "composite", diff, week, "ci_high"),
-            ),
-        )
+        try:
+            return published_counts(ctx.trial, "composite")
+        except (AnalysisError, ParameterError):
+            return None
 
     return ctx.cached("composite_counts", compute)
 
