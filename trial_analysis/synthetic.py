@@ -738,20 +738,11 @@ def _model_cached(trial: str) -> GenerativeModel:
         prov[name] = Provenance("published", source=f"{src}: {quantity}, week {week}, {statistic}")
     # Derived: denominators and responders from the primary endpoint's percentages and CI.
     comp = spec["published_composite"]
-    q, wk = comp["quantity"], comp["week"]
     exp_arm, ctl_arm = design.experimental_arm.name, design.control_arm.name
-    p1 = published_value(pub, q, exp_arm, wk, "percent")
-    p2 = published_value(pub, q, ctl_arm, wk, "percent")
-    diff = f"{exp_arm} - {ctl_arm}"
-    ci = (
-        published_value(pub, q, diff, wk, "ci_low"),
-        published_value(pub, q, diff, wk, "ci_high"),
-    )
-    from .consistency.counts import infer_counts
+    from .consistency.counts import published_counts
 
-    cand = infer_counts(
-        p1, p2, design.experimental_arm.n_randomised, design.control_arm.n_randomised, ci=ci
-    )
+    cand = published_counts(trial, comp["quantity"])
+    p1, p2, ci = (cand.attrs[k] for k in ("p1", "p2", "ci"))
     cand = cand.drop_duplicates(subset=["x1", "n1", "x2", "n2"])
     if len(cand) != 1:
         raise AnalysisError(
