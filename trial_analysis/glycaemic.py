@@ -49,7 +49,8 @@ class GlycaemicReanalysis(Result):
     trial, endpoint : str
     sections : dict[str, DataFrame]
         Ordered tables: ``published``, ``summary_tests``, ``sd_sensitivity`` (insulin) or
-        ``rho`` (HbA1c), and with patient data ``ipd`` and, when available, ``mmrm``. Every
+        ``rho`` (HbA1c), and with patient data ``ipd``, ``mmrm`` and ``missing`` (multiple
+        imputation under MAR, J2R and CR). Every
         table has ``analysis, estimate, ci_low, ci_high, p_value, se, n1, n2, detail``
         except ``published`` and ``rho``/``sd_sensitivity``.
     findings : tuple of Finding
@@ -70,6 +71,7 @@ class GlycaemicReanalysis(Result):
     extra_notes: tuple[str, ...] = ()
     title: str = ""
     mmrm_fit: Any = field(default=None, repr=False, compare=False)  # the fitted MMRM, for its plot
+    tipping: Any = field(default=None, repr=False, compare=False)  # delta-adjusted tipping point
 
     def to_frame(self) -> pd.DataFrame:
         """All estimate tables stacked, with a ``section`` column (published values excluded)."""
@@ -113,6 +115,8 @@ class GlycaemicReanalysis(Result):
                 else "change in HbA1c (%)"
             )
             out["mmrm_trajectory"] = self.mmrm_fit.plot(xlabel="week", ylabel=f"LS-mean {label}")
+        if self.tipping is not None:
+            out["tipping_point"] = self.tipping.plot()
         return out
 
     def __str__(self) -> str:
@@ -297,15 +301,7 @@ def _mmrm_rows(
     except ImportError:
         notes.append("MMRM section omitted: trial_analysis.mmrm is not available.")
         return None
-    subj = ipd.population(population)[["USUBJID", "ARM"]]
-    m = ipd.measurements
-    m = m.loc[(m["PARAMCD"] == paramcd) & (m["AVISITN"] > 0)].merge(subj, on="USUBJID")
-    m = m.assign(y=sign * m[value]).dropna(subset=["BASE"])
-    m = m.loc[m["ARM"].isin(arms)].sort_values(
-        ["ARM", "USUBJID", "AVISITN"],
-        key=lambda s: s.map({arms[0]: 0, arms[1]: 1}) if s.name == "ARM" else s,
-    )
-    m.attrs["synthetic"] = bool(ipd.synthetic)
+    m = _long(ipd, paramcd, value, sign, arms, population)
     res = _attempt(
         notes,
         "MMRM",
@@ -343,20 +339,99 @@ def _mmrm_rows(
     return _frame(rows), res
 
 
-def _missing_note(notes: list[str]) -> None:
+def _long(ipd: Any, paramcd: str, value: str, sign: float, arms, population: str) -> pd.DataFrame:
+    """Post-baseline rows of one parameter with ``y = sign * value``, for MMRM and MI."""
+    subj = ipd.population(population)[["USUBJID", "ARM"]]
+    m = ipd.measurements
+    m = m.loc[(m["PARAMCD"] == paramcd) & (m["AVISITN"] > 0)].merge(subj, on="USUBJID")
+    m = m.assign(y=sign * m[value]).dropna(subset=["BASE"])
+    m = m.loc[m["ARM"].isin(arms)].sort_values(
+        ["ARM", "USUBJID", "AVISITN"],
+        key=lambda s: s.map({arms[0]: 0, arms[1]: 1}) if s.name == "ARM" else s,
+    )
+    m.attrs["synthetic"] = bool(ipd.synthetic)
+    return m
+
+
+MI_METHODS = ("MAR", "J2R", "CR")
+
+
+def _missing_rows(
+    ipd: Any,
+    paramcd: str,
+    value: str,
+    sign: float,
+    label: str,
+    arms,
+    population: str,
+    seed: int,
+    notes: list[str],
+    m_imputations: int = 50,
+) -> tuple[pd.DataFrame, Any] | None:
+    """Multiple imputation under MAR, jump-to-reference and copy-reference (ICH E9(R1)
+    sensitivity analyses), pooled by Rubin's rules, and the delta-adjusted tipping point."""
     try:
-        importlib.import_module(".missing", __package__)
+        missing = importlib.import_module(".missing", __package__)
     except ImportError:
         notes.append(
             "Multiple-imputation section omitted: trial_analysis.missing is not available."
         )
-        return
+        return None
+    data = _long(ipd, paramcd, value, sign, arms, population)
+    last = max(data["AVISITN"])
+    treated = set(data.loc[data["ARM"] == arms[0], "USUBJID"])
+    seen_last = set(data.loc[(data["ARM"] == arms[0]) & (data["AVISITN"] == last), "USUBJID"])
+    n_missing_treated = len(treated - seen_last)
+    kw = dict(reference=arms[1], treatment=arms[0], m=m_imputations)
+    rows = []
+    for method in MI_METHODS:
+        res = _attempt(
+            notes,
+            f"multiple imputation ({method})",
+            lambda method=method: missing.mi_analysis(
+                data, "y", "USUBJID", "AVISITN", "ARM", "BASE", method=method, seed=seed, **kw
+            ),
+        )
+        if res is None:
+            continue
+        p = res.pooled
+        rows.append(
+            _row(
+                f"MI ({method}) {label}, week {last}",
+                p.estimate,
+                p.ci_low,
+                p.ci_high,
+                p.p_value,
+                p.se,
+                len(treated),
+                int(data.loc[data["ARM"] == arms[1], "USUBJID"].nunique()),
+                f"m = {p.m}, df {p.df:.1f}, FMI {p.fmi:.3f}",
+            )
+        )
     notes.append(
-        "Multiple imputation: see trial_analysis.missing (not yet combined into this table)."
+        f"Multiple imputation: {m_imputations} imputations from the MMRM (approximate Bayesian), ANCOVA "
+        f"at week {last}, Rubin's rules; J2R/CR impute the {arms[0]} arm's missing values from "
+        f"the {arms[1]} arm; seed {seed}."
     )
+    tipping = None
+    if n_missing_treated == 0:
+        notes.append(
+            f"No {arms[0]} patient misses week {last}: J2R and CR equal MAR, and the "
+            "delta-adjusted tipping-point analysis does not apply (nothing is imputed in that arm)."
+        )
+    else:
+        tipping = _attempt(
+            notes,
+            "tipping point",
+            lambda: missing.tipping_point(
+                data, "y", "USUBJID", "AVISITN", "ARM", "BASE", seed=seed, **kw
+            ),
+        )
+        if tipping is not None:
+            notes.append(f"Tipping point: {tipping.message}")
+    return (_frame(rows) if rows else None), tipping
 
 
-# --------------------------------------------------------------------------- insulin
 def reanalyze_insulin(
     trial: str = "zang2022",
     ipd: Any = None,
@@ -452,7 +527,7 @@ def reanalyze_insulin(
         "sd_sensitivity": sd_tab,
     }
     synthetic, source = False, ""
-    mmrm_fit = None
+    mmrm_fit = tipping = None
     if ipd is not None:
         synthetic, source = bool(ipd.synthetic), str(ipd.source)
         ev = ipd.endpoint_values("insulin", population=population).copy()
@@ -476,7 +551,13 @@ def reanalyze_insulin(
         mm = _mmrm_rows(ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, notes)
         if mm is not None:
             sections["mmrm"], mmrm_fit = mm
-        _missing_note(notes)
+        mi = _missing_rows(
+            ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, seed, notes
+        )
+        if mi is not None:
+            if mi[0] is not None:
+                sections["missing"] = mi[0]
+            tipping = mi[1]
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
             f"{e} - {c} (positive = larger reduction in {e}, except the week-48 dose ANCOVA)."
@@ -492,6 +573,7 @@ def reanalyze_insulin(
         ipd_source=source,
         extra_notes=tuple(notes),
         mmrm_fit=mmrm_fit,
+        tipping=tipping,
         title=f"{design.short_title}: percentage reduction in daily insulin dose at week 48",
     )
 
@@ -570,7 +652,7 @@ def reanalyze_hba1c(
         sections["rho"] = audit.rho.to_frame()
         notes += list(audit.rho.notes)
     synthetic, source = False, ""
-    mmrm_fit = None
+    mmrm_fit = tipping = None
     if ipd is not None:
         synthetic, source = bool(ipd.synthetic), str(ipd.source)
         ev = ipd.endpoint_values("hba1c", population=population).copy()
@@ -591,7 +673,13 @@ def reanalyze_hba1c(
         mm = _mmrm_rows(ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, notes)
         if mm is not None:
             sections["mmrm"], mmrm_fit = mm
-        _missing_note(notes)
+        mi = _missing_rows(
+            ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, seed, notes
+        )
+        if mi is not None:
+            if mi[0] is not None:
+                sections["missing"] = mi[0]
+            tipping = mi[1]
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
             f"{e} - {c} (negative = larger HbA1c fall in {e}). ANCOVA of the week-48 value on "
@@ -608,5 +696,6 @@ def reanalyze_hba1c(
         ipd_source=source,
         extra_notes=tuple(notes),
         mmrm_fit=mmrm_fit,
+        tipping=tipping,
         title=f"{design.short_title}: HbA1c at week 48",
     )

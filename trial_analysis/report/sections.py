@@ -366,6 +366,8 @@ _SECTION_CAPTIONS = {
     "rho": "Pre-post correlations ρ that reproduce the published between-group p",
     "ipd": "Patient-level analyses",
     "mmrm": "Mixed model for repeated measures: arm difference by visit",
+    "missing": "Missing-data sensitivity: multiple imputation under MAR, jump-to-reference (J2R) and "
+    "copy-reference (CR), Rubin's rules",
 }
 _FIGURE_CAPTIONS = {
     "sd_curve": "p-value of the insulin-reduction comparison against the assumed common SD; the claim "
@@ -373,6 +375,8 @@ _FIGURE_CAPTIONS = {
     "rho_curve": "Between-group p-value of the HbA1c change against the unknown pre-post correlation ρ, "
     "for each reading of the published numbers; the published p = 0.0081 is marked.",
     "mmrm_trajectory": "LS-means by visit and arm from the MMRM (unstructured covariance, REML), with 95% CIs.",
+    "tipping_point": "Delta-adjusted tipping point: p-value as the values imputed in the experimental arm "
+    "are shifted by delta.",
 }
 
 
@@ -382,7 +386,7 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
     for name, df in res.sections.items():
         if name == "published":
             continue
-        if name in ("ipd", "mmrm") and res.synthetic:
+        if name in ("ipd", "mmrm", "missing") and res.synthetic:
             s.add(Callout("Patient-level rows below: <b>synthetic cohort</b>.", "synthetic"))
         s.add(
             table_from(df, _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".")
@@ -391,6 +395,7 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
             ("sd_curve", "sd_sensitivity"),
             ("rho_curve", "rho"),
             ("mmrm_trajectory", "mmrm"),
+            ("tipping_point", "missing"),
         ):
             if name == after and fig_name in figs:
                 s.add(FigureBlock(figs[fig_name], _FIGURE_CAPTIONS[fig_name], width=0.75))
