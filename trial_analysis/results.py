@@ -55,13 +55,17 @@ def format_number(x: Any, digits: int = 4) -> str:
 
 
 def format_sci(x: float) -> str:
-    """Format a large dose-like number as ``1×10^6`` / ``1.5×10^6`` (plain text, no exponent glyphs)."""
+    """Format a large dose-like number as ``1×10^6`` / ``1.5×10^6`` (plain text, no exponent glyphs).
+
+    >>> format_sci(1e6), format_sci(1.5e6), format_sci(250.0)
+    ('1×10^6', '1.5×10^6', '250')
+    """
     if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e4:
         return format_number(float(x))
     exp = math.floor(math.log10(abs(x)))
     mant = x / 10**exp
     mant_s = f"{mant:.3g}"
-    return f"10^{exp}" if mant_s == "1" else f"{mant_s}×10^{exp}"
+    return f"{mant_s}×10^{exp}"
 
 
 def format_p(p: Any) -> str:
