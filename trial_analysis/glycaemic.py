@@ -356,6 +356,32 @@ def _long(ipd: Any, paramcd: str, value: str, sign: float, arms, population: str
 MI_METHODS = ("MAR", "J2R", "CR")
 
 
+def _repeated_measures(
+    ipd: Any,
+    paramcd: str,
+    value: str,
+    sign: float,
+    label: str,
+    arms,
+    population: str,
+    seed: int,
+    notes: list[str],
+    sections: dict[str, pd.DataFrame],
+) -> tuple[Any, Any]:
+    """MMRM and the multiple-imputation sensitivity analyses of one parameter; adds the
+    ``mmrm`` and ``missing`` tables to ``sections``; returns (MMRM fit, tipping point)."""
+    mmrm_fit = tipping = None
+    mm = _mmrm_rows(ipd, paramcd, value, sign, label, arms, population, notes)
+    if mm is not None:
+        sections["mmrm"], mmrm_fit = mm
+    mi = _missing_rows(ipd, paramcd, value, sign, label, arms, population, seed, notes)
+    if mi is not None:
+        if mi[0] is not None:
+            sections["missing"] = mi[0]
+        tipping = mi[1]
+    return mmrm_fit, tipping
+
+
 def _missing_rows(
     ipd: Any,
     paramcd: str,
@@ -548,16 +574,9 @@ def reanalyze_insulin(
             ],
         )
         sections["ipd"] = _frame(ipd_rows)
-        mm = _mmrm_rows(ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, notes)
-        if mm is not None:
-            sections["mmrm"], mmrm_fit = mm
-        mi = _missing_rows(
-            ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, seed, notes
+        mmrm_fit, tipping = _repeated_measures(
+            ipd, "INSDOSE", "PCHG", -1.0, "% reduction", arms, population, seed, notes, sections
         )
-        if mi is not None:
-            if mi[0] is not None:
-                sections["missing"] = mi[0]
-            tipping = mi[1]
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
             f"{e} - {c} (positive = larger reduction in {e}, except the week-48 dose ANCOVA)."
@@ -670,16 +689,9 @@ def reanalyze_hba1c(
                 [("week-48 HbA1c ~ arm + baseline", "week48", "BASE_HBA1C")],
             )
         )
-        mm = _mmrm_rows(ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, notes)
-        if mm is not None:
-            sections["mmrm"], mmrm_fit = mm
-        mi = _missing_rows(
-            ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, seed, notes
+        mmrm_fit, tipping = _repeated_measures(
+            ipd, "HBA1C", "CHG", 1.0, "change in HbA1c", arms, population, seed, notes, sections
         )
-        if mi is not None:
-            if mi[0] is not None:
-                sections["missing"] = mi[0]
-            tipping = mi[1]
         notes.append(
             f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
             f"{e} - {c} (negative = larger HbA1c fall in {e}). ANCOVA of the week-48 value on "

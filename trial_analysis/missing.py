@@ -556,6 +556,19 @@ class MIResult(Result):
         return tuple(out)
 
 
+def _imputations(
+    imputations: Imputations | None, *data_args: Any, seed: Any, **kw: Any
+) -> Imputations:
+    """``imputations`` when given, else :func:`impute` on the data (which then needs a seed)."""
+    if imputations is not None:
+        return imputations
+    if seed is None:
+        raise ParameterError(
+            "seed", "an int or numpy.random.Generator (imputation is random)", seed
+        )
+    return impute(*data_args, seed=seed, **kw)
+
+
 def _visit_index(imp: Imputations, at_visit: Any) -> int:
     if at_visit is None:
         return len(imp.visits) - 1
@@ -594,24 +607,20 @@ def mi_analysis(
     ...                            reference="Placebo", m=50, seed=2022)  # doctest: +SKIP
     """
     conf_level = check_conf_level(conf_level)
-    if imputations is None:
-        if seed is None:
-            raise ParameterError(
-                "seed", "an int or numpy.random.Generator (imputation is random)", seed
-            )
-        imputations = impute(
-            data,
-            outcome,
-            subject,
-            visit,
-            arm,
-            baseline,
-            method=method,
-            reference=reference,
-            treatment=treatment,
-            m=m,
-            seed=seed,
-        )
+    imputations = _imputations(
+        imputations,
+        data,
+        outcome,
+        subject,
+        visit,
+        arm,
+        baseline,
+        method=method,
+        reference=reference,
+        treatment=treatment,
+        m=m,
+        seed=seed,
+    )
     t_idx = _visit_index(imputations, at_visit)
     est, var, dfcom = _ancova(imputations, t_idx, 0.0)
     pooled = rubin(est, var, dfcom=dfcom, conf_level=conf_level)
@@ -736,24 +745,20 @@ def tipping_point(
        2013;12:337-347.
     """
     alpha = check_alpha(alpha)
-    if imputations is None:
-        if seed is None:
-            raise ParameterError(
-                "seed", "an int or numpy.random.Generator (imputation is random)", seed
-            )
-        imputations = impute(
-            data,
-            outcome,
-            subject,
-            visit,
-            arm,
-            baseline,
-            method=method,
-            reference=reference,
-            treatment=treatment,
-            m=m,
-            seed=seed,
-        )
+    imputations = _imputations(
+        imputations,
+        data,
+        outcome,
+        subject,
+        visit,
+        arm,
+        baseline,
+        method=method,
+        reference=reference,
+        treatment=treatment,
+        m=m,
+        seed=seed,
+    )
     imp = imputations
     t_idx = _visit_index(imp, at_visit)
     n_shift = int(imp._delta_mask()[:, t_idx].sum())
