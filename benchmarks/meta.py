@@ -19,8 +19,6 @@ REML with the Hartung-Knapp-Sidik-Jonkman adjustment and leave-one-out on k simu
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -28,23 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy
+from _common import machine
 
 import trial_analysis.meta as M
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
-        f"{scipy.__version__}"
-    )
 
 
 def simulate(k: int, seed: int = 20240101) -> tuple[np.ndarray, np.ndarray]:

@@ -15,31 +15,16 @@ Run:  .venv/bin/python benchmarks/power.py [--quick]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 
 import numpy as np
+from _common import machine
 from scipy import stats
 
 import trial_analysis as ta
 from trial_analysis.power import Scenario, exact_power, power_curve, simulate, simulate_grid
 from trial_analysis.power import exact as _exact
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {__import__('scipy').__version__}"
-    )
 
 
 def clock(f, *a, **k):
