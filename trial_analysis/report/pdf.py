@@ -198,11 +198,24 @@ def _column_widths(df: Any, width: float, weights: Sequence[float] | None = None
 
 def _table(block: TableBlock, width: float) -> Flowable:
     df = block.frame
-    header = [Paragraph(escape(str(c)), STYLES["cellh"]) for c in df.columns]
-    rows = [
-        [Paragraph(escape(str(v)), STYLES["cell"]) for v in r] for r in df.itertuples(index=False)
-    ]
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     widths = _column_widths(df, width, block.col_widths)
+    size = STYLES["cell"].fontSize
+
+    def cell(v: Any, w: float, style: str) -> Any:
+        # a Paragraph (slow to lay out) only where the text must wrap; plain strings elsewhere
+        text = str(v)
+        font = "Helvetica-Bold" if style == "cellh" else "Helvetica"
+        if "\n" not in text and stringWidth(text, font, size) <= w - 12:
+            return text
+        return Paragraph(escape(text), STYLES[style])
+
+    header = [cell(c, w, "cellh") for c, w in zip(df.columns, widths, strict=True)]
+    rows = [
+        [cell(v, w, "cell") for v, w in zip(r, widths, strict=True)]
+        for r in df.itertuples(index=False)
+    ]
     t = Table([header, *rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
     t.setStyle(
         TableStyle(
@@ -211,6 +224,22 @@ def _table(block: TableBlock, width: float) -> Flowable:
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
                 ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                (
+                    "FONT",
+                    (0, 0),
+                    (-1, 0),
+                    "Helvetica-Bold",
+                    STYLES["cellh"].fontSize,
+                    STYLES["cellh"].leading,
+                ),
+                (
+                    "FONT",
+                    (0, 1),
+                    (-1, -1),
+                    "Helvetica",
+                    STYLES["cell"].fontSize,
+                    STYLES["cell"].leading,
+                ),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f8")]),
