@@ -77,6 +77,19 @@ def _pgrid(n1: int, n2: int, test: str, alternative: str) -> np.ndarray:
     return grid
 
 
+def _doubled_fisher_power(
+    p1: float, p2: float, n1: int, n2: int, alpha: float, alternative: str
+) -> float:
+    """Power of Fisher's test with the two-sided p taken as twice the smaller one-sided p:
+    a lower bound of Boschloo's power as computed here (two-sided = twice the smaller one-sided)."""
+    if alternative == "two-sided":
+        g, s = _pgrid(n1, n2, "fisher", "greater"), _pgrid(n1, n2, "fisher", "less")
+        p = np.minimum(2 * np.minimum(g, s), 1.0)
+    else:
+        p = _pgrid(n1, n2, "fisher", alternative)
+    return float(_reject_prob(p <= alpha * (1 + _TIE), np.array(p1), np.array(p2)))
+
+
 def rejection_region(
     n1: int, n2: int, test: str = "fisher", alpha: float = 0.05, alternative: str = "two-sided"
 ) -> np.ndarray:
@@ -492,7 +505,10 @@ class SampleSize(Result):
     n_max : int
         Upper bound of the search (exact tests).
     curve : DataFrame
-        ``n1, n2, power`` over the scanned range (exact tests).
+        ``n1, n2, power, exact`` over the scanned range (exact tests). For Boschloo, sizes at
+        which the doubled one-sided Fisher test already reaches the target are not enumerated
+        (``exact`` False, ``power`` is that lower bound: Boschloo's p never exceeds Fisher's);
+        the reported ``power`` and ``power_first`` are always enumerated.
     """
 
     p1: float
@@ -673,8 +689,20 @@ def sample_size(
     n_max = check_n("n_max", n_max)
     start = max(2, min(n_max, math.floor(0.6 * approx.n1_exact)))
 
+    enumerated: dict[int, bool] = {}
+
     def pw(n: int) -> float:
-        return _power_at(p1, p2, n, n2_from_ratio(n, ratio), test, alpha, alternative)
+        m = n2_from_ratio(n, ratio)
+        if test == "boschloo":
+            # Boschloo's p-value never exceeds Fisher's (Boschloo 1970), one-sided and hence
+            # also doubled; where the doubled-Fisher test already reaches the target, so does
+            # Boschloo, and its (costly) grid is not needed to decide. Power there is >= the bound.
+            lb = _doubled_fisher_power(p1, p2, n, m, alpha, alternative)
+            if lb >= target:
+                enumerated[n] = False
+                return lb
+        enumerated[n] = True
+        return _power_at(p1, p2, n, m, test, alpha, alternative)
 
     powers: dict[int, float] = {n: pw(n) for n in range(start, n_max + 1)}
     while start > 2 and powers[start] >= target:  # reached already: look further down
@@ -697,7 +725,19 @@ def sample_size(
             f"power drops below {target:g} at n_max = {n_max}: no size is safe up to the "
             "bound; raise `n_max`"
         )
-    curve = pd.DataFrame({"n1": ns, "n2": [n2_from_ratio(int(n), ratio) for n in ns], "power": pv})
+    for k in {first, stable}:  # the reported powers are always enumerated exactly
+        if not enumerated[k]:
+            powers[k] = _power_at(p1, p2, k, n2_from_ratio(k, ratio), test, alpha, alternative)
+            enumerated[k] = True
+    pv = np.array([powers[n] for n in ns])
+    curve = pd.DataFrame(
+        {
+            "n1": ns,
+            "n2": [n2_from_ratio(int(n), ratio) for n in ns],
+            "power": pv,
+            "exact": [enumerated[int(n)] for n in ns],  # False: a lower bound (Boschloo only)
+        }
+    )
     return SampleSize(
         p1=p1,
         p2=p2,
