@@ -163,6 +163,21 @@ def flow_section(ctx: ReportContext) -> Section | None:
     )
     s.add(table_from(flow, "Participant flow by arm."))
     s.add(table_from(baseline_table(ctx.ipd), "Baseline characteristics by arm (Table 1)."))
+    if ctx.synthetic and available("synthetic", "model_for"):
+        from ..synthetic import model_for
+
+        params = model_for(ctx.trial).to_frame()
+        params = params.loc[params["provenance"] != "published"].astype({"value": str})
+        s.add(
+            TableBlock(
+                params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
+                    drop=True
+                ),
+                "Synthetic cohort: the generative model's values that are not published (assumed, with "
+                "the reason, or derived). Published values are read from the published table (Section 3).",
+                col_widths=(2.2, 1.2, 1.2, 1.1, 7),
+            )
+        )
     return s
 
 
