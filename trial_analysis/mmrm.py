@@ -651,9 +651,11 @@ def fit(
     visits; unbalanced arms), to 1e-4; Satterthwaite df against a first-principles
     computation in R (numDeriv Hessian of nlme's REML likelihood) to 1e-4 relative, and
     against emmeans' own (approximate) df to a few percent. Kenward-Roger against pbkrtest
-    (via emmeans) for compound symmetry, where the model equals lme4's random intercept; KR
-    for the other structures uses the same code but has no independent R reference here
-    (R's mmrm package was not available).
+    (via emmeans) for compound symmetry, where the model equals lme4's random intercept, and
+    against pbkrtest's KR engine applied to the gls fit for the unstructured covariance with
+    missing visits (1e-4 relative); KR for AR(1), Toeplitz and the heterogeneous structures
+    uses the same code but has no independent R reference here (R's mmrm package was not
+    available).
 
     References
     ----------
