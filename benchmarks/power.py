@@ -15,6 +15,7 @@ Run:  .venv/bin/python benchmarks/power.py [--quick]
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
@@ -132,7 +133,11 @@ def bench_grid(n_sims: int) -> None:
     t0 = time.perf_counter()
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):

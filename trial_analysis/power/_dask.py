@@ -9,6 +9,7 @@ same as with local processes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ class _Session:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                silence_logs=logging.ERROR,  # the scheduler's INFO lines drown the progress bar
             )
             self.client = distributed.Client(cluster)
             self._own = [self.client, cluster]
