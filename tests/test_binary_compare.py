@@ -7,6 +7,7 @@ Newcombe from ``prop.test(x, n, correct=FALSE)`` Wilson limits, Agresti-Caffo as
 ``uniroot`` on score statistics whose constrained MLE comes from ``optimize``, Katz/Woolf by
 formula, ``fisher.test``'s equations solved with ``uniroot(tol=1e-13)`` for the conditional MLE
 and central interval, minlike/Blaker intervals by grid + ``uniroot`` on the p-value function.
+Newcombe and Agresti-Caffo again from a maintained package, ``Epi::ci.pd`` (``EPI_CI_PD``).
 Chan-Zhang interval: ``tests/reference/binary_exact_ci.R`` (brute force, numerical MLE).
 Tolerances: rtol 1e-6 unless stated.
 """
@@ -23,7 +24,7 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio
 
 from tests.fixtures.binary_exact_ci_from_r import CHAN_ZHANG
-from tests.fixtures.binary_from_r import CASES
+from tests.fixtures.binary_from_r import CASES, EPI_CI_PD
 from trial_analysis.binary import compare
 from trial_analysis.errors import ParameterError
 
@@ -135,10 +136,10 @@ def test_zang2022_published_numbers():
     assert round(res.p_value("chisq_yates"), 3) == 0.058
 
 
-# Newcombe (1998) Stat Med 17:873, Table II (56/70 vs 48/80 and five more examples) could not
-# be retrieved with the tools available; its examples are covered by the R fixtures instead
-# (tests/reference/binary.R: prop.test for Wald and Wald-cc, independent R implementations of
-# Miettinen-Nurminen and the hybrid score interval). No value is typed from memory.
+# Newcombe (1998) Stat Med 17:873, Table II (56/70 vs 48/80 and five more examples): the paper
+# itself could not be retrieved here, so no value is typed from it; its six examples are in the
+# R fixtures (prop.test for Wald and Wald-cc, independent R implementations of
+# Miettinen-Nurminen and the hybrid score interval, and Epi::ci.pd's method 10 below).
 
 
 def test_unconditional_tests_match_scipy():
@@ -176,6 +177,28 @@ def test_edge_cases_conventions():
     zero_arm = compare(5, 56, 0, 29, exact_unconditional=False)
     assert zero_arm.row("rr_koopman").ci_high == math.inf
     assert any("0.5 added" in n for n in zero_arm.notes)
+
+
+@pytest.mark.parametrize(
+    "case", EPI_CI_PD, ids=lambda c: f"{c['x1']}/{c['n1']}-{c['x2']}/{c['n2']}@{c['conf_level']}"
+)
+def test_newcombe_and_agresti_caffo_match_epi_ci_pd(case):
+    """Epi::ci.pd(x1, x2, n1 - x1, n2 - x2, method = "Nc" | "AC", conf.level = cl): Newcombe's
+    method 10 and Agresti-Caffo from a maintained R package (Newcombe 1998, Table II examples
+    (a)-(f) among the tables; e.g. 56/70 vs 48/80 gives 0.0524 to 0.3339). ci.pd does not
+    truncate Agresti-Caffo limits to [-1, 1]; we do, as prop.test does (10/10 vs 0/20, 1/1 vs
+    0/1), so the reference is clipped."""
+    res = compare(
+        case["x1"],
+        case["n1"],
+        case["x2"],
+        case["n2"],
+        case["conf_level"],
+        exact_unconditional=False,
+    )
+    for key, ref in (("rd_newcombe", "newcombe_ci"), ("rd_agresti_caffo", "agresti_caffo_ci")):
+        row = res.row(key)
+        assert_allclose([row.ci_low, row.ci_high], np.clip(case[ref], -1, 1), rtol=1e-9, atol=1e-12)
 
 
 def test_nnt_from_newcombe_limits():

@@ -32,6 +32,16 @@ def test_matches_r(ref):
     assert_allclose(np.log(out.ci_high), ref["ci_high"], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("ref", [SPARSE, SEPARATION], ids=["sparse", "separation"])
+def test_matches_brglm2(ref):
+    """glm(y ~ terms, family = binomial, method = "brglmFit", type = "AS_mean") from the
+    maintained brglm2 package (Firth's modified score for the logit link): estimates and
+    Wald standard errors."""
+    res = firth_logit(pd.DataFrame(ref["data"]), "y", ref["terms"])
+    assert_allclose(res.coef, ref["brglm2_coef"], rtol=1e-6, atol=1e-8)
+    assert_allclose(res.se, ref["brglm2_se"], rtol=1e-6)
+
+
 def test_separation_is_finite_where_ml_fails():
     df = pd.DataFrame(SEPARATION["data"])
     res = firth_logit(df, "y", ["x"])

@@ -2,8 +2,8 @@
 
 Reference facts: ``/work/shared/reference/zang2022.md`` section 2 (derived check: only the
 Wald interval on 9/45 vs 2/44 gives the published 2.25-28.66 %, and 4.55 % is not x/46), and
-Newcombe (1998, Stat Med 17:873, Table II) for the 56/70 vs 48/80 example (method 10:
-0.0524 to 0.3339; method 1 Wald: 0.0575 to 0.3425).
+Newcombe's (1998, Stat Med 17:873, Table II) 56/70 vs 48/80 example, its method-10 and Wald
+intervals taken from the R fixtures (Epi::ci.pd and prop.test, tests/reference/binary.R).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import trial_analysis as ta
+from tests.fixtures.binary_from_r import CASES, EPI_CI_PD
 from trial_analysis.consistency import infer_counts
 from trial_analysis.errors import ParameterError
 
@@ -48,10 +49,15 @@ def test_zang2022_percentages_alone_do_not_fix_counts():
 
 
 def test_newcombe_table2_example_identifies_method_10():
-    # Newcombe (1998) Table II, example (a) 56/70 - 48/80, method 10: 0.0524 to 0.3339.
-    df = infer_counts(80, 60, 70, 80, ci=(5.24, 33.39), decimals=2, n1_min=70, n2_min=80)
+    # Newcombe (1998) Table II, example (a) 56/70 - 48/80, rounded to 2 decimals of a percent
+    # as a paper would print them: method 10 (Epi::ci.pd) and Wald (prop.test).
+    (epi,) = [c for c in EPI_CI_PD if c["x1"] == 56 and c["conf_level"] == 0.95]
+    (r,) = [c for c in CASES if c["x1"] == 56 and c["conf_level"] == 0.95]
+    newcombe = tuple(round(100 * v, 2) for v in epi["newcombe_ci"])
+    wald = tuple(round(100 * v, 2) for v in r["wald_ci"])
+    df = infer_counts(80, 60, 70, 80, ci=newcombe, decimals=2, n1_min=70, n2_min=80)
     assert list(df.method) == ["newcombe"]
-    df = infer_counts(80, 60, 70, 80, ci=(5.75, 34.25), n1_min=60, n2_min=60)
+    df = infer_counts(80, 60, 70, 80, ci=wald, n1_min=60, n2_min=60)
     assert list(zip(df.n1, df.n2, df.method, strict=True)) == [(70, 80, "wald")]
 
 

