@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import trial_analysis as ta
-from tests.fixtures.mmrm_from_r import FITS, KR, KR_UN
+from tests.fixtures.mmrm_from_r import FITS, KR, KR_LINEAR
 from trial_analysis.errors import (
     AnalysisError,
     ConvergenceWarning,
@@ -138,17 +138,19 @@ def test_compound_symmetry_matches_lmer_random_intercept(name, mode):
     assert_allclose(res.contrasts["p_value"], ref["contrast_p"], atol=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(KR_UN))
-def test_kenward_roger_unstructured_with_missing_visits_matches_pbkrtest(name):
+@pytest.mark.parametrize("case", sorted(KR_LINEAR), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_kenward_roger_linear_structures_with_missing_visits_match_pbkrtest(case):
     """fit <- gls(y ~ visit * arm + visit * base, correlation = corSymm(form = ~ vi | subject),
-    weights = varIdent(form = ~ 1 | visit), method = "REML");
-    PhiA <- pbkrtest:::vcovAdj_internal(vcov(fit), list(Sigma = V, G = dV/dsigma_jk, ...), X);
+    weights = varIdent(form = ~ 1 | visit), method = "REML")  [or corARMA(p = T - 1): Toeplitz];
+    PhiA <- pbkrtest:::vcovAdj_internal(vcov(fit), list(Sigma = V, G = dV/dphi_k, ...), X);
     se = sqrt(l' PhiA l), df = pbkrtest:::Lb_ddf(l, vcov(fit), PhiA) for the emmeans
-    LS-means and trt.vs.ctrl1 contrasts (kr_unstructured in tests/reference/mmrm.R).
+    LS-means and trt.vs.ctrl1 contrasts (kr_linear in tests/reference/mmrm.R; phi = sigma_jk
+    for UN, one covariance per lag for Toeplitz, as SAS parametrises them).
     Data sets with monotone dropout and intermittent missing visits."""
-    ref = KR_UN[name]
-    kr = fitted(name, "unstructured", "kenward-roger")
-    sat = fitted(name, "unstructured")
+    ref = KR_LINEAR[case]
+    name, cov = case
+    kr = fitted(name, cov, "kenward-roger")
+    sat = fitted(name, cov)
     assert_allclose(kr.lsmeans["se"], ref["lsmeans_se"], rtol=1e-4)
     assert_allclose(kr.lsmeans["df"], ref["lsmeans_df"], rtol=1e-4)
     assert_allclose(kr.contrasts["se"], ref["contrast_se"], rtol=1e-4)

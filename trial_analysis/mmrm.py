@@ -652,8 +652,8 @@ def fit(
     computation in R (numDeriv Hessian of nlme's REML likelihood) to 1e-4 relative, and
     against emmeans' own (approximate) df to a few percent. Kenward-Roger against pbkrtest
     (via emmeans) for compound symmetry, where the model equals lme4's random intercept, and
-    against pbkrtest's KR engine applied to the gls fit for the unstructured covariance with
-    missing visits (1e-4 relative); KR for AR(1), Toeplitz and the heterogeneous structures
+    against pbkrtest's KR engine applied to the gls fit for the unstructured and Toeplitz
+    covariances with missing visits (1e-4 relative); KR for AR(1) and the heterogeneous structures
     uses the same code but has no independent R reference here (R's mmrm package was not
     available).
 

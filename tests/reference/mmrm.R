@@ -20,8 +20,8 @@
 #    principles with numDeriv (see satterthwaite_df) as *_df_exact.
 # 3. Kenward-Roger check: lme4::lmer with a random intercept (= compound symmetry with
 #    non-negative within-subject correlation) and emmeans(lmer.df = "kenward-roger"), which
-#    calls pbkrtest; plus lmer.df = "satterthwaite". For the unstructured covariance with
-#    missing visits, pbkrtest's KR engine applied to the gls fit (see kr_unstructured).
+#    calls pbkrtest; plus lmer.df = "satterthwaite". For the unstructured and Toeplitz
+#    covariances with missing visits, pbkrtest's KR engine applied to the gls fit (kr_linear).
 # 4. Rubin's rules: mice::pool.scalar on fixed sets of estimates and variances.
 #
 # Writes tests/fixtures/mmrm_from_r.py (stamped, DO NOT EDIT).
@@ -281,44 +281,49 @@ for (nm in c("balanced", "missing")) {
 add("}")
 add("")
 
-# ------------------------------------------------------------------ Kenward-Roger for UN (pbkrtest engine)
-# lmer cannot fit an unstructured *residual* covariance, so pbkrtest's own KR engine is called
-# on the gls fit: vcovAdj_internal(Phi, SigmaG, X) takes the marginal covariance V (block-
-# diagonal over subjects, each block Sigma-hat restricted to the observed visits) and its
-# derivatives G_jk = dV/dsigma_jk in the linear (SAS) parametrisation of UN, one per
-# covariance element (second derivatives are zero); Lb_ddf(L, Phi, PhiA) gives the KR df.
-# Every subject contributes the rows of its observed visits only (missing visits have no row).
-kr_unstructured <- function(fit, d, Lmat, rhs = "visit * arm + visit * base") {
-  X <- model.matrix(as.formula(paste("~", rhs)), d)
-  stopifnot(identical(colnames(X), names(coef(fit))))
-  T <- nlevels(d$visit)
-  full <- names(which(table(d$subject) == T))[1]
-  S <- as.matrix(getVarCov(fit, individual = full))
-  idx <- split(d$vi, droplevels(d$subject))[unique(as.character(d$subject))]
-  V <- as.matrix(Matrix::bdiag(lapply(idx, function(v) S[v, v, drop = FALSE])))
-  G <- list()
+# ------------------------------------------------------------------ Kenward-Roger, linear structures (pbkrtest engine)
+# lmer cannot fit an unstructured or Toeplitz *residual* covariance, so pbkrtest's own KR engine
+# is called on the gls fit: vcovAdj_internal(Phi, SigmaG, X) takes the marginal covariance V
+# (block-diagonal over subjects, each block Sigma-hat restricted to the observed visits) and its
+# derivatives G_k = dV/dphi_k for a covariance that is linear in its parameters phi (SAS's
+# parametrisation: sigma_jk for UN, one covariance per lag for TOEP; second derivatives are
+# zero); Lb_ddf(L, Phi, PhiA) gives the KR df. Missing visits simply have no row.
+basis_un <- function(T) {
+  out <- list()
   for (j in seq_len(T)) for (k in j:T) {
     E <- matrix(0, T, T)
     E[j, k] <- E[k, j] <- 1
-    G[[length(G) + 1]] <- as.matrix(Matrix::bdiag(lapply(idx, function(v) E[v, v, drop = FALSE])))
+    out[[length(out) + 1]] <- E
   }
+  out
+}
+basis_toep <- function(T) lapply(0:(T - 1), function(lag) 1 * (abs(outer(1:T, 1:T, "-")) == lag))
+
+kr_linear <- function(fit, d, Lmat, basis, rhs = "visit * arm + visit * base") {
+  X <- model.matrix(as.formula(paste("~", rhs)), d)
+  stopifnot(identical(colnames(X), names(coef(fit))))
+  S <- subject_cov(fit, d)
+  idx <- split(d$vi, droplevels(d$subject))[unique(as.character(d$subject))]
+  blocks <- function(M) as.matrix(Matrix::bdiag(lapply(idx, function(v) M[v, v, drop = FALSE])))
+  G <- lapply(basis, blocks)
   Phi <- as.matrix(vcov(fit))
-  PhiA <- pbkrtest:::vcovAdj_internal(Phi, list(Sigma = V, G = G, n.ggamma = length(G)), X)
+  PhiA <- pbkrtest:::vcovAdj_internal(Phi, list(Sigma = blocks(S), G = G, n.ggamma = length(G)), X)
   list(
     se = apply(Lmat, 1, function(l) sqrt(drop(t(l) %*% as.matrix(PhiA) %*% l))),
     df = apply(Lmat, 1, function(l) pbkrtest:::Lb_ddf(matrix(l, nrow = 1), Phi, PhiA))
   )
 }
 
-add("KR_UN = {")
-for (nm in c("missing", "unbalanced", "three_arms")) {
+add("KR_LINEAR = {")
+for (nm in c("missing", "unbalanced", "three_arms")) for (cv in c("unstructured", "toeplitz")) {
   d <- read_data(nm)
-  fit <- fit_gls(d, "unstructured")
+  fit <- fit_gls(d, cv)
+  basis <- if (cv == "unstructured") basis_un(nlevels(d$visit)) else basis_toep(nlevels(d$visit))
   emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
   con <- contrast(emm, "trt.vs.ctrl1")
-  ls_kr <- kr_unstructured(fit, d, emm@linfct)
-  ct_kr <- kr_unstructured(fit, d, con@linfct)
-  add("    ", shQuote(nm, "sh"), ": {")
+  ls_kr <- kr_linear(fit, d, emm@linfct, basis)
+  ct_kr <- kr_linear(fit, d, con@linfct, basis)
+  add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
   add("        'lsmeans_se': ", vec(ls_kr$se), ",")
   add("        'lsmeans_df': ", vec(ls_kr$df), ",")
   add("        'contrast_se': ", vec(ct_kr$se), ",")
