@@ -198,7 +198,7 @@ class ExactPower(Result):
                     "alpha": self.alpha,
                     "power": self.power,
                     "size": self.size,
-                    "size_at_p": self.size_at,
+                    "size_attained_at_p": self.size_at,  # the common p1 = p2 maximising the type-I error
                     "rejecting_tables": self.n_rejecting_tables,
                 }
             ]
