@@ -20,9 +20,9 @@
 #    principles with numDeriv (see satterthwaite_df) as *_df_exact.
 # 3. Kenward-Roger check: lme4::lmer with a random intercept (= compound symmetry with
 #    non-negative within-subject correlation) and emmeans(lmer.df = "kenward-roger"), which
-#    calls pbkrtest; plus lmer.df = "satterthwaite". For the unstructured and Toeplitz
-#    covariances with missing visits, pbkrtest's KR engine applied to the gls fit (kr_linear);
-#    for CSH, AR(1), ARH(1), TOEPH the same engine plus KR's second-derivative term (kr_nonlinear).
+#    calls pbkrtest; plus lmer.df = "satterthwaite". For the other structures with
+#    missing visits, pbkrtest's KR engine applied to the gls fit, plus KR's second-derivative
+#    term for the structures not linear in their parameters (kr_gls).
 # 4. Rubin's rules: mice::pool.scalar on fixed sets of estimates and variances.
 #
 # Writes tests/fixtures/mmrm_from_r.py (stamped, DO NOT EDIT).
@@ -282,82 +282,38 @@ for (nm in c("balanced", "missing")) {
 add("}")
 add("")
 
-# ------------------------------------------------------------------ Kenward-Roger, linear structures (pbkrtest engine)
-# lmer cannot fit an unstructured or Toeplitz *residual* covariance, so pbkrtest's own KR engine
-# is called on the gls fit: vcovAdj_internal(Phi, SigmaG, X) takes the marginal covariance V
-# (block-diagonal over subjects, each block Sigma-hat restricted to the observed visits) and its
-# derivatives G_k = dV/dphi_k for a covariance that is linear in its parameters phi (SAS's
-# parametrisation: sigma_jk for UN, one covariance per lag for TOEP; second derivatives are
-# zero); Lb_ddf(L, Phi, PhiA) gives the KR df. Missing visits simply have no row.
-basis_un <- function(T) {
-  out <- list()
-  for (j in seq_len(T)) for (k in j:T) {
-    E <- matrix(0, T, T)
-    E[j, k] <- E[k, j] <- 1
-    out[[length(out) + 1]] <- E
-  }
-  out
-}
-basis_toep <- function(T) lapply(0:(T - 1), function(lag) 1 * (abs(outer(1:T, 1:T, "-")) == lag))
-
-kr_linear <- function(fit, d, Lmat, basis, rhs = "visit * arm + visit * base") {
-  X <- model.matrix(as.formula(paste("~", rhs)), d)
-  stopifnot(identical(colnames(X), names(coef(fit))))
-  S <- subject_cov(fit, d)
-  idx <- split(d$vi, droplevels(d$subject))[unique(as.character(d$subject))]
-  blocks <- function(M) as.matrix(Matrix::bdiag(lapply(idx, function(v) M[v, v, drop = FALSE])))
-  G <- lapply(basis, blocks)
-  Phi <- as.matrix(vcov(fit))
-  PhiA <- pbkrtest:::vcovAdj_internal(Phi, list(Sigma = blocks(S), G = G, n.ggamma = length(G)), X)
-  list(
-    se = apply(Lmat, 1, function(l) sqrt(drop(t(l) %*% as.matrix(PhiA) %*% l))),
-    df = apply(Lmat, 1, function(l) pbkrtest:::Lb_ddf(matrix(l, nrow = 1), Phi, PhiA))
-  )
-}
-
-add("KR_LINEAR = {")
-for (nm in c("missing", "unbalanced", "three_arms")) for (cv in c("unstructured", "toeplitz")) {
-  d <- read_data(nm)
-  fit <- fit_gls(d, cv)
-  basis <- if (cv == "unstructured") basis_un(nlevels(d$visit)) else basis_toep(nlevels(d$visit))
-  emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
-  con <- contrast(emm, "trt.vs.ctrl1")
-  ls_kr <- kr_linear(fit, d, emm@linfct, basis)
-  ct_kr <- kr_linear(fit, d, con@linfct, basis)
-  add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
-  add("        'lsmeans_se': ", vec(ls_kr$se), ",")
-  add("        'lsmeans_df': ", vec(ls_kr$df), ",")
-  add("        'contrast_se': ", vec(ct_kr$se), ",")
-  add("        'contrast_df': ", vec(ct_kr$df), ",")
-  add("    },")
-}
-add("}")
-add("")
-
-# ------------------------------------------------------------------ Kenward-Roger, non-linear structures
-# For CSH, AR(1), ARH(1) and TOEPH the covariance is not linear in SAS's parameters phi
-# (variances and correlations), so Kenward & Roger's (1997) adjusted covariance has the extra
-# term with R_ij = X' V^-1 (d2V / dphi_i dphi_j) V^-1 X:
-#   PhiA = Phi + 2 Phi {sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)} Phi.
-# pbkrtest's engine (vcovAdj_internal, given the first derivatives) supplies everything but
-# the R_ij term, which is added here; first and second derivatives of Sigma(phi) by numDeriv
-# (Richardson extrapolation), phi-hat read off the gls covariance matrix. The df (Lb_ddf) use
-# P and W only, as in KR.
+# ------------------------------------------------------------------ Kenward-Roger on gls fits (pbkrtest engine)
+# lmer cannot fit these *residual* covariances, so pbkrtest's own KR engine is called on the
+# gls fit: vcovAdj_internal(Phi, SigmaG, X) takes the marginal covariance V (block-diagonal
+# over subjects, each block Sigma-hat restricted to the observed visits; missing visits have
+# no row) and the derivatives G_k = dV/dphi_k in SAS's parametrisation phi: sigma_jk for UN,
+# one covariance per lag for TOEP (both linear in phi), variances and correlations for CSH,
+# AR(1), ARH(1) and TOEPH. For those non-linear ones Kenward & Roger's (1997) adjusted
+# covariance has an extra term with R_ij = X' V^-1 (d2V / dphi_i dphi_j) V^-1 X,
+#   PhiA = Phi + 2 Phi {sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)} Phi,
+# which pbkrtest (written for linear structures) lacks and is added here. Derivatives of
+# Sigma(phi) by numDeriv (Richardson); phi-hat read off the gls covariance matrix; the df
+# (Lb_ddf) use P and W only, as in KR.
 sigma_nat <- function(cv, T) {
   dist <- abs(outer(1:T, 1:T, "-"))
+  lower <- lower.tri(diag(T), diag = TRUE)
+  sds <- function(v) sqrt(outer(v, v))
   switch(cv,
-    csh = function(p) { R <- matrix(p[T + 1], T, T); diag(R) <- 1; R * sqrt(outer(p[1:T], p[1:T])) },
+    unstructured = function(p) { S <- matrix(0, T, T); S[lower] <- p; S + t(S) - diag(diag(S)) },
+    toeplitz = function(p) matrix(p[dist + 1], T, T),
+    csh = function(p) { R <- matrix(p[T + 1], T, T); diag(R) <- 1; R * sds(p[1:T]) },
     ar1 = function(p) p[1] * p[2]^dist,
-    ar1h = function(p) p[T + 1]^dist * sqrt(outer(p[1:T], p[1:T])),
-    toeph = function(p) { R <- matrix(c(1, p[(T + 1):(2 * T - 1)])[dist + 1], T, T); R * sqrt(outer(p[1:T], p[1:T])) })
+    ar1h = function(p) p[T + 1]^dist * sds(p[1:T]),
+    toeph = function(p) matrix(c(1, p[(T + 1):(2 * T - 1)])[dist + 1], T, T) * sds(p[1:T]))
 }
 phi_hat <- function(cv, S) {
   T <- nrow(S)
   C <- cov2cor(S)
-  switch(cv, csh = c(diag(S), C[1, 2]), ar1 = c(S[1, 1], C[1, 2]), ar1h = c(diag(S), C[1, 2]),
+  switch(cv, unstructured = S[lower.tri(S, diag = TRUE)], toeplitz = S[1, ],
+         csh = c(diag(S), C[1, 2]), ar1 = c(S[1, 1], C[1, 2]), ar1h = c(diag(S), C[1, 2]),
          toeph = c(diag(S), C[1, 2:T]))
 }
-kr_nonlinear <- function(fit, d, Lmat, cv, rhs = "visit * arm + visit * base") {
+kr_gls <- function(fit, d, Lmat, cv, rhs = "visit * arm + visit * base") {
   X <- model.matrix(as.formula(paste("~", rhs)), d)
   stopifnot(identical(colnames(X), names(coef(fit))))
   T <- nlevels(d$visit)
@@ -366,36 +322,45 @@ kr_nonlinear <- function(fit, d, Lmat, cv, rhs = "visit * arm + visit * base") {
   phi <- phi_hat(cv, S)
   stopifnot(max(abs(f(phi) - S)) < 1e-8)
   k <- length(phi)
-  J <- numDeriv::jacobian(function(p) as.vector(f(p)), phi)
-  Hs <- lapply(seq_len(T * T), function(e) numDeriv::hessian(function(p) as.vector(f(p))[e], phi))
   idx <- split(d$vi, droplevels(d$subject))[unique(as.character(d$subject))]
   blocks <- function(M) as.matrix(Matrix::bdiag(lapply(idx, function(v) M[v, v, drop = FALSE])))
+  J <- numDeriv::jacobian(function(p) as.vector(f(p)), phi)
   G <- lapply(seq_len(k), function(i) blocks(matrix(J[, i], T, T)))
   V <- blocks(S)
   Phi <- as.matrix(vcov(fit))
   PhiA1 <- pbkrtest:::vcovAdj_internal(Phi, list(Sigma = V, G = G, n.ggamma = k), X)
-  W <- as.matrix(attr(PhiA1, "W"))
-  VinvX <- solve(V, X)
-  Rsum <- matrix(0, ncol(X), ncol(X))
-  for (i in seq_len(k)) for (j in seq_len(k)) {
-    H <- matrix(sapply(Hs, function(h) h[i, j]), T, T)
-    Rsum <- Rsum + W[i, j] * crossprod(VinvX, blocks(H) %*% VinvX)
+  PhiA <- as.matrix(PhiA1)
+  if (!cv %in% c("unstructured", "toeplitz")) {
+    Hs <- lapply(seq_len(T * T), function(e) numDeriv::hessian(function(p) as.vector(f(p))[e], phi))
+    W <- as.matrix(attr(PhiA1, "W"))
+    VinvX <- solve(V, X)
+    Rsum <- matrix(0, ncol(X), ncol(X))
+    for (i in seq_len(k)) for (j in seq_len(k)) {
+      H <- matrix(sapply(Hs, function(h) h[i, j]), T, T)
+      Rsum <- Rsum + W[i, j] * crossprod(VinvX, blocks(H) %*% VinvX)
+    }
+    PhiA <- PhiA - 0.5 * Phi %*% Rsum %*% Phi
   }
-  PhiA <- as.matrix(PhiA1) - 0.5 * Phi %*% Rsum %*% Phi
   list(
     se = apply(Lmat, 1, function(l) sqrt(drop(t(l) %*% PhiA %*% l))),
     df = apply(Lmat, 1, function(l) pbkrtest:::Lb_ddf(matrix(l, nrow = 1), Phi, PhiA1))
   )
 }
 
-add("KR_NONLINEAR = {")
-for (nm in c("missing", "unbalanced")) for (cv in c("csh", "ar1", "ar1h", "toeph")) {
+kr_cases <- rbind(
+  expand.grid(nm = c("missing", "unbalanced", "three_arms"), cv = c("unstructured", "toeplitz")),
+  expand.grid(nm = c("missing", "unbalanced"), cv = c("csh", "ar1", "ar1h", "toeph")),
+  stringsAsFactors = FALSE)
+add("KR_GLS = {")
+for (r in seq_len(nrow(kr_cases))) {
+  nm <- as.character(kr_cases$nm[r])
+  cv <- as.character(kr_cases$cv[r])
   d <- read_data(nm)
   fit <- fit_gls(d, cv)
   emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
   con <- contrast(emm, "trt.vs.ctrl1")
-  ls_kr <- kr_nonlinear(fit, d, emm@linfct, cv)
-  ct_kr <- kr_nonlinear(fit, d, con@linfct, cv)
+  ls_kr <- kr_gls(fit, d, emm@linfct, cv)
+  ct_kr <- kr_gls(fit, d, con@linfct, cv)
   add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
   add("        'lsmeans_se': ", vec(ls_kr$se), ",")
   add("        'lsmeans_df': ", vec(ls_kr$df), ",")
