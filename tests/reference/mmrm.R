@@ -313,7 +313,8 @@ phi_hat <- function(cv, S) {
          csh = c(diag(S), C[1, 2]), ar1 = c(S[1, 1], C[1, 2]), ar1h = c(diag(S), C[1, 2]),
          toeph = c(diag(S), C[1, 2:T]))
 }
-kr_gls <- function(fit, d, Lmat, cv, rhs = "visit * arm + visit * base") {
+# The adjusted covariance of one fit, computed once; kr_at() evaluates it for the rows of L.
+kr_gls <- function(fit, d, cv, rhs = "visit * arm + visit * base") {
   X <- model.matrix(as.formula(paste("~", rhs)), d)
   stopifnot(identical(colnames(X), names(coef(fit))))
   T <- nlevels(d$visit)
@@ -341,26 +342,29 @@ kr_gls <- function(fit, d, Lmat, cv, rhs = "visit * arm + visit * base") {
     }
     PhiA <- PhiA - 0.5 * Phi %*% Rsum %*% Phi
   }
-  list(
-    se = apply(Lmat, 1, function(l) sqrt(drop(t(l) %*% PhiA %*% l))),
-    df = apply(Lmat, 1, function(l) pbkrtest:::Lb_ddf(matrix(l, nrow = 1), Phi, PhiA1))
-  )
+  list(Phi = Phi, PhiA1 = PhiA1, PhiA = PhiA)
 }
+kr_at <- function(kr, Lmat) list(
+  se = apply(Lmat, 1, function(l) sqrt(drop(t(l) %*% kr$PhiA %*% l))),
+  df = apply(Lmat, 1, function(l) pbkrtest:::Lb_ddf(matrix(l, nrow = 1), kr$Phi, kr$PhiA1))
+)
 
 kr_cases <- rbind(
-  expand.grid(nm = c("missing", "unbalanced", "three_arms"), cv = c("unstructured", "toeplitz")),
-  expand.grid(nm = c("missing", "unbalanced"), cv = c("csh", "ar1", "ar1h", "toeph")),
-  stringsAsFactors = FALSE)
+  expand.grid(nm = c("missing", "unbalanced", "three_arms"), cv = c("unstructured", "toeplitz"),
+              stringsAsFactors = FALSE),
+  expand.grid(nm = c("missing", "unbalanced"), cv = c("csh", "ar1", "ar1h", "toeph"),
+              stringsAsFactors = FALSE))
 add("KR_GLS = {")
 for (r in seq_len(nrow(kr_cases))) {
-  nm <- as.character(kr_cases$nm[r])
-  cv <- as.character(kr_cases$cv[r])
+  nm <- kr_cases$nm[r]
+  cv <- kr_cases$cv[r]
   d <- read_data(nm)
   fit <- fit_gls(d, cv)
   emm <- emmeans(fit, ~ arm | visit, mode = "satterthwaite", data = d)
   con <- contrast(emm, "trt.vs.ctrl1")
-  ls_kr <- kr_gls(fit, d, emm@linfct, cv)
-  ct_kr <- kr_gls(fit, d, con@linfct, cv)
+  kr <- kr_gls(fit, d, cv)
+  ls_kr <- kr_at(kr, emm@linfct)
+  ct_kr <- kr_at(kr, con@linfct)
   add("    (", shQuote(nm, "sh"), ", ", shQuote(cv, "sh"), "): {")
   add("        'lsmeans_se': ", vec(ls_kr$se), ",")
   add("        'lsmeans_df': ", vec(ls_kr$df), ",")
