@@ -159,6 +159,12 @@ def test_kenward_roger_with_missing_visits_matches_pbkrtest_engine(case):
     assert_allclose(kr.contrasts["df"], ref["contrast_df"], rtol=1e-4)
     # the adjustment changes the SEs, never the estimates
     assert_allclose(kr.contrasts["estimate"], sat.contrasts["estimate"], rtol=1e-12)
+    if cov in ("unstructured", "toeplitz"):
+        # linear structures: the KR adjustment only ever inflates the model-based SEs
+        assert np.all(kr.contrasts["se"] >= sat.contrasts["se"] * (1 - 1e-9))
+    if case == ("missing", "unstructured"):
+        # first visit, everyone observed: the exact ANCOVA df n - 3 = 88
+        assert kr.contrasts["df"].iloc[0] == pytest.approx(88, rel=1e-6)
 
 
 @pytest.mark.parametrize("df", ["kenward-roger", "satterthwaite"])
