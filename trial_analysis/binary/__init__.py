@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from . import _binary_ci as ci
+from .._validate import check_alpha, check_choice, check_conf_level, check_events
+from ..results import Result, to_jsonable
+from . import _intervals as ci
 from ._conditional import cmle, fisher_pvalues, matching_ci
 from ._exact import (
     ALTERNATIVES,
@@ -34,8 +36,6 @@ from ._exact import (
     pvalues,
 )
 from ._uncond_ci import rd_exact_unconditional
-from ._validate import check_alpha, check_choice, check_conf_level, check_events
-from .results import Result, to_jsonable
 
 __all__ = [
     "ALTERNATIVES",
