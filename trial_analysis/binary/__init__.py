@@ -40,10 +40,12 @@ from ._uncond_ci import rd_exact_unconditional
 __all__ = [
     "ALTERNATIVES",
     "TESTS",
+    "AdjustedResult",
     "BinaryComparison",
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
+    "adjusted",
     "compare",
     "firth_logit",
     "fragility_index",
@@ -609,4 +611,5 @@ def fragility_table(
     )
 
 
+from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
