@@ -226,14 +226,7 @@ arr <- array(0, c(2, 2, 5))
 for (k in 1:5) arr[, , k] <- matrix(c(rabbits[k, "a"], rabbits[k, "c"], rabbits[k, "b"], rabbits[k, "d"]), 2)
 Rabbits <- array(c(0, 0, 6, 5, 3, 0, 3, 6, 6, 2, 0, 4, 5, 6, 1, 0, 2, 5, 0, 0), dim = c(2, 2, 5))
 stopifnot(all(arr == Rabbits))  # the same array as in ?mantelhaen.test
-mr1 <- mantelhaen.test(arr, correct = TRUE); mr0 <- mantelhaen.test(arr, correct = FALSE)
-add("RABBITS = dict(")
-add("    a=", vec(rabbits[, "a"]), ", b=", vec(rabbits[, "b"]), ", c=", vec(rabbits[, "c"]), ", d=", vec(rabbits[, "d"]), ",")
-add("    cmh_cc=", num(unname(mr1$statistic)), ", cmh_cc_p=", num(mr1$p.value), ",")
-add("    cmh=", num(unname(mr0$statistic)), ", cmh_p=", num(mr0$p.value), ",")
-add("    mh_or=", num(unname(mr0$estimate)), ", mh_or_ci=", vec(mr0$conf.int), ",")
-add(")")
-add("")
+emit_strat("RABBITS", rabbits)
 
 # ------------------------------------------------------------------ 4. margins and TOST
 cmle_rr <- function(x1, n1, x0, n0, phi) {

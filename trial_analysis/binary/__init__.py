@@ -42,10 +42,13 @@ __all__ = [
     "TESTS",
     "AdjustedResult",
     "BinaryComparison",
+    "CMHResult",
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
     "adjusted",
+    "cmh",
+    "cmh_counts",
     "compare",
     "firth_logit",
     "fragility_index",
@@ -613,3 +616,4 @@ def fragility_table(
 
 from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)
