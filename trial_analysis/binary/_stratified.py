@@ -449,7 +449,7 @@ def cmh(
     >>> import trial_analysis as ta
     >>> d = pd.DataFrame({"y": [1, 0, 1, 1, 0, 0, 1, 0], "arm": [1, 1, 0, 1, 0, 0, 1, 0],
     ...                   "site": ["A", "A", "A", "A", "B", "B", "B", "B"]})
-    >>> ta.binary.cmh(d, "y", "arm", "site").row("test_cmh").df
+    >>> float(ta.binary.cmh(d, "y", "arm", "site").row("test_cmh").df)
     1.0
     """
     if not isinstance(data, pd.DataFrame):
