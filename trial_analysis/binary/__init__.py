@@ -40,10 +40,15 @@ from ._uncond_ci import rd_exact_unconditional
 __all__ = [
     "ALTERNATIVES",
     "TESTS",
+    "AdjustedResult",
     "BinaryComparison",
+    "CMHResult",
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
+    "adjusted",
+    "cmh",
+    "cmh_counts",
     "compare",
     "firth_logit",
     "fragility_index",
@@ -609,4 +614,6 @@ def fragility_table(
     )
 
 
+from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)
