@@ -675,7 +675,11 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             raise ck.fail(f"parameters[{i}].resolution", "a positive number", res)
         params.append(
             Parameter(
-                t["code"], t["label"], t["unit"], float(lo), float(hi),
+                t["code"],
+                t["label"],
+                t["unit"],
+                float(lo),
+                float(hi),
                 None if res is None else float(res),
             )
         )
