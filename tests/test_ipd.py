@@ -271,7 +271,7 @@ def test_empty_files_and_missing_files(folder, tmp_path):
     assert any(p.rule == "required column is missing" for p in probs)
     empty = tmp_path / "nothing"
     empty.mkdir()
-    with pytest.raises(DataValidationError, match=r"expected two files subjects\.csv"):
+    with pytest.raises(DataValidationError, match=r"subjects\.csv \+ measurements\.csv"):
         load_ipd(empty)
     with pytest.raises(DataValidationError, match="no such file or folder"):
         load_ipd(tmp_path / "absent")

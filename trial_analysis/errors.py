@@ -93,10 +93,18 @@ class DataValidationError(TrialAnalysisError, ValueError):
     The message shows the first ``max_shown`` problems and counts the rest.
     """
 
-    def __init__(self, problems: list[Problem], max_shown: int = 50):
+    def __init__(self, problems: list[Problem], max_shown: int = 50, total: int | None = None):
         self.problems = list(problems)
         n = len(self.problems)
-        lines = [f"{n} problem{'s' if n != 1 else ''} found in the patient-level data:"]
+        #: problem rows counted, including rows summarised by a "... and k more rows" problem
+        self.total = max(n, total or 0)
+        shown = min(n, max_shown)
+        head = (
+            f"{self.total} problem{'s' if self.total != 1 else ''} found in the patient-level data"
+        )
+        if shown < self.total:
+            head += f" ({shown} shown)"
+        lines = [head + ":"]
         lines += [f"  - {p}" for p in self.problems[:max_shown]]
         if n > max_shown:
             lines.append(f"  ... and {n - max_shown} more (see .problems)")
