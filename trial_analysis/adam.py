@@ -127,7 +127,9 @@ def classify(frame: pd.DataFrame) -> str:
         return ""
     if "PARAMCD" in cols and ("AVAL" in cols or "AVALC" in cols):
         return "ADTTE" if "CNSR" in cols else "BDS"
-    if frame["USUBJID"].is_unique and cols & set(SUBJECT_LEVEL):
+    # ADSL: one row per subject. A few duplicated ids still make an ADSL (reported by check());
+    # an occurrence data set (ADAE, ADCM) carries ADSL variables too but repeats most subjects.
+    if cols & set(SUBJECT_LEVEL) and frame["USUBJID"].duplicated().mean() < 0.05:
         return "ADSL"
     return ""
 

@@ -1834,7 +1834,13 @@ def _resolve_design(design: Any, folder: Path | None, studyid: Any) -> TrialDesi
         return load_design(folder / "design.toml")
     if isinstance(studyid, str) and studyid in available_trials():
         return load_design(studyid)
-    return load_design("zang2022")
+    where = f" in {folder}" if folder is not None else ""
+    raise ParameterError(
+        "design",
+        f"a design for these data: pass design= (a TrialDesign, a design.toml path or a shipped "
+        f"trial name: {', '.join(available_trials())}), put a design.toml{where}, or give a "
+        f"STUDYID column naming a shipped trial (found {studyid!r})",
+    )
 
 
 def validate_frames(
@@ -2110,7 +2116,9 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
     design : TrialDesign, str or Path, optional
         The design to validate against (a shipped trial name, a ``design.toml`` path or a
         :class:`~trial_analysis.design.TrialDesign`). Default: a ``design.toml`` in the data
-        folder, else the shipped trial named in a ``STUDYID`` column, else ``zang2022``.
+        folder (or, for ADaM files, its parent), else the shipped trial named in a ``STUDYID``
+        column; the documented two-table format needs one of these, ADaM data sets without a
+        design are read as they are (arms, sizes and visits from ADSL/BDS, said in ``notes``).
 
     Returns
     -------
