@@ -176,7 +176,7 @@ def test_no_design_reads_arms_and_visits_from_the_data(tmp_path, frames):
     assert set(ipd.arm_names) == set(ARMS) and ipd.control == "Placebo"
     assert any("no design.toml" in n for n in ipd.notes)
     assert ipd.analysis_set("GLUC").attrs["analysis_set"].n_subjects == 230
-    with pytest.raises(ParameterError, match="loaded without a design.toml"):
+    with pytest.raises(ParameterError, match=r"loaded without a design\.toml"):
         ipd.endpoint_values("glucose")
 
 
