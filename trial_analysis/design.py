@@ -69,6 +69,7 @@ class Arm:
 
 
 DOSE_BASES = ("fixed", "per_kg", "per_m2")
+MAX_ARMS = 6  # one control and up to five experimental arms
 TIME_UNITS = {"days": 1 / 7, "weeks": 1.0, "months": 365.25 / 12 / 7}  # -> weeks
 SUBJECT_VARIABLE_TYPES = ("number", "text", "flag", "date")
 
@@ -751,6 +752,8 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         raise ck.fail("arms.name", "unique arm names", names)
+    if not 2 <= len(arms) <= MAX_ARMS:
+        raise ck.fail("arms", f"2 to {MAX_ARMS} arms", f"{len(arms)} arms")
     roles = [a.role for a in arms]
     if roles.count("control") != 1 or roles.count("experimental") < 1:
         raise ck.fail(
