@@ -37,26 +37,28 @@ _SUBMODULES = {
     "bayes",
     "binary",
     "claims",
-    "composite",
     "consistency",
     "continuous",
     "design",
     "errors",
     "evidence",
-    "glycaemic",
     "ipd",
     "meta",
     "missing",
     "mmrm",
     "power",
     "published",
+    "reanalysis",
     "report",
     "results",
     "synthetic",
+    "trial",
 }
 # Top-level functions defined in submodules: name -> module
 _FUNCTIONS = {
     "load_ipd": "ipd",
+    "load_trial": "trial",
+    "reanalyze": "reanalysis",
     "synthetic_ipd": "synthetic",
 }
 
@@ -73,7 +75,9 @@ __all__ = [
     "load_design",
     "load_ipd",
     "load_published",
+    "load_trial",
     "published_value",
+    "reanalyze",
     "synthetic_ipd",
 ]
 

@@ -205,12 +205,18 @@ class Endpoint:
     #: published.csv quantities of this endpoint by role: "percent" (binary), "level" (means
     #: and SDs of the parameter by visit), "change" (mean change, between-arm p); default the id
     published: tuple[tuple[str, str], ...] = ()
+    #: SDs at which summary-level t-tests are shown when none is published (assumed values)
+    assumed_sds: tuple[float, ...] = ()
 
     def published_quantity(self, role: str) -> str | None:
-        """The ``published.csv`` quantity holding this endpoint's numbers of ``role``."""
+        """The ``published.csv`` quantity holding this endpoint's numbers of ``role``.
+
+        Without a ``published`` declaration the endpoint id is the quantity of its main role
+        (``percent`` for binary, ``change`` for continuous endpoints).
+        """
         d = dict(self.published)
-        if role in d:
-            return d[role]
+        if d:  # declared: exactly these
+            return d.get(role)
         default = "percent" if self.type == "binary" else "change"
         return self.id if role == default else None
 
@@ -262,6 +268,13 @@ class TrialDesign(Result):
     def visit_numbers(self) -> tuple[float, ...]:
         """The scheduled visits' ``AVISITN`` (equal to ``visit_weeks`` for week-numbered data)."""
         return tuple(v.avisitn for v in self.visits) if self.visits else self.visit_weeks
+
+    def visit_label(self, avisitn: float) -> str:
+        """How a visit is named in tables: the declared label, else ``week <n>``."""
+        for v in self.visits:
+            if v.avisitn == avisitn:
+                return v.label
+        return f"week {avisitn:g}"
 
     @property
     def experimental_arms(self) -> tuple[Arm, ...]:
@@ -423,6 +436,7 @@ _TYPES = {
     "number": (int, float),
     "list[int]": (list,),
     "list[str]": (list,),
+    "list[number]": (list,),
     "bool": (bool,),
     "table": (dict,),
     "list[table]": (list,),
@@ -516,6 +530,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "method": ("str", False),
         "negate": ("bool", False),
         "published": ("table", False),
+        "assumed_sds": ("list[number]", False),
     },
     "components": {
         "parameter": ("str", True),
@@ -587,6 +602,11 @@ class _Checker:
                 ok = all(isinstance(x, int) and not isinstance(x, bool) for x in v)
             if ok and typ == "list[str]":
                 ok = all(isinstance(x, str) for x in v)
+            if ok and typ == "list[number]":
+                ok = all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in v
+                )
             if ok and typ == "list[table]":
                 ok = all(isinstance(x, dict) for x in v)
             if not ok:
@@ -944,6 +964,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
                 method=t.get("method", ""),
                 negate=t.get("negate", False),
                 published=_published_roles(ck, t.get("published", {}), where),
+                assumed_sds=tuple(float(x) for x in t.get("assumed_sds", ())),
             )
         )
 

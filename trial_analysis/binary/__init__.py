@@ -49,12 +49,16 @@ __all__ = [
     "adjusted",
     "cmh",
     "cmh_counts",
+    "MissingSensitivity",
+    "TippingPoint",
     "compare",
     "firth_logit",
     "fragility_index",
     "fragility_table",
+    "missing_sensitivity",
     "pvalue_grid",
     "pvalues",
+    "tipping_point",
 ]
 
 COLUMNS = [
@@ -617,3 +621,9 @@ def fragility_table(
 from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
 from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)
+from ._missing import (  # noqa: E402  (re-export)
+    MissingSensitivity,
+    TippingPoint,
+    missing_sensitivity,
+    tipping_point,
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,25 +179,28 @@ def infer_counts(
     return df
 
 
-def published_counts(trial: str = "zang2022", endpoint: str = "composite") -> pd.DataFrame:
+def published_counts(trial: Any, endpoint: str, *, experimental: str | None = None) -> pd.DataFrame:
     """Counts implied by a trial's published percentages (and CI) of a binary endpoint.
 
-    Reads the endpoint's published percentages per arm and, when published, the CI of their
-    difference (``published.csv``), and runs :func:`infer_counts` with the randomised sizes as
-    upper bounds. The one place where a trial's published binary results become counts.
+    Reads the endpoint's published percentages per arm (the ``percent`` quantity the design
+    declares for it, default the endpoint id) and, when published, the CI of their difference,
+    and runs :func:`infer_counts` with the randomised sizes as upper bounds. The one place where
+    a trial's published binary results become counts.
 
     Parameters
     ----------
-    trial : str
-        Shipped trial name or trial folder.
+    trial : Trial
+        From :func:`trial_analysis.load_trial`.
     endpoint : str
         A binary endpoint id of the design.
+    experimental : str, optional
+        The experimental arm compared with the control (default the design's first).
 
     Returns
     -------
     pandas.DataFrame
         As :func:`infer_counts`; ``attrs`` holds ``p1``, ``p2``, ``ci``, ``conf_level``,
-        ``trial`` and ``endpoint``.
+        ``trial``, ``endpoint`` and ``arms``.
 
     Raises
     ------
@@ -207,40 +211,55 @@ def published_counts(trial: str = "zang2022", endpoint: str = "composite") -> pd
 
     Examples
     --------
-    >>> published_counts("zang2022")[["x1", "n1", "x2", "n2", "method"]].values.tolist()
+    >>> import trial_analysis as ta
+    >>> t = ta.load_trial("zang2022")
+    >>> published_counts(t, "composite")[["x1", "n1", "x2", "n2", "method"]].values.tolist()
     [[9, 45, 2, 44, 'wald']]
     """
-    from pathlib import Path
-
-    from ..design import load_design
     from ..errors import AnalysisError
-    from ..published import load_published, published_value
+    from ..published import published_value
+    from ..trial import Trial
 
-    design = load_design(trial)
+    if not isinstance(trial, Trial):
+        raise ParameterError(
+            "trial", "a Trial (ta.load_trial(name or folder))", type(trial).__name__
+        )
+    design, pub = trial.design, trial.published
     try:
         ep = design.endpoint(endpoint)
     except KeyError:
         raise ParameterError("endpoint", "an endpoint id of the design", endpoint) from None
     if ep.type != "binary":
         raise ParameterError("endpoint", "a binary endpoint", f"{endpoint} ({ep.type})")
-    pub = load_published(Path(design.source_file).parent)
-    e, c = design.experimental_arm, design.control_arm
+    e = design.arm(experimental) if experimental else design.experimental_arm
+    c = design.control_arm
+    q = ep.published_quantity("percent")
     try:
-        p1 = published_value(pub, endpoint, e.name, ep.week, "percent")
-        p2 = published_value(pub, endpoint, c.name, ep.week, "percent")
+        p1 = published_value(pub, q, e.name, ep.week, "percent")
+        p2 = published_value(pub, q, c.name, ep.week, "percent")
     except KeyError as exc:
-        raise AnalysisError(f"{trial}: no published percentages for {endpoint!r}: {exc}") from None
+        raise AnalysisError(
+            f"{trial.id}: no published percentages for {endpoint!r}: {exc}"
+        ) from None
     both = f"{e.name} - {c.name}"
     try:
         ci = (
-            published_value(pub, endpoint, both, ep.week, "ci_low"),
-            published_value(pub, endpoint, both, ep.week, "ci_high"),
+            published_value(pub, q, both, ep.week, "ci_low"),
+            published_value(pub, q, both, ep.week, "ci_high"),
         )
-        m = (pub["quantity"] == endpoint) & (pub["statistic"] == "ci_low")
+        m = (pub["quantity"] == q) & (pub["statistic"] == "ci_low") & (pub["arm"] == both)
         cl = float(pub.loc[m, "conf_level"].iloc[0])
         cl = cl if np.isfinite(cl) else 0.95
     except KeyError:
         ci, cl = None, 0.95
     out = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
-    out.attrs.update(p1=p1, p2=p2, ci=ci, conf_level=cl, trial=str(trial), endpoint=endpoint)
+    out.attrs.update(
+        p1=p1,
+        p2=p2,
+        ci=ci,
+        conf_level=cl,
+        trial=trial.id,
+        endpoint=endpoint,
+        arms=(e.name, c.name),
+    )
     return out
