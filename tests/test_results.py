@@ -44,10 +44,14 @@ class _Toy(Result):
         (0.154545, "0.1545"),
         (28.6631, "28.66"),
         (float("nan"), ""),
-        (1.5e-5, "1.500e-05"),
-        (2.5e7, "2.500e+07"),
-        (float("inf"), "inf"),
-        (True, "True"),
+        (1.5e-5, "1.5×10⁻⁵"),
+        (2.5e7, "2.5×10⁷"),
+        (-1.482e-05, "-1.482×10⁻⁵"),
+        (12345.6, "12346"),  # ordinary values never in scientific notation
+        (0.045454545454545456, "0.04545"),
+        (float("inf"), "∞"),
+        (True, "Yes"),
+        (np.False_, "No"),
         (None, ""),
     ],
 )
@@ -56,12 +60,48 @@ def test_format_number(x, text):
 
 
 def test_format_p_and_sci():
+    # one rule: <0.001; four decimals below 0.1; three from 0.1; >0.999
     assert format_p(0.0495622) == "0.0496"
-    assert format_p(3e-7) == "<0.0001"
+    assert format_p(0.058) == "0.0580" and format_p(0.0695) == "0.0695"
+    assert format_p(0.0081) == "0.0081" and format_p(0.00095) == "<0.001"
+    assert format_p(0.5) == "0.500" and format_p(0.9996) == ">0.999"
+    assert format_p(3e-7) == "<0.001"
     assert format_p(float("nan")) == ""
     assert (
-        format_sci(1e6) == "1×10^6" and format_sci(1.5e6) == "1.5×10^6" and format_sci(70.0) == "70"
+        format_sci(1e6) == "1×10⁶" and format_sci(1.5e6) == "1.5×10⁶" and format_sci(70.0) == "70"
     )
+
+
+def test_typeset_frame_labels_symbols_and_cells():
+    from trial_analysis.results import typeset_frame
+
+    df = pd.DataFrame(
+        {
+            "ci_low": [0.045454545454545456],
+            "p_value": [0.04956],
+            "prob_gt_mcid": [0.8009083593820447],
+            "significant": [True],
+            "rho_ranges": [("GIR", "CPEP")],
+            "text": ["20 <= age <= 65, 24 kg/m2, tau^2, 1x10^6"],
+        }
+    )
+    out = typeset_frame(df)
+    assert list(out.columns) == [
+        "95% CI lower",
+        "p",
+        "P(effect > MCID)",
+        "Significant",
+        "ρ ranges",
+        "Text",
+    ]
+    assert out.iloc[0].tolist() == [
+        "0.04545",
+        "0.0496",
+        "0.8009",
+        "Yes",
+        "GIR, CPEP",
+        "20 ≤ age ≤ 65, 24 kg/m², τ², 1x10⁶",
+    ]
 
 
 def test_result_mixin_text_html_json():
