@@ -26,6 +26,7 @@ __all__ = [
     "Result",
     "column_label",
     "format_cell",
+    "format_ci",
     "format_number",
     "format_p",
     "format_sci",
@@ -118,7 +119,53 @@ def format_p(p: Any) -> str:
         return "<0.001"
     if p > 0.999:
         return ">0.999"
-    return f"{p:.4f}" if p < 0.1 else f"{p:.3f}"
+    # the band is chosen on the rounded value: 0.09996 prints 0.100, not 0.1000
+    return f"{p:.4f}" if round(p, 4) < 0.1 else f"{p:.3f}"
+
+
+def _decimals(magnitude: float, digits: int) -> int:
+    """Decimals that give ``magnitude`` ``digits`` significant digits (0 to 6)."""
+    if not math.isfinite(magnitude) or magnitude == 0:
+        return min(digits, 6)
+    return max(0, min(6, digits - 1 - math.floor(math.log10(abs(magnitude)))))
+
+
+def format_ci(estimate: Any, low: Any, high: Any, conf_level: float = 0.95, digits: int = 2) -> str:
+    """An estimate with its confidence interval as a journal prints it:
+    ``0.20 (95% CI 0.05 to 0.36)``.
+
+    Decimals policy: the precision the interval supports — as many decimals as give the
+    interval's width ``digits`` significant digits (Cole, "Too many digits", Arch Dis Child
+    2015), the same for the estimate and both limits; "to" between the limits (a hyphen would
+    read as a minus sign). An unbounded interval takes the decimals of the estimate at three
+    significant digits; a missing limit prints "not estimable", a missing estimate ''.
+
+    >>> format_ci(0.2045, 0.0526, 0.3561)
+    '0.20 (95% CI 0.05 to 0.36)'
+    >>> format_ci(-0.68, -1.18, -0.18), format_ci(-0.68, -1.18, -0.18, digits=3)
+    ('-0.7 (95% CI -1.2 to -0.2)', '-0.68 (95% CI -1.18 to -0.18)')
+    >>> format_ci(12.37, -3.2, 27.9, conf_level=0.9)
+    '12 (90% CI -3 to 28)'
+    >>> format_ci(2.5, 0.81, float("inf"))
+    '2.50 (95% CI 0.81 to ∞)'
+    """
+    vals = [float("nan") if v is None or v is pd.NA else float(v) for v in (estimate, low, high)]
+    est, lo, hi = vals
+    if math.isnan(est):
+        return ""
+    level = format_number(100 * float(conf_level), 3) + "% CI"
+    if math.isnan(lo) or math.isnan(hi):
+        return f"{format_number(est, 3)} ({level} not estimable)"
+    width = hi - lo
+    dec = _decimals(width, digits) if math.isfinite(width) and width > 0 else _decimals(est, 3)
+
+    def fmt(v: float) -> str:
+        if math.isinf(v):
+            return "∞" if v > 0 else "-∞"
+        text = f"{v:.{dec}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+    return f"{fmt(est)} ({level} {fmt(lo)} to {fmt(hi)})"
 
 
 # Typographic symbols for the ASCII spellings code and data files use (a copy editor's pass:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..errors import TrialAnalysisError
+from ..errors import ReportError
 from ..results import Result, column_label, format_cell, typeset_frame, typographic
 
 __all__ = [
@@ -53,10 +53,6 @@ MAX_TITLE = 400
 MAX_TEXT = 20_000
 
 SOURCES = ("published", "registry", "inferred", "assumed", "synthetic", "patient-level", "computed")
-
-
-class ReportError(TrialAnalysisError, ValueError):
-    """The report's content is invalid: a dangling cross-reference, or text over its bound."""
 
 
 # ------------------------------------------------------------------------------- inline runs

@@ -18,7 +18,7 @@ from .content import Resolved
 __all__ = ["render_html"]
 
 _CSS = """
-body{font-family:Helvetica,Arial,"Noto Sans CJK TC",sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111;line-height:1.45}
+body{overflow-wrap:anywhere;font-family:Helvetica,Arial,"Noto Sans CJK TC",sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111;line-height:1.45}
 h1{font-size:1.7em} h2{font-size:1.3em;border-bottom:1px solid #ccc;margin-top:1.6em} h3{font-size:1.05em}
 table{border-collapse:collapse;font-size:.8em;margin:.3em 0 .2em} th,td{padding:2px 6px;text-align:left;vertical-align:top;hyphens:manual}
 thead th{border-top:2px solid #000;border-bottom:1px solid #000} tbody tr:nth-child(even){background:#f4f6f8}

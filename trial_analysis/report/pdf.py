@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,23 +55,65 @@ def figure_svg(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+# A word longer than this may be broken anywhere (an identifier, a URL, a careless or hostile
+# data file): Typst breaks lines only at spaces and, in justified text, at hyphenation points,
+# so such a word would otherwise run off the page. Hexadecimal digests (checksums, commits) up
+# to 64 digits fit their columns and stay whole, so they copy from the PDF exactly.
+_LONG_WORD = re.compile(r"\S{30,}")
+_DIGEST = re.compile(r"[0-9a-f]{30,64}")
+_ZWSP = "\u200b"  # zero-width space: an invisible break opportunity
+
+
+def _split(word: str) -> str:
+    if _DIGEST.fullmatch(word):
+        return word
+    return _ZWSP.join(word[i : i + 10] for i in range(0, len(word), 10))
+
+
+def breakable(text: str) -> str:
+    """``text`` with a break opportunity every 10 characters inside words of 30 or more
+    (hexadecimal digests excepted).
+
+    >>> breakable("a " + "x" * 25 + " " + "y" * 31).split(" ")[2].count("\u200b")
+    3
+    """
+    return _LONG_WORD.sub(lambda m: _split(m.group(0)), text)
+
+
+def _runs(runs: Any) -> list[list[str]]:
+    return [[style, breakable(t), target] for style, t, target in runs]
+
+
+def _block(b: dict[str, Any], folder: Path) -> dict[str, Any]:
+    b = dict(b)
+    if "runs" in b:
+        b["runs"] = _runs(b["runs"])
+    if "caption" in b:
+        b["caption"] = _runs(b["caption"])
+    if b["type"] == "heading":
+        b["text"] = breakable(b["text"])
+    elif b["type"] == "table":
+        b["header"] = [breakable(h) for h in b["header"]]
+        b["rows"] = [[breakable(v) for v in row] for row in b["rows"]]
+        b["notes"] = [breakable(n) for n in b["notes"]]
+    elif b["type"] == "figure":
+        name = f"fig-{b['number']}.svg"  # a name made here, never from data
+        (folder / name).write_bytes(figure_svg(b.pop("figure")))
+        b["file"] = name
+    return b
+
+
 def _jsonable(doc: Resolved, folder: Path) -> dict[str, Any]:
-    sections = []
-    for s in doc.sections:
-        blocks = []
-        for b in s["blocks"]:
-            if b["type"] == "figure":
-                name = f"fig-{b['number']}.svg"
-                (folder / name).write_bytes(figure_svg(b["figure"]))
-                b = {k: v for k, v in b.items() if k != "figure"} | {"file": name}
-            blocks.append(b)
-        sections.append({**s, "blocks": blocks})
+    sections = [
+        {**s, "title": breakable(s["title"]), "blocks": [_block(b, folder) for b in s["blocks"]]}
+        for s in doc.sections
+    ]
     return {
-        "title": doc.title,
-        "subtitle": [list(map(list, line)) for line in doc.subtitle],
-        "callouts": list(doc.callouts),
+        "title": breakable(doc.title),
+        "subtitle": [_runs(line) for line in doc.subtitle],
+        "callouts": [_block(c, folder) for c in doc.callouts],
         "sections": sections,
-        "footer": doc.footer,
+        "footer": breakable(doc.footer),
     }
 
 
