@@ -236,18 +236,27 @@ def _check_len(text: str, what: str, limit: int = MAX_TEXT) -> str:
     return text
 
 
+_SOURCE_WORDS = {
+    "published": "published aggregates",
+    "registry": "trial registry",
+    "inferred": "inferred from published numbers",
+    "assumed": "assumed values (reasons in the design file)",
+    "synthetic": "SYNTHETIC cohort, not the trial's patients",
+    "patient-level": "patient-level data",
+    "computed": "computed from published aggregates",
+}
+
+
 def _source_phrase(source: str | None) -> str:
+    """``Data: published aggregates.``; several sources joined by " and " are each named."""
     if not source:
         return ""
-    return {
-        "published": "Data: published aggregates.",
-        "registry": "Data: trial registry.",
-        "inferred": "Data: inferred from published numbers.",
-        "assumed": "Data: assumed values (reasons in the design file).",
-        "synthetic": "Data: SYNTHETIC cohort, not the trial's patients.",
-        "patient-level": "Data: patient-level data.",
-        "computed": "Data: computed from published aggregates.",
-    }.get(source, f"Data: {source}.")
+    parts = [_SOURCE_WORDS.get(x.strip(), x.strip()) for x in source.split(" and ")]
+    return "Data: " + "; ".join(parts) + "."
+
+
+def _is_synthetic(source: str | None) -> bool:
+    return "synthetic" in [x.strip() for x in (source or "").split(" and ")]
 
 
 def resolve(
@@ -359,7 +368,7 @@ def resolve(
                             typographic(_check_len(n, f"Table {n_table}, a note")) for n in b.notes
                         ],
                         "widths": list(b.col_widths) if b.col_widths else None,
-                        "synthetic": b.source == "synthetic",
+                        "synthetic": _is_synthetic(b.source),
                     }
                 )
             elif isinstance(b, FigureBlock):
@@ -373,7 +382,7 @@ def resolve(
                         "caption": caption,
                         "figure": b.figure,
                         "width": float(b.width),
-                        "synthetic": b.source == "synthetic",
+                        "synthetic": _is_synthetic(b.source),
                     }
                 )
             else:

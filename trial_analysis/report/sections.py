@@ -718,7 +718,29 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     return s
 
 
+def findings_section(ctx: ReportContext) -> Section:
+    """Key findings, computed by rules from the reanalysis engine's results table
+    (:mod:`.findings`); listed first once the engine (``ta.reanalyze``) exists."""
+    from ..reanalysis import reanalyze
+    from .findings import findings_section as from_frame
+
+    d = ctx.design
+    res = ctx.cached("reanalysis", lambda: reanalyze(d, ipd=ctx.ipd, seed=ctx.seed))
+    keys = {k for k, _, _ in SECTIONS}
+    return from_frame(
+        res.to_frame(),
+        labels={e.id: e.label for e in d.endpoints},
+        primary={e.id: e.method for e in d.endpoints if e.method},
+        sections={e.id: e.id for e in d.endpoints if e.id in keys},
+    )
+
+
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
+    *(
+        [("findings", "Key findings", findings_section)]
+        if available("reanalysis", "reanalyze")
+        else []
+    ),
     ("design", "Design", design_section),
     ("flow", "Participant flow and baseline", flow_section),
     ("audit", "Published-number audit", audit_section),
