@@ -430,6 +430,12 @@ class TrialDesign(Result):
 # loading and validation
 # ---------------------------------------------------------------------------------------
 
+# Bounds on the text fields (checked on loading, before any work): names and titles print in
+# headings, table cells and figure labels; the longer fields print in paragraphs.
+_MAX_NAME = 400
+_MAX_TEXT = 5_000
+_LONG_TEXT = {"citation", "description", "text", "source", "reason", "title"}
+
 _TYPES = {
     "str": (str,),
     "int": (int,),
@@ -611,6 +617,12 @@ class _Checker:
                 ok = all(isinstance(x, dict) for x in v)
             if not ok:
                 raise self.fail(k, f"a {typ}", v)
+            if typ == "str":
+                limit = _MAX_TEXT if key in _LONG_TEXT else _MAX_NAME
+                if len(v) > limit:
+                    raise self.fail(
+                        k, f"a text of at most {limit:,} characters", f"{len(v):,} characters"
+                    )
             out[key] = v
         return out
 

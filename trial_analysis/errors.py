@@ -20,6 +20,7 @@ __all__ = [
     "ParameterError",
     "Problem",
     "PublishedDataError",
+    "ReportError",
     "ScenarioError",
     "StatisticalWarning",
     "SyntheticDataWarning",
@@ -127,6 +128,12 @@ class ParameterError(TrialAnalysisError, ValueError):
 
 class AnalysisError(TrialAnalysisError, RuntimeError):
     """An analysis cannot be carried out on the given data (non-convergence, singular fit, ...)."""
+
+
+class ReportError(TrialAnalysisError, ValueError):
+    """A report's content is invalid: a cross-reference to a section, table or figure the report
+    does not contain, a duplicate label, a figure without its data source, or a text over its
+    bound. The message names the section and block."""
 
 
 class MissingDependencyError(TrialAnalysisError, ImportError):

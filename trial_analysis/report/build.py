@@ -20,7 +20,7 @@ from ..cli._common import atomic_write
 from ..design import TrialDesign, load_design
 from ..published import load_published
 from ..results import SYNTHETIC_NOTE
-from .content import Callout
+from .content import Bold, Callout, Italic, resolve
 
 __all__ = ["ReportContext", "build_report", "sha256_file"]
 
@@ -62,10 +62,30 @@ class ReportContext:
         return self.cache[key]
 
     def add_input(self, path: str | Path) -> None:
+        """Record the SHA-256 of a file (or of every file in a folder) under its display path."""
         p = Path(path)
         files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for f in files:
-            self.inputs[str(f)] = sha256_file(f)
+            self.inputs[display_path(f)] = sha256_file(f)
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the report prints it: relative to the repository (``data/zang2022/design.toml``)
+    for shipped data, relative to the working folder when inside it, else from the trial
+    folder's parent — never an absolute path of this machine."""
+    p = Path(path).resolve()
+    from .._paths import data_dir
+
+    try:
+        data = data_dir().resolve()
+    except Exception:
+        data = None
+    if data is not None and p.is_relative_to(data):
+        return str(Path("data") / p.relative_to(data))
+    cwd = Path.cwd().resolve()
+    if p.is_relative_to(cwd):
+        return str(p.relative_to(cwd))
+    return str(Path(*p.parts[-3:]))
 
 
 def _resolve_ipd(ctx: ReportContext, ipd: Any) -> Any:
@@ -150,6 +170,23 @@ def build_report(
                 ctx.warnings.append(msg)
         if sec is not None:
             built.append(sec)
+    from .references import references_section
+
+    has_evidence = any(sec.key == "evidence" for sec in built)
+    if has_evidence:
+        from .._paths import data_dir
+
+        ctx.add_input(data_dir() / "evidence")
+    refs = references_section(ctx, evidence=has_evidence)
+    if refs is not None:
+        # the reproducibility appendix stays last; its checksum table was built before the
+        # evidence inputs were added, so it is rebuilt
+        repro = [i for i, sec in enumerate(built) if sec.key == "reproducibility"]
+        if repro:
+            built[repro[0]] = _sections.reproducibility_section(ctx)
+            built.insert(repro[0], refs)
+        else:
+            built.append(refs)
 
     d = design
     subtitle = [
@@ -159,8 +196,13 @@ def build_report(
     ]
     callouts = [
         Callout(
-            "This report reanalyses the trial from its <b>published aggregates</b> (the abstract only is public). "
-            "Values not published are marked <i>assumed</i> with the reason.",
+            (
+                "This report reanalyses the trial from its ",
+                Bold("published aggregates"),
+                " (the abstract only is public). Values not published are marked ",
+                Italic("assumed"),
+                " with the reason.",
+            ),
             "info",
         )
     ]
@@ -168,10 +210,11 @@ def build_report(
         callouts.insert(
             0,
             Callout(
-                "<b>"
-                + SYNTHETIC_NOTE.replace("SYNTHETIC DATA:", "SYNTHETIC DATA.")
-                + "</b> Patient-level tables and figures illustrate the methods; they are "
-                "not evidence about the trial's patients.",
+                (
+                    Bold(SYNTHETIC_NOTE.replace("SYNTHETIC DATA:", "SYNTHETIC DATA.")),
+                    " Patient-level tables and figures illustrate the methods; they are "
+                    "not evidence about the trial's patients.",
+                ),
                 "synthetic",
             ),
         )
@@ -182,20 +225,18 @@ def build_report(
     from .pdf import render_pdf
 
     render = render_pdf if fmt == "pdf" else render_html
+    # numbering, cross-references and text bounds are checked before anything is written
+    doc = resolve(
+        title=f"Reanalysis: {d.short_title}",
+        subtitle_lines=[s for s in subtitle if s],
+        title_callouts=callouts,
+        sections=built,
+        footer=footer,
+        synthetic=ctx.synthetic,
+    )
     if progress:
         progress(f"writing {out}")
-    return atomic_write(
-        out,
-        lambda tmp: render(
-            tmp,
-            title=f"Reanalysis: {d.short_title}",
-            subtitle_lines=[s for s in subtitle if s],
-            title_callouts=callouts,
-            sections=built,
-            footer=footer,
-            synthetic=ctx.synthetic,
-        ),
-    )
+    return atomic_write(out, lambda tmp: render(tmp, doc=doc))
 
 
 def _version() -> str:

@@ -20,7 +20,19 @@ import pandas as pd
 from ..plots import design_timeline
 from ..results import format_sci
 from .build import ReportContext
-from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock, table_from
+from .content import (
+    Bold,
+    Callout,
+    Code,
+    FigureBlock,
+    Heading,
+    Italic,
+    Para,
+    Ref,
+    Section,
+    TableBlock,
+    table_from,
+)
 
 __all__ = ["SECTIONS"]
 
@@ -53,7 +65,7 @@ def design_section(ctx: ReportContext) -> Section:
     )
     dp = d.provenance_of("dose")
     if dp and dp.reason:
-        s.add(Callout(f"<b>Dose ({dp.label}).</b> {dp.reason}", "warning"))
+        s.add(Callout((Bold(f"Dose ({dp.label})."), f" {dp.reason}"), "warning"))
     s.add(
         FigureBlock(
             design_timeline(d),
@@ -70,7 +82,7 @@ def design_section(ctx: ReportContext) -> Section:
     items = d.to_frame()
     s.add(
         TableBlock(
-            items.astype(str),
+            items,
             "Design items and their provenance (published = the paper's abstract; "
             "registry = NCT record; secondary = write-ups; derived = inferred from published text; "
             "assumed = our choice, with the reason below).",
@@ -91,8 +103,11 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
     s.add(Heading("What was published"))
     s.add(
         Para(
-            "Every number the trial published, one row each, as stored in <i>published.csv</i> with the "
-            "sentence it is quoted from. 'relation' marks bounds such as p &lt; 0.05."
+            (
+                "Every number the trial published, one row each, as stored in ",
+                Code("published.csv"),
+                " with the sentence it is quoted from. 'Relation' marks bounds such as p < 0.05.",
+            )
         )
     )
     cols = ["quantity", "arm", "week", "statistic", "relation", "value", "unit", "label"]
@@ -122,11 +137,13 @@ def _synthetic_callout(ctx: ReportContext) -> list[Callout]:
         return []
     return [
         Callout(
-            "<b>Synthetic cohort.</b> The tables and figures in this section are computed from a synthetic "
-            "cohort matched to the published aggregates (source: "
-            + str(ctx.ipd.source)
-            + "), not from the "
-            "trial's patients.",
+            (
+                Bold("Synthetic cohort."),
+                " The tables and figures in this section are computed from a synthetic "
+                "cohort matched to the published aggregates (source: "
+                + str(ctx.ipd.source)
+                + "), not from the trial's patients.",
+            ),
             "synthetic",
         )
     ]
@@ -155,9 +172,13 @@ def flow_section(ctx: ReportContext) -> Section | None:
     s.add(
         FigureBlock(
             flow.plot(),
-            "CONSORT-style participant flow. 'Analysed (primary)' is the population of "
-            "the published primary analysis; its size is inferred from the published confidence "
-            "interval (Section 4).",
+            (
+                "CONSORT-style participant flow. 'Analysed (primary)' is the population of "
+                "the published primary analysis; its size is inferred from the published confidence "
+                "interval (",
+                Ref("audit"),
+                ").",
+            ),
             width=0.9,
         )
     )
@@ -173,8 +194,12 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
                     drop=True
                 ),
-                "Synthetic cohort: the generative model's values that are not published (assumed, with "
-                "the reason, or derived). Published values are read from the published table (Section 3).",
+                (
+                    "Synthetic cohort: the generative model's values that are not published (assumed, "
+                    "with the reason, or derived). Published values are read from the published table (",
+                    Ref("audit"),
+                    ").",
+                ),
                 col_widths=(2.2, 1.2, 1.2, 1.1, 7),
             )
         )
@@ -227,8 +252,12 @@ def audit_section(ctx: ReportContext) -> Section | None:
         )
         s.add(
             Para(
-                f"Enumerating every count and denominator up to the randomised sizes, the published percentages "
-                f"and 95% CI are reproduced only by: <b>{found}</b>."
+                (
+                    "Enumerating every count and denominator up to the randomised sizes, the published "
+                    "percentages and 95% CI are reproduced only by: ",
+                    Bold(found),
+                    ".",
+                )
             )
         )
         d = ctx.design
@@ -269,7 +298,7 @@ def audit_section(ctx: ReportContext) -> Section | None:
         ]
         s.add(
             TableBlock(
-                frame[cols].astype(str),
+                frame[cols],
                 audit.title + ".",
                 tuple(audit.notes),
                 col_widths=(3.2, 1.8, 2.4, 1.2, 5.5),
@@ -294,9 +323,14 @@ def composite_section(ctx: ReportContext) -> Section | None:
     if c is not None:
         s.add(
             Para(
-                f"The reanalysis uses the counts the published numbers imply: <b>{c.x1}/{c.n1} vs {c.x2}/{c.n2}</b> "
-                "(Section 4). Every test and interval a reviewer might use is computed on them; the "
-                "conclusion's dependence on the test, on the non-analysed patients and on the prior follows."
+                (
+                    "The reanalysis uses the counts the published numbers imply: ",
+                    Bold(f"{c.x1}/{c.n1} vs {c.x2}/{c.n2}"),
+                    " (",
+                    Ref("audit"),
+                    "). Every test and interval a reviewer might use is computed on them; the "
+                    "conclusion's dependence on the test, on the non-analysed patients and on the prior follows.",
+                )
             )
         )
     s.add(Heading("Tests and intervals"))
@@ -370,7 +404,7 @@ def composite_section(ctx: ReportContext) -> Section | None:
                 "baseline HbA1c and insulin dose.",
             )
         )
-    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
+    s.add(Para((Italic("Notes."), " " + " ".join(n for n in res.notes if "SYNTHETIC" not in n))))
     return s
 
 
@@ -402,7 +436,9 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
         if name == "published":
             continue
         if name in ("ipd", "mmrm", "missing") and res.synthetic:
-            s.add(Callout("Patient-level rows below: <b>synthetic cohort</b>.", "synthetic"))
+            s.add(
+                Callout(("Patient-level rows below: ", Bold("synthetic cohort"), "."), "synthetic")
+            )
         s.add(
             table_from(df, _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".")
         )
@@ -418,12 +454,12 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
         f = pd.concat([x.to_frame() for x in res.findings], ignore_index=True)
         s.add(
             TableBlock(
-                f[["quantity", "reported", "recomputed", "verdict"]].astype(str),
-                "Consistency findings for this endpoint (details in Section 4).",
+                f[["quantity", "reported", "recomputed", "verdict"]],
+                ("Consistency findings for this endpoint (details in ", Ref("audit"), ")."),
                 col_widths=(4, 2, 3, 1.3),
             )
         )
-    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
+    s.add(Para((Italic("Notes."), " " + " ".join(n for n in res.notes if "SYNTHETIC" not in n))))
 
 
 def glycaemic_section(ctx: ReportContext) -> Section | None:
@@ -543,7 +579,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
         Para(
             "The trial in the context of the other controlled trials of cell therapy in type 2 diabetes, and an "
             "audit of a commercial clinic's claims against that evidence (verdict rules in "
-            "<i>docs/claims-verdicts.md</i>). Zang 2022 and its 2023 CGM companion probably share patients: "
+            "docs/claims-verdicts.md). Zang 2022 and its 2023 CGM companion probably share patients: "
             "only Zang 2022 is pooled."
         )
     )
@@ -580,7 +616,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
     tab = rep.table
     s.add(
         TableBlock(
-            tab[["id", "claim", "verdict", "reason"]].astype(str),
+            tab[["id", "claim", "verdict", "reason"]],
             "Audit of the clinic's claims.",
             tuple(rep.caveats) if getattr(rep, "caveats", None) else (),
             col_widths=(0.6, 4, 1.4, 6),
@@ -597,8 +633,9 @@ _PACKAGES = (
     "pandas",
     "statsmodels",
     "matplotlib",
-    "reportlab",
-    "svglib",
+    "typst",
+    "jinja2",
+    "cvttf-notosanscjk-regular",
     "dask",
     "papermill",
 )
@@ -647,11 +684,17 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     )
     s.add(
         Para(
-            f"<b>Seed</b> for every random step: {ctx.seed}. <b>Git commit</b>: {_git_commit()}. "
-            f"<b>Platform</b>: {platform.platform()}."
+            (
+                Bold("Seed"),
+                f" for every random step: {ctx.seed}. ",
+                Bold("Git commit"),
+                f": {_git_commit()}. ",
+                Bold("Platform"),
+                f": {platform.platform()}.",
+            )
         )
     )
-    s.add(Para(f"<b>Command</b>: <font face='Courier'>{ctx.command}</font>"))
+    s.add(Para((Bold("Command"), ": ", Code(ctx.command))))
     root = Path.cwd()
     rows = []
     for path, sha in ctx.inputs.items():
@@ -675,7 +718,29 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     return s
 
 
+def findings_section(ctx: ReportContext) -> Section:
+    """Key findings, computed by rules from the reanalysis engine's results table
+    (:mod:`.findings`); listed first once the engine (``ta.reanalyze``) exists."""
+    from ..reanalysis import reanalyze
+    from .findings import findings_section as from_frame
+
+    d = ctx.design
+    res = ctx.cached("reanalysis", lambda: reanalyze(d, ipd=ctx.ipd, seed=ctx.seed))
+    keys = {k for k, _, _ in SECTIONS}
+    return from_frame(
+        res.to_frame(),
+        labels={e.id: e.label for e in d.endpoints},
+        primary={e.id: e.method for e in d.endpoints if e.method},
+        sections={e.id: e.id for e in d.endpoints if e.id in keys},
+    )
+
+
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
+    *(
+        [("findings", "Key findings", findings_section)]
+        if available("reanalysis", "reanalyze")
+        else []
+    ),
     ("design", "Design", design_section),
     ("flow", "Participant flow and baseline", flow_section),
     ("audit", "Published-number audit", audit_section),
