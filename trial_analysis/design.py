@@ -202,6 +202,9 @@ class Endpoint:
     strata: tuple[str, ...] = ()  # randomisation strata (ADSL columns)
     method: str = ""  # the pre-specified (primary) analysis, e.g. "fisher", "ancova", "mmrm"
     negate: bool = False  # analyse -measure (a reduction reported as a positive number)
+    #: missing-data sensitivity analyses with patient data (default: both for a primary
+    #: endpoint, none otherwise): "multiple_imputation" (MAR, J2R, CR), "tipping_point"
+    sensitivity: tuple[str, ...] = ()
     #: published.csv quantities of this endpoint by role: "percent" (binary), "level" (means
     #: and SDs of the parameter by visit), "change" (mean change, between-arm p); default the id
     published: tuple[tuple[str, str], ...] = ()
@@ -535,6 +538,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "strata": ("list[str]", False),
         "method": ("str", False),
         "negate": ("bool", False),
+        "sensitivity": ("list[str]", False),
         "published": ("table", False),
         "assumed_sds": ("list[number]", False),
     },
@@ -975,6 +979,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
                 strata=tuple(t.get("strata", ())),
                 method=t.get("method", ""),
                 negate=t.get("negate", False),
+                sensitivity=_sensitivity(t, where, ck),
                 published=_published_roles(ck, t.get("published", {}), where),
                 assumed_sds=tuple(float(x) for x in t.get("assumed_sds", ())),
             )
@@ -1066,6 +1071,18 @@ def _doses(raw: dict, ck: _Checker, names: list[str]) -> list[DoseRule]:
     if "dose" not in raw:
         raise ck.fail("dose", "a [dose] table or [[doses]] (required section is missing)")
     return [_dose(ck.table(raw["dose"], "dose", "dose"), "dose", ck, names)]
+
+
+SENSITIVITY_ANALYSES = ("multiple_imputation", "tipping_point")
+
+
+def _sensitivity(t: dict, where: str, ck: _Checker) -> tuple[str, ...]:
+    if "sensitivity" not in t:
+        return SENSITIVITY_ANALYSES if t.get("role") == "primary" else ()
+    for v in t["sensitivity"]:
+        if v not in SENSITIVITY_ANALYSES:
+            raise ck.fail(f"{where}.sensitivity", "a list of " + ", ".join(SENSITIVITY_ANALYSES), v)
+    return tuple(t["sensitivity"])
 
 
 def _endpoint_time(

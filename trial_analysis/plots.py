@@ -13,13 +13,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from .design import TrialDesign
-from .results import format_sci
 
 __all__ = ["FlowBox", "consort_flow", "design_timeline"]
 
 
 def design_timeline(design: TrialDesign) -> Figure:
-    """Timeline of infusions (triangles) and visits (circles) up to the end of follow-up.
+    """Timeline of scheduled administrations (triangles) and visits (circles) to the end of
+    follow-up.
 
     Examples
     --------
@@ -41,15 +41,16 @@ def design_timeline(design: TrialDesign) -> Figure:
         label="visit",
         zorder=3,
     )
-    ax.plot(
-        design.infusion_weeks,
-        [0.32] * len(design.infusion_weeks),
-        "v",
-        ms=10,
-        color="C3",
-        label=f"infusion ({format_sci(design.dose.amount_per_kg)} {design.dose.unit})",
-        zorder=3,
-    )
+    if design.infusion_weeks:  # scheduled administrations (e.g. infusions), when declared
+        ax.plot(
+            design.infusion_weeks,
+            [0.32] * len(design.infusion_weeks),
+            "v",
+            ms=10,
+            color="C3",
+            label=f"administration ({design.dose})",
+            zorder=3,
+        )
     primary = [e.week for e in design.endpoints if e.role == "primary"]
     for w in primary:
         ax.annotate(

@@ -49,6 +49,17 @@ class Trial:
         return self.folder is not None and (self.folder / "synthetic_model.toml").is_file()
 
     @property
+    def patient_data_folder(self) -> Path | None:
+        """The real patient-level data the trial ships (ADaM files in ``adam/``), if any."""
+        if self.folder is not None and (self.folder / "adam").is_dir():
+            return self.folder / "adam"
+        return None
+
+    @property
+    def has_patient_data(self) -> bool:
+        return self.patient_data_folder is not None
+
+    @property
     def input_files(self) -> tuple[Path, ...]:
         """The files the design and published table were read from."""
         out = [Path(self.design.source_file)]
@@ -106,9 +117,14 @@ def _name_or_folder(trial: Trial) -> str:
 
 
 def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
-    """Patient-level data for ``trial``: ``None``; ``"synthetic"`` (the trial's synthetic cohort,
-    from its generative model); a folder or file of patient data; or an ``IPD`` as given."""
+    """Patient-level data for ``trial``: ``None`` (the real patient data the trial ships, if
+    any); ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic
+    cohort, from its generative model); a folder or file of patient data; or an ``IPD``."""
     if ipd is None:
+        ipd = trial.patient_data_folder
+        if ipd is None:
+            return None
+    if ipd is False:
         return None
     from .ipd import IPD
 
@@ -128,4 +144,4 @@ def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
         from .ipd import load_ipd
 
         return load_ipd(ipd, design=trial.design)
-    raise ParameterError("ipd", "None, 'synthetic', a path or an IPD", type(ipd).__name__)
+    raise ParameterError("ipd", "None, False, 'synthetic', a path or an IPD", type(ipd).__name__)

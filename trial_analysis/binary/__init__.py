@@ -46,11 +46,11 @@ __all__ = [
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
+    "MissingSensitivity",
+    "TippingPoint",
     "adjusted",
     "cmh",
     "cmh_counts",
-    "MissingSensitivity",
-    "TippingPoint",
     "compare",
     "firth_logit",
     "fragility_index",
@@ -620,10 +620,10 @@ def fragility_table(
 
 from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
-from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)
 from ._missing import (  # noqa: E402  (re-export)
     MissingSensitivity,
     TippingPoint,
     missing_sensitivity,
     tipping_point,
 )
+from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)

@@ -1,4 +1,4 @@
-"""``trial-analysis report TRIAL [--ipd PATH|synthetic] [-o PATH] [--format pdf|html] [--quiet]``."""
+"""``trial-analysis report TRIAL [--ipd PATH|synthetic|none] [-o PATH] [--format pdf|html] [--quiet]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trial", help="shipped trial name (e.g. zang2022) or a trial folder")
     p.add_argument(
         "--ipd",
-        help="patient-level data (folder, .xlsx, .xpt, .parquet); default: the synthetic cohort",
+        help="patient-level data (folder, .xlsx, .xpt, .parquet), 'synthetic', or 'none' "
+        "(published numbers only); default: the trial's own patient data, else its synthetic "
+        "cohort",
     )
     p.add_argument(
         "-o", "--output", help="output file (default reports/<trial>_reanalysis.<format>)"
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     path = build_report(
         args.trial,
-        ipd=args.ipd,
+        ipd=False if args.ipd == "none" else args.ipd,
         out=args.output,
         fmt=args.format,
         seed=args.seed,

@@ -27,14 +27,14 @@ from ._common import SOURCES
 from ._continuous import ContinuousReanalysis, analyse_continuous
 
 __all__ = [
-    "analyse_binary",
-    "analyse_continuous",
     "COLUMNS",
     "DEFAULT_SEED",
     "SOURCES",
     "BinaryReanalysis",
     "ContinuousReanalysis",
     "Reanalysis",
+    "analyse_binary",
+    "analyse_continuous",
     "reanalyze",
 ]
 
@@ -80,7 +80,9 @@ class Reanalysis(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per analysis: ``endpoint, comparison, analysis, method, estimate, ci_low,
-        ci_high, p_value, data_source`` (``published``, ``patient-level`` or ``synthetic``)."""
+        ci_high, p_value, data_source`` (``published``, ``patient-level`` or ``synthetic``),
+        and ``primary``: True on the row of the endpoint's pre-specified analysis (the design's
+        ``method``) at the endpoint's visit."""
         rows = []
         for r in self.results:
             comp = f"{r.arms[0]} vs {r.arms[1]}"
@@ -88,6 +90,13 @@ class Reanalysis(Result):
         out = pd.DataFrame(rows, columns=COLUMNS)
         for c in ("estimate", "ci_low", "ci_high", "p_value"):
             out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+        out["primary"] = False
+        for (ep_id, _comp), idx in out.groupby(
+            ["endpoint", "comparison"], sort=False
+        ).groups.items():
+            hit = _primary_index(out.loc[idx], self.trial.design.endpoint(ep_id), self.trial.design)
+            if hit is not None:
+                out.loc[hit, "primary"] = True
         return out
 
     def __getitem__(self, endpoint: str) -> Any:
@@ -134,6 +143,33 @@ class Reanalysis(Result):
         return "\n".join(parts)
 
 
+def _primary_index(rows: pd.DataFrame, ep: Any, design: Any) -> Any:
+    """The row of the endpoint's pre-specified analysis (``method`` in the design) at the
+    endpoint's visit: published counts before patient data for a test of two proportions."""
+    method = (ep.method or "").lower()
+    if not method:
+        return None
+    tested = rows.loc[rows["p_value"].notna()]
+    m = tested["method"].str.lower()
+    if method == "mmrm":
+        hit = tested.loc[
+            m.str.startswith("mmrm") & tested["method"].str.endswith(design.visit_label(ep.avisitn))
+        ]
+    elif method == "ancova":
+        hit = tested.loc[m.str.startswith("ancova") & m.str.contains("model se")]
+    else:
+        from ..binary import TEST_INFO
+
+        label = TEST_INFO.get(method, (method,))[0].lower()
+        hit = tested.loc[m == label]
+        if not len(hit):
+            hit = tested.loc[m.str.contains(method, regex=False)]
+    if not len(hit):
+        return None
+    pub = hit.loc[hit["data_source"] == "published"]
+    return (pub if len(pub) else hit).index[0]
+
+
 def _check_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ParameterError("seed", "an int", seed)
@@ -159,9 +195,11 @@ def reanalyze(
         A shipped trial name, a trial folder, a design or a loaded trial.
     endpoint : str, optional
         One endpoint id (default every endpoint the design declares, in order).
-    ipd : None, "synthetic", path or IPD
-        Patient-level data: none (published numbers only), the trial's synthetic cohort, a
-        folder of patient data, or a loaded ``IPD``.
+    ipd : None, False, "synthetic", path or IPD
+        Patient-level data: ``None`` uses the real patient data the trial ships (e.g. ADaM
+        files in ``data/<trial>/adam/``) and otherwise the published numbers only; ``False``
+        forces published numbers only; ``"synthetic"`` the trial's synthetic cohort; a folder
+        of patient data; or a loaded ``IPD``.
     seed : int
         Seed of every random step (bootstrap, Monte Carlo, imputation, synthetic cohort).
     conf_level, alpha : float

@@ -459,7 +459,7 @@ def _mmrm_rows(m, res, e, c, label, design) -> pd.DataFrame:
     )
 
 
-def _missing_rows(data, e, c, label, seed, notes, design, m_imputations: int = 50):
+def _missing_rows(data, e, c, label, seed, notes, design, which, m_imputations: int = 50):
     """Multiple imputation under MAR, J2R and CR (ICH E9(R1) sensitivity analyses), Rubin's
     rules, and the delta-adjusted tipping point."""
     data = data.loc[data["ARM"].isin((e, c))]
@@ -472,6 +472,8 @@ def _missing_rows(data, e, c, label, seed, notes, design, m_imputations: int = 5
     # with no missing value in the experimental arm, J2R and CR impute exactly as MAR does:
     # fit MAR once and report it under each label (saves two full imputations)
     methods = MI_METHODS if n_missing_treated else ("MAR",)
+    if "multiple_imputation" not in which:
+        methods = ()
     for method in methods:
         res = attempt(
             notes,
@@ -501,13 +503,16 @@ def _missing_rows(data, e, c, label, seed, notes, design, m_imputations: int = 5
             {**rows[0], "analysis": rows[0]["analysis"].replace("(MAR)", f"({mm})")}
             for mm in MI_METHODS[1:]
         ]
-    notes.append(
-        f"Multiple imputation: {m_imputations} imputations from the MMRM (approximate Bayesian), "
-        f"ANCOVA at {design.visit_label(last)}, Rubin's rules; J2R/CR impute the {e} arm's missing values from "
-        f"the {c} arm; seed {seed}."
-    )
+    if methods:
+        notes.append(
+            f"Multiple imputation: {m_imputations} imputations from the MMRM (approximate Bayesian), "
+            f"ANCOVA at {design.visit_label(last)}, Rubin's rules; J2R/CR impute the {e} arm's missing values from "
+            f"the {c} arm; seed {seed}."
+        )
     tipping = None
-    if n_missing_treated == 0:
+    if "tipping_point" not in which:
+        pass
+    elif n_missing_treated == 0:
         notes.append(
             f"No {e} patient misses {design.visit_label(last)}: J2R and CR equal MAR, and the delta-adjusted "
             "tipping-point analysis does not apply (nothing is imputed in that arm)."
@@ -547,9 +552,11 @@ def _ipd_part(ipd, ep, e, c, population, seed, notes, sections, shared) -> tuple
     m, fit = shared["mmrm"]
     if fit is not None:
         sections["mmrm"] = _mmrm_rows(m, fit, e, c, label, design)
-    mi, tipping = _missing_rows(m, e, c, label, seed, notes, design)
-    if mi is not None:
-        sections["missing"] = mi
+    tipping = None
+    if ep.sensitivity:
+        mi, tipping = _missing_rows(m, e, c, label, seed, notes, design, ep.sensitivity)
+        if mi is not None:
+            sections["missing"] = mi
     notes.append(
         f"Patient-level analyses: {population} population, {ipd.source}; estimates are "
         f"{e} - {c} on the scale of the {label}."

@@ -135,6 +135,9 @@ def _primary_row(rows: pd.DataFrame, method: str | None) -> pd.Series | None:
     tested = rows[rows["p_value"].notna()]
     if tested.empty:
         return None
+    if "primary" in tested.columns and tested["primary"].astype(bool).any():
+        # the engine marks the pre-specified analysis at the endpoint's visit
+        return tested[tested["primary"].astype(bool)].iloc[0]
     if method:
         key = method.lower()
         for col in ("method", "analysis"):
