@@ -233,7 +233,7 @@ def test_example_scenario_file_loads_and_overrides():
 
 
 def test_zang_generative_model_or_clear_error():
-    s = _scenario().with_overrides({"model": {"kind": "zang2022"}})
+    s = _scenario().with_overrides({"model": {"kind": "synthetic"}})
     if importlib.util.find_spec("trial_analysis.synthetic") is None:
         with pytest.raises(AnalysisError, match="kind = 'parametric'"):
             simulate(s, n_sims=10, seed=0)

@@ -675,7 +675,7 @@ def _calibrate_rho(model: GenerativeModel, arm: str, target: float) -> float:
     return float(optimize.brentq(lambda r: rate(r) - target, lo, hi, xtol=1e-4))
 
 
-def model_for(trial: str = "zang2022", **overrides: Any) -> GenerativeModel:
+def model_for(trial: str, **overrides: Any) -> GenerativeModel:
     """The generative model of ``trial``'s patients, fitted to its published aggregates.
 
     Parameters
@@ -988,7 +988,7 @@ def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
 
 
 def synthetic_ipd(
-    name: str = "zang2022",
+    name: str,
     seed: int | None = None,
     exact: bool = True,
     **overrides: Any,

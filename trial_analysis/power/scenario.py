@@ -1,8 +1,9 @@
 """Simulation scenarios: a whole future trial as a TOML file or a Python object.
 
 A scenario names the arms and their sizes, the visits, the generative model of the patients
-(by default the model fitted to Zang 2022 by :mod:`trial_analysis.synthetic`, every
-parameter overridable; or a simple parametric model), the dropout mechanism (MCAR or MAR),
+(by default the generative model of the scenario's trial, ``data/<trial>/synthetic_model.toml``
+read by :mod:`trial_analysis.synthetic`, every parameter overridable; or a simple parametric
+model), the dropout mechanism (MCAR or MAR),
 the derivation of the composite endpoint and the analyses to apply. Format::
 
     [scenario]
@@ -17,7 +18,8 @@ the derivation of the composite endpoint and the analyses to apply. Format::
     weeks = [0, 12, 24, 36, 48]
 
     [model]
-    kind = "zang2022"           # or "parametric" with [model.arms.<name>] tables
+    kind = "synthetic"          # the trial's generative model, or "parametric" with
+                                # [model.arms.<name>] tables
     params = {}                 # overrides of the generative model's parameters
 
     [dropout]
@@ -57,7 +59,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from ..errors import AnalysisError, ScenarioError
+from ..errors import ScenarioError
 from .exact import EXACT_TESTS
 
 __all__ = [
@@ -71,7 +73,7 @@ __all__ = [
 
 ENDPOINTS = ("composite", "insulin_pchg", "hba1c")
 CONTINUOUS_METHODS = ("ancova", "mmrm")
-MODEL_KINDS = ("zang2022", "parametric")
+MODEL_KINDS = ("synthetic", "parametric")
 MECHANISMS = ("MCAR", "MAR")
 BINARY_MISSING = ("failure", "complete_case")
 
@@ -230,16 +232,11 @@ class Scenario:
         """The generative model object (``draw_endpoints`` method)."""
         if self.model_kind == "parametric":
             return self.parametric
-        try:
-            from .. import synthetic
-        except ImportError as exc:  # the synthetic-data area is not available
-            raise AnalysisError(
-                "the generative model fitted to Zang 2022 (trial_analysis.synthetic) is not "
-                "available in this installation; use [model] kind = 'parametric'"
-            ) from exc
+        from .. import synthetic
+
         key = json.dumps(self.model_params, sort_keys=True, default=str)
         try:
-            m = _generative_model(synthetic.model_for, self.model_kind, key)
+            m = _generative_model(synthetic.model_for, self.trial, key)
         except (TypeError, ValueError) as exc:
             raise ScenarioError(
                 self.source, "model.params", "parameters of the generative model", str(exc)
@@ -406,9 +403,15 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
 
     model = _table(raw, "model", source)
     _unknown(model, "model", "model.", source)
-    kind = model.get("kind", "zang2022")
+    kind = model.get("kind", "synthetic")
     if kind not in MODEL_KINDS:
         raise ScenarioError(source, "model.kind", "one of " + ", ".join(MODEL_KINDS), kind)
+    if kind == "synthetic" and not trial:
+        raise ScenarioError(
+            source,
+            "scenario.trial",
+            "the trial whose generative model (synthetic_model.toml) model.kind = 'synthetic' uses",
+        )
     params = _table(model, "params", source, "model.")
     parametric = None
     if kind == "parametric":

@@ -9,7 +9,6 @@ result objects into blocks — no statistics are computed here.
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.metadata as md
 import math
 import platform
@@ -37,17 +36,6 @@ from .content import (
 )
 
 __all__ = ["endpoint_section", "sections_for"]
-
-
-def available(module: str, *attrs: str) -> bool:
-    """True when ``trial_analysis.<module>`` imports and has every attribute in ``attrs``."""
-    try:
-        mod = importlib.import_module(f"trial_analysis.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("trial_analysis"):
-            return False
-        raise
-    return all(hasattr(mod, a) for a in attrs)
 
 
 # ------------------------------------------------------------------------------------ design
