@@ -35,7 +35,6 @@ from tests.fixtures.adam_from_r import (
     SAFETY_N,
     SCREEN_FAILURES,
 )
-from trial_analysis.errors import AnalysisError
 
 # <parent>/<checkout>/tests/this_file -> <parent>/shared/data/cdiscpilot01
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdiscpilot01"
@@ -53,7 +52,27 @@ def adam() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def gluc(adam) -> pd.DataFrame:
+def gluc() -> pd.DataFrame:
+    """The package's analysis set of the shipped extract (``IPD.analysis_set``), complete CHG,
+    with AGE and SEX from ADSL: what the R script builds from the XPT files."""
+    ipd = ta.load_ipd("cdiscpilot01")
+    a = ipd.analysis_set("GLUC", population="SAFFL").dropna(subset=["CHG", "BASE"])
+    a = a.merge(ipd.subjects[["USUBJID", "AGE", "SEX"]], on="USUBJID", how="left")
+    a["ARM"] = a["ARM"].astype(str)
+    return a.sort_values(["USUBJID", "AVISITN"]).reset_index(drop=True)
+
+
+def test_analysis_set_equals_the_hand_built_one(adam, gluc):
+    """The ADaM record rules applied by hand with pandas to the original XPT files give the
+    same records as ``IPD.analysis_set`` on the shipped extract."""
+    hand = _by_hand(adam)
+    cols = ["USUBJID", "ARM", "AVISITN", "BASE", "CHG"]
+    pd.testing.assert_frame_equal(
+        hand[cols].reset_index(drop=True), gluc[cols].reset_index(drop=True), check_dtype=False
+    )
+
+
+def _by_hand(adam) -> pd.DataFrame:
     """Long analysis set: one row per subject and scheduled post-baseline visit."""
     adsl, adlb = adam
     saf = adsl.loc[adsl["SAFFL"] == "Y", ["USUBJID", "TRT01P", "AGE", "SEX"]]
@@ -197,18 +216,42 @@ def test_week24_ancova_statsmodels_ols_matches_r_lm(gluc, key):
     assert np.sqrt(fit.scale) == pytest.approx(ref["sigma"], rel=1e-8)
 
 
-@pytest.mark.xfail(strict=True, raises=AnalysisError, reason="k-arm ANCOVA lands with issue 13")
 def test_week24_three_arm_ancova_matches_r_lm(gluc):
     """lm(CHG ~ arm + BASE) at Week 24 over all three arms (residual variance pooled over the
     three arms, df = n - 4): each xanomeline arm minus placebo, model SE, t, p, 95% CI, to 1e-8
-    relative. Main's ``ta.continuous.ancova`` takes two arms only (AnalysisError with three)."""
+    relative."""
     ref = ANCOVA_W24["base"]
-    res = ta.continuous.ancova(_week24(gluc), outcome="CHG", baseline="BASE", arm="ARM")
+    res = ta.continuous.ancova(
+        _week24(gluc), outcome="CHG", baseline="BASE", arm="ARM", control=CONTROL
+    )
     model = res.to_frame()
-    model = model[model["se_type"] == "model"]
+    model = model[model["se_type"] == "model"].set_index("comparison")
+    model = model.loc[[f"{a} - {CONTROL}" for a in ARMS[1:]]]
     assert_allclose(model["estimate"], ref["estimate"], rtol=1e-8)
     assert_allclose(model["se"], ref["se"], rtol=1e-8)
     assert_allclose(model["df"], ref["df"], rtol=0)
     assert_allclose(model["p_value"], ref["p_value"], rtol=1e-8)
     assert_allclose(model["ci_low"], ref["ci_low"], rtol=1e-8)
     assert_allclose(model["ci_high"], ref["ci_high"], rtol=1e-8)
+
+
+def test_week24_three_arm_ancova_with_covariates_matches_r_lm(gluc):
+    """lm(CHG ~ arm + BASE + AGE + SEX) at Week 24, SEX a factor (reference "F", as R orders
+    levels): each xanomeline arm minus placebo, model SE, p and CI to 1e-8 relative."""
+    ref = ANCOVA_W24["covariates"]
+    res = ta.continuous.ancova(
+        _week24(gluc),
+        outcome="CHG",
+        baseline="BASE",
+        arm="ARM",
+        control=CONTROL,
+        covariates=["AGE", "SEX"],
+    )
+    model = res.to_frame()
+    model = model[model["se_type"] == "model"].set_index("comparison")
+    model = model.loc[[f"{a} - {CONTROL}" for a in ARMS[1:]]]
+    assert_allclose(model["estimate"], ref["estimate"], rtol=1e-8)
+    assert_allclose(model["se"], ref["se"], rtol=1e-8)
+    assert_allclose(model["df"], ref["df"], rtol=0)
+    assert_allclose(model["p_value"], ref["p_value"], rtol=1e-8)
+    assert res.sigma == pytest.approx(ref["sigma"], rel=1e-8)

@@ -16,15 +16,16 @@ from scipy import stats
 
 import trial_analysis as ta
 from tests.fixtures.binary_from_r import CASES
-from trial_analysis.cli import main
 from trial_analysis.binary import missing_sensitivity, tipping_point
+from trial_analysis.cli import main
+from trial_analysis.errors import ParameterError
+from trial_analysis.results import SYNTHETIC_NOTE
 
 
 def reanalyze(trial, ipd=None, seed=20220503, *, endpoint="composite"):
     """The engine's result for one binary endpoint (its first experimental arm)."""
     return ta.reanalyze(trial, endpoint, ipd=ipd, seed=seed)[endpoint]
-from trial_analysis.errors import ParameterError
-from trial_analysis.results import SYNTHETIC_NOTE
+
 
 ITT_R = next(c for c in CASES if (c["x1"], c["n1"], c["x2"], c["n2"]) == (9, 45, 2, 46))
 
@@ -128,8 +129,14 @@ def test_reanalyze_with_synthetic_ipd():
     ("call", "match"),
     [
         (lambda: reanalyze("zang2022", seed="x"), r"`seed` must be an int, got 'x'"),
-        (lambda: reanalyze("zang2022", ipd=object()), r"`ipd` must be None, 'synthetic', a path or an IPD"),
-        (lambda: reanalyze("zang2022", endpoint="nope"), r"`endpoint` must be one of composite, insulin, hba1c, gir"),
+        (
+            lambda: reanalyze("zang2022", ipd=object()),
+            r"`ipd` must be None, False, 'synthetic', a path or an IPD",
+        ),
+        (
+            lambda: reanalyze("zang2022", endpoint="nope"),
+            r"`endpoint` must be one of composite, insulin, hba1c, gir",
+        ),
         (
             lambda: missing_sensitivity(9, 45, 2, 44, 40, 46),
             r"`n1_randomised` must be at least the analysed n1=45, got 40",

@@ -1,4 +1,4 @@
-"""Tests of trial_analysis.glycaemic (the glue) and the reanalyze CLI for insulin/HbA1c.
+"""Tests of the engine's continuous endpoints (insulin, HbA1c) and the reanalyze CLI.
 
 The statistics themselves are checked against R in test_continuous.py and
 test_consistency_summaries.py; here we check that the right numbers reach the right table,
@@ -15,6 +15,11 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
+from trial_analysis import continuous as cont
+from trial_analysis.cli import main
+from trial_analysis.errors import ParameterError, StatisticalWarning
+from trial_analysis.ipd import validate_frames
+from trial_analysis.results import SYNTHETIC_NOTE
 
 
 def _endpoint(endpoint, trial, ipd=None, seed=20220503, n1=None, n2=None):
@@ -33,11 +38,7 @@ def reanalyze_hba1c(trial, ipd=None, seed=20220503, **kw):
 
 def reanalyze_insulin(trial, ipd=None, seed=20220503, **kw):
     return _endpoint("insulin", trial, ipd, seed, **kw)
-from trial_analysis import continuous as cont
-from trial_analysis.cli import main
-from trial_analysis.errors import ParameterError, StatisticalWarning
-from trial_analysis.ipd import validate_frames
-from trial_analysis.results import SYNTHETIC_NOTE
+
 
 PUB = ta.load_published("zang2022")
 VISITS = (0, 4, 8, 12, 24, 36, 48)
@@ -146,7 +147,9 @@ def test_insulin_from_published_summaries_and_denominators():
 
 
 def test_bad_arguments():
-    with pytest.raises(ParameterError, match="`ipd` must be None, .synthetic., a path or an IPD"):
+    with pytest.raises(
+        ParameterError, match=r"`ipd` must be None, False, .synthetic., a path or an IPD"
+    ):
         reanalyze_hba1c("zang2022", ipd=pd.DataFrame())
     with pytest.raises(ParameterError, match="`seed` must be an int"):
         reanalyze_insulin("zang2022", seed="x")
@@ -166,9 +169,7 @@ def test_hba1c_with_ipd_matches_direct_calls(ipd):
     assert hc3["se"] == pytest.approx(anc.set_index("se_type").loc["HC3", "se"])
     x = ev.loc[ev.ARM == "UC-MSC", "value"].to_numpy()
     y = ev.loc[ev.ARM == "Placebo", "value"].to_numpy()
-    assert t.loc[f"Welch t, {lab}", "p_value"] == pytest.approx(
-        cont.welch(x, y).p_value
-    )
+    assert t.loc[f"Welch t, {lab}", "p_value"] == pytest.approx(cont.welch(x, y).p_value)
     hl = cont.mann_whitney(x, y)
     assert t.loc[f"Mann-Whitney / Hodges-Lehmann shift, {lab}", "estimate"] == pytest.approx(
         hl.estimate

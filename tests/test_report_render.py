@@ -294,8 +294,12 @@ def test_text_over_its_bound_is_a_report_error_before_layout():
 # ------------------------------------------------------------- planted in a trial's data files
 @pytest.fixture
 def light_sections(monkeypatch):
-    keep = [s for s in report_sections.SECTIONS if s[0] in ("design", "reproducibility")]
-    monkeypatch.setattr(report_sections, "SECTIONS", keep)
+    full = report_sections.sections_for
+
+    def keep(ctx):
+        return [s for s in full(ctx) if s[0] in ("design", "reproducibility")]
+
+    monkeypatch.setattr(report_sections, "sections_for", keep)
 
 
 PLANT = "<script>alert(1)</script> #set text(size: 60pt) $x$ *b* @sec-1 R&D"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -96,3 +97,8 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ParameterError(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+#: Arm labels that name a control arm (the default reference of comparisons, so that estimates
+#: are experimental - control when a caller does not say which arm is the control).
+CONTROL_ARM_RE = re.compile(r"placebo|control|vehicle|sham|standard of care|usual care", re.I)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validate import CONTROL_ARM_RE
 from .errors import ParameterError, Problem, TrialAnalysisError
 
 __all__ = [
@@ -73,7 +74,6 @@ SUBJECT_LEVEL = (
 )
 #: Arm labels that are not arms (subjects outside every analysed population).
 NOT_AN_ARM = re.compile(r"^\s*$|screen\s*fail|not\s*(?:assigned|treated|randomi[sz]ed)", re.I)
-_CONTROL_RE = re.compile(r"placebo|control|vehicle|sham|standard of care|usual care", re.I)
 _UNSCHEDULED_RE = re.compile(r"^\s*unsch", re.I)
 
 
@@ -188,7 +188,7 @@ def arms_of(subjects: pd.DataFrame, treatment: str, flag: str | None) -> tuple[l
         order = s.groupby(vals)[num].min().sort_values(kind="stable").index.tolist()
     else:
         order = sorted(vals.unique())
-    ctrl = [a for a in order if _CONTROL_RE.search(a)]
+    ctrl = [a for a in order if CONTROL_ARM_RE.search(a)]
     control = ctrl[0] if ctrl else order[0]
     return [control] + [a for a in order if a != control], control
 

@@ -67,7 +67,7 @@ class ParticipantFlow(Result):
             side = ("Discontinued:", *why) if "Discontinued" in t.index else ()
             columns.append(
                 [
-                    FlowBox((f"Allocated to {arm}", f"n = {col['Randomised']}")),
+                    FlowBox(("Allocated to", str(arm), f"n = {col['Randomised']}")),
                     FlowBox(tuple(f"{m}: n = {col[m]}" for m in middle if m != last), side=side),
                     FlowBox((last, f"n = {col[last]}", f"not analysed: {lost}")),
                 ]

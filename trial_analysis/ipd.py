@@ -2196,7 +2196,14 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
     studyid = None
     if rs is not None and rs.frame is not None and "STUDYID" in rs.header and len(rs.frame):
         studyid = _cell_text(rs.frame.iloc[0, rs.header.index("STUDYID")]).strip()
-    d = _resolve_design(design, folder, studyid)
+    try:
+        d = _resolve_design(design, folder, studyid)
+    except ParameterError as exc:
+        if not probs:
+            raise
+        # the files themselves are unreadable: that is the first thing to fix
+        probs.add(str(p), None, "STUDYID", studyid, f"no design to validate against: {exc}")
+        raise DataValidationError(probs.items, total=probs.total) from None
     return _validate_raw(rs, rm, d, str(p), probs)
 
 

@@ -117,15 +117,22 @@ def consort_flow(
     k = len(arms)
     # arm columns in the middle, exclusion boxes on the outer sides (left of the first arm,
     # right of the last), as CONSORT diagrams draw them
-    xs = [0.5] if k == 1 else [0.32 + 0.36 * j / (k - 1) for j in range(k)]
-    w_arm = min(0.24, 0.8 / k)
+    # with more than two arms there is no room beside them: exclusions go inside the box
+    inline = k > 2
+    if inline:
+        xs = [(j + 0.5) / k for j in range(k)]
+        w_arm = 0.88 / k
+    else:
+        xs = [0.5] if k == 1 else [0.32 + 0.36 * j / (k - 1) for j in range(k)]
+        w_arm = min(0.24, 0.8 / k)
     for x in xs:
         ax.annotate("", (x, y + 0.33), (0.5, y + 0.68), arrowprops={"arrowstyle": "->"})
     for j, (x, column) in enumerate(zip(xs, arms, strict=True)):
         yy = y
         for i, fb in enumerate(column):
-            box(x, yy, "\n".join(fb.lines), w_arm)
-            if fb.side:
+            lines = list(fb.lines) + (list(fb.side) if inline else [])
+            box(x, yy, "\n".join(lines), w_arm)
+            if fb.side and not inline:
                 sx = 0.085 if j < k / 2 else 0.915
                 box(sx, yy - 0.5, "\n".join(fb.side), 0.15, fc="0.95")
                 ax.annotate(

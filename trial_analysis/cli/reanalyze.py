@@ -1,8 +1,9 @@
 """``trial-analysis reanalyze TRIAL [--endpoint ID] [--ipd PATH|synthetic] [--json]``.
 
 Runs :func:`trial_analysis.reanalyze`: every endpoint the trial's design declares (or the one
-named), from the published numbers and, with ``--ipd``, the patient-level data (``synthetic``:
-the trial's synthetic cohort).
+named), from the published numbers and the patient-level data: the trial's own (ADaM files in
+``data/<trial>/adam/``) by default, a folder given with ``--ipd``, ``synthetic`` (the trial's
+synthetic cohort) or ``none``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("trial", help="shipped trial name (e.g. zang2022) or a trial folder")
     p.add_argument("--endpoint", help="one endpoint id of the design (default: every endpoint)")
     p.add_argument(
-        "--ipd", help="patient-level data (folder, .xlsx, .xpt, .parquet) or 'synthetic'"
+        "--ipd",
+        help="patient-level data (folder, .xlsx, .xpt, .parquet), 'synthetic', or 'none'; "
+        "default: the trial's own patient data if it ships any, else published numbers only",
     )
     p.add_argument("--seed", type=int, default=20220503, help="seed for every random step")
     p.add_argument(
@@ -29,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..reanalysis import reanalyze
 
-    result = reanalyze(args.trial, args.endpoint, ipd=args.ipd, seed=args.seed)
+    ipd = False if args.ipd == "none" else args.ipd
+    result = reanalyze(args.trial, args.endpoint, ipd=ipd, seed=args.seed)
     # one endpoint of a two-arm trial: its own full result; otherwise the whole reanalysis
     one = result.results[0] if args.endpoint and len(result.results) == 1 else None
     if args.json:

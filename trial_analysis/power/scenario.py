@@ -234,6 +234,13 @@ class Scenario:
             return self.parametric
         from .. import synthetic
 
+        if not self.trial:
+            raise ScenarioError(
+                self.source,
+                "scenario.trial",
+                "the trial whose generative model (synthetic_model.toml) model.kind = "
+                "'synthetic' uses",
+            )
         key = json.dumps(self.model_params, sort_keys=True, default=str)
         try:
             m = _generative_model(synthetic.model_for, self.trial, key)
@@ -406,12 +413,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
     kind = model.get("kind", "synthetic")
     if kind not in MODEL_KINDS:
         raise ScenarioError(source, "model.kind", "one of " + ", ".join(MODEL_KINDS), kind)
-    if kind == "synthetic" and not trial:
-        raise ScenarioError(
-            source,
-            "scenario.trial",
-            "the trial whose generative model (synthetic_model.toml) model.kind = 'synthetic' uses",
-        )
+
     params = _table(model, "params", source, "model.")
     parametric = None
     if kind == "parametric":

@@ -290,7 +290,9 @@ def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
         df = pd.DataFrame(rows, columns=["USUBJID", "ARM", "AVISITN", "BASE", "AVAL"])
         df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
         try:
-            fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
+            fit = mmrm.fit(
+                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
+            )
         except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
         pvals[r] = _mmrm_p(fit, weeks[-1], alternative)
@@ -326,7 +328,9 @@ def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng)
         df = m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID")
         df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
         try:
-            fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
+            fit = mmrm.fit(
+                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
+            )
         except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
         pvals[r] = _mmrm_p(fit, int(df["AVISITN"].max()), alternative)

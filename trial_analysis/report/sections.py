@@ -802,7 +802,8 @@ def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
     if len(ctx.published):
         out.append(("audit", "Published-number audit", audit_section))
     for ep in ctx.design.endpoints:
-        out.append((ep.id, ep.label, functools.partial(endpoint_section, endpoint=ep.id)))
+        title = f"{ep.label} ({ep.role})"
+        out.append((ep.id, title, functools.partial(endpoint_section, endpoint=ep.id)))
     out += [
         ("planning", "Planning the next trial", planning_section),
         ("evidence", "Evidence and claims", evidence_section),
