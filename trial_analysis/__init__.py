@@ -52,6 +52,7 @@ _SUBMODULES = {
     "published",
     "report",
     "results",
+    "survival",
     "synthetic",
 }
 # Top-level functions defined in submodules: name -> module

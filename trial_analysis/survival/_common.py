@@ -21,7 +21,9 @@ def as_time(name: str, value: Any) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ParameterError(name, "a 1-d array of numbers (follow-up times)", _short(value)) from None
+        raise ParameterError(
+            name, "a 1-d array of numbers (follow-up times)", _short(value)
+        ) from None
     if arr.ndim != 1 or arr.size == 0:
         raise ParameterError(name, "a non-empty 1-d array of follow-up times", f"shape {arr.shape}")
     if arr.size > MAX_ROWS:
@@ -55,7 +57,9 @@ def as_labels(name: str, value: Any, n: int) -> np.ndarray:
         raise ParameterError(name, f"{n} labels (one per time)", f"shape {arr.shape}")
     miss = pd.isna(pd.Series(arr)).to_numpy()
     if miss.any():
-        raise ParameterError(name, f"labels without missing values (position {int(np.flatnonzero(miss)[0])})")
+        raise ParameterError(
+            name, f"labels without missing values (position {int(np.flatnonzero(miss)[0])})"
+        )
     return arr
 
 

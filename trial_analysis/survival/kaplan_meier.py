@@ -52,7 +52,9 @@ def _km_table(time: np.ndarray, event: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _ci(surv: np.ndarray, se: np.ndarray, z: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
+def _ci(
+    surv: np.ndarray, se: np.ndarray, z: float, conf_type: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise interval of S from the standard error of log S (R's ``std.err``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
@@ -159,7 +161,14 @@ class KaplanMeier(Result):
             hi = np.where(before, 1.0, r["ci_high"].to_numpy()[jj])
             out.append(
                 pd.DataFrame(
-                    {"group": g, "time": t, "n_risk": nr, "survival": s, "ci_low": lo, "ci_high": hi}
+                    {
+                        "group": g,
+                        "time": t,
+                        "n_risk": nr,
+                        "survival": s,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
                 )
             )
         return pd.concat(out, ignore_index=True)
@@ -249,9 +258,7 @@ def kaplan_meier(
         df = pd.DataFrame({"group": [lev] * tab["time"].size, **tab, "ci_low": lo, "ci_high": hi})
         parts.append(df)
         x = np.concatenate([[0.0], tab["time"]])
-        med = [
-            _findq(x, np.concatenate([[0.0], 1 - v]), 0.5) for v in (tab["survival"], lo, hi)
-        ]
+        med = [_findq(x, np.concatenate([[0.0], 1 - v]), 0.5) for v in (tab["survival"], lo, hi)]
         summ.append(
             {
                 "group": lev,

@@ -61,7 +61,11 @@ class Logrank(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        w = "" if self.rho == 0 and self.gamma == 0 else f", G(rho={self.rho:g}, gamma={self.gamma:g}) weights"
+        w = (
+            ""
+            if self.rho == 0 and self.gamma == 0
+            else f", G(rho={self.rho:g}, gamma={self.gamma:g}) weights"
+        )
         s = ", stratified" if self.stratified else ""
         return (
             f"Chi-square {format_number(self.chisq)} on {self.df} df, p = {format_p(self.p_value)}{w}{s}.",

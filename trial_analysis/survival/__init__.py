@@ -1,0 +1,33 @@
+"""Time-to-event analysis: Kaplan–Meier, log-rank, Cox, RMST, and patient data rebuilt from a
+published Kaplan–Meier curve (Guyot et al. 2012).
+
+Entry points (one file per model)
+---------------------------------
+- :func:`kaplan_meier` (``kaplan_meier.py``) — Greenwood variance, log-log/plain/log CIs,
+  medians with R's CI rule, numbers at risk, survival at fixed times; ``.plot()``.
+- :func:`logrank` (``logrank.py``) — k arms, strata, Fleming–Harrington G(ρ, γ).
+- :func:`cox` (``cox.py``) — Efron/Breslow ties, strata; Wald and profile-likelihood CIs;
+  ``.ph_test()`` as R ``cox.zph``.
+- :func:`rmst` (``rmst.py``) — RMST difference and ratio as ``survRM2``.
+- :func:`reconstruct` (``reconstruct.py``) — Guyot's algorithm.
+- :func:`km_plot` (``plot.py``) — KM figure with a numbers-at-risk table.
+"""
+
+from __future__ import annotations
+
+from .cox import Cox, CoxZph, cox
+from .kaplan_meier import KaplanMeier, kaplan_meier
+from .logrank import Logrank, logrank
+from .rmst import Rmst, rmst
+
+__all__ = [
+    "Cox",
+    "CoxZph",
+    "KaplanMeier",
+    "Logrank",
+    "Rmst",
+    "cox",
+    "kaplan_meier",
+    "logrank",
+    "rmst",
+]
