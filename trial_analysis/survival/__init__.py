@@ -15,6 +15,8 @@ Entry points (one file per model)
 
 from __future__ import annotations
 
+from typing import Any
+
 from .cox import Cox, CoxZph, cox
 from .kaplan_meier import KaplanMeier, kaplan_meier
 from .logrank import Logrank, logrank
@@ -28,6 +30,15 @@ __all__ = [
     "Rmst",
     "cox",
     "kaplan_meier",
+    "km_plot",
     "logrank",
     "rmst",
 ]
+
+
+def __getattr__(name: str) -> Any:  # the figure imports matplotlib: load on first use
+    if name == "km_plot":
+        from .plot import km_plot
+
+        return km_plot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

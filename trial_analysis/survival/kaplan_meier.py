@@ -126,6 +126,7 @@ class KaplanMeier(Result):
     conf_level: float
     conf_type: str
     levels: tuple = field(default=())
+    source: str | None = None
     title: ClassVar[str] = "Kaplan–Meier estimate"
 
     def to_frame(self) -> pd.DataFrame:
@@ -133,9 +134,11 @@ class KaplanMeier(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
+        src = (f"Data: {self.source}",) if self.source else ()
         return (
             f"{self.conf_level:.0%} {self.conf_type} confidence intervals, Greenwood variance; "
             "median CI from the confidence curves (as R survfit).",
+            *src,
         )
 
     def _rows(self, g: Any) -> pd.DataFrame:
@@ -205,6 +208,7 @@ def kaplan_meier(
     group: Any = None,
     conf_level: float = 0.95,
     conf_type: str = "log-log",
+    source: str | None = None,
 ) -> KaplanMeier:
     """Kaplan–Meier estimate with Greenwood variance, per group.
 
@@ -222,6 +226,9 @@ def kaplan_meier(
         Interval for S(t): ``log-log`` (R's default in ``survfit`` is "log"; the
         log-log interval is the one SAS and most trial reports use), ``plain``
         (S ± z·se(S), clipped to [0, 1]) or ``log``. As ``survfit(conf.type=)``.
+    source : str, optional
+        Where the data come from (e.g. "reconstructed from the published Figure 2"); printed
+        in the notes and on the figure.
 
     Returns
     -------
@@ -275,4 +282,5 @@ def kaplan_meier(
         conf_level=level,
         conf_type=conf_type,
         levels=tuple(levels),
+        source=None if source is None else str(source),
     )

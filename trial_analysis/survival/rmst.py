@@ -120,7 +120,7 @@ def rmst(
     >>> import trial_analysis as ta
     >>> r = ta.survival.rmst([2, 4, 6, 8, 3, 5, 7, 9], [1, 1, 0, 1, 1, 0, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1], tau=7)
     >>> round(r.difference, 4)
-    0.75
+    1.0
     """
     t = as_time("time", time)
     e = as_event("event", event, t.size)
