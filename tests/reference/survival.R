@@ -246,5 +246,69 @@ for (cs in list(c(0.7, 12, 24, 500, 250, 1, 0.025), c(0.75, 10, 20, 600, 300, 2,
                 allocation_ratio = cs[6], alpha = cs[7], power = p$overallReject, analysis_time = p$analysisTime[1]))
 }
 lines <- c(lines, L, "]")
+
+# --- reconstruction round trip (Guyot et al. 2012) ---------------------------------------------------
+# Each case: patient data -> survfit per arm -> "digitised" curve (both corners of every step, as a
+# reader clicks them, plus the start and the end of the curve) with realistic noise (time sd 0.2% of
+# the range, survival sd 0.002), rounding (survival to 3 decimals) and shuffled rows, as a
+# WebPlotDigitizer export; the numbers-at-risk table at regular times; total events per arm. The
+# references are R's numbers on the ORIGINAL patient data: coxph HR (Efron), survfit medians,
+# survdiff p, S at the table times. The Python reconstruction must get close to them (the bar is
+# Guyot's reported error, not 1e-6: the curve is rebuilt from a picture).
+set.seed(20121)
+digitise <- function(time, event, step, time_digits) {
+  fit <- survfit(Surv(time, event) ~ 1)
+  ev <- fit$n.event > 0
+  tt <- fit$time[ev]; s_after <- fit$surv[ev]
+  s_before <- c(1, head(s_after, -1))
+  tmax <- max(time)
+  x <- c(0, rbind(tt, tt), tmax); y <- c(1, rbind(s_before, s_after), tail(fit$surv, 1))
+  x <- round(pmax(x + rnorm(length(x), sd = 0.002 * tmax), -0.001 * tmax), time_digits)
+  y <- round(y + rnorm(length(y), sd = 0.002), 3)
+  o <- sample(length(x))
+  rt <- seq(0, tmax, by = step)
+  rk <- summary(fit, times = rt, extend = TRUE)$n.risk
+  list(curve = data.frame(time = x[o], survival = y[o]), risk = data.frame(time = rt, n_risk = rk))
+}
+sim_arm <- function(n, rate1, rate2, change, accrual, total, drop_rate) {
+  # piecewise exponential: rate1 before `change`, rate2 after; uniform accrual; exponential dropout
+  e1 <- rexp(n, rate1)
+  t <- ifelse(e1 < change, e1, change + rexp(n, rate2))
+  cens <- pmin(total - runif(n, 0, accrual), rexp(n, drop_rate))
+  data.frame(time = pmin(t, cens), event = as.integer(t <= cens))
+}
+sims <- list(
+  lung_sex = with(lung2, data.frame(time = time, event = event, arm = ifelse(sex == 2, "female", "male"))),
+  veteran_trt = with(vet, data.frame(time = time, event = event, arm = ifelse(trt == 2, "test", "standard"))),
+  sim_ph = rbind(cbind(sim_arm(250, log(2) / 12, log(2) / 12, 1e9, 24, 36, 0.005), arm = "control"),
+                 cbind(sim_arm(250, 0.7 * log(2) / 12, 0.7 * log(2) / 12, 1e9, 24, 36, 0.005), arm = "experimental")),
+  sim_delayed = rbind(cbind(sim_arm(300, log(2) / 9, log(2) / 9, 1e9, 18, 30, 0.01), arm = "control"),
+                      cbind(sim_arm(300, log(2) / 9, 0.6 * log(2) / 9, 4, 18, 30, 0.01), arm = "experimental"))
+)
+steps <- c(lung_sex = 100, veteran_trt = 100, sim_ph = 6, sim_delayed = 3)
+tdig <- c(lung_sex = 0, veteran_trt = 0, sim_ph = 2, sim_delayed = 2)
+L <- "RECONSTRUCT = ["
+for (nm in names(sims)) {
+  d <- sims[[nm]]
+  d$arm <- factor(d$arm, levels = sort(unique(d$arm)))
+  write.csv(d, file.path(ddir, sprintf("recon_%s_ipd.csv", nm)), row.names = FALSE)
+  cur <- NULL; rsk <- NULL; tot <- c()
+  for (a in levels(d$arm)) {
+    m <- d$arm == a
+    dg <- digitise(d$time[m], d$event[m], steps[[nm]], tdig[[nm]])
+    cur <- rbind(cur, cbind(arm = a, dg$curve)); rsk <- rbind(rsk, cbind(arm = a, dg$risk))
+    tot <- c(tot, sum(d$event[m]))
+  }
+  write.csv(cur[sample(nrow(cur)), ], file.path(ddir, sprintf("recon_%s_curve.csv", nm)), row.names = FALSE)
+  write.csv(rsk, file.path(ddir, sprintf("recon_%s_at_risk.csv", nm)), row.names = FALSE)
+  cf <- coxph(Surv(time, event) ~ arm, data = d)
+  fit <- survfit(Surv(time, event) ~ arm, data = d, conf.type = "log-log")
+  tab <- summary(fit)$table
+  sd <- survdiff(Surv(time, event) ~ arm, data = d)
+  L <- c(L, rec(name = nm, arms = levels(d$arm), total_events = tot, hr = unname(exp(coef(cf))),
+                hr_low = unname(exp(confint(cf)[1])), hr_high = unname(exp(confint(cf)[2])),
+                median = unname(tab[, "median"]), logrank_p = pchisq(sd$chisq, 1, lower.tail = FALSE)))
+}
+lines <- c(lines, "", L, "]")
 writeLines(lines, out)
 cat("wrote", out, "\n")

@@ -20,18 +20,30 @@ from typing import Any
 from .cox import Cox, CoxZph, cox
 from .kaplan_meier import KaplanMeier, kaplan_meier
 from .logrank import Logrank, logrank
+from .reconstruct import (
+    RECONSTRUCTED_SOURCE,
+    ReconstructionFit,
+    clean_curve,
+    reconstruct,
+    reconstruction_fit,
+)
 from .rmst import Rmst, rmst
 
 __all__ = [
+    "RECONSTRUCTED_SOURCE",
     "Cox",
     "CoxZph",
     "KaplanMeier",
     "Logrank",
+    "ReconstructionFit",
     "Rmst",
+    "clean_curve",
     "cox",
     "kaplan_meier",
     "km_plot",
     "logrank",
+    "reconstruct",
+    "reconstruction_fit",
     "rmst",
 ]
 
