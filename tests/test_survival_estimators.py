@@ -252,3 +252,23 @@ def test_inputs_are_not_modified():
     before = d.copy()
     ta.survival.cox(d, "time", "event", ["sex", "age"], lr_ci=False)
     pd.testing.assert_frame_equal(d, before)
+
+
+def test_cox_agrees_with_statsmodels_phreg():
+    """An independent implementation: statsmodels PHReg (Efron ties, strata) on veteran."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    d = load("veteran")
+    d["trt2"] = (d["trt"] == 2).astype(float)
+    strata = pd.factorize(d["celltype"])[0]
+    ref = PHReg(
+        d["time"].to_numpy(float),
+        d[["trt2", "karno"]].to_numpy(float),
+        status=d["event"].to_numpy(float),
+        strata=strata,
+        ties="efron",
+    ).fit(disp=False)
+    fit = ta.survival.cox(d, "time", "event", ["trt2", "karno"], strata="celltype", lr_ci=False)
+    close(fit.coef, ref.params, 1e-8)
+    close(fit.se, ref.bse, 1e-8)
+    close(fit.loglik, ref.llf, 1e-8)

@@ -1,13 +1,13 @@
 """Cox proportional-hazards model: hazard ratios with Wald and likelihood-ratio (profile) CIs,
 and the Schoenfeld-residual test of proportional hazards (R ``cox.zph``).
 
-Which library and why: statsmodels' ``PHReg`` fits the model (Efron or Breslow ties, strata,
-offsets); on survival::lung, veteran and ovarian its coefficients, standard errors and
-log-likelihoods agree with R ``coxph`` to 1e-13 (tests/test_survival_cox.py). lifelines'
-``CoxPHFitter`` also gives R's numbers with Efron ties but would add a dependency for nothing
-PHReg lacks. Written here: the profile-likelihood interval (PHReg refits with the coefficient
-fixed through an offset) and the proportional-hazards score test, which neither library
-has in survival >= 3.0's form.
+Which library and why: statsmodels' ``PHReg`` gives R ``coxph``'s numbers (Efron or Breslow
+ties, strata) but its likelihood and Hessian loop in Python over the distinct times: ~10 s
+for 100,000 patients where R takes 0.2 s (benchmarks/survival.py). lifelines' ``CoxPHFitter``
+would add a dependency. So the fit is Newton–Raphson on vectorised risk-set sums written here
+(the same sums give the profile-likelihood interval and the proportional-hazards score test,
+which neither library has in survival >= 3.0's form); tests/test_survival_estimators.py checks
+it against R ``coxph`` (lung, veteran, ovarian; ~1e-13) and against ``PHReg``.
 
 References: Cox (1972); Efron (1977), JASA 72:557; Grambsch & Therneau (1994), Biometrika
 81:515 (test of PH); Therneau & Grambsch (2000), *Modeling Survival Data*, sec. 6.2; R survival
@@ -158,10 +158,11 @@ def _risk_terms(time, event, X, eta, strata, efron):
         wxx = wx[:, :, None] * x[:, None, :]
 
         def agg(v, mask=None, m=m, inv=inv):
+            # sums per distinct time; bincount per column (much faster than np.add.at)
             vv = v if mask is None else v * mask.reshape((-1,) + (1,) * (v.ndim - 1))
-            res = np.zeros((m, *v.shape[1:]))
-            np.add.at(res, inv, vv)
-            return res
+            flat = vv.reshape(vv.shape[0], -1)
+            cols = [np.bincount(inv, weights=flat[:, c], minlength=m) for c in range(flat.shape[1])]
+            return np.column_stack(cols).reshape((m, *v.shape[1:]))
 
         r0 = agg(w)[::-1].cumsum(axis=0)[::-1]
         r1 = agg(wx)[::-1].cumsum(axis=0)[::-1]
@@ -259,38 +260,43 @@ def _design(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list
     return np.column_stack(cols), names
 
 
-def _fit(time, event, X, strata, ties, offset=None):
-    from statsmodels.duration.hazard_regression import PHReg
+def _newton(time, event, X, offset, strata, efron, start, max_iter=50):
+    """Maximise the partial likelihood by Newton–Raphson with step halving.
 
-    model = PHReg(time, X, status=event, strata=strata, ties=ties, offset=offset)
-    return model, model.fit(disp=False)
-
-
-def _refit_loglik(time, event, X, offset, strata, efron, start):
-    """Maximised log-likelihood with a fixed offset (Newton from ``start``), for the profile.
-
-    Why not PHReg here: one PHReg fit takes ~0.3 s even on 228 patients (its Hessian loops in
-    Python), and a profile interval needs ~20 refits per coefficient; these Newton steps use
-    the vectorised risk-set sums of :func:`_risk_terms` (also used by the PH test).
+    Returns ``(beta, information matrix, log L, converged)``. Uses the vectorised risk-set
+    sums of :func:`_risk_terms` (also used by the PH test and the profile likelihood).
     """
-    if X.shape[1] == 0:
-        return _risk_terms(time, event, np.zeros((time.size, 1)), offset, strata, efron)[4], start
-    beta = start.copy()
+    beta = np.asarray(start, dtype=float).copy()
     prev = beta
     ll_old = -np.inf
-    for _ in range(50):
+    converged = False
+    info_sum = np.zeros((X.shape[1], X.shape[1]))
+    for _ in range(max_iter):
         _, xs, ms, info, ll = _risk_terms(time, event, X, X @ beta + offset, strata, efron)
         if ll < ll_old - 1e-10:  # step halving (rarely needed)
             beta = (beta + prev) / 2
             continue
         u = (xs - ms).sum(axis=0)
-        step = np.linalg.solve(info.sum(axis=0), u)
+        info_sum = info.sum(axis=0)
+        try:
+            step = np.linalg.solve(info_sum, u)
+        except np.linalg.LinAlgError:
+            break
         prev = beta
         ll_old = ll
         beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
+        if np.max(np.abs(step)) < 1e-10 * max(1.0, float(np.max(np.abs(beta)))):
+            converged = True
             break
-    ll = _risk_terms(time, event, X, X @ beta + offset, strata, efron)[4]
+    _, _, _, info, ll = _risk_terms(time, event, X, X @ beta + offset, strata, efron)
+    return beta, info.sum(axis=0), ll, converged
+
+
+def _refit_loglik(time, event, X, offset, strata, efron, start):
+    """Maximised log-likelihood with a fixed offset (Newton from ``start``), for the profile."""
+    if X.shape[1] == 0:
+        return _risk_terms(time, event, np.zeros((time.size, 1)), offset, strata, efron)[4], start
+    beta, _, ll, _ = _newton(time, event, X, offset, strata, efron, start)
     return ll, beta
 
 
@@ -398,15 +404,18 @@ def cox(
         raise AnalysisError("cox: there are no events")
     if np.linalg.matrix_rank(X - X.mean(axis=0)) < X.shape[1]:
         raise AnalysisError(f"cox: the covariates {names} are collinear (or one is constant)")
-    model, res = _fit(t, e, X, s, ties)
-    coef = np.asarray(res.params, dtype=float)
-    se = np.asarray(res.bse, dtype=float)
-    if not np.all(np.isfinite(coef)) or not np.all(np.isfinite(se)):
+    efron = ties == "efron"
+    ef = e.astype(float)
+    zero = np.zeros(t.size)
+    coef, info, llf, converged = _newton(t, ef, X, zero, s, efron, np.zeros(X.shape[1]))
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(np.linalg.pinv(info)))
+    if not converged or not np.all(np.isfinite(coef)) or not np.all(np.isfinite(se)):
         raise AnalysisError(
             "cox: the fit did not converge (monotone likelihood? an arm with no events?)"
         )
     z = float(stats.norm.ppf(0.5 + level / 2))
-    llf = float(res.llf)
+    ll0 = _risk_terms(t, ef, np.zeros((t.size, 1)), zero, s, efron)[4]
     lr_lo = np.full(coef.size, np.nan)
     lr_hi = np.full(coef.size, np.nan)
     if lr_ci:
@@ -424,7 +433,7 @@ def cox(
         lr_ci_low=lr_lo,
         lr_ci_high=lr_hi,
         loglik=llf,
-        loglik_null=float(model.loglike(np.zeros(coef.size))),
+        loglik_null=float(ll0),
         n=int(t.size),
         n_event=int(e.sum()),
         ties=ties,
