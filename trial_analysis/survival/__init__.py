@@ -9,14 +9,17 @@ Entry points (one file per model)
 - :func:`cox` (``cox.py``) — Efron/Breslow ties, strata; Wald and profile-likelihood CIs;
   ``.ph_test()`` as R ``cox.zph``.
 - :func:`rmst` (``rmst.py``) — RMST difference and ratio as ``survRM2``.
-- :func:`reconstruct` (``reconstruct.py``) — Guyot's algorithm.
+- :func:`reconstruct` (``reconstruct.py``) — Guyot's algorithm; :func:`clean_curve`,
+  :func:`reconstruction_fit`.
 - :func:`km_plot` (``plot.py``) — KM figure with a numbers-at-risk table.
+- :func:`check_hazard_ratio`, :func:`check_medians` (``checks.py``) — published-number checks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .checks import HazardRatioCheck, MedianCheck, check_hazard_ratio, check_medians
 from .cox import Cox, CoxZph, cox
 from .kaplan_meier import KaplanMeier, kaplan_meier
 from .logrank import Logrank, logrank
@@ -33,10 +36,14 @@ __all__ = [
     "RECONSTRUCTED_SOURCE",
     "Cox",
     "CoxZph",
+    "HazardRatioCheck",
     "KaplanMeier",
     "Logrank",
+    "MedianCheck",
     "ReconstructionFit",
     "Rmst",
+    "check_hazard_ratio",
+    "check_medians",
     "clean_curve",
     "cox",
     "kaplan_meier",
