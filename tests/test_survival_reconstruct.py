@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import trial_analysis as ta
@@ -171,3 +173,43 @@ def test_fit_figure_is_labelled_reconstructed():
     assert "reconstructed from the digitised published" in foot
     assert "digitised points" in [ln.get_label() for ln in fig.axes[0].get_lines()]
     assert "Guyot" in str(fit)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    drops=st.lists(st.floats(0.0, 0.2), min_size=1, max_size=25),
+    noise=st.lists(st.floats(-0.03, 0.03), min_size=60, max_size=60),
+    n0=st.integers(1, 400),
+    cens=st.floats(0.0, 0.6),
+    n_times=st.integers(1, 6),
+    total=st.one_of(st.none(), st.integers(0, 400)),
+)
+def test_any_digitisation_gives_a_cohort_or_a_clear_error(drops, noise, n0, cens, n_times, total):
+    """Noisy, non-monotone, clipped curves and arbitrary tables never give a traceback: either
+    a cohort of exactly n_risk(0) patients with events <= patients, or a TrialAnalysisError."""
+    s = np.cumprod(1 - np.array(drops))
+    times = np.arange(1, s.size + 1, dtype=float)
+    x = np.r_[0.0, np.repeat(times, 2)]
+    y = np.r_[1.0, np.ravel(np.c_[np.r_[1.0, s[:-1]], s])]
+    y = y + np.resize(np.array(noise), y.size)
+    curve = pd.DataFrame({"arm": "A", "time": x, "survival": y})
+    rt = np.linspace(0, times[-1], n_times + 1)[:-1]
+    nr = np.maximum(
+        np.round(
+            n0
+            * np.interp(rt, x, np.minimum.accumulate(np.clip(y, 0, 1)))
+            * (1 - cens * rt / times[-1])
+        ),
+        0,
+    ).astype(int)
+    nr[0] = n0
+    nr = np.minimum.accumulate(nr)
+    risk = pd.DataFrame({"arm": "A", "time": rt, "n_risk": nr})
+    tot = None if total is None or total > n0 else {"A": total}
+    try:
+        ipd = ta.survival.reconstruct(curve, risk, tot)
+    except ta.TrialAnalysisError:
+        return
+    assert len(ipd) == n0
+    assert 0 <= ipd["event"].sum() <= n0
+    assert (ipd["time"] >= 0).all()
