@@ -17,7 +17,11 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
-from tests.fixtures.survival_from_r import POWER_SURVIVAL, SAMPLE_SIZE_SURVIVAL
+from tests.fixtures.survival_from_r import (
+    GROUP_SEQUENTIAL_SURVIVAL,
+    POWER_SURVIVAL,
+    SAMPLE_SIZE_SURVIVAL,
+)
 from trial_analysis.errors import ParameterError
 from trial_analysis.power import survival as ps
 
@@ -176,3 +180,46 @@ def test_bad_input_names_the_parameter(call, param):
     with pytest.raises(ParameterError) as e:
         call()
     assert e.value.parameter == param
+
+
+@pytest.mark.parametrize("c", GROUP_SEQUENTIAL_SURVIVAL)
+def test_group_sequential_survival_matches_rpact(c):
+    """R: getSampleSizeSurvival(design = getDesignGroupSequential(kMax, alpha = 0.025,
+    beta = 0.2, typeOfDesign = "asOF"/"asP", informationRates), hazardRatio, median2,
+    accrualTime, followUpTime, dropoutRate1/2, allocationRatioPlanned, typeOfComputation).
+    Measured: events, patients ~5e-9 relative (the inflation factor of our boundaries),
+    analysis times ~1e-7."""
+    d = ta.power.group_sequential(
+        c["k"],
+        alpha=0.025,
+        beta=0.2,
+        spending=c["spending"],
+        information_rates=c["information_rates"],
+    )
+    r = ta.power.group_sequential_survival(
+        d,
+        c["hr"],
+        median_control=c["median_control"],
+        accrual_time=c["accrual_time"],
+        follow_up_time=c["follow_up_time"],
+        ratio=1 / c["allocation_ratio"],
+        dropout_rate=c["dropout_rate"],
+        method=c["method"].lower(),
+    )
+    t = r.to_frame()
+    np.testing.assert_allclose(t["events"], c["events"], rtol=1e-7)
+    assert r.max_events == pytest.approx(c["max_events"], rel=1e-7)
+    assert r.n_exact == pytest.approx(c["n"], rel=1e-7)
+    np.testing.assert_allclose(t["analysis_time"], c["analysis_time"], atol=1e-6)
+    np.testing.assert_allclose(t["n_at_analysis"], c["n_at_analysis"], rtol=1e-7)
+    assert "inflation factor" in str(r)
+
+
+def test_group_sequential_survival_events_only_and_bad_design():
+    d = ta.power.group_sequential(2)
+    r = ta.power.group_sequential_survival(d, 0.7)
+    assert r.n1 is None and "analysis_time" not in r.table
+    assert r.max_events == pytest.approx(d.inflation_factor * ta.power.events_survival(0.7))
+    with pytest.raises(ParameterError) as e:
+        ta.power.group_sequential_survival("not a design", 0.7)
+    assert e.value.parameter == "design"

@@ -310,5 +310,29 @@ for (nm in names(sims)) {
                 median = unname(tab[, "median"]), logrank_p = pchisq(sd$chisq, 1, lower.tail = FALSE)))
 }
 lines <- c(lines, "", L, "]")
+
+# --- rpact: group-sequential survival designs (information = events) ------------------------------
+L <- "GROUP_SEQUENTIAL_SURVIVAL = ["
+gs_cases <- list(
+  list(k = 3, type = "asOF", info = c(1, 2, 3) / 3, hr = 0.7, median2 = 12, accrual = 24, follow = 12, drop = 0, alloc = 1, method = "Schoenfeld"),
+  list(k = 2, type = "asP", info = c(0.6, 1), hr = 0.75, median2 = 10, accrual = 18, follow = 12, drop = 0.05, alloc = 2, method = "Schoenfeld"),
+  list(k = 3, type = "asOF", info = c(0.4, 0.7, 1), hr = 0.65, median2 = 8, accrual = 12, follow = 9, drop = 0.1, alloc = 1, method = "Freedman")
+)
+for (cs in gs_cases) {
+  d <- getDesignGroupSequential(kMax = cs$k, alpha = 0.025, beta = 0.2, typeOfDesign = cs$type,
+                                informationRates = cs$info)
+  s <- getSampleSizeSurvival(design = d, hazardRatio = cs$hr, median2 = cs$median2,
+                             accrualTime = c(0, cs$accrual), followUpTime = cs$follow,
+                             dropoutRate1 = cs$drop, dropoutRate2 = cs$drop, dropoutTime = 12,
+                             allocationRatioPlanned = cs$alloc, typeOfComputation = cs$method)
+  L <- c(L, rec(k = cs$k, spending = ifelse(cs$type == "asOF", "obrien-fleming", "pocock"),
+                information_rates = cs$info, hr = cs$hr, median_control = cs$median2,
+                accrual_time = cs$accrual, follow_up_time = cs$follow, dropout_rate = cs$drop,
+                allocation_ratio = cs$alloc, method = cs$method,
+                events = as.vector(s$eventsPerStage), max_events = s$maxNumberOfEvents,
+                n = s$maxNumberOfSubjects, analysis_time = as.vector(s$analysisTime),
+                n_at_analysis = as.vector(s$numberOfSubjects)))
+}
+lines <- c(lines, "", L, "]")
 writeLines(lines, out)
 cat("wrote", out, "\n")

@@ -44,9 +44,11 @@ from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_s
 from .sequential import GroupSequentialDesign, group_sequential, spend
 from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
 from .survival import (
+    GroupSequentialSurvival,
     SimulatedSurvivalPower,
     SurvivalPower,
     events_survival,
+    group_sequential_survival,
     power_survival,
     sample_size_survival,
     simulate_survival,
@@ -60,6 +62,7 @@ __all__ = [
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
+    "GroupSequentialSurvival",
     "ParametricArm",
     "ParametricModel",
     "PowerCurve",
@@ -76,6 +79,7 @@ __all__ = [
     "events_survival",
     "exact_power",
     "group_sequential",
+    "group_sequential_survival",
     "load_scenario",
     "power_ancova",
     "power_curve",

@@ -46,10 +46,12 @@ from ._common import (
 
 __all__ = [
     "SURVIVAL_METHODS",
+    "GroupSequentialSurvival",
     "SimulatedSurvivalPower",
     "SurvivalPower",
     "event_probability",
     "events_survival",
+    "group_sequential_survival",
     "power_survival",
     "sample_size_survival",
     "simulate_survival",
@@ -417,6 +419,158 @@ def power_survival(
         analysis_time=t,
         dropout_rate=dr,
         dropout_time=dt,
+    )
+
+
+@dataclass(frozen=True)
+class GroupSequentialSurvival(Result):
+    """Events (the information) and calendar times of a group-sequential survival trial."""
+
+    design: Any = field(repr=False)
+    hr: float
+    method: str
+    ratio: float
+    events_fixed: float
+    max_events: float
+    n_exact: float
+    n1: int | None
+    n2: int | None
+    table: pd.DataFrame
+    title: ClassVar[str] = "Group-sequential survival design (information = events)"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        d = self.design
+        side = f"one-sided alpha {d.alpha:g}" if d.sided == 1 else f"two-sided alpha {d.alpha:g}"
+        return (
+            f"{d.k} analyses, {d.spending} spending, {side}, power {1 - d.beta:g}; maximum "
+            f"events = inflation factor {d.inflation_factor:.4f} x fixed-design events "
+            f"{self.events_fixed:.2f} ({self.method}); hr = experimental/control, "
+            "ratio = n2/n1.",
+        )
+
+
+def group_sequential_survival(
+    design: Any,
+    hr: float,
+    *,
+    median_control: float | None = None,
+    accrual_time: float | None = None,
+    follow_up_time: float | None = None,
+    ratio: float = 1.0,
+    dropout_rate: float = 0.0,
+    dropout_time: float = 12.0,
+    method: str = "schoenfeld",
+) -> GroupSequentialSurvival:
+    """Events per analysis, patients and analysis times of a group-sequential log-rank trial.
+
+    As rpact ``getSampleSizeSurvival(design = getDesignGroupSequential(...))``: the fixed-design
+    events (Schoenfeld or Freedman, at the design's alpha and power) times the design's
+    inflation factor give the maximum events, split by the information rates; with the
+    accrual and survival assumptions, the patients (maximum events over the probability of an
+    event by the end of the study) and the expected calendar time of each analysis.
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+        From :func:`trial_analysis.power.group_sequential` (its alpha, beta, sides,
+        information rates, boundaries and inflation factor are used).
+    hr, median_control, accrual_time, follow_up_time, ratio, dropout_rate, dropout_time, method
+        As :func:`sample_size_survival`.
+
+    Returns
+    -------
+    GroupSequentialSurvival
+        ``to_frame()`` per stage: ``information_rate, critical_value, events, events_rounded,
+        analysis_time, n_at_analysis``.
+
+    Examples
+    --------
+    >>> from trial_analysis.power import group_sequential
+    >>> d = group_sequential(3, alpha=0.025, beta=0.2, spending="obrien-fleming")
+    >>> r = group_sequential_survival(d, 0.7, median_control=12, accrual_time=24, follow_up_time=12)
+    >>> round(r.max_events, 2), round(r.n_exact, 2)  # rpact: 249.94, 374.30
+    (249.94, 374.3)
+    """
+    from .sequential import GroupSequentialDesign
+
+    if not isinstance(design, GroupSequentialDesign):
+        raise ParameterError(
+            "design", "a GroupSequentialDesign from group_sequential()", type(design).__name__
+        )
+    hr = _check_hr(hr)
+    method = check_choice("method", method, SURVIVAL_METHODS)
+    ratio = check_ratio(ratio)
+    alt = "greater" if design.sided == 1 else "two-sided"
+    fixed = events_survival(
+        hr, 1 - design.beta, design.alpha, ratio=ratio, method=method, alternative=alt
+    )
+    d_max = design.inflation_factor * fixed
+    rates = np.asarray(design.information_rates, dtype=float)
+    ev = d_max * rates
+    table = pd.DataFrame(
+        {
+            "stage": np.arange(1, design.k + 1),
+            "information_rate": rates,
+            "critical_value": design.critical_values,
+            "events": ev,
+            "events_rounded": np.ceil(ev - 1e-9).astype(int),
+        }
+    )
+    given = [median_control, accrual_time, follow_up_time]
+    n_exact, n1, n2 = math.nan, None, None
+    if any(v is not None for v in given):
+        if any(v is None for v in given):
+            raise ParameterError(
+                "median_control/accrual_time/follow_up_time",
+                "all three given (for patients and analysis times) or none (events only)",
+                dict(
+                    median_control=median_control,
+                    accrual_time=accrual_time,
+                    follow_up_time=follow_up_time,
+                ),
+            )
+        _, lam2, lam1, g, _, _ = _rates(median_control, hr, dropout_rate, dropout_time)
+        a = check_positive("accrual_time", accrual_time, allow_zero=True)
+        f = check_positive("follow_up_time", follow_up_time)
+        k = 1.0 / ratio
+        w = (k / (1 + k), 1 / (1 + k))
+        p_end = w[0] * event_probability(lam1, a, f, g) + w[1] * event_probability(lam2, a, f, g)
+        n_exact = d_max / p_end
+        n1 = math.ceil(n_exact * w[0] - 1e-9)
+        n2 = math.ceil(n_exact * w[1] - 1e-9)
+        a_ = max(a, 1e-12)
+        times = []
+        for e_s in ev[:-1]:
+            t = float(
+                optimize.brentq(
+                    lambda t, e_s=e_s: (
+                        n_exact * _expected_events_at(t, (lam1, lam2), w, a_, g) - e_s
+                    ),
+                    1e-12,
+                    a + f,
+                    xtol=1e-12,
+                    rtol=1e-14,
+                )
+            )
+            times.append(t)
+        times.append(a + f)
+        table["analysis_time"] = times
+        table["n_at_analysis"] = n_exact * np.minimum(np.asarray(times) / a_, 1.0)
+    return GroupSequentialSurvival(
+        design=design,
+        hr=hr,
+        method=method,
+        ratio=ratio,
+        events_fixed=fixed,
+        max_events=d_max,
+        n_exact=n_exact,
+        n1=n1,
+        n2=n2,
+        table=table,
     )
 
 
