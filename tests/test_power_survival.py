@@ -223,3 +223,18 @@ def test_group_sequential_survival_events_only_and_bad_design():
     with pytest.raises(ParameterError) as e:
         ta.power.group_sequential_survival("not a design", 0.7)
     assert e.value.parameter == "design"
+
+
+def test_simulation_before_anyone_can_have_an_event_never_rejects():
+    r = ta.power.simulate_survival(
+        0.5,
+        1.0,
+        20,
+        20,
+        accrual_time=10,
+        analysis_time=0.01,
+        analyses=("logrank", "fh", "cox", "rmst"),
+        n_sims=20,
+        seed=1,
+    )
+    assert (r.table["power"] == 0).all()

@@ -791,6 +791,8 @@ def simulate_survival(
             tt, ee, gg = fu[enrolled], ev[enrolled], arm[enrolled]
             ev_sum += ee.sum()
             t_sum += t_an[r]
+            if (gg == 0).sum() == 0 or (gg == 1).sum() == 0 or ee.sum() == 0:
+                continue  # nobody enrolled in an arm, or no events yet: no test rejects
             for x in analyses:
                 if x in ("logrank", "fh"):
                     rr, gm = (0.0, 0.0) if x == "logrank" else (rho, gamma)
