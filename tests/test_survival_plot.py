@@ -74,3 +74,13 @@ def test_bad_times_are_a_parameter_error(lung):
     km = ta.survival.kaplan_meier(lung["time"], lung["event"])
     with pytest.raises(ParameterError, match="times"):
         km.plot(times=[-1, 10])
+
+
+def test_text_from_data_is_not_markup(tmp_path):
+    """Arm labels and sources are untrusted text: '$...$' must print, not parse as mathtext."""
+    km = ta.survival.kaplan_meier(
+        [1, 2, 3, 4], [1, 0, 1, 1], ["$a^2$", "$a^2$", "b_$", "b_$"], source="cost $5 $x$"
+    )
+    fig = km.plot(title="$\\frac{1}{0}$", time_label="$")
+    fig.savefig(tmp_path / "km.svg")  # would raise on malformed mathtext
+    assert any("$a^2$" in t.get_text().replace("\\$", "$") for t in fig.axes[1].texts)

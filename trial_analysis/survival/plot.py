@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["km_plot"]
 
 
+def _plain(text: Any) -> str:
+    """Text from data shown as text: matplotlib would read ``$...$`` as mathtext markup."""
+    return str(text).replace("$", r"\$")
+
+
 def _nice_ticks(tmax: float, n: int = 6) -> np.ndarray:
     """Round time ticks from 0 to at least ``tmax`` (steps of 1, 2, 2.5 or 5 × 10^k)."""
     if tmax <= 0:
@@ -94,7 +99,7 @@ def km_plot(
             raise ParameterError("times", "finite at-risk times >= 0", times)
     labels = dict(labels or {})
     src = source if source is not None else getattr(km, "source", None)
-    src_line = f"Data: {src}" if src else "Data source not stated."
+    src_line = f"Data: {_plain(src)}" if src else "Data source not stated."
     k = len(km.levels)
     # heights in inches: the curve panel, one line per group in the table, the footer
     table_h = 0.35 + 0.22 * k
@@ -112,7 +117,7 @@ def km_plot(
         color = f"C{i % 10}"
         t = np.concatenate([[0.0], r["time"].to_numpy()])
         s = np.concatenate([[1.0], r["survival"].to_numpy()])
-        name = str(labels.get(g, g))
+        name = _plain(labels.get(g, g))
         if show_median:
             row = km.summary[km.summary["group"] == g].iloc[0]
             med = format_number(float(row["median"]), 3) or "not reached"
@@ -142,7 +147,7 @@ def km_plot(
         at.text(
             -0.02,
             y,
-            str(labels.get(g, g)),
+            _plain(labels.get(g, g)),
             transform=at.get_yaxis_transform(),
             ha="right",
             va="center",
@@ -153,14 +158,14 @@ def km_plot(
     ax.set_xlim(-0.01 * ticks[-1], ticks[-1] * 1.02)
     ax.set_xticks(ticks)
     ax.tick_params(labelbottom=True)
-    ax.set_xlabel(time_label)
+    ax.set_xlabel(_plain(time_label))
     ax.set_ylabel("Survival probability")
     ax.grid(alpha=0.25, lw=0.5)
     for sp in ("top", "right"):
         ax.spines[sp].set_visible(False)
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(_plain(title), fontsize=10)
     at.set_ylim(-0.6, k - 0.4)
     at.set_yticks([])
     at.tick_params(labelbottom=False, bottom=False)
