@@ -302,7 +302,7 @@ def _reconstruct_arm(
     for i in range(m - 1):
         lo, hi, nxt = lower[i], upper[i], lower[i + 1]
         guess = rn[i] * s[nxt] / s[lo] - rn[i + 1] if s[lo] > 0 else 0.0
-        ncens[i] = round(guess)
+        ncens[i] = max(round(guess), 0)  # a negative first guess means none (as the paper)
         start_last = last
         for _ in range(_MAX_ITER):
             cen[lo:nxt] = _spread(int(ncens[i]), t, lo, nxt)
