@@ -12,6 +12,8 @@ Entry points (one file per model)
 - :func:`reconstruct` (``reconstruct.py``) — Guyot's algorithm; :func:`clean_curve`,
   :func:`reconstruction_fit`.
 - :func:`km_plot` (``plot.py``) — KM figure with a numbers-at-risk table.
+- :func:`analyse_time_to_event` (``analysis.py``) — all of the above for one endpoint, one
+  tidy table (what a report or the reanalysis engine calls).
 - :func:`check_hazard_ratio`, :func:`check_medians` (``checks.py``) — published-number checks.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .analysis import TimeToEventAnalysis, analyse_time_to_event
 from .checks import HazardRatioCheck, MedianCheck, check_hazard_ratio, check_medians
 from .cox import Cox, CoxZph, cox
 from .kaplan_meier import KaplanMeier, kaplan_meier
@@ -42,6 +45,8 @@ __all__ = [
     "MedianCheck",
     "ReconstructionFit",
     "Rmst",
+    "TimeToEventAnalysis",
+    "analyse_time_to_event",
     "check_hazard_ratio",
     "check_medians",
     "clean_curve",
