@@ -51,6 +51,7 @@ _SUBMODULES = {
     "reanalysis",
     "report",
     "results",
+    "survival",
     "synthetic",
     "trial",
 }

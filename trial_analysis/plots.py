@@ -14,7 +14,23 @@ from matplotlib.patches import FancyBboxPatch
 
 from .design import TrialDesign
 
-__all__ = ["FlowBox", "consort_flow", "design_timeline"]
+__all__ = ["FlowBox", "InlineFigure", "consort_flow", "design_timeline"]
+
+
+class InlineFigure(Figure):
+    """A pyplot-free Figure that Jupyter displays inline even when pyplot was never imported.
+
+    IPython shows a bare :class:`~matplotlib.figure.Figure` as text unless the inline backend
+    registered its formatter (which happens when pyplot is imported); ``_repr_png_`` makes the
+    display independent of that. When the inline backend is active its formatter is used.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
 
 
 def design_timeline(design: TrialDesign) -> Figure:

@@ -9,6 +9,9 @@ Entry points
 - analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
   :func:`power_margin`, :func:`sample_size_table`.
 - :func:`assurance`, :func:`group_sequential`.
+- survival: :func:`sample_size_survival`, :func:`power_survival`, :func:`events_survival`
+  (Schoenfeld/Freedman as rpact), :func:`simulate_survival` (piecewise-exponential trials
+  analysed by log-rank, Fleming–Harrington, Cox or RMST).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ from .exact import (
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import GroupSequentialDesign, group_sequential, spend
 from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
+from .survival import (
+    GroupSequentialSurvival,
+    SimulatedSurvivalPower,
+    SurvivalPower,
+    events_survival,
+    group_sequential_survival,
+    power_survival,
+    sample_size_survival,
+    simulate_survival,
+)
 
 __all__ = [
     "ANALYTIC_TESTS",
@@ -49,6 +62,7 @@ __all__ = [
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
+    "GroupSequentialSurvival",
     "ParametricArm",
     "ParametricModel",
     "PowerCurve",
@@ -56,24 +70,31 @@ __all__ = [
     "SampleSize",
     "SampleSizeTable",
     "Scenario",
+    "SimulatedSurvivalPower",
     "SimulationResult",
     "SizeCurve",
+    "SurvivalPower",
     "ancova_batch",
     "assurance",
+    "events_survival",
     "exact_power",
     "group_sequential",
+    "group_sequential_survival",
     "load_scenario",
     "power_ancova",
     "power_curve",
     "power_margin",
+    "power_survival",
     "power_two_means",
     "power_two_proportions",
     "rejection_region",
     "restricted_mle",
     "sample_size",
+    "sample_size_survival",
     "sample_size_table",
     "simulate",
     "simulate_grid",
+    "simulate_survival",
     "size_curve",
     "spend",
 ]
