@@ -57,7 +57,7 @@ from scipy import stats
 
 from .._validate import check_choice, check_conf_level
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
-from ..results import SYNTHETIC_NOTE, Result
+from ..results import SYNTHETIC_NOTE, Result, select_row
 
 __all__ = ["ADJUSTED_EFFECTS", "ADJUSTED_VARIANCES", "AdjustedResult", "adjusted"]
 
@@ -100,10 +100,7 @@ class AdjustedResult(Result):
 
     def row(self, effect: str) -> pd.Series:
         """The row of one effect (``"rd"``, ``"rr"`` or ``"or"``)."""
-        hit = self.table[self.table["effect"] == effect]
-        if hit.empty:
-            raise KeyError(f"no row {effect!r}; effects are {', '.join(self.table['effect'])}")
-        return hit.iloc[0]
+        return select_row(self.table, "effect", effect)
 
     @property
     def notes(self) -> tuple[str, ...]:

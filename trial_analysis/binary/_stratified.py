@@ -42,7 +42,7 @@ from scipy import stats
 
 from .._validate import check_conf_level, check_count
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
-from ..results import SYNTHETIC_NOTE, Result
+from ..results import SYNTHETIC_NOTE, Result, select_row
 from ._adjusted import _binary_outcome, _columns, arm_indicator
 from ._intervals import _bisect, constrained_mle_rd, wilson, z_crit
 
@@ -83,10 +83,7 @@ class CMHResult(Result):
         return self.table.copy()
 
     def row(self, key: str) -> pd.Series:
-        hit = self.table[self.table["key"] == key]
-        if hit.empty:
-            raise KeyError(f"no row {key!r}; keys are {', '.join(self.table['key'])}")
-        return hit.iloc[0]
+        return select_row(self.table, "key", key)
 
     @property
     def notes(self) -> tuple[str, ...]:
