@@ -50,9 +50,11 @@ __all__ = [
     "cmh",
     "cmh_counts",
     "compare",
+    "equivalence",
     "firth_logit",
     "fragility_index",
     "fragility_table",
+    "noninferiority",
     "pvalue_grid",
     "pvalues",
 ]
@@ -613,4 +615,5 @@ def fragility_table(
 
 from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._margin import equivalence, noninferiority  # noqa: E402  (tests against a margin)
 from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)

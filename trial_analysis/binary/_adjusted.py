@@ -102,6 +102,18 @@ class AdjustedResult(Result):
         """The row of one effect (``"rd"``, ``"rr"`` or ``"or"``)."""
         return select_row(self.table, "effect", effect)
 
+    def noninferiority(
+        self, margin: float, effect: str = "rd", *, alternative: str = "greater", alpha=0.025
+    ):
+        """Wald test of the adjusted ``effect`` against a non-inferiority ``margin`` (on the
+        effect's scale; ratios tested on the log scale with the row's SE). See
+        :func:`trial_analysis.binary.noninferiority` for the meaning of ``alternative``."""
+        return _wald_on_row(self, self.row(effect), effect, margin, alternative, alpha)
+
+    def equivalence(self, low: float, high: float, effect: str = "rd", *, alpha=0.05):
+        """Two one-sided Wald tests (TOST) of the adjusted ``effect`` at ``(low, high)``."""
+        return _wald_on_row(self, self.row(effect), effect, (low, high), None, alpha)
+
     @property
     def notes(self) -> tuple[str, ...]:
         exp_, ctl = self.arm_labels
@@ -117,6 +129,23 @@ class AdjustedResult(Result):
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
+
+
+def _wald_on_row(res, row, effect, margin, alternative, alpha):
+    from .._margins import wald_margin
+
+    return wald_margin(
+        float(row["estimate"]),
+        float(row["se"]),
+        margin,
+        kind="non-inferiority" if alternative is not None else "equivalence",
+        alternative=alternative,
+        log=effect in ("rr", "or") or effect.startswith(("rr_", "or_")),
+        alpha=alpha,
+        effect=_EFFECT_LABELS.get(effect[:2], effect),
+        method=f"Wald, {row.get('variance', row.get('method', ''))}",
+        synthetic=bool(getattr(res, "synthetic", False)),
+    )
 
 
 _VARIANCE_TEXT = {

@@ -43,7 +43,7 @@ from scipy import stats
 from .._validate import check_conf_level, check_count
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
 from ..results import SYNTHETIC_NOTE, Result, select_row
-from ._adjusted import _binary_outcome, _columns, arm_indicator
+from ._adjusted import _binary_outcome, _columns, _wald_on_row, arm_indicator
 from ._intervals import _bisect, constrained_mle_rd, wilson, z_crit
 
 __all__ = ["CMHResult", "cmh", "cmh_counts"]
@@ -84,6 +84,23 @@ class CMHResult(Result):
 
     def row(self, key: str) -> pd.Series:
         return select_row(self.table, "key", key)
+
+    def noninferiority(
+        self, margin: float, key: str = "rd_mh_sato", *, alternative="greater", alpha=0.025
+    ):
+        """Wald test of a Mantel-Haenszel estimate (``key``: ``rd_mh_sato``, ``rd_mh_gr``,
+        ``rr_mh``, ``or_mh``) against a non-inferiority margin on its scale (ratios on the
+        log scale with the row's SE); see :func:`trial_analysis.binary.noninferiority`."""
+        return _wald_on_row(self, self._wald_row(key), key, margin, alternative, alpha)
+
+    def equivalence(self, low: float, high: float, key: str = "rd_mh_sato", *, alpha=0.05):
+        """Two one-sided Wald tests (TOST) of a Mantel-Haenszel estimate at ``(low, high)``."""
+        return _wald_on_row(self, self._wald_row(key), key, (low, high), None, alpha)
+
+    def _wald_row(self, key: str) -> pd.Series:
+        if key not in ("rd_mh_sato", "rd_mh_gr", "rr_mh", "or_mh"):
+            raise ParameterError("key", "one of 'rd_mh_sato', 'rd_mh_gr', 'rr_mh', 'or_mh'", key)
+        return self.row(key)
 
     @property
     def notes(self) -> tuple[str, ...]:
