@@ -24,6 +24,9 @@
 #    optimize on each stratum's likelihood, limits by uniroot).
 # 4. Farrington-Manning and Miettinen-Nurminen score tests at a margin (difference and
 #    ratio; constrained MLE by optimize), and t.test-based TOST for means.
+# 5. Power at margins: exact TOST power of two means (Owen's integral by integrate, and a
+#    simulation), exact power of the score tests by enumeration, large-sample power of the
+#    equivalence score test of two proportions.
 #
 # Writes tests/fixtures/adjusted_from_r.py (stamped, DO NOT EDIT).
 
@@ -268,6 +271,99 @@ add("    low=-0.8, high=0.8,")
 add("    pooled=", vec(tost(TRUE)), ",  # p_low, p_high, t_low, t_high, df, 90% CI")
 add("    welch=", vec(tost(FALSE)), ",")
 add(")")
+add("")
+
+# ------------------------------------------------------------------ 5. power at margins
+# Exact TOST power of two means (pooled t): Owen's integral over the chi-square distribution
+# of the pooled variance, by integrate(); and a simulation of the two one-sided t tests (the
+# sample mean difference and pooled variance drawn from their exact distributions).
+tost_power <- function(delta, sd, low, high, n1, n2, alpha) {
+  se <- sd * sqrt(1 / n1 + 1 / n2); nu <- n1 + n2 - 2; tq <- qt(1 - alpha, nu)
+  f <- function(u) {
+    r <- tq * sqrt(u / nu)
+    pmax(pnorm((high - delta) / se - r) - pnorm((low - delta) / se + r), 0) * dchisq(u, nu)
+  }
+  umax <- nu * ((high - low) / (2 * tq * se))^2
+  integrate(f, 0, umax, rel.tol = 1e-12, abs.tol = 1e-14, subdivisions = 500L)$value
+}
+tost_sim <- function(delta, sd, low, high, n1, n2, alpha, B) {
+  se <- sd * sqrt(1 / n1 + 1 / n2); nu <- n1 + n2 - 2; tq <- qt(1 - alpha, nu)
+  d <- rnorm(B, delta, se); s <- sd * sqrt(rchisq(B, nu) / nu)
+  mean((d - low) / (s * se / sd) > tq & (d - high) / (s * se / sd) < -tq)
+}
+set.seed(11)
+add("TOST_POWER = [")
+for (case in list(c(0, 1, -0.5, 0.5, 70, 70, 0.05), c(0.1, 1, -0.5, 0.5, 50, 50, 0.05),
+                  c(-0.2, 2.5, -1, 1.2, 40, 80, 0.025), c(0, 1, -0.5, 0.5, 8, 8, 0.05))) {
+  p <- do.call(tost_power, as.list(case))
+  ps <- tost_sim(case[1], case[2], case[3], case[4], case[5], case[6], case[7], 4e6)
+  add("    dict(delta=", num(case[1]), ", sd=", num(case[2]), ", low=", num(case[3]), ", high=", num(case[4]),
+      ", n1=", case[5], ", n2=", case[6], ", alpha=", num(case[7]), ", power=", num(p), ", simulated=", num(ps), "),")
+}
+add("]")
+add("")
+# Exact power of the score tests against a margin: every table enumerated, the statistic with
+# the constrained MLE by optimize (cmle_rd / cmle_rr above), rejection when z beyond qnorm.
+score_stat <- function(x1, n1, x0, n0, m, effect, method) {
+  N <- n1 + n0; f <- if (method == "mn") N / (N - 1) else 1
+  if (effect == "rd") {
+    q <- cmle_rd(x1, n1, x0, n0, m)
+    v <- (q[1] * (1 - q[1]) / n1 + q[2] * (1 - q[2]) / n0) * f
+    num <- x1 / n1 - x0 / n0 - m
+  } else {
+    q <- cmle_rr(x1, n1, x0, n0, m)
+    v <- (q[1] * (1 - q[1]) / n1 + m^2 * q[2] * (1 - q[2]) / n0) * f
+    num <- x1 / n1 - m * x0 / n0
+  }
+  if (v <= 0) return(if (num == 0) 0 else sign(num) * Inf)
+  num / sqrt(v)
+}
+exact_margin <- function(p1, p0, n1, n0, low, high, effect, method, alpha) {
+  zq <- qnorm(1 - alpha)
+  R <- matrix(FALSE, n1 + 1, n0 + 1)
+  for (i in 0:n1) for (j in 0:n0) {
+    lo_ok <- if (is.na(low)) TRUE else score_stat(i, n1, j, n0, low, effect, method) > zq
+    hi_ok <- if (is.na(high)) TRUE else score_stat(i, n1, j, n0, high, effect, method) < -zq
+    R[i + 1, j + 1] <- lo_ok && hi_ok
+  }
+  sum(outer(dbinom(0:n1, n1, p1), dbinom(0:n0, n0, p0)) * R)
+}
+add("EXACT_MARGIN = [")
+for (case in list(list(0.7, 0.7, 60, 60, -0.15, NA, "rd", "mn", 0.025),
+                  list(0.6, 0.65, 50, 70, -0.2, NA, "rd", "fm", 0.025),
+                  list(0.3, 0.3, 60, 60, 0.7, NA, "rr", "mn", 0.025),
+                  list(0.2, 0.2, 60, 60, NA, 1.8, "rr", "fm", 0.025),
+                  list(0.7, 0.7, 80, 80, -0.15, 0.15, "rd", "mn", 0.05))) {
+  p <- do.call(exact_margin, case)
+  add("    dict(p1=", num(case[[1]]), ", p2=", num(case[[2]]), ", n1=", case[[3]], ", n2=", case[[4]],
+      ", low=", if (is.na(case[[5]])) "None" else num(case[[5]]),
+      ", high=", if (is.na(case[[6]])) "None" else num(case[[6]]),
+      ", effect='", case[[7]], "', method='", case[[8]], "', alpha=", num(case[[9]]), ", power=", num(p), "),")
+}
+add("]")
+add("")
+# Large-sample power of the equivalence score test of two proportions (Farrington-Manning null
+# variances at each margin from the constrained MLE found by optimize on the expected
+# likelihood: the cubic's root at the assumed proportions).
+cmle_rd_p <- function(p1, p0, n1, n0, delta) {
+  ll <- function(q0) n1 * (p1 * log(q0 + delta) + (1 - p1) * log(1 - q0 - delta)) +
+    n0 * (p0 * log(q0) + (1 - p0) * log(1 - q0))
+  q0 <- optimize(ll, c(max(0, -delta), min(1, 1 - delta)), maximum = TRUE, tol = 1e-13)$maximum
+  c(q0 + delta, q0)
+}
+equiv_power <- function(p1, p0, low, high, n1, n0, alpha) {
+  s <- sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0); z <- qnorm(1 - alpha); d <- p1 - p0
+  s0 <- sapply(c(low, high), function(m) {
+    q <- cmle_rd_p(p1, p0, n1, n0, m); sqrt(q[1] * (1 - q[1]) / n1 + q[2] * (1 - q[2]) / n0)
+  })
+  max(pnorm((d - low - z * s0[1]) / s) + pnorm((high - d - z * s0[2]) / s) - 1, 0)
+}
+add("EQUIV_PROPS = [")
+for (case in list(c(0.7, 0.7, -0.1, 0.1, 360, 360, 0.05), c(0.65, 0.6, -0.1, 0.15, 200, 300, 0.05))) {
+  add("    dict(p1=", num(case[1]), ", p2=", num(case[2]), ", low=", num(case[3]), ", high=", num(case[4]),
+      ", n1=", case[5], ", n2=", case[6], ", alpha=", num(case[7]), ", power=", num(do.call(equiv_power, as.list(case))), "),")
+}
+add("]")
 add("")
 
 header <- c(

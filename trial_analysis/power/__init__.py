@@ -8,6 +8,8 @@ Entry points
 - :func:`simulate` — Monte Carlo power of a whole future trial described by a scenario.
 - analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
   :func:`power_margin`, :func:`sample_size_table`.
+- equivalence and non-inferiority (:mod:`.margin`): :func:`power_tost_means` (exact TOST),
+  :func:`power_equivalence_proportions`, :func:`exact_power_margin` (score tests, enumeration).
 - :func:`assurance`, :func:`group_sequential`.
 """
 
@@ -37,6 +39,7 @@ from .exact import (
     sample_size,
     size_curve,
 )
+from .margin import exact_power_margin, power_equivalence_proportions, power_tost_means
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import GroupSequentialDesign, group_sequential, spend
 from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
@@ -61,11 +64,14 @@ __all__ = [
     "ancova_batch",
     "assurance",
     "exact_power",
+    "exact_power_margin",
     "group_sequential",
     "load_scenario",
     "power_ancova",
     "power_curve",
+    "power_equivalence_proportions",
     "power_margin",
+    "power_tost_means",
     "power_two_means",
     "power_two_proportions",
     "rejection_region",
