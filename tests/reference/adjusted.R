@@ -29,6 +29,7 @@
 #    equivalence score test of two proportions.
 # 6. ANCOVA LS-means with factor covariates: emmeans (equal / proportional weights) with
 #    vcov(lm) and sandwich::vcovHC (HC0, HC3).
+# 7. MMRM empirical (sandwich) covariance on nlme::gls, written from Liang & Zeger (1986).
 #
 # Writes tests/fixtures/adjusted_from_r.py (stamped, DO NOT EDIT).
 
@@ -387,6 +388,43 @@ for (inter in c(FALSE, TRUE)) for (w in c("equal", "proportional")) for (V in c(
       "', values=", vec(em_case(f, w, V)), "),")
 }
 add("]")
+add("")
+
+# ------------------------------------------------------------------ 7. MMRM sandwich
+# Empirical (CR0) covariance of the fixed effects of nlme::gls (unstructured, REML) on the
+# mmrm.R data set with missing visits: sum over subjects of X_i' S_i^-1 r_i r_i' S_i^-1 X_i
+# with S_i = getVarCov(fit, individual = i); contrasts by emmeans' linfct.
+suppressPackageStartupMessages(library(nlme))
+dm <- read.csv("tests/fixtures/mmrm_data/missing.csv", stringsAsFactors = FALSE)
+dm$visit <- factor(dm$visit, levels = sort(unique(dm$visit)))
+dm$arm <- factor(dm$arm, levels = c("UC-MSC", "Placebo"))
+dm$vi <- as.integer(dm$visit); dm$subject <- factor(dm$subject)
+dm <- dm[order(dm$subject, dm$vi), ]
+assign("dm_fit", dm, envir = globalenv())
+gfit <- gls(y ~ visit * arm + visit * base, data = dm_fit, correlation = corSymm(form = ~ vi | subject),
+            weights = varIdent(form = ~ 1 | visit), method = "REML",
+            control = glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-10, msTol = 1e-12))
+Xm <- model.matrix(y ~ visit * arm + visit * base, dm)
+rm_ <- dm$y - drop(Xm %*% coef(gfit))
+Am <- 0; Bm <- 0
+for (s in levels(dm$subject)) {
+  idx <- which(dm$subject == s)
+  Si <- as.matrix(getVarCov(gfit, individual = s))
+  Xi <- Xm[idx, , drop = FALSE]
+  XtSi <- t(Xi) %*% solve(Si)
+  Am <- Am + XtSi %*% Xi
+  u <- XtSi %*% rm_[idx]
+  Bm <- Bm + u %*% t(u)
+}
+Vemp <- solve(Am) %*% Bm %*% solve(Am)
+emm <- emmeans(gfit, ~ arm | visit, data = dm_fit, mode = "df.error")
+Lc <- contrast(emm, list(d = c(-1, 1)))@linfct   # Placebo - UC-MSC at each visit
+add("MMRM_SANDWICH = dict(  # data: tests/fixtures/mmrm_data/missing.csv; Placebo - UC-MSC by visit")
+add("    estimate=", vec(drop(Lc %*% coef(gfit))), ",")
+add("    se_model=", vec(sqrt(diag(Lc %*% vcov(gfit) %*% t(Lc)))), ",")
+add("    se_empirical=", vec(sqrt(diag(Lc %*% Vemp %*% t(Lc)))), ",")
+add("    coef_se_empirical=", vec(sqrt(diag(Vemp))), ",")
+add(")")
 add("")
 
 header <- c(
