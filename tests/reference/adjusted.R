@@ -19,7 +19,8 @@
 #    (MH RD with the Sato-Greenland-Robins variance, MH RR with Greenland-Robins, MH OR with
 #    Robins-Breslow-Greenland, Breslow-Day and Tarone homogeneity tests), the Greenland-Robins
 #    (1985) RD variance written from the paper, stratified Newcombe (Yan & Su 2010: stratum
-#    Wilson intervals at the adjusted level, combined with CMH weights) through prop.test, and
+#    Wilson intervals at the adjusted level, combined with CMH weights, through prop.test;
+#    then the limits d -/+ z sqrt(sum(w^2/n_1) l_1 (1 - l_1) + sum(w^2/n_0) u_0 (1 - u_0))), and
 #    the stratified Miettinen-Nurminen score interval with CMH weights (constrained MLE by
 #    optimize on each stratum's likelihood, limits by uniroot).
 # 4. Farrington-Manning and Miettinen-Nurminen score tests at a margin (difference and
@@ -30,6 +31,7 @@
 # 6. ANCOVA LS-means with factor covariates: emmeans (equal / proportional weights) with
 #    vcov(lm) and sandwich::vcovHC (HC0, HC3).
 # 7. MMRM empirical (sandwich) covariance on nlme::gls, written from Liang & Zeger (1986).
+# 8. The data of tern's stratified Newcombe test (its published expected values).
 #
 # Writes tests/fixtures/adjusted_from_r.py (stamped, DO NOT EDIT).
 
@@ -201,8 +203,11 @@ emit_strat <- function(name, tab) {
   w <- n1 * n0 / N; w <- w / sum(w)
   sw1 <- strat_wilson(ai, n1, w, 0.95); sw0 <- strat_wilson(ci, n0, w, 0.95)
   d <- sw1[["est"]] - sw0[["est"]]
-  nc <- c(d, d - sqrt((sw1[["est"]] - sw1[["low"]])^2 + (sw0[["high"]] - sw0[["est"]])^2),
-          d + sqrt((sw1[["high"]] - sw1[["est"]])^2 + (sw0[["est"]] - sw0[["low"]])^2))
+  # Yan & Su (2010) / tern prop_diff_strat_nc: lambda_a = sum(w^2 / n_a), variances at the
+  # stratified Wilson limits
+  l1 <- sum(w^2 / n1); l0 <- sum(w^2 / n0); zq <- qnorm(0.975)
+  nc <- c(d, d - zq * sqrt(l1 * sw1[["low"]] * (1 - sw1[["low"]]) + l0 * sw0[["high"]] * (1 - sw0[["high"]])),
+          d + zq * sqrt(l0 * sw0[["low"]] * (1 - sw0[["low"]]) + l1 * sw1[["high"]] * (1 - sw1[["high"]])))
   mn <- strat_mn(tab, 0.95)
   add(name, " = dict(")
   add("    a=", vec(ai), ", b=", vec(bi), ", c=", vec(ci), ", d=", vec(di), ",")
@@ -424,6 +429,27 @@ add("    estimate=", vec(drop(Lc %*% coef(gfit))), ",")
 add("    se_model=", vec(sqrt(diag(Lc %*% vcov(gfit) %*% t(Lc)))), ",")
 add("    se_empirical=", vec(sqrt(diag(Lc %*% Vemp %*% t(Lc)))), ",")
 add("    coef_se_empirical=", vec(sqrt(diag(Vemp))), ",")
+add(")")
+add("")
+
+# ------------------------------------------------------------------ 8. tern's stratified Newcombe check
+# The data of tern's test "prop_strat_nc (proportion difference by stratified Newcombe) with
+# cmh weights" (tests/testthat/test-prop_diff.R), regenerated with the same seed and calls;
+# tern expects diff 0.2539 and CI (0.0347, 0.4454) ("values externally validated").
+set.seed(1)
+rsp <- c(sample(c(TRUE, FALSE), size = 40, prob = c(3 / 4, 1 / 4), replace = TRUE),
+         sample(c(TRUE, FALSE), size = 40, prob = c(1 / 2, 1 / 2), replace = TRUE))
+grp <- factor(rep(c("A", "B"), each = 40), levels = c("B", "A"))
+strata_data <- data.frame(f1 = sample(c("a", "b"), 80, TRUE), f2 = sample(c("x", "y", "z"), 80, TRUE),
+                          stringsAsFactors = TRUE)
+strata <- interaction(strata_data)
+lv <- levels(droplevels(strata))
+cnt <- function(g) sapply(lv, function(s) c(sum(rsp[grp == g & strata == s]), sum(grp == g & strata == s)))
+cA <- cnt("A"); cB <- cnt("B")
+add("TERN_STRAT_NC = dict(  # experimental A, control B, by stratum ", paste(lv, collapse = " "))
+add("    x1=", vec(cA[1, ]), ", n1=", vec(cA[2, ]), ",")
+add("    x2=", vec(cB[1, ]), ", n2=", vec(cB[2, ]), ",")
+add("    tern_diff=0.2539, tern_ci=[0.0347, 0.4454],")
 add(")")
 add("")
 

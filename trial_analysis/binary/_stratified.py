@@ -18,7 +18,9 @@ controls (``b_k = n1_k - a_k``, ``d_k = n0_k - c_k``, ``N_k = n1_k + n0_k``,
 - Stratified Newcombe (Yan & Su 2010): in each arm, stratum Wilson intervals at the level
   ``2 Phi(z*) - 1`` with ``z* = z sqrt(sum w^2 v) / sum(w sqrt(v))``, ``v_k = p_k q_k / n_k``,
   combined as ``sum w_k L_k`` and ``sum w_k U_k`` (CMH weights ``w``, normalised); then
-  Newcombe's hybrid of the two arms' stratified intervals (as tern ``prop_diff_strat_nc``).
+  ``d -/+ z sqrt(lam_1 l_1 (1 - l_1) + lam_0 u_0 (1 - u_0))`` (and the mirror image for the
+  upper limit) with ``lam_a = sum w_k^2 / n_ak`` and ``l_a``, ``u_a`` the arms' stratified
+  Wilson limits (as tern ``prop_diff_strat_nc``; checked against tern's own test values).
 - Stratified Miettinen-Nurminen: the score ``Z(delta) = sum w_k (d_k - delta) /
   sqrt(sum w_k^2 v~_k(delta))`` with ``v~_k`` the stratum's variance at the constrained MLE
   under ``p1 - p0 = delta`` times ``N_k / (N_k - 1)`` (Miettinen & Nurminen 1985, with CMH
@@ -313,13 +315,18 @@ def cmh_counts(
     e1, l1, u1 = _strat_wilson(a, n1v, wn, conf_level)
     e0, l0, u0 = _strat_wilson(c, n0, wn, conf_level)
     dd = e1 - e0
+    # Yan & Su (2010): the variance of each arm's weighted proportion, sum w^2 / n times
+    # p(1 - p), evaluated at the stratified Wilson limits (tern prop_diff_strat_nc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam1 = float(np.sum(np.where(n1v > 0, wn**2 / n1v, 0.0)))
+        lam0 = float(np.sum(np.where(n0 > 0, wn**2 / n0, 0.0)))
     rows.append(
         dict(
             quantity="risk difference",
             method="Stratified Newcombe (Yan & Su), CMH weights",
             estimate=dd,
-            ci_low=dd - math.sqrt((e1 - l1) ** 2 + (u0 - e0) ** 2),
-            ci_high=dd + math.sqrt((u1 - e1) ** 2 + (e0 - l0) ** 2),
+            ci_low=dd - z * math.sqrt(lam1 * l1 * (1 - l1) + lam0 * u0 * (1 - u0)),
+            ci_high=dd + z * math.sqrt(lam0 * l0 * (1 - l0) + lam1 * u1 * (1 - u1)),
             key="rd_newcombe",
         )
     )
