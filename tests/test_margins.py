@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import stats
 
@@ -156,3 +158,39 @@ def test_adjusted_and_cmh_margins():
     assert_allclose(ni.row("lower").statistic, (est + 0.05) / se, rtol=1e-8)
     with pytest.raises(ParameterError, match="key"):
         c.noninferiority(-0.05, "test_cmh")
+
+
+@st.composite
+def _tables(draw, max_n=40):
+    n1 = draw(st.integers(2, max_n))
+    n2 = draw(st.integers(2, max_n))
+    return draw(st.integers(0, n1)), n1, draw(st.integers(0, n2)), n2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    _tables(),
+    st.sampled_from(["fm", "mn"]),
+    st.sampled_from(["rd", "rr"]),
+    st.floats(0.05, 0.6),
+    st.sampled_from(["greater", "less"]),
+)
+def test_decision_agrees_with_interval(t, method, effect, size, alternative):
+    """Hypothesis: the score test rejects exactly when the margin lies beyond the 1 - 2 alpha
+    interval that inverts it (away from ties at the limit), and its p-value is in [0, 1]."""
+    x1, n1, x2, n2 = t
+    if effect == "rd":
+        margin = -size if alternative == "greater" else size
+    else:
+        margin = 1 - size if alternative == "greater" else 1 + 2 * size
+    r = ta.binary.noninferiority(
+        x1, n1, x2, n2, margin, effect=effect, method=method, alternative=alternative
+    )
+    assert 0 <= r.p_value <= 1
+    tol = 1e-7 * (1 if effect == "rd" else margin)
+    if alternative == "greater":
+        beyond, near = margin < r.ci_low - tol, abs(margin - r.ci_low) <= tol
+    else:
+        beyond, near = margin > r.ci_high + tol, abs(margin - r.ci_high) <= tol
+    if not near and np.isfinite(r.row(r.table.test[0]).statistic):
+        assert r.conclusion == beyond
