@@ -194,3 +194,18 @@ def test_decision_agrees_with_interval(t, method, effect, size, alternative):
         beyond, near = margin > r.ci_high + tol, abs(margin - r.ci_high) <= tol
     if not near and np.isfinite(r.row(r.table.test[0]).statistic):
         assert r.conclusion == beyond
+
+
+def test_cmh_stratified_mn_margin_matches_r():
+    """R: ``strat_mn``'s ``zfun(-0.10)`` and ``zfun(0.05)`` (stratified MN score with CMH
+    weights, constrained MLE by optimize: 2e-9 here); the 1 - 2 alpha = 95% interval is R's
+    ``uniroot`` inversion (``STRAT_TRIAL$mn``)."""
+    d = pd.read_csv(DATA, keep_default_na=False)
+    c = ta.binary.cmh(d, "y", "arm", "stratum")
+    s = R.STRAT_TRIAL
+    ni = c.noninferiority(-0.10, "rd_mn")
+    assert_allclose(ni.row("lower").statistic, s["mn_z_margin_m10"], atol=1e-8)
+    assert_allclose([ni.ci_low, ni.ci_high], s["mn"][1:], atol=1e-8)
+    eq = c.equivalence(-0.10, 0.05, "rd_mn")
+    assert_allclose(eq.row("upper").statistic, s["mn_z_margin_p05"], atol=1e-8)
+    assert eq.conclusion == (eq.ci_low > -0.10 and eq.ci_high < 0.05)

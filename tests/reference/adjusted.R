@@ -185,7 +185,7 @@ strat_mn <- function(tab, conf) {
   zq <- qnorm((1 + conf) / 2)
   low <- uniroot(function(t) zfun(t) - zq, c(-0.999999, est), tol = 1e-13)$root
   high <- uniroot(function(t) zfun(t) + zq, c(est, 0.999999), tol = 1e-13)$root
-  c(est = est, low = low, high = high, z0 = zfun(0))
+  c(est = est, low = low, high = high, z0 = zfun(0), z_m10 = zfun(-0.10), z_p05 = zfun(0.05))
 }
 emit_strat <- function(name, tab) {
   arr <- array(0, c(2, 2, nrow(tab)))
@@ -224,6 +224,7 @@ emit_strat <- function(name, tab) {
   add("    newcombe=", vec(nc), ",")
   add("    wilson1=", vec(sw1), ", wilson0=", vec(sw0), ",")
   add("    mn=", vec(mn[1:3]), ", mn_z0=", num(mn[["z0"]]), ",")
+  add("    mn_z_margin_m10=", num(mn[["z_m10"]]), ", mn_z_margin_p05=", num(mn[["z_p05"]]), ",")
   add(")")
   add("")
 }

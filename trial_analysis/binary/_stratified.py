@@ -92,17 +92,27 @@ class CMHResult(Result):
     ):
         """Wald test of a Mantel-Haenszel estimate (``key``: ``rd_mh_sato``, ``rd_mh_gr``,
         ``rr_mh``, ``or_mh``) against a non-inferiority margin on its scale (ratios on the
-        log scale with the row's SE); see :func:`trial_analysis.binary.noninferiority`."""
-        return _wald_on_row(self, self._wald_row(key), key, margin, alternative, alpha)
+        log scale with the row's SE); ``key="rd_mn"``: the stratified Miettinen-Nurminen
+        score test with CMH weights at the margin, with its inverted ``1 - 2 alpha`` interval.
+        See :func:`trial_analysis.binary.noninferiority`."""
+        return self._margin(margin, key, alternative, alpha)
 
     def equivalence(self, low: float, high: float, key: str = "rd_mh_sato", *, alpha=0.05):
-        """Two one-sided Wald tests (TOST) of a Mantel-Haenszel estimate at ``(low, high)``."""
-        return _wald_on_row(self, self._wald_row(key), key, (low, high), None, alpha)
+        """Two one-sided tests (TOST) of a Mantel-Haenszel estimate (Wald) or of the
+        stratified MN score (``key="rd_mn"``) at ``(low, high)``."""
+        return self._margin((low, high), key, None, alpha)
 
     def _wald_row(self, key: str) -> pd.Series:
         if key not in ("rd_mh_sato", "rd_mh_gr", "rr_mh", "or_mh"):
-            raise ParameterError("key", "one of 'rd_mh_sato', 'rd_mh_gr', 'rr_mh', 'or_mh'", key)
+            raise ParameterError(
+                "key", "one of 'rd_mh_sato', 'rd_mh_gr', 'rr_mh', 'or_mh', 'rd_mn'", key
+            )
         return self.row(key)
+
+    def _margin(self, margin, key, alternative, alpha):
+        if key != "rd_mn":
+            return _wald_on_row(self, self._wald_row(key), key, margin, alternative, alpha)
+        return _stratified_mn_margin(self, margin, alternative, alpha)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -121,6 +131,44 @@ class CMHResult(Result):
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
+
+
+def _stratified_mn_margin(res: CMHResult, margin, alternative, alpha):
+    """Stratified MN score test (CMH weights) at a margin of the risk difference, or TOST."""
+    from .._margins import check_margins, margin_result, one_sided_p
+    from .._validate import check_alpha
+
+    alpha = check_alpha(alpha)
+    kind = "non-inferiority" if alternative is not None else "equivalence"
+    tests = check_margins(kind, margin, False, alternative)
+    st = res.strata
+    x1, n1, x0, n0, w = (st[c].to_numpy(dtype=float) for c in ("x1", "n1", "x2", "n2", "weight"))
+    for _, m in tests:
+        if not -1 < m < 1:
+            raise ParameterError("margin", "a difference of proportions in (-1, 1)", m)
+
+    def zf(t):
+        return _mn_z(x1, n1, x0, n0, w, t)
+
+    q = z_crit(1 - 2 * alpha)
+    est = float(np.sum(w * (x1 / n1 - x0 / n0)))
+    eps = 1e-12
+    lo = _bisect(lambda t: zf(t) <= q, np.array(-1 + eps), np.array(est))
+    hi = _bisect(lambda t: zf(t) < -q, np.array(est), np.array(1 - eps))
+    lo = -1.0 if zf(np.array(-1 + eps)) <= q else float(lo)
+    hi = 1.0 if zf(np.array(1 - eps)) >= -q else float(hi)
+    return margin_result(
+        kind,
+        "risk difference",
+        "stratified Miettinen-Nurminen score, CMH weights",
+        est,
+        tests,
+        lambda m: float(zf(np.array(m))),
+        lambda t, side: one_sided_p(t, side),
+        (lo, hi),
+        alpha,
+        synthetic=res.synthetic,
+    )
 
 
 def _strat_wilson(x, n, w, conf_level):
