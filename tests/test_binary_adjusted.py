@@ -135,3 +135,19 @@ def test_input_not_modified_and_errors(trial):
     coll = trial.assign(age2=trial.age * 2)
     with pytest.raises(AnalysisError, match="not estimable"):
         ta.binary.adjusted(coll, "y", "arm", ["age", "age2"])
+
+
+def test_quasi_separation_is_noted():
+    """A small site with every patient responding: R's glm warns "fitted probabilities
+    numerically 0 or 1 occurred"; the standardised risks stay finite and a note says so."""
+    rng = np.random.default_rng(1)
+    n = 200
+    d = pd.DataFrame(
+        {"arm": rng.integers(0, 2, n), "site": np.where(rng.random(n) < 0.1, "t", "b")}
+    )
+    d["y"] = np.where(d.site == "t", 1, rng.integers(0, 2, n))
+    res = ta.binary.adjusted(d, "y", "arm", ["site"])
+    assert res.extreme_fit and "numerically 0 or 1" in str(res)
+    assert np.isfinite(res.row("rd").se)
+    ok = ta.binary.adjusted(d.assign(site=rng.permutation(d.site)), "y", "arm", None)
+    assert not ok.extreme_fit

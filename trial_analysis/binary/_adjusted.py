@@ -93,6 +93,7 @@ class AdjustedResult(Result):
     interaction: bool
     arm_labels: tuple[str, str]
     synthetic: bool = False
+    extreme_fit: bool = False
     title: ClassVar[str] = "Covariate-adjusted marginal treatment effect (g-computation)"
 
     def to_frame(self) -> pd.DataFrame:
@@ -126,6 +127,12 @@ class AdjustedResult(Result):
             f"Variance: {_VARIANCE_TEXT[self.variance]}. Ratio SEs are on the log scale; "
             f"{self.conf_level:.0%} Wald intervals.",
         ]
+        if self.extreme_fit:
+            out.append(
+                "Fitted probabilities numerically 0 or 1 occurred (within 1e-10: quasi-complete "
+                "separation): some coefficients are not identified (huge SEs in `coef`); the "
+                "standardised risks and their variance remain defined."
+            )
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
@@ -613,6 +620,13 @@ def adjusted(
         }
     )
     coef = pd.DataFrame({"term": names, "estimate": beta, "se": np.asarray(fit.bse)})
+    from scipy.special import expit
+
+    p_fit = expit(X @ beta)
+    # within 1e-10 of 0 or 1 (|eta| > 23): only a diverging coefficient gets there; R's glm
+    # warns at 10 eps but stops its iterations (epsilon 1e-8) before reaching it
+    eps = 1e-10
+    extreme = bool(np.any((p_fit < eps) | (p_fit > 1 - eps)))
     return AdjustedResult(
         table=table,
         risks=risks,
@@ -629,4 +643,5 @@ def adjusted(
         interaction=bool(interaction),
         arm_labels=labels,
         synthetic=bool(synthetic),
+        extreme_fit=extreme,
     )
