@@ -96,3 +96,18 @@ def test_equivalence_proportions_sample_size():
     res = power_equivalence_proportions(0.7, 0.7, -0.1, 0.1, power=0.8)
     assert res.n1 == 360 and res.power >= 0.8
     assert power_equivalence_proportions(0.7, 0.7, -0.1, 0.1, n1=359).power < 0.8
+
+
+def test_exact_sample_size_is_the_smallest_stable_size():
+    """Built on exact_power_margin (checked against R's enumeration above): power at the
+    returned n1 and the next 10 sizes >= target, not so from n1 - 1; close to the analytic
+    MN size (``power_margin``)."""
+    res = ta.power.exact_sample_size_margin(0.8, 0.8, -0.2, 0.8)
+    powers = [
+        exact_power_margin(0.8, 0.8, n, n, -0.2).power for n in range(res.n1 - 1, res.n1 + 11)
+    ]
+    assert all(p >= 0.8 for p in powers[1:])
+    assert powers[0] < 0.8
+    assert_allclose(res.power, powers[1])
+    analytic = ta.power.power_margin(0.8, 0.8, -0.2, power=0.8, variance="mn").n1
+    assert abs(res.n1 - analytic) <= 0.1 * analytic

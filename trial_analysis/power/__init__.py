@@ -9,7 +9,8 @@ Entry points
 - analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
   :func:`power_margin`, :func:`sample_size_table`.
 - equivalence and non-inferiority (:mod:`.margin`): :func:`power_tost_means` (exact TOST),
-  :func:`power_equivalence_proportions`, :func:`exact_power_margin` (score tests, enumeration).
+  :func:`power_equivalence_proportions`, :func:`exact_power_margin` and
+  :func:`exact_sample_size_margin` (score tests, enumeration).
 - :func:`assurance`, :func:`group_sequential`.
 """
 
@@ -39,7 +40,12 @@ from .exact import (
     sample_size,
     size_curve,
 )
-from .margin import exact_power_margin, power_equivalence_proportions, power_tost_means
+from .margin import (
+    exact_power_margin,
+    exact_sample_size_margin,
+    power_equivalence_proportions,
+    power_tost_means,
+)
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import GroupSequentialDesign, group_sequential, spend
 from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
@@ -65,6 +71,7 @@ __all__ = [
     "assurance",
     "exact_power",
     "exact_power_margin",
+    "exact_sample_size_margin",
     "group_sequential",
     "load_scenario",
     "power_ancova",

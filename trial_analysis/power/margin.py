@@ -28,7 +28,12 @@ from ._common import check_alpha, check_dropout, check_n, check_power_target, ch
 from .analytic import PowerResult, _exactly_one_none, _finish, _sizes, _solve_n, restricted_mle
 from .exact import _reject_prob
 
-__all__ = ["exact_power_margin", "power_equivalence_proportions", "power_tost_means"]
+__all__ = [
+    "exact_power_margin",
+    "exact_sample_size_margin",
+    "power_equivalence_proportions",
+    "power_tost_means",
+]
 
 _MAX_TABLES = 4_000_000
 
@@ -346,3 +351,93 @@ def exact_power_margin(
         alternative="equivalence" if pair else alternative,
         effect=eff,
     )
+
+
+def exact_sample_size_margin(
+    p1: float,
+    p2: float,
+    margin: float | tuple[float, float],
+    power: float = 0.8,
+    *,
+    effect: str = "rd",
+    method: str = "mn",
+    alternative: str = "greater",
+    alpha: float = 0.025,
+    ratio: float = 1.0,
+    window: int = 10,
+    n_max: int = 2000,
+) -> PowerResult:
+    """Smallest ``n1`` at which the exact power of the score test against ``margin`` reaches
+    ``power`` and stays there for the next ``window`` sizes (``n2 = ceil(ratio n1)``).
+
+    Exact power is not monotone in n (the saw-tooth of discrete tests), so the first size
+    reaching the target may be followed by smaller powers; the "stable" size asked for here
+    is the one protocols can defend. The search brackets the size by doubling, bisects to a
+    crossing and scans up from 0.8 of it, each power by :func:`exact_power_margin`;
+    ``effect["first_n1_reaching"]`` is the smallest evaluated size whose power reaches the
+    target (possibly unstable).
+
+    Examples
+    --------
+    >>> from trial_analysis.power.margin import exact_sample_size_margin
+    >>> exact_sample_size_margin(0.8, 0.8, -0.2, 0.8).n1  # analytic (power_margin, MN): 66
+    65
+    """
+    power = check_power_target(power)
+    if not isinstance(window, (int, np.integer)) or window < 0:
+        raise ParameterError("window", "an integer >= 0", window)
+    n_max = check_n("n_max", n_max)
+
+    def size2(n: int) -> int:
+        return max(2, math.ceil(n * ratio - 1e-9))
+
+    def pw(n: int) -> float:
+        return exact_power_margin(
+            p1, p2, n, size2(n), margin, effect=effect, method=method,
+            alternative=alternative, alpha=alpha,
+        ).power  # fmt: skip
+
+    cache: dict[int, float] = {}
+
+    def P(n: int) -> float:
+        if n not in cache:
+            cache[n] = pw(n)
+        return cache[n]
+
+    hi = 8
+    while P(hi) < power:
+        hi *= 2
+        if hi > n_max:
+            raise ParameterError("n_max", f"a larger bound: power {power} not reached", n_max)
+    lo = max(2, hi // 2)
+    while hi - lo > 1:  # a crossing between lo (below) and hi (at or above)
+        mid = (lo + hi) // 2
+        if P(mid) >= power:
+            hi = mid
+        else:
+            lo = mid
+    start = max(2, int(0.8 * hi))
+    n = start
+    while n <= n_max:
+        if all(P(k) >= power for k in range(n, n + window + 1)):
+            res = exact_power_margin(
+                p1, p2, n, size2(n), margin, effect=effect, method=method,
+                alternative=alternative, alpha=alpha,
+            )  # fmt: skip
+            eff = dict(res.effect)
+            eff["first_n1_reaching"] = float(min(k for k in cache if cache[k] >= power))
+            return PowerResult(
+                method=res.method + f", smallest n1 with power >= target for {window} more",
+                solved_for="n",
+                power=res.power,
+                n1=n,
+                n2=size2(n),
+                n1_exact=float(n),
+                n2_exact=float(size2(n)),
+                alpha=res.alpha,
+                alternative=res.alternative,
+                effect=eff,
+                target_power=power,
+            )
+        n += 1
+    raise ParameterError("n_max", f"a larger bound: no stable size up to {n_max}", n_max)
