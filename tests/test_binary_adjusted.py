@@ -38,7 +38,7 @@ CASES = {
     ),
     "strata": (R.GCOMP_STRATA, dict(covariates=["age", "hba1c"], strata="stratum")),
 }
-VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye"}
+VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye", "ye2023_robincar": "rc"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -46,11 +46,12 @@ VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye"}
 def test_matches_r(trial, case, variance):
     """R: ``glm`` + predictions under arm = 0/1; Ge: ``D %*% vcov(fit) %*% t(D)`` (or
     ``sandwich(fit)``); Ye: ``var(y - p_a)/pi_a + 2 cov(y, p_a) - var(p_a)`` per arm and the
-    cross term; strata: minus ``sum_z P(z) R_z Omega R_z``."""
+    cross term (RobinCar form: ``var_a(y) - 2 cov_a(y, p_a) + var(p_a)`` in place of
+    ``var_a(y - p_a)``); strata: minus ``sum_z P(z) R_z Omega R_z``."""
     ref, kw = CASES[case]
     key = VARIANCES[variance]
-    if variance == "ye2023" and "strata" in kw:
-        key = "car"
+    if variance.startswith("ye2023") and "strata" in kw:
+        key = {"ye2023": "car", "ye2023_robincar": "rc_car"}[variance]
     res = ta.binary.adjusted(trial, "y", "arm", effect="all", variance=variance, **kw)
     out = res.to_frame()
     assert out.effect.tolist() == ["rd", "rr", "or"]

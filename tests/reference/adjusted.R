@@ -95,7 +95,17 @@ gcomp <- function(formula, d, strata = NULL) {
     }
   }
   V_ye <- V_ye / N
+  # RobinCar's finite-sample form: var_a(y - p_a) expanded with the variance of p_a over all
+  # patients, var_a(y) - 2 cov_a(y, p_a) + var(p_a)
+  V_rc <- V_ye * N
+  for (i in 1:2) {
+    in_i <- a == i - 1
+    c_yp <- cov(yv[in_i], P[in_i, i])
+    V_rc[i, i] <- (var(yv[in_i]) - 2 * c_yp + var(P[, i])) / pi[i] + 2 * c_yp - var(P[, i])
+  }
+  V_rc <- V_rc / N
   V_car <- NULL
+  V_rc_car <- NULL
   if (!is.null(strata)) {
     z <- d[[strata]]
     resid <- yv - ifelse(a == 1, p1, p0)
@@ -106,8 +116,10 @@ gcomp <- function(formula, d, strata = NULL) {
       erb <- erb + mean(z == s) * R %*% Om %*% R
     }
     V_car <- V_ye - erb / N
+    V_rc_car <- V_rc - erb / N
   }
-  list(theta = theta, ge = V_ge, hc0 = V_hc0, ye = V_ye, car = V_car, coef = b)
+  list(theta = theta, ge = V_ge, hc0 = V_hc0, ye = V_ye, car = V_car, rc = V_rc,
+       rc_car = V_rc_car, coef = b)
 }
 contrasts_of <- function(theta, V) {
   g <- list(rd = c(-1, 1), rr = c(-1 / theta[1], 1 / theta[2]),
@@ -121,7 +133,7 @@ emit_gcomp <- function(name, g) {
   add(name, " = dict(")
   add("    coef=", vec(g$coef), ",")
   add("    theta=", vec(g$theta), ",")
-  for (v in c("ge", "hc0", "ye", "car")) {
+  for (v in c("ge", "hc0", "ye", "car", "rc", "rc_car")) {
     if (is.null(g[[v]])) next
     cc <- contrasts_of(g$theta, g[[v]])
     add("    ", v, "_vcov=", vec(as.vector(g[[v]])), ",")

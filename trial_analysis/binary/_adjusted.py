@@ -29,7 +29,8 @@ for RR and OR):
   over all patients. This is the paper's formula (beeca ``estimate_varcov(mod = TRUE)``);
   RobinCar and beeca's default expand ``var_a(y - p_a)`` as ``var_a(y) - 2 cov_a(y, p_a) +
   var(p_a)`` with the variance of ``p_a`` over *all* patients, an asymptotically equivalent
-  variant that differs in finite samples (3e-4 relative on beeca's trial01 with strata).
+  variant that differs in finite samples (3e-4 relative on beeca's trial01 with strata);
+  ``variance="ye2023_robincar"`` gives that form.
 - with ``strata`` (covariate-adaptive randomisation by stratified permuted blocks): the
   Ye-variance minus the part of the residual variance that the stratified randomisation
   balances away (Ye, Yi & Shao 2022; Bugni, Canay & Shaikh 2018), as RobinCar computes for
@@ -65,7 +66,7 @@ from ..results import SYNTHETIC_NOTE, Result, select_row
 __all__ = ["ADJUSTED_EFFECTS", "ADJUSTED_VARIANCES", "AdjustedResult", "adjusted"]
 
 ADJUSTED_EFFECTS = ("rd", "rr", "or")
-ADJUSTED_VARIANCES = ("ye2023", "ge2011", "ge2011_hc0")
+ADJUSTED_VARIANCES = ("ye2023", "ye2023_robincar", "ge2011", "ge2011_hc0")
 RANDOMIZATIONS = ("permuted_block", "simple")
 COLUMNS = ["effect", "estimate", "se", "ci_low", "ci_high", "p_value", "variance"]
 _EFFECT_LABELS = {"rd": "risk difference", "rr": "risk ratio", "or": "odds ratio"}
@@ -162,6 +163,13 @@ _VARIANCE_TEXT = {
     "ge2011": "Ge et al. (2011) delta method, model-based covariance of the coefficients",
     "ge2011_hc0": "Ge et al. (2011) delta method, HC0 sandwich covariance of the coefficients",
     "ye2023": "Ye, Shao, Yi & Zhao (2023) robust variance (simple randomisation)",
+    "ye2023_robincar": (
+        "Ye et al. (2023) robust variance in RobinCar's finite-sample form (simple randomisation)"
+    ),
+    "ye2023_robincar_car": (
+        "Ye et al. (2023) robust variance in RobinCar's finite-sample form, stratified "
+        "permuted-block randomisation"
+    ),
     "ye2023_car": (
         "Ye et al. (2023) robust variance for stratified permuted-block randomisation "
         "(Ye, Yi & Shao 2022; as RobinCar)"
@@ -361,7 +369,12 @@ def gcomp_vcov(
 
     for i in range(2):
         r = y - P[:, i]
-        V[i, i] = cov_in(arms[i], r, r) / pi[i] + 2 * cov_in(arms[i], y, P[:, i]) - S[i, i]
+        c_yp = cov_in(arms[i], y, P[:, i])
+        if variance == "ye2023_robincar":  # RobinCar's decomposition (module notes)
+            v_res = cov_in(arms[i], y, y) - 2 * c_yp + S[i, i]
+        else:
+            v_res = cov_in(arms[i], r, r)
+        V[i, i] = v_res / pi[i] + 2 * c_yp - S[i, i]
     V[0, 1] = V[1, 0] = cov_in(arms[0], y, P[:, 1]) + cov_in(arms[1], y, P[:, 0]) - S[0, 1]
     if strata_codes is not None and randomization == "permuted_block":
         resid = y - np.where(a == 1, p1, p0)
@@ -436,10 +449,11 @@ def adjusted(
         others (strings, categoricals, bools) as treatment-coded dummies. Rows must be complete.
     effect : {"rd", "rr", "or", "all"} or a sequence of them
         Effect(s) reported, one row each.
-    variance : {"ye2023", "ge2011", "ge2011_hc0"}
+    variance : {"ye2023", "ye2023_robincar", "ge2011", "ge2011_hc0"}
         Variance of the standardised risks (see Notes). ``"ye2023"`` is the one the FDA's 2023
-        guidance points to; with ``strata`` it becomes the covariate-adaptive-randomisation
-        variance of ``randomization``.
+        guidance points to (the paper's finite-sample form; ``"ye2023_robincar"``: RobinCar's
+        and beeca's default form); with ``strata`` it becomes the
+        covariate-adaptive-randomisation variance of ``randomization``.
     strata : str or sequence of str, optional
         Randomisation strata (their joint levels). They enter the working model as one
         categorical covariate and, with ``variance="ye2023"``, the variance accounts for
@@ -610,8 +624,8 @@ def adjusted(
     X1, X0 = build(np.ones(n)), build(np.zeros(n))
     theta, V = gcomp_vcov(X1, X0, y, a, beta, cov_beta, variance, codes, randomization)
     label = variance
-    if variance == "ye2023" and codes is not None and randomization == "permuted_block":
-        label = "ye2023_car"
+    if variance.startswith("ye2023") and codes is not None and randomization == "permuted_block":
+        label = variance + "_car"
     table = effect_rows(theta, V, effects, conf_level, label)
     se_t = np.sqrt(np.diag(V))
     risks = pd.DataFrame(
