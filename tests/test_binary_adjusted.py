@@ -38,7 +38,7 @@ CASES = {
     ),
     "strata": (R.GCOMP_STRATA, dict(covariates=["age", "hba1c"], strata="stratum")),
 }
-VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye"}
+VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye", "ye2023_robincar": "rc"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -46,11 +46,12 @@ VARIANCES = {"ge2011": "ge", "ge2011_hc0": "hc0", "ye2023": "ye"}
 def test_matches_r(trial, case, variance):
     """R: ``glm`` + predictions under arm = 0/1; Ge: ``D %*% vcov(fit) %*% t(D)`` (or
     ``sandwich(fit)``); Ye: ``var(y - p_a)/pi_a + 2 cov(y, p_a) - var(p_a)`` per arm and the
-    cross term; strata: minus ``sum_z P(z) R_z Omega R_z``."""
+    cross term (RobinCar form: ``var_a(y) - 2 cov_a(y, p_a) + var(p_a)`` in place of
+    ``var_a(y - p_a)``); strata: minus ``sum_z P(z) R_z Omega R_z``."""
     ref, kw = CASES[case]
     key = VARIANCES[variance]
-    if variance == "ye2023" and "strata" in kw:
-        key = "car"
+    if variance.startswith("ye2023") and "strata" in kw:
+        key = {"ye2023": "car", "ye2023_robincar": "rc_car"}[variance]
     res = ta.binary.adjusted(trial, "y", "arm", effect="all", variance=variance, **kw)
     out = res.to_frame()
     assert out.effect.tolist() == ["rd", "rr", "or"]
@@ -135,3 +136,19 @@ def test_input_not_modified_and_errors(trial):
     coll = trial.assign(age2=trial.age * 2)
     with pytest.raises(AnalysisError, match="not estimable"):
         ta.binary.adjusted(coll, "y", "arm", ["age", "age2"])
+
+
+def test_quasi_separation_is_noted():
+    """A small site with every patient responding: R's glm warns "fitted probabilities
+    numerically 0 or 1 occurred"; the standardised risks stay finite and a note says so."""
+    rng = np.random.default_rng(1)
+    n = 200
+    d = pd.DataFrame(
+        {"arm": rng.integers(0, 2, n), "site": np.where(rng.random(n) < 0.1, "t", "b")}
+    )
+    d["y"] = np.where(d.site == "t", 1, rng.integers(0, 2, n))
+    res = ta.binary.adjusted(d, "y", "arm", ["site"])
+    assert res.extreme_fit and "numerically 0 or 1" in str(res)
+    assert np.isfinite(res.row("rd").se)
+    ok = ta.binary.adjusted(d.assign(site=rng.permutation(d.site)), "y", "arm", None)
+    assert not ok.extreme_fit

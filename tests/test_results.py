@@ -181,3 +181,19 @@ def test_to_jsonable_handles_numpy_nan_and_inf():
     )
     assert out == {"a": None, "b": 3, "c": ["inf", "-inf"], "d": [1.5]}
     json.dumps(out)  # serialisable
+
+
+def test_select_row_is_the_one_row_lookup():
+    """``row()`` of the tidy binary results all go through ``results.select_row``."""
+    import trial_analysis as ta
+    from trial_analysis.results import select_row
+
+    t = pd.DataFrame({"key": ["a", "b", "b"], "estimate": [1.0, 2.0, 3.0]})
+    assert select_row(t, "key", "b")["estimate"] == 2.0
+    with pytest.raises(KeyError, match="no row 'z'; the key values are a, b, b"):
+        select_row(t, "key", "z")
+    res = ta.binary.compare(9, 45, 2, 44)
+    assert res.row("rd_wald").key == "rd_wald"
+    r = ta.binary.cmh_counts([3, 4], [10, 10], [1, 2], [10, 10])
+    with pytest.raises(KeyError, match="the key values are test_cmh"):
+        r.row("nope")

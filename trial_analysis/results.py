@@ -31,6 +31,7 @@ __all__ = [
     "format_p",
     "format_sci",
     "frame_to_text",
+    "select_row",
     "to_jsonable",
     "typeset_frame",
     "typographic",
@@ -331,6 +332,22 @@ def frame_to_text(
     parts.append(body)
     parts += [f"Note: {n}" for n in notes]
     return "\n".join(parts)
+
+
+def select_row(table: pd.DataFrame, column: str, value: Any) -> pd.Series:
+    """The first row of ``table`` whose ``column`` equals ``value``; ``KeyError`` naming the
+    values there are otherwise (the ``row`` lookup of every tidy result).
+
+    >>> t = pd.DataFrame({"key": ["a", "b"], "estimate": [1.0, 2.0]})
+    >>> float(select_row(t, "key", "b")["estimate"])
+    2.0
+    """
+    hit = table[table[column] == value]
+    if hit.empty:
+        raise KeyError(
+            f"no row {value!r}; the {column} values are " + ", ".join(map(str, table[column]))
+        )
+    return hit.iloc[0]
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_alpha, check_choice, check_conf_level, check_events
-from ..results import Result, to_jsonable
+from ..results import Result, select_row, to_jsonable
 from . import _intervals as ci
 from ._conditional import cmle, fisher_pvalues, matching_ci
 from ._exact import (
@@ -52,10 +52,12 @@ __all__ = [
     "cmh",
     "cmh_counts",
     "compare",
+    "equivalence",
     "firth_logit",
     "fragility_index",
     "fragility_table",
     "missing_sensitivity",
+    "noninferiority",
     "pvalue_grid",
     "pvalues",
     "tipping_point",
@@ -213,10 +215,7 @@ class BinaryComparison(Result):
 
     def row(self, key: str) -> pd.Series:
         """One row by its ``key`` (e.g. ``"rd_wald"``, ``"test_fisher"``, ``"or_blaker"``)."""
-        hit = self.table[self.table["key"] == key]
-        if hit.empty:
-            raise KeyError(f"no row {key!r}; keys are {', '.join(self.table['key'])}")
-        return hit.iloc[0]
+        return select_row(self.table, "key", key)
 
     def p_value(self, test: str) -> float:
         """p-value of one of :data:`TESTS`."""
@@ -620,6 +619,7 @@ def fragility_table(
 
 from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._margin import equivalence, noninferiority  # noqa: E402  (tests against a margin)
 from ._missing import (  # noqa: E402  (re-export)
     MissingSensitivity,
     TippingPoint,

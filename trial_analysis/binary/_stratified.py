@@ -18,7 +18,9 @@ controls (``b_k = n1_k - a_k``, ``d_k = n0_k - c_k``, ``N_k = n1_k + n0_k``,
 - Stratified Newcombe (Yan & Su 2010): in each arm, stratum Wilson intervals at the level
   ``2 Phi(z*) - 1`` with ``z* = z sqrt(sum w^2 v) / sum(w sqrt(v))``, ``v_k = p_k q_k / n_k``,
   combined as ``sum w_k L_k`` and ``sum w_k U_k`` (CMH weights ``w``, normalised); then
-  Newcombe's hybrid of the two arms' stratified intervals (as tern ``prop_diff_strat_nc``).
+  ``d -/+ z sqrt(lam_1 l_1 (1 - l_1) + lam_0 u_0 (1 - u_0))`` (and the mirror image for the
+  upper limit) with ``lam_a = sum w_k^2 / n_ak`` and ``l_a``, ``u_a`` the arms' stratified
+  Wilson limits (as tern ``prop_diff_strat_nc``; checked against tern's own test values).
 - Stratified Miettinen-Nurminen: the score ``Z(delta) = sum w_k (d_k - delta) /
   sqrt(sum w_k^2 v~_k(delta))`` with ``v~_k`` the stratum's variance at the constrained MLE
   under ``p1 - p0 = delta`` times ``N_k / (N_k - 1)`` (Miettinen & Nurminen 1985, with CMH
@@ -42,8 +44,8 @@ from scipy import stats
 
 from .._validate import check_conf_level, check_count
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
-from ..results import SYNTHETIC_NOTE, Result
-from ._adjusted import _binary_outcome, _columns, arm_indicator
+from ..results import SYNTHETIC_NOTE, Result, select_row
+from ._adjusted import _binary_outcome, _columns, _wald_on_row, arm_indicator
 from ._intervals import _bisect, constrained_mle_rd, wilson, z_crit
 
 __all__ = ["CMHResult", "cmh", "cmh_counts"]
@@ -83,10 +85,34 @@ class CMHResult(Result):
         return self.table.copy()
 
     def row(self, key: str) -> pd.Series:
-        hit = self.table[self.table["key"] == key]
-        if hit.empty:
-            raise KeyError(f"no row {key!r}; keys are {', '.join(self.table['key'])}")
-        return hit.iloc[0]
+        return select_row(self.table, "key", key)
+
+    def noninferiority(
+        self, margin: float, key: str = "rd_mh_sato", *, alternative="greater", alpha=0.025
+    ):
+        """Wald test of a Mantel-Haenszel estimate (``key``: ``rd_mh_sato``, ``rd_mh_gr``,
+        ``rr_mh``, ``or_mh``) against a non-inferiority margin on its scale (ratios on the
+        log scale with the row's SE); ``key="rd_mn"``: the stratified Miettinen-Nurminen
+        score test with CMH weights at the margin, with its inverted ``1 - 2 alpha`` interval.
+        See :func:`trial_analysis.binary.noninferiority`."""
+        return self._margin(margin, key, alternative, alpha)
+
+    def equivalence(self, low: float, high: float, key: str = "rd_mh_sato", *, alpha=0.05):
+        """Two one-sided tests (TOST) of a Mantel-Haenszel estimate (Wald) or of the
+        stratified MN score (``key="rd_mn"``) at ``(low, high)``."""
+        return self._margin((low, high), key, None, alpha)
+
+    def _wald_row(self, key: str) -> pd.Series:
+        if key not in ("rd_mh_sato", "rd_mh_gr", "rr_mh", "or_mh"):
+            raise ParameterError(
+                "key", "one of 'rd_mh_sato', 'rd_mh_gr', 'rr_mh', 'or_mh', 'rd_mn'", key
+            )
+        return self.row(key)
+
+    def _margin(self, margin, key, alternative, alpha):
+        if key != "rd_mn":
+            return _wald_on_row(self, self._wald_row(key), key, margin, alternative, alpha)
+        return _stratified_mn_margin(self, margin, alternative, alpha)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -105,6 +131,44 @@ class CMHResult(Result):
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
+
+
+def _stratified_mn_margin(res: CMHResult, margin, alternative, alpha):
+    """Stratified MN score test (CMH weights) at a margin of the risk difference, or TOST."""
+    from .._margins import check_margins, margin_result, one_sided_p
+    from .._validate import check_alpha
+
+    alpha = check_alpha(alpha)
+    kind = "non-inferiority" if alternative is not None else "equivalence"
+    tests = check_margins(kind, margin, False, alternative)
+    st = res.strata
+    x1, n1, x0, n0, w = (st[c].to_numpy(dtype=float) for c in ("x1", "n1", "x2", "n2", "weight"))
+    for _, m in tests:
+        if not -1 < m < 1:
+            raise ParameterError("margin", "a difference of proportions in (-1, 1)", m)
+
+    def zf(t):
+        return _mn_z(x1, n1, x0, n0, w, t)
+
+    q = z_crit(1 - 2 * alpha)
+    est = float(np.sum(w * (x1 / n1 - x0 / n0)))
+    eps = 1e-12
+    lo = _bisect(lambda t: zf(t) <= q, np.array(-1 + eps), np.array(est))
+    hi = _bisect(lambda t: zf(t) < -q, np.array(est), np.array(1 - eps))
+    lo = -1.0 if zf(np.array(-1 + eps)) <= q else float(lo)
+    hi = 1.0 if zf(np.array(1 - eps)) >= -q else float(hi)
+    return margin_result(
+        kind,
+        "risk difference",
+        "stratified Miettinen-Nurminen score, CMH weights",
+        est,
+        tests,
+        lambda m: float(zf(np.array(m))),
+        lambda t, side: one_sided_p(t, side),
+        (lo, hi),
+        alpha,
+        synthetic=res.synthetic,
+    )
 
 
 def _strat_wilson(x, n, w, conf_level):
@@ -299,13 +363,18 @@ def cmh_counts(
     e1, l1, u1 = _strat_wilson(a, n1v, wn, conf_level)
     e0, l0, u0 = _strat_wilson(c, n0, wn, conf_level)
     dd = e1 - e0
+    # Yan & Su (2010): the variance of each arm's weighted proportion, sum w^2 / n times
+    # p(1 - p), evaluated at the stratified Wilson limits (tern prop_diff_strat_nc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam1 = float(np.sum(np.where(n1v > 0, wn**2 / n1v, 0.0)))
+        lam0 = float(np.sum(np.where(n0 > 0, wn**2 / n0, 0.0)))
     rows.append(
         dict(
             quantity="risk difference",
             method="Stratified Newcombe (Yan & Su), CMH weights",
             estimate=dd,
-            ci_low=dd - math.sqrt((e1 - l1) ** 2 + (u0 - e0) ** 2),
-            ci_high=dd + math.sqrt((u1 - e1) ** 2 + (e0 - l0) ** 2),
+            ci_low=dd - z * math.sqrt(lam1 * l1 * (1 - l1) + lam0 * u0 * (1 - u0)),
+            ci_high=dd + z * math.sqrt(lam0 * l0 * (1 - l0) + lam1 * u1 * (1 - u1)),
             key="rd_newcombe",
         )
     )

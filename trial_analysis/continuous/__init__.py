@@ -47,14 +47,19 @@ __all__ = [
     "AncovaResult",
     "BootstrapResult",
     "HedgesGResult",
+    "LSMeansResult",
     "MannWhitneyResult",
     "SDSensitivityResult",
     "TTestResult",
     "ancova",
     "bootstrap_bca",
+    "contrast_margin",
     "hedges_g",
+    "lsmeans",
     "mann_whitney",
     "sd_sensitivity",
+    "tost",
+    "tost_from_summary",
     "ttest_from_summary",
     "welch",
 ]
@@ -1182,3 +1187,8 @@ def bootstrap_bca(
         seed=seed if replicates is None else "given replicates",
         standard_error=float(np.std(dist, ddof=1)),
     )
+
+
+# re-exports (defined in their own files; they use the helpers above)
+from ._lsmeans import LSMeansResult, lsmeans  # noqa: E402
+from ._tost import contrast_margin, tost, tost_from_summary  # noqa: E402

@@ -8,6 +8,9 @@ Entry points
 - :func:`simulate` — Monte Carlo power of a whole future trial described by a scenario.
 - analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
   :func:`power_margin`, :func:`sample_size_table`.
+- equivalence and non-inferiority (:mod:`.margin`): :func:`power_tost_means` (exact TOST),
+  :func:`power_equivalence_proportions`, :func:`exact_power_margin` and
+  :func:`exact_sample_size_margin` (score tests, enumeration).
 - :func:`assurance`, :func:`group_sequential`.
 - survival: :func:`sample_size_survival`, :func:`power_survival`, :func:`events_survival`
   (Schoenfeld/Freedman as rpact), :func:`simulate_survival` (piecewise-exponential trials
@@ -39,6 +42,12 @@ from .exact import (
     rejection_region,
     sample_size,
     size_curve,
+)
+from .margin import (
+    exact_power_margin,
+    exact_sample_size_margin,
+    power_equivalence_proportions,
+    power_tost_means,
 )
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import GroupSequentialDesign, group_sequential, spend
@@ -78,13 +87,17 @@ __all__ = [
     "assurance",
     "events_survival",
     "exact_power",
+    "exact_power_margin",
+    "exact_sample_size_margin",
     "group_sequential",
     "group_sequential_survival",
     "load_scenario",
     "power_ancova",
     "power_curve",
+    "power_equivalence_proportions",
     "power_margin",
     "power_survival",
+    "power_tost_means",
     "power_two_means",
     "power_two_proportions",
     "rejection_region",
