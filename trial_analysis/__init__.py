@@ -45,6 +45,7 @@ _SUBMODULES = {
     "evidence",
     "glycaemic",
     "ipd",
+    "limits",
     "meta",
     "missing",
     "mmrm",
