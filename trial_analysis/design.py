@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import limits
 from ._paths import trial_dir
 from ._validate import check_positive
 from .errors import DesignError
@@ -581,6 +582,12 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             raise ck.fail(f"arms[{i}].role", "one of " + ", ".join(ARM_ROLES), t["role"])
         if t["n_randomised"] < 1:
             raise ck.fail(f"arms[{i}].n_randomised", "a whole number >= 1", t["n_randomised"])
+        if t["n_randomised"] > (cap := limits.get("max_arm_size")):
+            raise ck.fail(
+                f"arms[{i}].n_randomised",
+                f"at most max_arm_size = {cap:,.0f} (a documented limit, see docs/limits.md)",
+                t["n_randomised"],
+            )
         arms.append(Arm(t["name"], t["role"], t["n_randomised"], t.get("description", "")))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
@@ -606,6 +613,12 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
     fu = st["follow_up_weeks"]
     if fu < 1:
         raise ck.fail("schedule.follow_up_weeks", "a whole number of weeks >= 1", fu)
+    if fu > (cap := limits.get("max_follow_up_weeks")):
+        raise ck.fail(
+            "schedule.follow_up_weeks",
+            f"at most max_follow_up_weeks = {cap:,.0f} (a documented limit, see docs/limits.md)",
+            fu,
+        )
     for key in ("infusion_weeks", "visit_weeks"):
         weeks = st[key]
         if not weeks:
@@ -621,6 +634,9 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
     if 0 not in st["visit_weeks"]:
         raise ck.fail("schedule.visit_weeks", "a baseline visit at week 0", st["visit_weeks"])
 
+    for key in ("parameters", "eligibility"):  # optional arrays of tables
+        if key in raw and not isinstance(raw[key], list):
+            raise ck.fail(key, f"an array of tables [[{key}]]", raw[key])
     params = []
     for i, pr in enumerate(raw.get("parameters", [])):
         t = ck.table(pr, "parameters", f"parameters[{i}]")
