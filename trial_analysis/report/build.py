@@ -69,6 +69,14 @@ class ReportContext:
 
 
 def _resolve_ipd(ctx: ReportContext, ipd: Any) -> Any:
+    if ipd is None and not (Path(ctx.design.source_file).parent / "synthetic_model.toml").is_file():
+        # a user's trial folder with design.toml and published.csv only: no synthetic cohort;
+        # the sections that need patient data say so
+        ctx.warnings.append(
+            "No patient-level data: the trial folder has no synthetic_model.toml and --ipd was "
+            "not given; sections that need patient data are left out or say so."
+        )
+        return None
     if ipd is None or ipd == "synthetic":
         try:
             synth = importlib.import_module("trial_analysis.synthetic")
