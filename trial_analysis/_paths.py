@@ -46,6 +46,12 @@ def trial_dir(name: str | Path) -> Path:
         p = p.parent
     if (p / "design.toml").is_file():
         return p
+    if len(p.parts) > 1 or p.is_absolute():  # a path, not a shipped trial's name
+        raise TrialAnalysisError(
+            f"Trial folder {str(name)!r}: no design.toml there"
+            + ("" if p.exists() else " (the folder does not exist)")
+            + ". A trial folder holds design.toml and published.csv (docs/design-format.md)."
+        )
     d = data_dir() / str(name)
     if not (d / "design.toml").is_file():
         raise TrialAnalysisError(
