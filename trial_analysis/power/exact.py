@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from .. import limits
-from .._exact import grid_cost
 from .._validate import check_choice
+from ..binary._exact import grid_cost
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
 from ._common import (

@@ -552,7 +552,7 @@ _SECONDS_PER_PATIENT = 1.5e-7
 
 def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
     """Refuse (before any work) a simulation beyond the limits max_memory / max_seconds."""
-    from .._exact import check_grid_cost
+    from ..binary._exact import check_grid_cost
 
     seconds = 0.0
     for s in scens:

@@ -20,8 +20,8 @@ import numpy as np
 from scipy.special import gammaln, ndtr, xlogy
 from scipy.stats import chi2
 
-from . import limits
-from ._validate import check_choice, check_count
+from .. import limits
+from .._validate import check_choice, check_count
 
 __all__ = [
     "ALTERNATIVES",
