@@ -120,6 +120,12 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
                 f"{limits.format_bytes(field_cap)} (usually a quote that is never closed; "
                 "a documented limit, see docs/limits.md)"
             ) from None
+        if "unexpected end of data" in str(exc):
+            start = (ends[-1] if ends else 1) + 1  # the record the open quote belongs to
+            raise PublishedDataError(
+                f'{file}, row {len(rows) + 2}: a quote (") opened on line {start} is never '
+                f"closed, which would merge lines {start}-{line} into one field"
+            ) from None
         raise PublishedDataError(f"{file}, line {line}: not valid CSV ({exc})") from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
