@@ -45,6 +45,8 @@ def _output(args: argparse.Namespace) -> tuple[Path, str]:
         out = Path("reports") / f"{name}_reanalysis.{fmt}"
     else:
         out = Path(args.output)
+        if out.is_dir():
+            check_writable(out)  # "it is a folder", rather than a complaint about its suffix
         ext = out.suffix.lower()
         implied = _EXT.get(ext)
         if fmt is None:
@@ -66,7 +68,10 @@ def _output(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._paths import trial_dir
+
     t0 = time.perf_counter()
+    trial_dir(args.trial)  # an unknown trial or a folder without design.toml: before the build
     out, fmt = _output(args)
     if args.ipd not in (None, "synthetic") and not Path(args.ipd).exists():
         raise ParameterError("--ipd", "an existing folder or file, or 'synthetic'", args.ipd)
