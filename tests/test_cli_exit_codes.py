@@ -236,3 +236,46 @@ def test_sigterm_during_a_simulation_is_130_and_leaves_no_temp(tmp_path):
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "trial-analysis: interrupted"
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_report_of_an_own_trial_folder_without_synthetic_model(tmp_path, capsys, monkeypatch):
+    """`trial-analysis report path/to/trial` for a folder with design.toml and published.csv
+    only, given relative: builds without patient data and says so."""
+    import shutil
+
+    from trial_analysis._paths import trial_dir
+    from trial_analysis.report import sections
+
+    keep = [s for s in sections.SECTIONS if s[0] in ("design", "reproducibility")]
+    monkeypatch.setattr(sections, "SECTIONS", keep)
+    own = tmp_path / "trials" / "mine"
+    own.mkdir(parents=True)
+    for f in ("design.toml", "published.csv"):
+        shutil.copy(trial_dir("zang2022") / f, own / f)
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = _run(capsys, ["report", "trials/mine", "--format", "html", "--quiet"])
+    assert code == EXIT_OK, err
+    out = tmp_path / "reports" / "mine_reanalysis.html"  # named after the folder
+    html = out.read_text(encoding="utf-8")
+    assert "No patient-level data: the trial folder has no synthetic_model.toml" in html
+
+
+def test_cli_default_seed_equals_the_report_default():
+    from trial_analysis.cli import report as cli_report
+    from trial_analysis.report import build
+
+    assert cli_report.DEFAULT_SEED == build.DEFAULT_SEED
+
+
+def test_cli_start_up_is_light():
+    """`import trial_analysis.cli` loads no numerics, so Ctrl-C at start-up reaches main()'s
+    handler within milliseconds; the top-level names still resolve on first use."""
+    code = (
+        "import sys, trial_analysis.cli, trial_analysis as ta;"
+        "heavy = [m for m in ('pandas', 'scipy', 'numpy', 'matplotlib') if m in sys.modules];"
+        "print(heavy); print(ta.load_design.__module__, ta.TrialDesign.__name__)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = res.stdout.splitlines()
+    assert lines[0] == "[]", res.stdout
+    assert lines[1] == "trial_analysis.design TrialDesign"
