@@ -856,14 +856,14 @@ def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
     published percentages and CI (:func:`~trial_analysis.consistency.infer_counts`) when they are
     unique, else the randomised sizes."""
     from ..design import load_design
-    from ..errors import AnalysisError
+    from ..errors import AnalysisError, ResourceLimitError
     from .counts import published_counts
 
     design = load_design(trial)
     e, c = design.experimental_arm, design.control_arm
     try:
         cand = published_counts(trial, "composite")
-    except (AnalysisError, ParameterError):
+    except (AnalysisError, ParameterError, ResourceLimitError):  # too large to search: as unknown
         cand = None
     if cand is not None:
         pairs = cand[["n1", "n2"]].drop_duplicates()
