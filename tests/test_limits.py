@@ -430,3 +430,19 @@ def test_large_trial_denominators_fall_back_to_the_randomised_sizes(tmp_path):
     assert "arms.n_randomised = 20000, 20001" in str(exc.value)
     n1, n2, source = summaries.default_denominators(str(d))
     assert (n1, n2) == (20000, 20001) and source.startswith("randomised sizes")
+
+
+def test_docs_list_every_limit_with_its_default():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
+    shown = {
+        "max_memory": "2 GB",
+        "max_seconds": "15 min",
+        "max_csv_field": "128 KB",
+        "max_arm_size": "1,000,000",
+        "max_follow_up_weeks": "2600",
+    }
+    assert set(shown) == set(limits.LIMITS)
+    for name, default in shown.items():
+        assert re.search(rf"\| `{name}` \| {re.escape(default)}", text), name
