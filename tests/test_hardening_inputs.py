@@ -309,3 +309,28 @@ def test_read_only_folder(tmp_path):
 def test_output_path_error_is_both_kinds():
     assert issubclass(_io.OutputPathError, TrialAnalysisError)
     assert issubclass(_io.OutputPathError, OSError)
+
+
+def test_sigkill_mid_write_leaves_a_temp_that_the_next_write_removes(tmp_path):
+    """A writer killed outright cannot clean up; the next run's write sweeps its temp file."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "r.pdf"
+    out.write_bytes(b"old")
+    code = (
+        "import sys, time; from pathlib import Path; from trial_analysis._io import atomic_write\n"
+        "def slow(tmp):\n"
+        "    tmp.write_bytes(b'partial'); print('writing', flush=True); time.sleep(60)\n"
+        f"atomic_write(Path({str(out)!r}), slow)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = _temps(tmp_path)
+    assert len(left) == 1 and left[0].startswith(f".r.pdf.{proc.pid}.")
+    assert out.read_bytes() == b"old"  # the reader still sees the old file
+    _io.atomic_write(out, lambda tmp: tmp.write_bytes(b"new"))
+    assert out.read_bytes() == b"new" and _temps(tmp_path) == []
