@@ -145,3 +145,17 @@ def test_leave1out_on_the_homogeneous_data_equals_refits():
             [ref.estimate, ref.se, ref.tau2],
             rtol=1e-7,
         )
+
+
+@pytest.mark.parametrize("seed, method", [(7, "REML"), (20, "REML"), (20, "ML"), (42, "REML")])
+def test_more_divergent_data_sets_converge_to_the_likelihood_maximum(seed, method):
+    """Data sets on which the plain iteration diverged (found by search): the damped fit
+    agrees with the bounded maximisation of the likelihood."""
+    rng = np.random.default_rng(seed)
+    v = np.exp(rng.normal(-3, 3, 400))
+    y = rng.normal(0, np.sqrt(v))
+    assert _undamped(method, y, v) is None
+    res = M.rma(y, v, method=method)
+    X = np.ones((400, 1))
+    ref = _core._tau2_bounded(method, y, v, X)
+    np.testing.assert_allclose(res.tau2, ref, rtol=1e-6, atol=1e-13)
