@@ -208,34 +208,28 @@ def test_sigterm_during_a_simulation_is_130_and_leaves_no_temp(tmp_path):
     """A real process: SIGTERM while simulating, then a one-line message and exit 130."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("TRIAL_ANALYSIS_DEBUG", None)
+    argv = [SCENARIO, "--n-sims", "2000000", "--chunk-size", "1000", "--seed", "1"]
+    code = (
+        "import sys, trial_analysis.cli as cli; print('ready', flush=True); "
+        f"sys.exit(cli.main(['simulate', *{argv!r}]))"
+    )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trial_analysis",
-            "simulate",
-            SCENARIO,
-            "--n-sims",
-            "2000000",
-            "--chunk-size",
-            "1000",
-            "--seed",
-            "1",
-        ],
+        [sys.executable, "-c", code],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    time.sleep(4.0)
+    assert proc.stdout.readline().strip() == "ready"  # imports done (however loaded the machine)
+    time.sleep(1.5)  # main() has installed its handler and is simulating
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "trial-analysis: interrupted"
-    assert not [p for p in tmp_path.rglob("*.tmp")]
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_report_of_an_own_trial_folder_without_synthetic_model(tmp_path, capsys, monkeypatch):
