@@ -159,3 +159,16 @@ def test_more_divergent_data_sets_converge_to_the_likelihood_maximum(seed, metho
     X = np.ones((400, 1))
     ref = _core._tau2_bounded(method, y, v, X)
     np.testing.assert_allclose(res.tau2, ref, rtol=1e-6, atol=1e-13)
+
+
+@pytest.mark.parametrize("key", ["bcg_RR", "normand_SMD", "normand_MD"])
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_bounded_fallback_on_ordinary_data_matches_metafor(key, method):
+    """The fallback alone (no scoring) on metafor's data sets: rma(yi, vi, method) as in
+    tests/reference/meta.R (threshold 1e-12), rtol 1e-9."""
+    from tests.fixtures import meta_from_r as F
+
+    e = F.ESCALC[key]
+    y, v = np.array(e["yi"]), np.array(e["vi"])
+    t = _core._tau2_bounded(method, y, v, np.ones((y.size, 1)))
+    np.testing.assert_allclose(t, F.RMA[(key, method, "z")]["tau2"], rtol=1e-9)

@@ -150,19 +150,27 @@ def _tau2_bounded(method: str, y, v, X) -> float:
     )
     t = float(res.x)
     if score(0.0) <= 0.0 and _loglik(method, y, v, X, 0.0) >= -res.fun:
-        return 0.0
-    lo, up = t, t
-    for _ in range(200):  # widen until the score changes sign around t
-        lo, up = max(0.0, lo - max(t, 1e-12)), up + max(t, 1e-12)
-        if score(lo) >= 0.0 >= score(up) or (lo == 0.0 and score(lo) <= 0.0):
+        return 0.0  # the maximum is at the boundary
+    # the score's root next to the maximiser: lo moves towards 0, up away, until they bracket
+    step = max(1e-10 * hi, 1e-6 * t, 1e-300)  # about the search's resolution
+    lo = up = t
+    d = step
+    for _ in range(1100):
+        if score(lo) >= 0.0 or lo == 0.0:
             break
-    if score(lo) <= 0.0:
-        return 0.0
-    if score(up) > 0.0:
+        lo, d = max(0.0, t - d), 2.0 * d
+    d = step
+    for _ in range(1100):
+        if score(up) <= 0.0:
+            break
+        up, d = t + d, 2.0 * d
+    if not score(lo) >= 0.0 >= score(up):
         raise AnalysisError(
             f"the {method} estimator of tau^2 did not converge (no root of the score found); "
             "try method='PM' or 'DL'"
         )
+    if lo == up:
+        return lo
     xtol = max(1e-300, 1e-14 * t)
     return float(optimize.brentq(score, lo, up, xtol=xtol, rtol=4 * np.finfo(float).eps))
 
