@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import limits
 from ._paths import trial_dir
 from ._validate import check_positive
 from .errors import DesignError
@@ -784,6 +785,12 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             raise ck.fail(f"arms[{i}].role", "one of " + ", ".join(ARM_ROLES), t["role"])
         if t["n_randomised"] < 1:
             raise ck.fail(f"arms[{i}].n_randomised", "a whole number >= 1", t["n_randomised"])
+        if t["n_randomised"] > (cap := limits.get("max_arm_size")):
+            raise ck.fail(
+                f"arms[{i}].n_randomised",
+                f"at most max_arm_size = {cap:,.0f} (a documented limit, see docs/limits.md)",
+                t["n_randomised"],
+            )
         arms.append(Arm(t["name"], t["role"], t["n_randomised"], t.get("description", "")))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
@@ -818,6 +825,13 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             "schedule.follow_up_weeks",
             "a whole number of weeks >= 1",
             st.get("follow_up_weeks", fu),
+        )
+    if fu > (cap := limits.get("max_follow_up_weeks")):
+        raise ck.fail(
+            "schedule.follow_up",
+            f"at most max_follow_up_weeks = {cap:,.0f} weeks (a documented limit, see "
+            "docs/limits.md)",
+            fu,
         )
     if fu == int(fu):
         fu = int(fu)
@@ -891,6 +905,9 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             )
         )
 
+    for key in ("parameters", "eligibility"):  # optional arrays of tables
+        if key in raw and not isinstance(raw[key], list):
+            raise ck.fail(key, f"an array of tables [[{key}]]", raw[key])
     params = []
     for i, pr in enumerate(raw.get("parameters", [])):
         t = ck.table(pr, "parameters", f"parameters[{i}]")

@@ -21,6 +21,7 @@ __all__ = [
     "Problem",
     "PublishedDataError",
     "ReportError",
+    "ResourceLimitError",
     "ScenarioError",
     "StatisticalWarning",
     "SyntheticDataWarning",
@@ -124,6 +125,19 @@ class ParameterError(TrialAnalysisError, ValueError):
         if got is not ...:
             msg += f", got {got!r}"
         super().__init__(msg)
+
+
+class ResourceLimitError(TrialAnalysisError, ValueError):
+    """A computation would exceed a documented limit (memory, time, size); refused before work.
+
+    ``parameter`` is the argument that drives the cost, ``limit`` the name of the limit in
+    :mod:`trial_analysis.limits` (overridable, see ``docs/limits.md``). The message says what
+    the computation needs, the limit, how to raise it and what to do instead.
+    """
+
+    def __init__(self, message: str, *, parameter: str = "", limit: str = ""):
+        self.parameter, self.limit = parameter, limit
+        super().__init__(message)
 
 
 class AnalysisError(TrialAnalysisError, RuntimeError):

@@ -2225,7 +2225,7 @@ def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
     ``excel``: one workbook with sheets ``subjects`` and ``measurements``. Synthetic data get a
     ``SYNTHFL = "Y"`` column in both tables. Files are written atomically.
     """
-    from .cli._common import atomic_write
+    from ._io import atomic_write
 
     check_choice("format", format, FORMATS)
     s, m = _export_frames(ipd)

@@ -351,6 +351,13 @@ def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
 def run_simulate(args: argparse.Namespace) -> int:
     from .. import power as pw
 
+    for flag, v in (
+        ("--n-sims", args.n_sims),
+        ("--chunk-size", args.chunk_size),
+        ("--n-jobs", args.n_jobs),
+    ):
+        if v is not None and v < 1:  # refused, never silently replaced (0 is not "default")
+            raise ParameterError(flag, "a whole number >= 1", v)
     scen = pw.load_scenario(args.scenario)
     sets = {k: _toml_value(f"--set {k}", v) for k, v in _pairs(args.set, "--set")}
     if sets:
@@ -381,7 +388,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             args.n_sims,
             args.seed,
             dask=args.dask,
-            n_jobs=args.n_jobs or 1,
+            n_jobs=1 if args.n_jobs is None else args.n_jobs,
             chunk_size=args.chunk_size,
             progress=progress,
         )

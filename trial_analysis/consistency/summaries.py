@@ -877,7 +877,7 @@ def default_denominators(trial: Any, experimental: str | None = None) -> tuple[i
     experimental : str, optional
         Experimental arm (default the design's first).
     """
-    from ..errors import AnalysisError
+    from ..errors import AnalysisError, ResourceLimitError
     from .counts import published_counts
 
     trial = _check_trial(trial)
@@ -889,7 +889,7 @@ def default_denominators(trial: Any, experimental: str | None = None) -> tuple[i
     for ep in binary[:1]:
         try:
             cand = published_counts(trial, ep.id, experimental=e.name)
-        except (AnalysisError, ParameterError):
+        except (AnalysisError, ParameterError, ResourceLimitError):  # too large: as unknown
             break
         pairs = cand[["n1", "n2"]].drop_duplicates()
         if len(pairs) == 1:

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
+from .. import limits
 from ..errors import ScenarioError
 from .exact import EXACT_TESTS
 
@@ -290,9 +291,17 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if not p.is_file():
         raise ScenarioError(str(p), "(file)", "an existing scenario TOML file")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(str(p), "(file)", "a readable scenario file", exc.strerror) from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            str(p), "(file)", "UTF-8 text", f"undecodable byte at offset {exc.start}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(p), "(syntax)", "valid TOML", str(exc)) from exc
+        raise ScenarioError(str(p), "(syntax)", "valid TOML", str(exc)) from None
     s = _parse(raw, str(p))
     return s.with_overrides(overrides) if overrides else s
 
@@ -388,9 +397,18 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         ns = [n1, tot - n1]
     else:
         raise ScenarioError(source, "arms.n", "per-arm sizes (or arms.n_total)")
+    cap = limits.get("max_arm_size")
     for i, v in enumerate(ns):
         if not isinstance(v, int) or isinstance(v, bool) or v < 2:
             raise ScenarioError(source, f"arms.n[{i}]", "a whole number >= 2", v)
+        if v > cap:
+            raise ScenarioError(
+                source,
+                f"arms.n[{i}]",
+                f"at most max_arm_size = {cap:,.0f} patients per arm (a documented limit: "
+                "raise TRIAL_ANALYSIS_MAX_ARM_SIZE, see docs/limits.md)",
+                v,
+            )
 
     vis = _table(raw, "visits", source)
     _unknown(vis, "visits", "visits.", source)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .. import limits
 from .._validate import check_count
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
@@ -547,6 +548,40 @@ def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, 
     return n_sims, chunk_size, n_jobs
 
 
+# Rough costs (2-core reference machine, docs/limits.md): a chunk holds a few float arrays of
+# shape (trials, patients) per endpoint and visit; one simulated patient costs ~1.5e-7 s.
+_ARRAYS_PER_PATIENT = 10
+_SECONDS_PER_PATIENT = 1.5e-7
+
+
+def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
+    """Refuse (before any work) a simulation beyond the limits max_memory / max_seconds."""
+    from ..binary._exact import check_grid_cost
+
+    seconds = 0.0
+    for s in scens:
+        per_trial = s.n_total * (_ARRAYS_PER_PATIENT + 2 * len(s.visits)) * 8.0
+        limits.check_cost(
+            f"a simulation chunk of chunk_size = {min(chunk_size, n_sims)} trials of "
+            f"{s.n_total} patients",
+            parameter="chunk_size",
+            memory=min(chunk_size, n_sims) * per_trial,
+            advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
+        )
+        for a in s.analyses:
+            if a.endpoint == "composite":  # p-values looked up in the grid of the arm sizes
+                check_grid_cost(s.n[0], s.n[1], a.method)
+        seconds += n_sims * s.n_total * _SECONDS_PER_PATIENT
+    limits.check_cost(
+        f"simulating n_sims = {n_sims} trials"
+        + (f" x {len(scens)} scenarios" if len(scens) > 1 else "")
+        + f" of {scens[0].n_total} patients on {n_jobs} process{'es' if n_jobs > 1 else ''}",
+        parameter="n_sims",
+        seconds=seconds / n_jobs,
+        advice="use fewer replicates (n_sims = 10000 gives a Monte Carlo SE of at most 0.005)",
+    )
+
+
 def simulate(
     scenario: Scenario | str | Path | Mapping[str, Any],
     n_sims: int = 10_000,
@@ -613,6 +648,7 @@ def simulate(
     scen = _as_scenario(scenario)
     n_sims, chunk_size, n_jobs = _check_common(n_sims, chunk_size, n_jobs)
     seed_i = _as_seed(seed)
+    _check_cost([scen], n_sims, chunk_size, n_jobs)
     scen.model()  # fail early (e.g. missing generative model) before starting workers
     jobs = [(scen, j, i, n, seed_i, chunk_size) for j, i, n in _tasks(n_sims, chunk_size, 0)]
     total: dict[str, list[int]] = {}
@@ -671,6 +707,7 @@ def simulate_grid(
     seed_i = _as_seed(seed)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     scens = [base.with_overrides(dict(zip(keys, c, strict=True))) for c in combos]
+    _check_cost(scens, n_sims, chunk_size, n_jobs)
     scens[0].model()
     jobs = [
         (s, j, i, n, seed_i, chunk_size)

@@ -15,7 +15,7 @@ import matplotlib
 import pandas as pd
 
 from .._validate import check_choice
-from ..cli._common import atomic_write
+from .._io import atomic_write
 from ..design import TrialDesign
 from ..results import SYNTHETIC_NOTE
 from ..trial import _name_or_folder, load_trial
