@@ -14,8 +14,8 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
-from .._validate import check_choice
 from .._io import atomic_write
+from .._validate import check_choice
 from ..design import TrialDesign
 from ..results import SYNTHETIC_NOTE
 from ..trial import _name_or_folder, load_trial
