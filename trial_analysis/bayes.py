@@ -433,9 +433,10 @@ def _rd_density(d1: _Beta, d2: _Beta, edges: np.ndarray, seed: int) -> np.ndarra
 
 
 def _plot(posts: list[BetaBinomialPosterior]):
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    from ._figures import TrialFigure
+
+    fig = TrialFigure(figsize=(10, 3.8), layout="constrained")
     ax_p, ax_d = fig.subplots(1, 2)
     x = np.linspace(0.001, 0.999, 400)
     edges = np.linspace(-1, 1, 201)

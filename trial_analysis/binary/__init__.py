@@ -273,14 +273,14 @@ class BinaryComparison(Result):
 
         Returns a matplotlib ``Figure`` (built without pyplot).
         """
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         panels = [
             ("risk difference", 0.0, False),
             ("relative risk", 1.0, True),
             ("odds ratio", 1.0, True),
         ]
-        fig = Figure(figsize=(11, 3.8), layout="constrained")
+        fig = TrialFigure(figsize=(11, 3.8), layout="constrained")
         axes = fig.subplots(1, 3)
         for axis, (q, null, logx) in zip(axes, panels, strict=True):
             sub = self.table[self.table["quantity"] == q].reset_index(drop=True)

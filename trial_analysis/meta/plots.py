@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from scipy import stats
 
+from .._figures import TrialFigure
 from ..errors import ParameterError
 from ..results import format_number
 from .rma import RMAResult
@@ -67,7 +68,7 @@ def forest_plot(
     has_pi = show_pi and res.method not in ("FE", "MH", "Peto") and np.isfinite(res.pi_low)
     n_rows = k + 2 + (1 if has_pi else 0)
     height = 1.2 + 0.32 * n_rows
-    fig = Figure(figsize=(8.0, height))
+    fig = TrialFigure(figsize=(8.0, height))
     # margins in inches so that tick labels, the axis label and the heterogeneity line below
     # them never overlap, whatever the number of studies
     bottom, top = 0.8, 0.3
@@ -167,7 +168,7 @@ def funnel_plot(
     se = np.sqrt(res.vi)
     smax = float(se.max()) * 1.1
     s = np.linspace(0, smax, 100)
-    fig = Figure(figsize=(6.0, 4.5))
+    fig = TrialFigure(figsize=(6.0, 4.5))
     ax = fig.add_subplot()
     levels = sorted(contours, reverse=True)
     shades = np.linspace(0.92, 0.7, len(levels))

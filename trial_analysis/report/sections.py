@@ -77,6 +77,7 @@ def design_section(ctx: ReportContext) -> Section:
             )
             + "; see Table 1 for provenance.",
             width=0.95,
+            source="registry and assumed",
         )
     )
     items = d.to_frame()
@@ -180,6 +181,8 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 ").",
             ),
             width=0.9,
+            source="registry and published and inferred and "
+            + ("synthetic" if ctx.synthetic else "patient-level"),
         )
     )
     s.add(table_from(flow, "Participant flow by arm."))
@@ -346,6 +349,7 @@ def composite_section(ctx: ReportContext) -> Section | None:
             figs["intervals"],
             "Intervals by method for the risk difference, relative risk and odds ratio.",
             width=0.9,
+            source="inferred",
         )
     )
     s.add(Heading("Fragility"))
@@ -367,6 +371,7 @@ def composite_section(ctx: ReportContext) -> Section | None:
             figs["sensitivity"],
             "Risk difference with its interval under each missing-data scenario.",
             width=0.75,
+            source="inferred",
         )
     )
     s.add(
@@ -380,6 +385,7 @@ def composite_section(ctx: ReportContext) -> Section | None:
             "Tipping-point map: p-value for each number of responders among the "
             "non-analysed patients.",
             width=0.6,
+            source="inferred",
         )
     )
     s.add(Heading("Bayesian reanalysis"))
@@ -391,7 +397,10 @@ def composite_section(ctx: ReportContext) -> Section | None:
     )
     s.add(
         FigureBlock(
-            figs["bayes"], "Prior and posterior densities of the risk difference.", width=0.8
+            figs["bayes"],
+            "Prior and posterior densities of the risk difference.",
+            width=0.8,
+            source="inferred",
         )
     )
     if res.firth is not None:
@@ -428,6 +437,9 @@ _FIGURE_CAPTIONS = {
     "are shifted by delta.",
 }
 
+# figures computed from the published summaries; the others use the patient-level data
+_FIGURE_SOURCES = {"sd_curve": "published", "rho_curve": "published"}
+
 
 def _glycaemic_block(s: Section, res, heading: str) -> None:
     s.add(Heading(heading))
@@ -449,7 +461,15 @@ def _glycaemic_block(s: Section, res, heading: str) -> None:
             ("tipping_point", "missing"),
         ):
             if name == after and fig_name in figs:
-                s.add(FigureBlock(figs[fig_name], _FIGURE_CAPTIONS[fig_name], width=0.75))
+                s.add(
+                    FigureBlock(
+                        figs[fig_name],
+                        _FIGURE_CAPTIONS[fig_name],
+                        width=0.75,
+                        source=_FIGURE_SOURCES.get(fig_name)
+                        or ("synthetic" if getattr(res, "synthetic", False) else "patient-level"),
+                    )
+                )
     if res.findings:
         f = pd.concat([x.to_frame() for x in res.findings], ignore_index=True)
         s.add(
@@ -517,6 +537,7 @@ def planning_section(ctx: ReportContext) -> Section | None:
             "observed proportions; exact power is computed by enumerating every table (no simulation "
             "error) and shows the saw-tooth of discrete tests.",
             width=0.8,
+            source="inferred",
         )
     )
     rows = []
@@ -554,6 +575,7 @@ def planning_section(ctx: ReportContext) -> Section | None:
                 a.plot(),
                 "Power at the point estimate and assurance by planned size per arm.",
                 width=0.7,
+                source="inferred",
             )
         )
     gs = group_sequential(3)
@@ -611,6 +633,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
                 "Forest plot of the between-arm HbA1c differences, with the "
                 "pooled estimate and its prediction interval.",
                 width=0.85,
+                source="published",
             )
         )
     tab = rep.table
