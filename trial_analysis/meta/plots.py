@@ -112,7 +112,7 @@ def forest_plot(
     tf = ax.get_yaxis_transform()
 
     def txt(x, y, s, **kw):
-        ax.text(x, y, s, transform=tf, va="center", fontsize=8, clip_on=False, **kw)
+        ax.text(x, y, s, transform=tf, va="center", fontsize=9, clip_on=False, **kw)
 
     label = {"FE": "Fixed effect", "MH": "Mantel-Haenszel", "Peto": "Peto"}.get(
         res.method, f"Random effects ({res.method}{', HKSJ' if res.test == 'knha' else ''})"
@@ -135,10 +135,10 @@ def forest_plot(
         txt(-0.62, yd - 0.55, "Prediction interval", color="C3")
         txt(1.05, yd - 0.55, f"[{tr(res.pi_low):.2f}, {tr(res.pi_high):.2f}]", color="C3")
     het = (
-        f"Heterogeneity: tau^2 = {format_number(res.tau2, 3)}, I^2 = {res.i2:.0f}%, "
+        f"Heterogeneity: τ² = {format_number(res.tau2, 3)}, I² = {res.i2:.0f}%, "
         f"Q = {res.q:.2f} (df = {max(res.k - 1, 0)}, p = {res.q_p:.3g})"
     )
-    fig.text(0.02, 0.08 / height, het, fontsize=7.5, color="0.3")
+    fig.text(0.02, 0.08 / height, het, fontsize=8.5, color="0.3")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

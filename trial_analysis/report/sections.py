@@ -632,7 +632,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
                 pooled.forest_plot(),
                 "Forest plot of the between-arm HbA1c differences, with the "
                 "pooled estimate and its prediction interval.",
-                width=0.85,
+                width=1.0,
                 source="published",
             )
         )
