@@ -168,12 +168,6 @@ def printed_sizes(path: Path) -> list[tuple[int, str, float]]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the tipping-point map (composite.py) and the pre-post rho curve "
-    "(consistency/summaries.py) place text by hand that collides at the page's width, so they "
-    "are drawn at their designed size and scaled (5.5-6.5 pt): they need a page-width layout",
-)
 def test_no_text_under_7pt_including_figures(report_pdf):
     path, _ = report_pdf
     small = [(pg, ch, round(sz, 2)) for pg, ch, sz in printed_sizes(path) if sz < 6.95]
