@@ -161,3 +161,32 @@ def test_analysis_warnings_go_into_the_appendix_not_the_terminal(
         out
     )
     assert not [w for w in recwarn if issubclass(w.category, StatisticalWarning)]
+
+
+def printed_sizes(path: Path) -> list[tuple[int, str, float]]:
+    """(page, character, size in pt) of every character of the PDF. pdfminer reports the
+    advance as the size of rotated characters (a y-axis label's 'i' comes out 2.8 pt), so a
+    rotated character's size is read from its bounding box across the baseline."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    out = []
+    with pdfplumber.open(str(path)) as pdf:
+        for page in pdf.pages:
+            for c in page.chars:
+                a, b = c["matrix"][:2]
+                size = c["width"] if abs(a) < abs(b) else c["size"]
+                out.append((page.page_number, c["text"], size))
+    return out
+
+
+def test_no_text_under_7pt_including_figures(report_pdf):
+    path, _ = report_pdf
+    small = [(pg, ch, round(sz, 2)) for pg, ch, sz in printed_sizes(path) if sz < 6.95]
+    assert small == [], small[:20]
+
+
+def test_every_figure_caption_names_its_data_source(report_pdf):
+    _, text = report_pdf
+    captions = re.findall(r"Figure (\d+)\. (.*?)(?=Figure \d+\. |Table \d+\. |$)", text)
+    assert captions, "no figure captions found"
+    for number, caption in captions:
+        assert "Data: " in caption, f"Figure {number}: {caption[:80]}"

@@ -12,25 +12,10 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from ._figures import TrialFigure
 from .design import TrialDesign
 
-__all__ = ["FlowBox", "InlineFigure", "consort_flow", "design_timeline"]
-
-
-class InlineFigure(Figure):
-    """A pyplot-free Figure that Jupyter displays inline even when pyplot was never imported.
-
-    IPython shows a bare :class:`~matplotlib.figure.Figure` as text unless the inline backend
-    registered its formatter (which happens when pyplot is imported); ``_repr_png_`` makes the
-    display independent of that. When the inline backend is active its formatter is used.
-    """
-
-    def _repr_png_(self) -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        return buf.getvalue()
+__all__ = ["FlowBox", "consort_flow", "design_timeline"]
 
 
 def design_timeline(design: TrialDesign) -> Figure:
@@ -42,7 +27,7 @@ def design_timeline(design: TrialDesign) -> Figure:
     >>> import trial_analysis as ta
     >>> fig = design_timeline(ta.load_design("zang2022"))
     """
-    fig = Figure(figsize=(7.0, 1.9))
+    fig = TrialFigure(figsize=(7.0, 1.9))
     ax = fig.add_subplot()
     fu = design.follow_up_weeks
     ax.hlines(0, 0, fu, color="0.5", lw=2)
@@ -110,7 +95,7 @@ def consort_flow(
         For each arm, its boxes top to bottom (allocated, followed up, analysed).
     """
     n_rows = len(top) + max(len(a) for a in arms)
-    fig = Figure(figsize=(7.0, 1.05 * n_rows + 0.4))
+    fig = TrialFigure(figsize=(7.0, 1.05 * n_rows + 0.4))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, n_rows)

@@ -272,19 +272,22 @@ class BinaryComparison(Result):
         }
 
     def plot(self, ax=None):
-        """Every interval side by side: risk difference, relative risk, odds ratio panels.
+        """Every interval: risk difference, relative risk and odds ratio panels, one above the
+        other (each as tall as its number of methods), so the method names stay legible at a
+        page's width.
 
         Returns a matplotlib ``Figure`` (built without pyplot).
         """
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         panels = [
             ("risk difference", 0.0, False),
             ("relative risk", 1.0, True),
             ("odds ratio", 1.0, True),
         ]
-        fig = Figure(figsize=(11, 3.8), layout="constrained")
-        axes = fig.subplots(1, 3)
+        counts = [max(1, int((self.table["quantity"] == q).sum())) for q, _, _ in panels]
+        fig = TrialFigure(figsize=(6.5, 1.2 + 0.26 * sum(counts) + 0.5 * 3), layout="constrained")
+        axes = fig.subplots(3, 1, height_ratios=[c + 1.5 for c in counts])
         for axis, (q, null, logx) in zip(axes, panels, strict=True):
             sub = self.table[self.table["quantity"] == q].reset_index(drop=True)
             y = np.arange(len(sub))[::-1]
@@ -300,8 +303,9 @@ class BinaryComparison(Result):
             if logx:
                 axis.set_xscale("log")
             axis.set_yticks(y)
-            axis.set_yticklabels(sub["method"], fontsize=7)
-            axis.set_title(q)
+            axis.set_yticklabels(sub["method"], fontsize=8)
+            axis.set_ylim(-0.6, len(sub) - 0.4)
+            axis.set_title(q, fontsize=9, loc="left")
         fig.suptitle(
             f"{self.arm_labels[0]} {self.x1}/{self.n1} vs {self.arm_labels[1]} {self.x2}/{self.n2}: "
             f"{self.conf_level:.0%} intervals"

@@ -70,9 +70,9 @@ class MissingSensitivity(Result):
 
     def plot(self):
         """Risk difference and interval under each scenario (Figure)."""
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
-        fig = Figure(figsize=(7, 0.5 * len(self.table) + 1.5), layout="constrained")
+        fig = TrialFigure(figsize=(7, 0.5 * len(self.table) + 1.5), layout="constrained")
         ax = fig.subplots()
         t = self.table
         y = np.arange(len(t))[::-1]
@@ -222,13 +222,13 @@ class TippingPoint(Result):
 
     def plot(self):
         """Heat map of p-values over (k1, k2) with significant cells marked (Figure)."""
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         g = self.grid
         k1 = np.sort(g["k1"].unique())
         k2 = np.sort(g["k2"].unique())
         p = g.pivot(index="k2", columns="k1", values="p_value").reindex(index=k2, columns=k1)
-        fig = Figure(figsize=(5, 4), layout="constrained")
+        fig = TrialFigure(figsize=(5, 4), layout="constrained")
         ax = fig.subplots()
         im = ax.imshow(
             p.to_numpy(),

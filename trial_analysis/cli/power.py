@@ -207,9 +207,8 @@ def run_power(args: argparse.Namespace) -> int:
 
 
 def _means_curve(args: argparse.Namespace, ns: range, ratio: float, alpha: float) -> Any:
-    from matplotlib.figure import Figure
-
     from .. import power as pw
+    from .._figures import TrialFigure
 
     pv = [
         pw.power_two_means(
@@ -223,7 +222,7 @@ def _means_curve(args: argparse.Namespace, ns: range, ratio: float, alpha: float
         ).power
         for n in ns
     ]
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = TrialFigure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(list(ns), pv)
     ax.set_xlabel("n1")
@@ -311,15 +310,14 @@ def run_sample_size(args: argparse.Namespace) -> int:
 
 
 def _margin_curve(args: argparse.Namespace, ns: range, alpha: float) -> Any:
-    from matplotlib.figure import Figure
-
     from .. import power as pw
+    from .._figures import TrialFigure
 
     pv = [
         pw.power_margin(args.p1, args.p2, args.margin, n1=n, alpha=alpha, ratio=args.ratio).power
         for n in ns
     ]
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = TrialFigure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(list(ns), pv)
     ax.axhline(args.power, color="grey", ls="--", lw=0.8)

@@ -624,11 +624,12 @@ class RhoSensitivityResult(Result):
 
     def plot(self, ax: Any = None) -> Any:
         """Figure: p against ρ for each reading, with the reported p marked."""
-        from matplotlib.figure import Figure
+
+        from .._figures import TrialFigure
 
         fig = None
         if ax is None:
-            fig = Figure(figsize=(6.5, 4))
+            fig = TrialFigure(figsize=(6.5, 4))
             ax = fig.subplots()
         for i, (reading, sub) in enumerate(self.curves.groupby("reading", sort=False)):
             ax.plot(sub["rho"], sub["p_value"], color=f"C{i}", label=READINGS[reading])

@@ -476,11 +476,11 @@ class SDSensitivityResult(Result):
 
     def plot(self, ax: Any = None) -> Any:
         """Figure: p against the assumed SD, with the alpha line and the largest SD marked."""
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         fig = None
         if ax is None:
-            fig = Figure(figsize=(6, 4))
+            fig = TrialFigure(figsize=(6, 4))
             ax = fig.subplots()
         ax.plot(self.sd, self.p_value, color="C0", label="p-value")
         ax.axhline(self.alpha, color="C3", ls="--", lw=1, label=f"p = {self.alpha:g}")

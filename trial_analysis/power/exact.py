@@ -428,9 +428,10 @@ def size_curve(
 def _figure_axes(ax: Any) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    from .._figures import TrialFigure
+
+    fig = TrialFigure(figsize=(6.0, 4.0), layout="constrained")
     return fig, fig.add_subplot()
 
 

@@ -247,12 +247,18 @@ _SOURCE_WORDS = {
 }
 
 
-def _source_phrase(source: str | None) -> str:
+def source_phrase(source: str | None) -> str:
     """``Data: published aggregates.``; several sources joined by " and " are each named."""
     if not source:
         return ""
     parts = [_SOURCE_WORDS.get(x.strip(), x.strip()) for x in source.split(" and ")]
     return "Data: " + "; ".join(parts) + "."
+
+
+def _plain(text: Inline) -> str:
+    return "".join(
+        r if isinstance(r, str) else str(getattr(r, "text", "") or "") for r in runs_of(text)
+    )
 
 
 def _is_synthetic(source: str | None) -> bool:
@@ -328,7 +334,7 @@ def resolve(
         return tuple(out)
 
     def _caption(b: TableBlock | FigureBlock, where: str) -> tuple[tuple[str, str, str], ...]:
-        phrase = _source_phrase(b.source)
+        phrase = source_phrase(b.source)
         return runs(runs_of(b.caption) + ((" " + phrase,) if phrase else ()), where)
 
     def callout(c: Callout, where: str) -> dict[str, Any]:
@@ -373,6 +379,11 @@ def resolve(
                 )
             elif isinstance(b, FigureBlock):
                 n_fig += 1
+                if not b.source:
+                    raise ReportError(
+                        f"{where}: Figure {n_fig} ({_plain(b.caption)[:60]!r}) has no data "
+                        f"source; give FigureBlock(source=...) one of {', '.join(SOURCES)}"
+                    )
                 caption = _caption(b, f"{where}: Figure {n_fig} caption")
                 blocks.append(
                     {
@@ -381,6 +392,7 @@ def resolve(
                         "anchor": f"fig-{n_fig}",
                         "caption": caption,
                         "figure": b.figure,
+                        "source": b.source,
                         "width": float(b.width),
                         "synthetic": _is_synthetic(b.source),
                     }

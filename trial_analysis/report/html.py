@@ -71,10 +71,10 @@ _TEMPLATE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 """
 
 
-def _svg(fig) -> Markup:
+def _svg(b: dict) -> Markup:
     from .pdf import figure_svg
 
-    svg = figure_svg(fig).decode("utf-8")
+    svg = figure_svg(b["figure"], b["width"], b["source"]).decode("utf-8")
     # matplotlib writes the SVG and escapes the text it draws; only the <svg> element is kept
     return Markup(svg[svg.find("<svg") :])
 
@@ -83,10 +83,7 @@ def render_html(path: str | Path, doc: Resolved) -> None:
     """Write the report as a single HTML file to ``path``."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     svgs = {
-        b["anchor"]: _svg(b["figure"])
-        for s in doc.sections
-        for b in s["blocks"]
-        if b["type"] == "figure"
+        b["anchor"]: _svg(b) for s in doc.sections for b in s["blocks"] if b["type"] == "figure"
     }
     text = env.from_string(_TEMPLATE).render(doc=doc, css=Markup(_CSS), svgs=svgs)
     Path(path).write_text(text, encoding="utf-8")

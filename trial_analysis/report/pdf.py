@@ -16,7 +16,6 @@ document), and the only images are the figure files this module writes.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -26,6 +25,7 @@ from typing import Any
 
 import matplotlib
 
+from .._figures import figure_bytes
 from .content import Resolved
 
 __all__ = ["font_paths", "render_pdf"]
@@ -47,12 +47,16 @@ def font_paths() -> list[str]:
     return paths
 
 
-def figure_svg(fig: Any) -> bytes:
-    """A matplotlib figure as SVG with text kept as text (searchable, selectable in the PDF)."""
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "DejaVu Sans"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.03)
-    return buf.getvalue()
+#: The text width of the page (A4, 18 mm side margins), in inches: a figure of ``width`` 1 is
+#: printed this wide, and drawn at this size so its font sizes are the printed sizes.
+TEXT_WIDTH_IN = (210 - 2 * 18) / 25.4
+
+
+def figure_svg(fig: Any, width: float = 1.0, source: str | None = None) -> bytes:
+    """A figure as SVG, drawn at its printed width (``width`` × :data:`TEXT_WIDTH_IN`), text
+    kept as text (searchable in the PDF), no text under 7 pt, its data source under it
+    (:func:`trial_analysis._figures.print_ready`)."""
+    return figure_bytes(fig, "svg", width_in=width * TEXT_WIDTH_IN, source=source)
 
 
 # A word longer than this may be broken anywhere (an identifier, a URL, a careless or hostile
@@ -98,7 +102,7 @@ def _block(b: dict[str, Any], folder: Path) -> dict[str, Any]:
         b["notes"] = [breakable(n) for n in b["notes"]]
     elif b["type"] == "figure":
         name = f"fig-{b['number']}.svg"  # a name made here, never from data
-        (folder / name).write_bytes(figure_svg(b.pop("figure")))
+        (folder / name).write_bytes(figure_svg(b.pop("figure"), b["width"], b["source"]))
         b["file"] = name
     return b
 

@@ -39,6 +39,10 @@ __all__ = ["endpoint_section", "sections_for"]
 
 
 # ------------------------------------------------------------------------------------ design
+#: provenance labels of design items as data sources of the report's captions
+_SOURCE_OF_LABEL = {"derived": "inferred", "secondary": "published"}
+
+
 def design_section(ctx: ReportContext) -> Section:
     d = ctx.design
     s = Section("design", "Design")
@@ -70,7 +74,7 @@ def design_section(ctx: ReportContext) -> Section:
             + (f" (visit schedule: {vp.label})" if vp else "")
             + "; provenance of each item in the table below.",
             width=0.95,
-            source="published" if vp is None else None,
+            source=_SOURCE_OF_LABEL.get(vp.label, vp.label) if vp else "published",
         )
     )
     s.add(
@@ -325,6 +329,9 @@ _FIGURE_AFTER = {
     "tipping_point": "missing",
 }
 
+# printed at the designed width where hand-placed text (the ρ curve's legend) would collide
+_FIGURE_WIDTHS = {"rho_curve": 0.95}
+
 
 def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
     figs = r.figures()
@@ -422,7 +429,12 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
         for fig_name, after in _FIGURE_AFTER.items():
             if name == after and fig_name in figs:
                 s.add(
-                    FigureBlock(figs[fig_name], _FIGURE_CAPTIONS[fig_name], width=0.75, source=here)
+                    FigureBlock(
+                        figs[fig_name],
+                        _FIGURE_CAPTIONS[fig_name],
+                        width=_FIGURE_WIDTHS.get(fig_name, 0.75),
+                        source=here,
+                    )
                 )
     if r.findings:
         f = pd.concat([x.to_frame() for x in r.findings], ignore_index=True)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._figures import TrialFigure
 from ..errors import ParameterError
-from ..plots import InlineFigure
 from ..results import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,7 +107,7 @@ def km_plot(
     curve_h = 3.4
     gap = 0.65  # tick labels and the axis label between the curves and the table
     height = curve_h + table_h + foot_h + gap + 0.1
-    fig = InlineFigure(figsize=(7.0, height))
+    fig = TrialFigure(figsize=(7.0, height))
     left, width = 0.2, 0.76
     ax = fig.add_axes((left, (table_h + foot_h + gap) / height, width, (curve_h - 0.3) / height))
     at = fig.add_axes((left, foot_h / height, width, table_h / height), sharex=ax)

@@ -474,10 +474,10 @@ class MMRMResult(Result):
 
     def plot(self, *, ax: Any = None, xlabel: str | None = None, ylabel: str | None = None):
         """LS-mean trajectories by arm with confidence intervals; returns a matplotlib Figure."""
-        from matplotlib.figure import Figure
+        from ..._figures import TrialFigure
 
         if ax is None:
-            fig = Figure(figsize=(6.4, 4.0))
+            fig = TrialFigure(figsize=(6.4, 4.0))
             ax = fig.add_subplot(1, 1, 1)
         else:
             fig = ax.figure
