@@ -159,3 +159,83 @@ def test_report_of_a_published_only_trial(folder, tmp_path):
         assert piece in html, piece
     assert "SYNTHETIC" not in html
     assert "Participant flow" not in html  # no patient-level data
+
+
+TTE_DESIGN = """
+format_version = 1
+[trial]
+id = "tte_trial"
+title = "A two-arm trial with a time-to-event endpoint (R's lung data, arm = sex)"
+citation = "Loprinzi CL et al. J Clin Oncol 1994;12:601-7 (survival::lung)"
+[[arms]]
+name = "Drug"
+role = "experimental"
+n_randomised = 90
+[[arms]]
+name = "Control"
+role = "control"
+n_randomised = 138
+[[doses]]
+amount = 1
+basis = "fixed"
+unit = "tablet"
+per = "day"
+[schedule]
+visit_weeks = [0, 52]
+follow_up_weeks = 52
+[[parameters]]
+code = "WT"
+label = "Weight"
+unit = "kg"
+[[endpoints]]
+id = "os"
+label = "Overall survival"
+role = "primary"
+type = "time_to_event"
+parameter = "OS"
+method = "logrank"
+"""
+
+
+def test_time_to_event_endpoint_from_adtte_matches_r(tmp_path):
+    """survdiff(Surv(time, status) ~ sex, data = lung): chisq 10.3267419548856 (the fixture of
+    tests/reference/survival.R), here through ADSL + ADTTE files and ``ta.reanalyze``."""
+    from pathlib import Path
+
+    from tests.fixtures.survival_from_r import LOGRANK
+
+    lung = pd.read_csv(Path(__file__).parent / "fixtures" / "survival_data" / "lung.csv")
+    ids = [f"S{i:03d}" for i in range(len(lung))]
+    arm = lung["sex"].map({1: "Control", 2: "Drug"})
+    adsl = pd.DataFrame({"USUBJID": ids, "TRT01P": arm, "SAFFL": "Y", "AGE": lung["age"]})
+    adtte = pd.DataFrame(
+        {
+            "USUBJID": ids,
+            "PARAMCD": "OS",
+            "PARAM": "Overall survival (days)",
+            "AVAL": lung["time"],
+            "CNSR": 1 - lung["event"],
+        }
+    )
+    adlb = pd.DataFrame({"USUBJID": ids, "PARAMCD": "WT", "AVAL": 70.0, "AVISITN": 0.0})
+    (tmp_path / "adam").mkdir()
+    adsl.to_csv(tmp_path / "adam" / "adsl.csv", index=False)
+    adtte.to_csv(tmp_path / "adam" / "adtte.csv", index=False)
+    adlb.to_csv(tmp_path / "adam" / "advs.csv", index=False)
+    (tmp_path / "design.toml").write_text(TTE_DESIGN, "utf-8")
+    r = ta.reanalyze(tmp_path)  # the trial's own patient data (adam/) by default
+    t = r.to_frame()
+    assert set(t["data_source"]) == {"patient-level"}
+    lr = t.loc[t["method"] == "log-rank"].iloc[0]
+    ref = next(x for x in LOGRANK if x["name"] == "lung_sex")
+    assert lr["estimate"] == pytest.approx(ref["chisq"], rel=1e-10)
+    assert lr["p_value"] == pytest.approx(ref["p_value"], rel=1e-8)
+    assert t.loc[t["primary"], "method"].tolist() == ["log-rank"]
+    hr = t.loc[t["method"] == "Cox proportional hazards, Wald"].iloc[0]
+    assert 0 < hr["estimate"] < 1  # women (here "Drug") live longer in lung
+    assert "km" in r["os"].figures()
+    from trial_analysis.report.build import build_report
+
+    html = build_report(tmp_path, out=tmp_path / "tte.html", fmt="html").read_text("utf-8")
+    assert "Overall survival (primary)" in html and "Kaplan-Meier curves" in html
+    assert "Participant flow" in html and "SYNTHETIC" not in html

@@ -47,7 +47,7 @@ __all__ = [
 
 PROVENANCE_LABELS = ("published", "registry", "secondary", "derived", "assumed", "user")
 ARM_ROLES = ("experimental", "control")
-ENDPOINT_TYPES = ("binary", "continuous")
+ENDPOINT_TYPES = ("binary", "continuous", "time_to_event")
 MEASURES = ("value", "chg", "pchg")  # AVAL, CHG = AVAL - BASE, PCHG = 100 * CHG / BASE
 OPERATORS = ("<", "<=", ">", ">=")
 
@@ -942,7 +942,13 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         t = ck.table(e, "endpoints", where)
         if t["type"] not in ENDPOINT_TYPES:
             raise ck.fail(f"{where}.type", "one of " + ", ".join(ENDPOINT_TYPES), t["type"])
-        week, visit = _endpoint_time(t, visits, fu, where, ck)
+        if t["type"] == "time_to_event":
+            # time from randomisation to the event (ADTTE PARAMCD = parameter), to follow-up
+            if not t.get("parameter"):
+                raise ck.fail(f"{where}.parameter", "the ADTTE PARAMCD of a time-to-event endpoint")
+            week, visit = t.get("week", fu), None
+        else:
+            week, visit = _endpoint_time(t, visits, fu, where, ck)
         comps = []
         for j, c in enumerate(t.get("components", [])):
             ct = ck.table(c, "components", f"{where}.components[{j}]")

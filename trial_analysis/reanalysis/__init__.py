@@ -25,6 +25,7 @@ from ..trial import Trial, load_trial, resolve_ipd
 from ._binary import BinaryReanalysis, analyse_binary
 from ._common import SOURCES
 from ._continuous import ContinuousReanalysis, analyse_continuous
+from ._survival import TimeToEventReanalysis, analyse_time_to_event
 
 __all__ = [
     "COLUMNS",
@@ -33,8 +34,10 @@ __all__ = [
     "BinaryReanalysis",
     "ContinuousReanalysis",
     "Reanalysis",
+    "TimeToEventReanalysis",
     "analyse_binary",
     "analyse_continuous",
+    "analyse_time_to_event",
     "reanalyze",
 ]
 
@@ -157,6 +160,9 @@ def _primary_index(rows: pd.DataFrame, ep: Any, design: Any) -> Any:
         ]
     elif method == "ancova":
         hit = tested.loc[m.str.startswith("ancova") & m.str.contains("model se")]
+    elif method in ("logrank", "log-rank", "cox"):
+        label = "log-rank" if method != "cox" else "cox proportional hazards, wald"
+        hit = tested.loc[m == label]
     else:
         from ..binary import TEST_INFO
 
@@ -276,5 +282,7 @@ def _analyse(t, ep, arm, data, shared, seed, mcid, alpha, conf_level, population
         return analyse_continuous(
             t, ep, arm, ipd=data, seed=seed, population=population, shared=shared
         )
+    if ep.type == "time_to_event":
+        return analyse_time_to_event(t, ep, arm, ipd=data, population=population)
     # a type the engine does not analyse yet is said, never skipped silently
     raise ParameterError("endpoint", "a binary or continuous endpoint", f"{ep.id} ({ep.type})")

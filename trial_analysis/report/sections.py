@@ -448,6 +448,27 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
         )
 
 
+def _survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
+    src = _data_source(ctx)
+    s.add(*_synthetic_callout(ctx))
+    s.add(
+        table_from(
+            r,
+            "Kaplan-Meier medians, hazard ratio (Cox), log-rank test, proportional-hazards "
+            "test and RMST.",
+            source=src,
+        )
+    )
+    s.add(
+        FigureBlock(
+            r.figures()["km"],
+            "Kaplan-Meier curves with 95% CIs and the numbers at risk.",
+            width=0.9,
+            source=src,
+        )
+    )
+
+
 def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
     """One declared endpoint: every comparison of an experimental arm with the control."""
     res = _reanalysis(ctx)
@@ -460,6 +481,8 @@ def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
             s.add(Heading(f"{r.arms[0]} vs {r.arms[1]}"))
         if ep.type == "binary":
             _binary_block(s, r, ctx)
+        elif ep.type == "time_to_event":
+            _survival_block(s, r, ctx)
         else:
             _continuous_block(s, r, ctx)
         s.add(Para((Italic("Notes."), " " + " ".join(n for n in r.notes if "SYNTHETIC" not in n))))
@@ -536,6 +559,8 @@ def planning_section(ctx: ReportContext) -> Section | None:
             continue
         if ep.type == "continuous":
             sec = _planning_continuous(ctx, ep)
+        elif ep.type != "binary":
+            continue  # time-to-event planning: ta.power.sample_size_survival (not yet here)
         else:
             counts = _binary_counts(ctx, res.of(ep.id)[0])
             sec = None if counts is None else _planning_binary(ctx, ep, counts)
