@@ -78,3 +78,57 @@ for (cfg in cfgs) {
 lines <- c(lines, L, "]", "")
 writeLines(lines, out)
 cat("wrote", out, "\n")
+
+# --- interim and final analyses of a group-sequential trial (means, normal approximation) -------
+lines <- readLines(out)
+d3 <- getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF")
+ds1 <- getDataset(n1 = 50, n2 = 50, means1 = 0.55, means2 = 0.25, stDevs1 = 1.1, stDevs2 = 0.9)
+sr1 <- getStageResults(d3, dataInput = ds1, normalApproximation = TRUE)
+cp1 <- getConditionalPower(sr1, nPlanned = c(100, 100), thetaH1 = 0.4, assumedStDev = 1)
+cp1o <- getConditionalPower(sr1, nPlanned = c(100, 100))
+ds2 <- getDataset(n1 = c(50, 50), n2 = c(50, 50), means1 = c(0.55, 0.8), means2 = c(0.25, 0.2),
+                  stDevs1 = c(1.1, 1.0), stDevs2 = c(0.9, 1.0))
+sr2 <- getStageResults(d3, dataInput = ds2, normalApproximation = TRUE)
+ar <- getAnalysisResults(d3, dataInput = ds2, normalApproximation = TRUE, nPlanned = 100, thetaH1 = 0.4, assumedStDev = 1)
+L <- "ANALYSIS = ["
+L <- c(L, rec(what = "conditional_power", z = sr1$overallTestStatistics[1], estimate = sr1$effectSizes[1],
+              sd = sr1$overallStDevs[1], n_per_arm = 50, n_planned_per_arm = V(c(50, 50)), theta = 0.4, assumed_sd = 1,
+              conditional_power = V(cp1$conditionalPower[2:3]),
+              conditional_power_trend = V(cp1o$conditionalPower[2:3])))
+L <- c(L, rec(what = "final", z = V(sr2$overallTestStatistics[1:2]), estimate = V(sr2$effectSizes[1:2]),
+              sd = V(sr2$overallStDevs[1:2]), n_per_arm = V(c(50, 100)),
+              rci_lower = V(ar$repeatedConfidenceIntervalLowerBounds[1:2]),
+              rci_upper = V(ar$repeatedConfidenceIntervalUpperBounds[1:2]),
+              repeated_p = V(ar$repeatedPValues[1:2]), final_stage = ar$finalStage,
+              final_p = ar$finalPValues[ar$finalStage],
+              final_ci_lower = ar$finalConfidenceIntervalLowerBounds[ar$finalStage],
+              final_ci_upper = ar$finalConfidenceIntervalUpperBounds[ar$finalStage],
+              median_unbiased = ar$medianUnbiasedEstimates[ar$finalStage]))
+lines <- c(lines, L, "]", "")
+writeLines(lines, out)
+
+# --- sample sizes: rates (ratio, margins, allocation) and means (margin, allocation) ------------
+lines <- readLines(out)
+dB <- getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF", typeBetaSpending = "bsOF")
+L <- "SAMPLE_SIZE_RATES = ["
+for (cfg in list(list("ratio-superiority", 0.45, 0.3, 1, 1, TRUE), list("ratio-ni-0.8", 0.3, 0.3, 0.8, 1, TRUE),
+                 list("difference-ni--0.1", 0.6, 0.6, -0.1, 1, FALSE), list("difference-alloc-2", 0.2, 0.4, 0, 2, FALSE),
+                 list("ratio-alloc-0.5", 0.2, 0.3, 1.2, 0.5, TRUE))) {
+  # rpact allocationRatioPlanned = n1/n2; trial_analysis ratio = n2/n1
+  s <- getSampleSizeRates(dB, pi1 = cfg[[2]], pi2 = cfg[[3]], thetaH0 = cfg[[4]], riskRatio = cfg[[6]],
+                          allocationRatioPlanned = 1 / cfg[[5]])
+  L <- c(L, rec(label = cfg[[1]], p1 = cfg[[2]], p2 = cfg[[3]], theta0 = cfg[[4]], ratio = cfg[[5]],
+                scale = ifelse(cfg[[6]], "ratio", "difference"), n_max = s$maxNumberOfSubjects,
+                n_h1 = s$expectedNumberOfSubjectsH1, n_fixed = s$maxNumberOfSubjects / getDesignCharacteristics(dB)$inflationFactor))
+}
+lines <- c(lines, L, "]", "")
+dP <- getDesignGroupSequential(kMax = 4, alpha = 0.025, beta = 0.1, typeOfDesign = "asP")
+L <- "SAMPLE_SIZE_MEANS_MARGIN = ["
+for (cfg in list(list("ni-margin", 0, 1.5, -0.5, 1), list("alloc-3", 0.4, 1, 0, 3), list("sup-margin", 0.6, 0.8, 0.2, 1))) {
+  s <- getSampleSizeMeans(dP, alternative = cfg[[2]], stDev = cfg[[3]], thetaH0 = cfg[[4]],
+                          allocationRatioPlanned = 1 / cfg[[5]], normalApproximation = TRUE)
+  L <- c(L, rec(label = cfg[[1]], delta = cfg[[2]], sd = cfg[[3]], theta0 = cfg[[4]], ratio = cfg[[5]],
+                n_max = s$maxNumberOfSubjects, efficacy_effect = V(s$criticalValuesEffectScale)))
+}
+lines <- c(lines, L, "]", "")
+writeLines(lines, out)

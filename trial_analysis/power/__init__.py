@@ -8,7 +8,9 @@ Entry points
 - :func:`simulate` — Monte Carlo power of a whole future trial described by a scenario.
 - analytic: :func:`power_two_proportions`, :func:`power_two_means`, :func:`power_ancova`,
   :func:`power_margin`, :func:`sample_size_table`.
-- :func:`assurance`, :func:`group_sequential`.
+- :func:`assurance`.
+- group-sequential: :func:`group_sequential` (boundaries, futility, sample size),
+  :func:`conditional_power`, :func:`analysis_results` (repeated CIs, final inference).
 """
 
 from __future__ import annotations
@@ -38,13 +40,25 @@ from .exact import (
     size_curve,
 )
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
-from .sequential import GroupSequentialDesign, group_sequential, spend
+from .sequential import (
+    AnalysisResults,
+    ConditionalPower,
+    GroupSequentialDesign,
+    GroupSequentialSampleSize,
+    analysis_results,
+    conditional_power,
+    group_sequential,
+    spend,
+)
 from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
 
 __all__ = [
     "ANALYTIC_TESTS",
     "EXACT_TESTS",
     "Analysis",
+    "AnalysisResults",
+    "ConditionalPower",
+    "GroupSequentialSampleSize",
     "AssuranceResult",
     "ExactPower",
     "GridResult",
@@ -58,7 +72,9 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "SizeCurve",
+    "analysis_results",
     "ancova_batch",
+    "conditional_power",
     "assurance",
     "exact_power",
     "group_sequential",

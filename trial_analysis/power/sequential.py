@@ -36,6 +36,10 @@ from .analytic import power_two_means, restricted_mle
 
 __all__ = [
     "BOUNDARIES",
+    "AnalysisResults",
+    "ConditionalPower",
+    "analysis_results",
+    "conditional_power",
     "FUTILITY_SCALES",
     "SPENDING_FUNCTIONS",
     "GroupSequentialDesign",
@@ -245,9 +249,7 @@ def _beta_spending(
     return c, b, eta
 
 
-def _cp_given(
-    t: np.ndarray, c: np.ndarray, look: int, z: float, eta: float, sided: int
-) -> float:
+def _cp_given(t: np.ndarray, c: np.ndarray, look: int, z: float, eta: float, sided: int) -> float:
     """P(crossing an efficacy bound after ``look`` (0-based) | Z_look = z), futility ignored."""
     rest = slice(look + 1, None)
     lower = np.full(len(t) - look - 1, -math.inf) if sided == 1 else -c[rest]
@@ -306,7 +308,29 @@ class GroupSequentialDesign(Result):
     asn_h1: float
     binding: bool = False
     futility: str = "none"
+    _spec: Any = field(default=None, repr=False, compare=False)
     title: ClassVar[str] = "Group-sequential design"
+
+    def _efficacy_at(self, alpha: float, upto: int) -> np.ndarray:
+        """The efficacy bounds of looks ``1..upto`` when the design's alpha is ``alpha``."""
+        boundary, alpha_sp, delta, fut = self._spec
+        t = np.asarray(self.information_rates)
+        low = fut if self.binding else np.full(self.k, -math.inf)
+        if boundary == "wang-tsiatis":
+            return _wang_tsiatis(t, delta, alpha, self.sided, low)[:upto]
+        sp = alpha_sp
+        if sp.family == "table":  # a user table scales with the level
+            sp = _Spending("table", table=tuple(np.asarray(sp.table) * alpha / self.alpha))
+        cum = sp.cumulative(t, alpha, self.sided)
+        return _efficacy_from_spending(t[:upto], np.diff(np.r_[0.0, cum])[:upto], self.sided, low)
+
+    def _later_lower(self, look: int) -> np.ndarray:
+        c = np.asarray(self.critical_values)[look:]
+        if self.sided == 2:
+            return -c
+        if self.binding:
+            return np.nan_to_num(np.asarray(self.futility_bounds)[look:], nan=-math.inf)
+        return np.full(len(c), -math.inf)
 
     # -- summaries
     @property
@@ -362,7 +386,10 @@ class GroupSequentialDesign(Result):
         side = "one-sided" if self.sided == 1 else "two-sided (symmetric)"
         fut = {
             "none": "efficacy stopping only",
-        }.get(self.futility, f"futility: {self.futility}, {'binding' if self.binding else 'non-binding'}")
+        }.get(
+            self.futility,
+            f"futility: {self.futility}, {'binding' if self.binding else 'non-binding'}",
+        )
         return (
             f"{self.spending} boundaries, {side} alpha = {self.alpha:g}, power {1 - self.beta:g}; "
             f"{fut}.",
@@ -505,7 +532,9 @@ class GroupSequentialDesign(Result):
     def for_means_t(self, delta: float, sd: float, ratio: float = 1.0) -> pd.DataFrame:
         """As :meth:`for_means` with the fixed design from the noncentral t."""
         alt = "two-sided" if self.sided == 2 else ("greater" if delta > 0 else "less")
-        fixed = power_two_means(delta, sd, power=1 - self.beta, alpha=self.alpha, ratio=ratio, alternative=alt)
+        fixed = power_two_means(
+            delta, sd, power=1 - self.beta, alpha=self.alpha, ratio=ratio, alternative=alt
+        )
         return self.sample_size(fixed.n1_exact + fixed.n2_exact)
 
 
@@ -585,7 +614,9 @@ def _information_rates(k: int, information_rates: Any) -> np.ndarray:
     )
     if not ok:
         raise ParameterError(
-            "information_rates", f"{k} increasing fractions in (0, 1] ending at 1", information_rates
+            "information_rates",
+            f"{k} increasing fractions in (0, 1] ending at 1",
+            information_rates,
         )
     t = t.copy()
     t[-1] = 1.0
@@ -704,7 +735,9 @@ def group_sequential(
 
     if boundary == "wang-tsiatis":
         if delta is None:
-            raise ParameterError("delta", "a Wang-Tsiatis shape in [0, 0.5] with boundary='wang-tsiatis'")
+            raise ParameterError(
+                "delta", "a Wang-Tsiatis shape in [0, 0.5] with boundary='wang-tsiatis'"
+            )
         delta = check_finite("delta", delta)
         if not 0 <= delta <= 0.5:
             raise ParameterError("delta", "a Wang-Tsiatis shape in [0, 0.5]", delta)
@@ -722,24 +755,36 @@ def group_sequential(
     fut_values: np.ndarray | None = None
     if futility is not None and k > 1:
         if sided == 2:
-            raise ParameterError("futility", "None for two-sided designs (one-sided only)", futility)
+            raise ParameterError(
+                "futility", "None for two-sided designs (one-sided only)", futility
+            )
         if isinstance(futility, (str, tuple)) or futility_scale == "beta-spending":
             beta_sp = _parse_spending("futility", futility, k, beta)
             fut_kind = f"beta-spending, {beta_sp.label}"
             if boundary == "wang-tsiatis":
                 raise ParameterError(
-                    "futility", "z or conditional-power bounds with Wang-Tsiatis boundaries", futility
+                    "futility",
+                    "z or conditional-power bounds with Wang-Tsiatis boundaries",
+                    futility,
                 )
         else:
             try:
                 fut_values = np.asarray(futility, dtype=float)
             except (TypeError, ValueError):
                 fut_values = np.array([])
-            if fut_values.ndim != 1 or len(fut_values) != k - 1 or not np.all(np.isfinite(fut_values)):
+            if (
+                fut_values.ndim != 1
+                or len(fut_values) != k - 1
+                or not np.all(np.isfinite(fut_values))
+            ):
                 raise ParameterError(
-                    "futility", f"{k - 1} bounds (one per interim look) on the {futility_scale} scale", futility
+                    "futility",
+                    f"{k - 1} bounds (one per interim look) on the {futility_scale} scale",
+                    futility,
                 )
-            if futility_scale == "conditional-power" and not np.all((fut_values >= 0) & (fut_values < 1)):
+            if futility_scale == "conditional-power" and not np.all(
+                (fut_values >= 0) & (fut_values < 1)
+            ):
                 raise ParameterError("futility", "conditional-power thresholds in [0, 1)", futility)
             fut_kind = "z-scale bounds" if futility_scale == "z" else "conditional-power thresholds"
 
@@ -778,7 +823,9 @@ def group_sequential(
         fut = no_fut
         for _ in range(60):
             zb = [
-                solve_root(lambda z, j=j: _cp_given(t, c, j, z, eta, 1) - fut_values[j], -20.0, c[j])
+                solve_root(
+                    lambda z, j=j: _cp_given(t, c, j, z, eta, 1) - fut_values[j], -20.0, c[j]
+                )
                 if fut_values[j] > 0
                 else -math.inf
                 for j in range(k - 1)
@@ -818,7 +865,11 @@ def group_sequential(
         f0, f1 = lo0.copy(), lo1.copy()
         f0[-1] = f1[-1] = math.nan
         rej0 = up0
-    alpha_spent = np.cumsum(up0 + lo0) if sided == 2 else np.cumsum(up0 if binding or fut_kind == "none" else _run(t, 0.0, c, no_fut, 1)[0])
+    alpha_spent = (
+        np.cumsum(up0 + lo0)
+        if sided == 2
+        else np.cumsum(up0 if binding or fut_kind == "none" else _run(t, 0.0, c, no_fut, 1)[0])
+    )
     return GroupSequentialDesign(
         k=k,
         alpha=alpha,
@@ -843,4 +894,290 @@ def group_sequential(
         asn_h1=asn(eta),
         binding=binding,
         futility=fut_kind,
+        _spec=(boundary, alpha_sp, delta, fut),
+    )
+
+
+# ------------------------------------------------------------------ interim and final analyses
+def _check_look(design: GroupSequentialDesign, look: Any, last_ok: bool) -> int:
+    top = design.k if last_ok else design.k - 1
+    look = check_count("look", look, minimum=1)
+    if look > top:
+        raise ParameterError("look", f"an analysis number in 1..{top}", look)
+    return look
+
+
+def _check_information(design: GroupSequentialDesign, information: Any) -> np.ndarray:
+    if information is None:
+        return np.asarray(design.information_rates)
+    try:
+        i = np.asarray(information, dtype=float)
+    except (TypeError, ValueError):
+        i = np.array([])
+    if (
+        i.ndim != 1
+        or len(i) != design.k
+        or not np.all(np.isfinite(i))
+        or i[0] <= 0
+        or np.any(np.diff(i) <= 0)
+    ):
+        raise ParameterError(
+            "information",
+            f"{design.k} increasing positive cumulative informations (observed, then planned)",
+            information,
+        )
+    return i
+
+
+@dataclass(frozen=True)
+class ConditionalPower(Result):
+    """Conditional and predictive power at an interim look (see :func:`conditional_power`)."""
+
+    look: int
+    z: float
+    theta: float
+    theta_trend: float
+    later_looks: tuple[int, ...]
+    conditional_power: tuple[float, ...]
+    conditional_power_trend: tuple[float, ...]
+    predictive_power: float
+    title: ClassVar[str] = "Conditional power"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "look": self.later_looks,
+                "conditional_power": self.conditional_power,
+                "conditional_power_trend": self.conditional_power_trend,
+            }
+        )
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (
+            f"At look {self.look} (z = {self.z:.4g}): cumulative probability of rejecting H0 by each "
+            f"later look under the assumed effect {self.theta:.4g} and under the observed trend "
+            f"{self.theta_trend:.4g}; predictive power (flat prior) {self.predictive_power:.4g}.",
+        )
+
+
+def conditional_power(
+    design: GroupSequentialDesign,
+    look: int,
+    z: float,
+    *,
+    theta: float | None = None,
+    information: Sequence[float] | None = None,
+) -> ConditionalPower:
+    """Conditional power of a group-sequential trial at an interim analysis.
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+    look : int
+        The interim analysis just done (1 .. k-1).
+    z : float
+        Its overall (cumulative) z statistic, positive in the direction of the effect.
+    theta : float, optional
+        The assumed standardized effect, such that ``E Z_j = theta sqrt(I_j)``; default the
+        design's effect (``drift / sqrt(I_k)``). For means with equal allocation, ``theta =
+        effect / sd`` and ``I_j = n_j / 2`` (``n_j`` per arm).
+    information : sequence of float, optional
+        Cumulative information at every look: observed up to ``look``, planned after (any
+        unit, e.g. ``n_per_arm / 2``); default the design's information rates.
+
+    Returns
+    -------
+    ConditionalPower
+        Cumulative probability of crossing an efficacy bound by each later look given ``z``:
+        under ``theta``, under the observed trend ``theta_hat = z / sqrt(I_look)``, and the
+        predictive power (the conditional power averaged over the flat-prior posterior
+        ``N(theta_hat, 1 / I_look)``, Spiegelhalter, Freedman & Blackburn 1986).
+
+    Notes
+    -----
+    ``P(cross c_j for some later j | Z_look = z)`` by the recursive integration started from the
+    observed score (:mod:`._gs`), with the design's critical values; futility bounds are
+    ignored unless binding (rpact ``getConditionalPower``).
+
+    Examples
+    --------
+    >>> from trial_analysis.power import group_sequential, conditional_power
+    >>> d = group_sequential(3, 0.025, 0.2)
+    >>> round(conditional_power(d, 1, 1.49, theta=0.4, information=[25, 50, 75])
+    ...       .conditional_power[-1], 3)
+    0.927
+    """
+    look = _check_look(design, look, last_ok=False)
+    z = check_finite("z", z)
+    info = _check_information(design, information)
+    t = info / info[-1]
+    th = design.drift / math.sqrt(info[-1]) if theta is None else check_finite("theta", theta)
+    th_hat = z / math.sqrt(info[look - 1])
+    c = np.asarray(design.critical_values)
+
+    def cp(theta_: float) -> np.ndarray:
+        up, _ = _run(
+            t[look:],
+            theta_ * math.sqrt(info[-1]),
+            c[look:],
+            design._later_lower(look),
+            1,
+            t0=t[look - 1],
+            z0=z,
+        )
+        return np.cumsum(up)
+
+    x, w = np.polynomial.hermite_e.hermegauss(48)
+    sd_post = 1 / math.sqrt(info[look - 1])
+    pp = float(
+        sum(wi * cp(th_hat + sd_post * xi)[-1] for xi, wi in zip(x, w)) / math.sqrt(2 * math.pi)
+    )
+    return ConditionalPower(
+        look=look,
+        z=z,
+        theta=float(th),
+        theta_trend=float(th_hat),
+        later_looks=tuple(range(look + 1, design.k + 1)),
+        conditional_power=tuple(float(v) for v in cp(th)),
+        conditional_power_trend=tuple(float(v) for v in cp(th_hat)),
+        predictive_power=pp,
+    )
+
+
+@dataclass(frozen=True)
+class AnalysisResults(Result):
+    """Repeated confidence intervals and final inference of a group-sequential trial."""
+
+    z: tuple[float, ...]
+    estimate: tuple[float, ...]
+    se: tuple[float, ...]
+    critical_values: tuple[float, ...]
+    rci_lower: tuple[float, ...]
+    rci_upper: tuple[float, ...]
+    repeated_p: tuple[float, ...]
+    final_look: int | None
+    p_value: float
+    conf_low: float
+    conf_high: float
+    median_unbiased: float
+    conf_level: float
+    title: ClassVar[str] = "Group-sequential analysis"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "look": np.arange(1, len(self.z) + 1),
+                "z": self.z,
+                "z_efficacy": self.critical_values,
+                "estimate": self.estimate,
+                "rci_lower": self.rci_lower,
+                "rci_upper": self.rci_upper,
+                "repeated_p": self.repeated_p,
+            }
+        )
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        if self.final_look is None:
+            return ("No efficacy bound crossed yet: the trial continues (no final inference).",)
+        return (
+            f"Stopped at look {self.final_look}: stage-wise ordering p-value {self.p_value:.4g}, "
+            f"median-unbiased estimate {self.median_unbiased:.4g}, {100 * self.conf_level:g}% "
+            f"confidence interval {self.conf_low:.4g} to {self.conf_high:.4g}.",
+        )
+
+
+def analysis_results(
+    design: GroupSequentialDesign,
+    z: Sequence[float],
+    *,
+    se: Sequence[float] | None = None,
+    final: bool = False,
+) -> AnalysisResults:
+    """Repeated CIs, repeated p-values and the final inference of a group-sequential trial.
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+    z : sequence of float
+        Overall z statistics at the looks done so far (positive = effect direction).
+    se : sequence of float, optional
+        Standard error of the effect estimate at each look (effect scale); the estimate is
+        ``z * se``. Default 1 (everything on the z / standardized scale).
+    final : bool
+        Treat the last given look as the final analysis even when no bound was crossed.
+
+    Returns
+    -------
+    AnalysisResults
+        Per look: the repeated confidence interval ``estimate +- c_k se_k`` (Jennison &
+        Turnbull 1989) and the repeated p-value (the level at which ``c_k`` equals ``z_k``). At
+        the stopping look ``s`` (first crossing, or the last look): the p-value of the stage-wise
+        ordering ``P_0(stop earlier for efficacy, or at s with Z_s >= z_s)``, the median-unbiased
+        estimate and the confidence interval (level ``1 - 2 alpha / sided``) by inverting it
+        (Tsiatis, Rosner & Mehta 1984), as rpact ``getAnalysisResults``.
+    """
+    zz = np.asarray(z, dtype=float)
+    if zz.ndim != 1 or not 1 <= len(zz) <= design.k or not np.all(np.isfinite(zz)):
+        raise ParameterError("z", f"1 to {design.k} finite overall z statistics", z)
+    n = len(zz)
+    if se is None:
+        sev = np.ones(n)
+    else:
+        sev = np.asarray(se, dtype=float)
+        if sev.shape != zz.shape or not np.all(sev > 0):
+            raise ParameterError("se", f"{n} positive standard errors (one per z)", se)
+    c = np.asarray(design.critical_values)[:n]
+    est = zz * sev
+    t = np.asarray(design.information_rates)
+    crossed = np.nonzero(zz >= c)[0]
+    s = int(crossed[0]) if len(crossed) else (n - 1 if final or n == design.k else None)  # type: ignore[assignment]
+
+    def rep_p(k: int) -> float:
+        def f(la: float) -> float:
+            return design._efficacy_at(math.exp(la), k + 1)[k] - zz[k]
+
+        lo, hi = math.log(1e-12), math.log(0.5)
+        if f(hi) > 0:
+            return 0.5 if zz[k] < design._efficacy_at(0.5, k + 1)[k] else math.nan
+        if f(lo) < 0:
+            return 1e-12
+        return math.exp(solve_root(f, lo, hi))
+
+    reps = tuple(rep_p(k) for k in range(n))
+    side_alpha = design.alpha / design.sided
+    nan = math.nan
+    p_val = lo_ci = hi_ci = mue = nan
+    if s is not None:
+        upper = c[: s + 1].copy()
+        upper[s] = zz[s]
+        lower = -upper if design.sided == 2 else np.full(s + 1, -math.inf)
+        if design.sided == 2:
+            lower[s] = -math.inf  # the ordering counts Z_s >= z_s only
+
+        def order(eta: float) -> float:
+            up, lo = _run(t[: s + 1], eta, upper, lower, 1)
+            return float(up.sum())
+
+        scale = sev[s] * math.sqrt(t[s])  # effect per unit of drift
+        p_val = order(0.0)
+        span = abs(zz[s]) / math.sqrt(t[s]) + 20
+        mue = solve_root(lambda e: order(e) - 0.5, -span, span) * scale
+        lo_ci = solve_root(lambda e: order(e) - side_alpha, -span, span) * scale
+        hi_ci = solve_root(lambda e: order(e) - (1 - side_alpha), -span, span) * scale
+    return AnalysisResults(
+        z=tuple(float(v) for v in zz),
+        estimate=tuple(float(v) for v in est),
+        se=tuple(float(v) for v in sev),
+        critical_values=tuple(float(v) for v in c),
+        rci_lower=tuple(float(v) for v in est - c * sev),
+        rci_upper=tuple(float(v) for v in est + c * sev),
+        repeated_p=reps,
+        final_look=None if s is None else s + 1,
+        p_value=p_val,
+        conf_low=lo_ci,
+        conf_high=hi_ci,
+        median_unbiased=mue,
+        conf_level=1 - 2 * side_alpha,
     )
