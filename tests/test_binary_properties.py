@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from trial_analysis import _binary_ci as ci
-from trial_analysis._conditional import matching_ci
 from trial_analysis.binary import TESTS, pvalue_grid
+from trial_analysis.binary import _intervals as ci
+from trial_analysis.binary._conditional import matching_ci
 
 
 @st.composite

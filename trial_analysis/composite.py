@@ -25,9 +25,9 @@ import pandas as pd
 
 from . import bayes as _bayes
 from . import binary as _binary
-from ._binary_ci import RD_METHODS
-from ._exact import TESTS, pvalues
 from ._validate import check_alpha, check_choice, check_conf_level, check_count, check_events
+from .binary._exact import TESTS, pvalues
+from .binary._intervals import RD_METHODS
 from .design import load_design
 from .errors import AnalysisError, ParameterError
 from .results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable

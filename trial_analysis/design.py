@@ -90,6 +90,7 @@ class Parameter:
     unit: str
     low: float = -math.inf
     high: float = math.inf
+    resolution: float | None = None  # measurement grid (e.g. 0.1 for HbA1c in %): GRIM checks
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,23 @@ class Endpoint:
     parameter: str = ""
     measure: str = "value"
     components: tuple[Component, ...] = ()
+    #: analysis declarations read by the reanalysis engine (all optional)
+    population: str = ""  # population of the patient-level analyses (default: the IPD's ITT)
+    covariates: tuple[str, ...] = ()  # adjustment covariates (ADSL columns or BASE_<PARAMCD>)
+    strata: tuple[str, ...] = ()  # randomisation strata (ADSL columns)
+    method: str = ""  # the pre-specified (primary) analysis, e.g. "fisher", "ancova", "mmrm"
+    negate: bool = False  # analyse -measure (a reduction reported as a positive number)
+    #: published.csv quantities of this endpoint by role: "percent" (binary), "level" (means
+    #: and SDs of the parameter by visit), "change" (mean change, between-arm p); default the id
+    published: tuple[tuple[str, str], ...] = ()
+
+    def published_quantity(self, role: str) -> str | None:
+        """The ``published.csv`` quantity holding this endpoint's numbers of ``role``."""
+        d = dict(self.published)
+        if role in d:
+            return d[role]
+        default = "percent" if self.type == "binary" else "change"
+        return self.id if role == default else None
 
 
 @dataclass(frozen=True)
@@ -304,6 +322,8 @@ _TYPES = {
     "int": (int,),
     "number": (int, float),
     "list[int]": (list,),
+    "list[str]": (list,),
+    "bool": (bool,),
     "table": (dict,),
     "list[table]": (list,),
 }
@@ -349,6 +369,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "unit": ("str", True),
         "low": ("number", False),
         "high": ("number", False),
+        "resolution": ("number", False),
     },
     "eligibility": {
         "id": ("str", True),
@@ -367,6 +388,12 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "parameter": ("str", False),
         "measure": ("str", False),
         "components": ("list[table]", False),
+        "population": ("str", False),
+        "covariates": ("list[str]", False),
+        "strata": ("list[str]", False),
+        "method": ("str", False),
+        "negate": ("bool", False),
+        "published": ("table", False),
     },
     "components": {
         "parameter": ("str", True),
@@ -387,6 +414,20 @@ _TOP = {
     "endpoints",
     "provenance",
 }
+
+
+PUBLISHED_ROLES = ("percent", "level", "change")
+
+
+def _published_roles(ck: _Checker, raw: dict, where: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for role, q in raw.items():
+        if role not in PUBLISHED_ROLES:
+            raise ck.fail(f"{where}.published.{role}", "one of " + ", ".join(PUBLISHED_ROLES), role)
+        if not isinstance(q, str) or not q:
+            raise ck.fail(f"{where}.published.{role}", "a published.csv quantity name", q)
+        out.append((role, q))
+    return tuple(out)
 
 
 class _Checker:
@@ -415,11 +456,13 @@ class _Checker:
                     raise self.fail(k, f"a {typ} (required key is missing)")
                 continue
             v = raw[key]
-            ok = isinstance(v, _TYPES[typ]) and not isinstance(v, bool)
+            ok = isinstance(v, _TYPES[typ]) and (typ == "bool" or not isinstance(v, bool))
             if ok and typ == "number" and not math.isfinite(v):
                 ok = False
             if ok and typ == "list[int]":
                 ok = all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+            if ok and typ == "list[str]":
+                ok = all(isinstance(x, str) for x in v)
             if ok and typ == "list[table]":
                 ok = all(isinstance(x, dict) for x in v)
             if not ok:
@@ -627,7 +670,19 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         lo, hi = t.get("low", -math.inf), t.get("high", math.inf)
         if lo >= hi:
             raise ck.fail(f"parameters[{i}].low", f"low < high ({hi})", lo)
-        params.append(Parameter(t["code"], t["label"], t["unit"], float(lo), float(hi)))
+        res = t.get("resolution")
+        if res is not None and not res > 0:
+            raise ck.fail(f"parameters[{i}].resolution", "a positive number", res)
+        params.append(
+            Parameter(
+                t["code"],
+                t["label"],
+                t["unit"],
+                float(lo),
+                float(hi),
+                None if res is None else float(res),
+            )
+        )
     codes = {p.code for p in params}
 
     crit = []
@@ -696,6 +751,12 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
                 t.get("parameter", ""),
                 t.get("measure", "value"),
                 tuple(comps),
+                population=t.get("population", ""),
+                covariates=tuple(t.get("covariates", ())),
+                strata=tuple(t.get("strata", ())),
+                method=t.get("method", ""),
+                negate=t.get("negate", False),
+                published=_published_roles(ck, t.get("published", {}), where),
             )
         )
 

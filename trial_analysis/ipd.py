@@ -551,7 +551,10 @@ def _read_fast(data: bytes, text: str, sep: str) -> tuple[list[str], pd.DataFram
     text. Returns None, sending the file to the careful cell-by-cell path, when anything looks
     unusual: a parse error, a row of another length, or 'nan' text parsed as a number."""
     first = _lines(text, 1)[0].rstrip("\r")
-    header = [_header_name(h) for h in next(csv.reader([first], delimiter=sep), [])]
+    try:
+        header = [_header_name(h) for h in next(csv.reader([first], delimiter=sep), [])]
+    except csv.Error:  # e.g. a bare carriage return inside the header: the careful path reports it
+        return None
     if not header:
         return None
     numeric = {j for j, h in enumerate(header) if _NUMERIC_RE.fullmatch(h)}

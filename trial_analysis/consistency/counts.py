@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .._binary_ci import RD_METHODS
 from .._validate import check_choice, check_conf_level, check_count, check_finite
+from ..binary._intervals import RD_METHODS
 from ..errors import ParameterError
 
 __all__ = ["infer_counts", "published_counts"]

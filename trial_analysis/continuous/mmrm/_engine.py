@@ -1,7 +1,7 @@
 """Numerical core of the MMRM (private helper of :mod:`trial_analysis.mmrm`).
 
 Profiled REML for y_i ~ N(X_i beta, Sigma[o_i, o_i]), where o_i are the visits subject i
-attended and Sigma = Sigma(theta) is one of the structures in :mod:`._mmrm_cov`.
+attended and Sigma = Sigma(theta) is one of the structures in :mod:`._covariance`.
 
 Why by hand: statsmodels' MixedLM has random effects but no unstructured (or Toeplitz, AR(1))
 *residual* covariance, and no Satterthwaite/Kenward-Roger degrees of freedom.
@@ -22,7 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.optimize as opt
 
-from ._mmrm_cov import Structure
+from ._covariance import Structure
 
 LOG2PI = float(np.log(2 * np.pi))
 

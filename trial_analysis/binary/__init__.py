@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from . import _binary_ci as ci
+from .._validate import check_alpha, check_choice, check_conf_level, check_events
+from ..results import Result, to_jsonable
+from . import _intervals as ci
 from ._conditional import cmle, fisher_pvalues, matching_ci
 from ._exact import (
     ALTERNATIVES,
@@ -34,16 +36,19 @@ from ._exact import (
     pvalues,
 )
 from ._uncond_ci import rd_exact_unconditional
-from ._validate import check_alpha, check_choice, check_conf_level, check_events
-from .results import Result, to_jsonable
 
 __all__ = [
     "ALTERNATIVES",
     "TESTS",
+    "AdjustedResult",
     "BinaryComparison",
+    "CMHResult",
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
+    "adjusted",
+    "cmh",
+    "cmh_counts",
     "compare",
     "firth_logit",
     "fragility_index",
@@ -609,4 +614,6 @@ def fragility_table(
     )
 
 
+from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from ._binary_ci import mn_score
+from ._intervals import mn_score
 
 _TIE = 1e-9
 

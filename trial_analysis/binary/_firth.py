@@ -25,8 +25,8 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import expit
 
-from .errors import AnalysisError, ParameterError
-from .results import Result
+from ..errors import AnalysisError, ParameterError
+from ..results import Result
 
 
 def _penalised_loglik(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import gammaln, ndtr, xlogy
 from scipy.stats import chi2
 
-from ._validate import check_choice, check_count
+from .._validate import check_choice, check_count
 
 __all__ = [
     "ALTERNATIVES",

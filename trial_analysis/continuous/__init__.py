@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from ._validate import (
+from .._validate import (
     check_alpha,
     check_choice,
     check_conf_level,
@@ -40,8 +40,8 @@ from ._validate import (
     check_finite,
     check_positive,
 )
-from .errors import AnalysisError, ParameterError, StatisticalWarning
-from .results import Result
+from ..errors import AnalysisError, ParameterError, StatisticalWarning
+from ..results import Result
 
 __all__ = [
     "AncovaResult",
