@@ -234,7 +234,7 @@ def test_bad_input(kw, match):
 
 def test_bad_interim_input():
     d = group_sequential(3)
-    with pytest.raises(ParameterError, match="`look` must be an analysis number in 1..2"):
+    with pytest.raises(ParameterError, match=r"`look` must be an analysis number in 1\.\.2"):
         conditional_power(d, 3, 1.0)
     with pytest.raises(ParameterError, match="`information` must be 3 increasing"):
         conditional_power(d, 1, 1.0, information=[2, 1, 3])

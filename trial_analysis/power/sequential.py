@@ -36,14 +36,14 @@ from .analytic import power_two_means, restricted_mle
 
 __all__ = [
     "BOUNDARIES",
-    "AnalysisResults",
-    "ConditionalPower",
-    "analysis_results",
-    "conditional_power",
     "FUTILITY_SCALES",
     "SPENDING_FUNCTIONS",
+    "AnalysisResults",
+    "ConditionalPower",
     "GroupSequentialDesign",
     "GroupSequentialSampleSize",
+    "analysis_results",
+    "conditional_power",
     "group_sequential",
     "spend",
 ]
@@ -175,7 +175,8 @@ def _efficacy_from_spending(
         elif sided == 1:
             c[k] = w.solve(inc[k], "upper")
         else:
-            c[k] = solve_root(lambda x: w.upper(x) + w.lower(-x) - inc[k], 0.0, 40.0)
+            target = inc[k]
+            c[k] = solve_root(lambda x, target=target: w.upper(x) + w.lower(-x) - target, 0.0, 40.0)
         if k < len(t) - 1:
             w.advance(fut[k] if sided == 1 else -c[k], c[k])
     return c
@@ -824,7 +825,9 @@ def group_sequential(
         for _ in range(60):
             zb = [
                 solve_root(
-                    lambda z, j=j: _cp_given(t, c, j, z, eta, 1) - fut_values[j], -20.0, c[j]
+                    lambda z, j=j, c=c, eta=eta: _cp_given(t, c, j, z, eta, 1) - fut_values[j],
+                    -20.0,
+                    c[j],
                 )
                 if fut_values[j] > 0
                 else -math.inf
@@ -1031,7 +1034,8 @@ def conditional_power(
     x, w = np.polynomial.hermite_e.hermegauss(48)
     sd_post = 1 / math.sqrt(info[look - 1])
     pp = float(
-        sum(wi * cp(th_hat + sd_post * xi)[-1] for xi, wi in zip(x, w)) / math.sqrt(2 * math.pi)
+        sum(wi * cp(th_hat + sd_post * xi)[-1] for xi, wi in zip(x, w, strict=True))
+        / math.sqrt(2 * math.pi)
     )
     return ConditionalPower(
         look=look,
@@ -1157,7 +1161,7 @@ def analysis_results(
             lower[s] = -math.inf  # the ordering counts Z_s >= z_s only
 
         def order(eta: float) -> float:
-            up, lo = _run(t[: s + 1], eta, upper, lower, 1)
+            up, _ = _run(t[: s + 1], eta, upper, lower, 1)
             return float(up.sum())
 
         scale = sev[s] * math.sqrt(t[s])  # effect per unit of drift
