@@ -132,3 +132,59 @@ for (cfg in list(list("ni-margin", 0, 1.5, -0.5, 1), list("alloc-3", 0.4, 1, 0, 
 }
 lines <- c(lines, L, "]", "")
 writeLines(lines, out)
+
+# --- adaptive designs: inverse-normal combination test with sample-size re-estimation ----------
+# getSimulationMeans(normalApproximation = TRUE) draws the stage-wise z statistics directly; the
+# stage sample size is rpact's conditional-power rule (or the promising-zone rule given as
+# calcSubjectsFunction). Monte Carlo values with their standard errors (from the per-trial data).
+lines <- readLines(out)
+pz <- function(cpMin, cpTarget) {
+  force(cpMin); force(cpTarget)
+  function(..., stage, plannedSubjects, minNumberOfSubjectsPerStage, maxNumberOfSubjectsPerStage,
+           conditionalCriticalValue, thetaH1, stDevH1) {
+    planned <- plannedSubjects[stage] - plannedSubjects[stage - 1]
+    th <- thetaH1 / (2 * stDevH1)  # standardized per unit of total stage size, equal allocation
+    cpObs <- 1 - pnorm(conditionalCriticalValue - th * sqrt(planned))
+    if (cpObs < cpMin || cpObs >= cpTarget) return(planned)
+    n <- max(0, conditionalCriticalValue + qnorm(cpTarget))^2 / max(1e-12, th)^2
+    min(max(planned, n), maxNumberOfSubjectsPerStage[stage])
+  }
+}
+acfgs <- list(
+  list(label = "cp-observed", py = "dict(k=2, alpha=0.025, beta=0.2)", r = list(kMax = 2, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF"),
+       planned = c(100, 200), nmin = c(NA, 100), nmax = c(NA, 400), cp = 0.9, thetaH1 = NA_real_, alt = c(0, 0.3, 0.4), zone = NULL),
+  list(label = "cp-fixed-theta-futility", py = "dict(k=2, alpha=0.025, beta=0.2, futility=[0.0])", r = list(kMax = 2, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF", futilityBounds = 0),
+       planned = c(120, 240), nmin = c(NA, 60), nmax = c(NA, 480), cp = 0.8, thetaH1 = 0.35, alt = c(0, 0.25, 0.35), zone = NULL),
+  list(label = "promising-zone", py = "dict(k=2, alpha=0.025, beta=0.2, spending='pocock', information_rates=[0.6, 1])",
+       r = list(kMax = 2, alpha = 0.025, beta = 0.2, typeOfDesign = "asP", informationRates = c(0.6, 1)),
+       planned = c(150, 250), nmin = c(NA, 100), nmax = c(NA, 500), cp = 0.8, thetaH1 = NA_real_, alt = c(0, 0.25, 0.35), zone = c(0.3, 0.8)),
+  list(label = "three-stage-beta-spending", py = "dict(k=3, alpha=0.025, beta=0.2, spending=('hsd', -2), futility='obrien-fleming')",
+       r = list(kMax = 3, alpha = 0.025, beta = 0.2, typeOfDesign = "asHSD", gammaA = -2, typeBetaSpending = "bsOF"),
+       planned = c(80, 160, 240), nmin = c(NA, 80, 80), nmax = c(NA, 240, 240), cp = 0.85, thetaH1 = NA_real_, alt = c(0, 0.3), zone = NULL)
+)
+L <- "ADAPTIVE = ["
+for (cfg in acfgs) {
+  d <- do.call(getDesignInverseNormal, cfg$r)
+  args <- list(design = d, groups = 2, alternative = cfg$alt, stDev = 1, plannedSubjects = cfg$planned,
+               minNumberOfSubjectsPerStage = cfg$nmin, maxNumberOfSubjectsPerStage = cfg$nmax,
+               conditionalPower = cfg$cp, thetaH1 = cfg$thetaH1, normalApproximation = TRUE,
+               maxNumberOfIterations = 200000, seed = 20261201)
+  if (!is.null(cfg$zone)) args$calcSubjectsFunction <- pz(cfg$zone[1], cfg$zone[2])
+  s <- do.call(getSimulationMeans, args)
+  dat <- s$.data
+  last <- dat[dat$trialStop, ]
+  for (j in seq_along(cfg$alt)) {
+    fin <- last[last$alternative == cfg$alt[j], ]
+    nfin <- fin$numberOfCumulatedSubjects
+    L <- c(L, rec(label = cfg$label, kwargs = cfg$py, planned = V(cfg$planned), n_min = V(cfg$nmin[-1]), n_max = V(cfg$nmax[-1]),
+                  conditional_power = cfg$cp, theta_h1 = cfg$thetaH1,
+                  zone = V(if (is.null(cfg$zone)) numeric(0) else cfg$zone), delta = cfg$alt[j], iterations = 200000,
+                  critical_values = V(d$criticalValues), power = s$overallReject[j],
+                  reject_per_stage = V(matrix(s$rejectPerStage, nrow = d$kMax)[, j]),
+                  futility_per_stage = V(matrix(s$futilityPerStage, nrow = d$kMax - 1)[, j]),
+                  expected_n = mean(nfin), sd_n = sd(nfin), p_n_max = mean(nfin >= sum(cfg$nmax[-1]) + cfg$planned[1] - 1e-6),
+                  p_increase = mean(nfin > cfg$planned[d$kMax] + 1e-6 & fin$stageNumber == d$kMax)))
+  }
+}
+lines <- c(lines, L, "]", "")
+writeLines(lines, out)

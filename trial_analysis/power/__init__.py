@@ -11,10 +11,18 @@ Entry points
 - :func:`assurance`.
 - group-sequential: :func:`group_sequential` (boundaries, futility, sample size),
   :func:`conditional_power`, :func:`analysis_results` (repeated CIs, final inference).
+- adaptive: :func:`simulate_adaptive`, :func:`adaptive_characteristics` (inverse-normal
+  combination test with sample-size re-estimation, promising zone), :func:`combination_z`.
 """
 
 from __future__ import annotations
 
+from .adaptive import (
+    AdaptiveCharacteristics,
+    adaptive_characteristics,
+    combination_z,
+    simulate_adaptive,
+)
 from .analytic import (
     PowerResult,
     SampleSizeTable,
@@ -55,6 +63,7 @@ from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simu
 __all__ = [
     "ANALYTIC_TESTS",
     "EXACT_TESTS",
+    "AdaptiveCharacteristics",
     "Analysis",
     "AnalysisResults",
     "AssuranceResult",
@@ -72,9 +81,11 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "SizeCurve",
+    "adaptive_characteristics",
     "analysis_results",
     "ancova_batch",
     "assurance",
+    "combination_z",
     "conditional_power",
     "exact_power",
     "group_sequential",
@@ -89,6 +100,7 @@ __all__ = [
     "sample_size",
     "sample_size_table",
     "simulate",
+    "simulate_adaptive",
     "simulate_grid",
     "size_curve",
     "spend",
