@@ -48,6 +48,7 @@ _SUBMODULES = {
     "meta",
     "missing",
     "mmrm",
+    "multiplicity",
     "power",
     "published",
     "report",

@@ -13,6 +13,8 @@ Entry points
   :func:`conditional_power`, :func:`analysis_results` (repeated CIs, final inference).
 - adaptive: :func:`simulate_adaptive`, :func:`adaptive_characteristics` (inverse-normal
   combination test with sample-size re-estimation, promising zone), :func:`combination_z`.
+- multi-arm: :func:`multiarm_power` (exact, single-step Dunnett/Bonferroni),
+  :func:`simulate_multiarm` (any :func:`trial_analysis.multiplicity.adjust` procedure).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from .exact import (
     sample_size,
     size_curve,
 )
+from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import (
     AnalysisResults,
@@ -72,6 +75,7 @@ __all__ = [
     "GridResult",
     "GroupSequentialDesign",
     "GroupSequentialSampleSize",
+    "MultiArmPower",
     "ParametricArm",
     "ParametricModel",
     "PowerCurve",
@@ -90,6 +94,7 @@ __all__ = [
     "exact_power",
     "group_sequential",
     "load_scenario",
+    "multiarm_power",
     "power_ancova",
     "power_curve",
     "power_margin",
@@ -102,6 +107,7 @@ __all__ = [
     "simulate",
     "simulate_adaptive",
     "simulate_grid",
+    "simulate_multiarm",
     "size_curve",
     "spend",
 ]
