@@ -19,7 +19,16 @@ from ..errors import TrialAnalysisError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = ["design", "published", "validate", "reanalyze", "power", "meta", "report"]
+COMMANDS = [
+    "design",
+    "published",
+    "validate",
+    "reanalyze",
+    "power",
+    "sequential",
+    "meta",
+    "report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
