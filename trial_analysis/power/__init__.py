@@ -13,6 +13,8 @@ Entry points
   :func:`conditional_power`, :func:`analysis_results` (repeated CIs, final inference).
 - adaptive: :func:`simulate_adaptive`, :func:`adaptive_characteristics` (inverse-normal
   combination test with sample-size re-estimation, promising zone), :func:`combination_z`.
+- planning: :func:`sequential_alternative` (fixed vs group-sequential from a reanalysed
+  effect and its uncertainty).
 - multi-arm: :func:`multiarm_power` (exact, single-step Dunnett/Bonferroni),
   :func:`simulate_multiarm` (any :func:`trial_analysis.multiplicity.adjust` procedure).
 """
@@ -50,6 +52,7 @@ from .exact import (
     size_curve,
 )
 from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
+from .planning import SequentialAlternative, sequential_alternative
 from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
 from .sequential import (
     AnalysisResults,
@@ -83,6 +86,7 @@ __all__ = [
     "SampleSize",
     "SampleSizeTable",
     "Scenario",
+    "SequentialAlternative",
     "SimulationResult",
     "SizeCurve",
     "adaptive_characteristics",
@@ -104,6 +108,7 @@ __all__ = [
     "restricted_mle",
     "sample_size",
     "sample_size_table",
+    "sequential_alternative",
     "simulate",
     "simulate_adaptive",
     "simulate_grid",

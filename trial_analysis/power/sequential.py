@@ -1009,7 +1009,7 @@ def conditional_power(
     >>> d = group_sequential(3, 0.025, 0.2)
     >>> round(conditional_power(d, 1, 1.49, theta=0.4, information=[25, 50, 75])
     ...       .conditional_power[-1], 3)
-    0.927
+    0.928
     """
     look = _check_look(design, look, last_ok=False)
     z = check_finite("z", z)
