@@ -246,3 +246,24 @@ def test_vectorised_rejections_equal_adjust_row_by_row():
         [np.asarray(adjust(row, "dunnett-stepdown", correlation=corr)) <= 0.025 for row in p[:60]]
     )
     assert np.array_equal(_stepdown_reject(z[:60], corr, 0.025), sd)
+
+
+@pytest.mark.parametrize("ref", R.DUNNETT_T, ids=lambda r: f"m{len(r['p'])}-df{r['df']:g}")
+def test_dunnett_t_matches_pmvt(ref):
+    """Dunnett for means (t tests, pooled variance): R 1 - pmvt(lower, upper = rep(t_i, k),
+    df, corr, algorithm = TVPACK(abseps = 1e-12)) and uniroot on it for the 5 % critical
+    value."""
+    corr = np.asarray(ref["corr"])
+    r = adjust(ref["p"], "dunnett", correlation=corr, sided=ref["sided"], df=ref["df"])
+    assert_allclose(r.adjusted, ref["single_step"], atol=1e-9)
+    c = dunnett_critical_value(0.05, corr, sided=ref["sided"], df=ref["df"])
+    assert c == pytest.approx(ref["critical_value_05"], abs=1e-8)
+
+
+def test_dunnett_published_table():
+    """Dunnett (1955), Tables 1a and 2a (three treatments vs control, equal sizes, 20 df):
+    one-sided 5 % 2.19, two-sided 5 % 2.54 (two decimals)."""
+    corr = np.full((3, 3), 0.5)
+    np.fill_diagonal(corr, 1)
+    assert round(dunnett_critical_value(0.05, corr, df=20), 2) == 2.19
+    assert round(dunnett_critical_value(0.05, corr, sided=2, df=20), 2) == 2.54

@@ -43,7 +43,7 @@ METHODS = ("bonferroni", "holm", "hochberg", "hommel", "dunnett", "dunnett-stepd
 MAX_HYPOTHESES = 200
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
-_EDGES = np.linspace(-9.0, 9.0, 73)  # 72 panels of width 0.25
+_EDGES = np.linspace(-9.0, 9.0, 37)  # 36 panels of width 0.5, 16 nodes each
 _HALF = 0.5 * np.diff(_EDGES)
 _X = ((_EDGES[:-1] + _EDGES[1:])[:, None] / 2 + _HALF[:, None] * _GL_X[None, :]).ravel()
 _W = (_HALF[:, None] * _GL_W[None, :]).ravel() * np.exp(-0.5 * _X**2) / math.sqrt(2 * math.pi)
@@ -188,33 +188,57 @@ def _factor_loadings(corr: np.ndarray) -> np.ndarray | None:
     return lam
 
 
-def max_normal_cdf(x: float | Sequence[float], corr: np.ndarray, *, sided: int = 1) -> float:
+def _chi_nodes(df: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for ``s = sqrt(V / df)``, ``V ~ chi2(df)``: composite Gauss–Legendre
+    over the central 1 - 2e-13 of its law (the multivariate t as a normal scale mixture)."""
+    law = stats.chi(df, scale=1 / math.sqrt(df))
+    lo, hi = law.ppf(1e-13), law.isf(1e-13)
+    edges = np.linspace(lo, hi, 13)
+    half = 0.5 * np.diff(edges)
+    x = ((edges[:-1] + edges[1:])[:, None] / 2 + half[:, None] * _GL_X[None, :]).ravel()
+    w = (half[:, None] * _GL_W[None, :]).ravel() * law.pdf(x)
+    return x, w / w.sum()
+
+
+def max_normal_cdf(
+    x: float | Sequence[float], corr: np.ndarray, *, sided: int = 1, df: float | None = None
+) -> float:
     """``P(Z_i < x_i for all i)`` (``sided=1``) or ``P(|Z_i| < x_i)`` (``sided=2``) for a
-    standard multivariate normal ``Z`` with correlation ``corr``.
+    standard multivariate normal ``Z`` with correlation ``corr`` — or, with ``df``, the
+    multivariate t with ``df`` degrees of freedom (``Z / s``, ``s**2 ~ chi2(df) / df``).
 
     One-factor correlations (every many-to-one comparison) by the one-dimensional integral
     ``int phi(u) prod_i Phi((x_i - lam_i u) / sqrt(1 - lam_i^2)) du`` (Dunnett 1955), composite
-    Gauss–Legendre, accurate to about 1e-12; other correlations by scipy's multivariate
-    normal CDF (Genz's algorithm, ~1e-7).
+    Gauss–Legendre, accurate to about 1e-12 (the t: that integral averaged over ``s``, about
+    1e-10); other correlations by scipy's multivariate normal / t CDF (Genz's algorithms,
+    ~1e-7 and ~1e-5).
     """
     corr = np.asarray(corr, dtype=float)
     m = len(corr)
     xv = np.broadcast_to(np.asarray(x, dtype=float), (m,))
     lam = _factor_loadings(corr)
     if lam is not None:
-        s = np.sqrt(1 - lam**2)
-        up = (xv[:, None] - lam[:, None] * _X[None, :]) / s[:, None]
-        if sided == 1:
+        sq = np.sqrt(1 - lam**2)
+
+        def normal(xx: np.ndarray) -> float:
+            up = (xx[:, None] - lam[:, None] * _X[None, :]) / sq[:, None]
             terms = ndtr(up)
-        else:
-            terms = ndtr(up) - ndtr((-xv[:, None] - lam[:, None] * _X[None, :]) / s[:, None])
-        return float(_W @ np.prod(terms, axis=0))
-    mvn = stats.multivariate_normal(
-        mean=np.zeros(m), cov=corr, maxpts=1_000_000, abseps=1e-7, releps=1e-7
-    )
-    if sided == 1:
-        return float(mvn.cdf(xv))
-    return float(mvn.cdf(xv, lower_limit=-xv))
+            if sided == 2:
+                terms = terms - ndtr((-xx[:, None] - lam[:, None] * _X[None, :]) / sq[:, None])
+            return float(_W @ np.prod(terms, axis=0))
+
+        if df is None:
+            return normal(xv)
+        sn, sw = _chi_nodes(df)
+        return float(sum(wi * normal(xv * si) for si, wi in zip(sn, sw, strict=True)))
+    if df is None:
+        mvn = stats.multivariate_normal(
+            mean=np.zeros(m), cov=corr, maxpts=1_000_000, abseps=1e-7, releps=1e-7
+        )
+        return float(mvn.cdf(xv) if sided == 1 else mvn.cdf(xv, lower_limit=-xv))
+    mvt = stats.multivariate_t(loc=np.zeros(m), shape=corr, df=df)
+    kw = {"maxpts": 1_000_000, "abseps": 1e-6, "releps": 1e-6}
+    return float(mvt.cdf(xv, **kw) if sided == 1 else mvt.cdf(xv, lower_limit=-xv, **kw))
 
 
 def _check_corr(correlation: Any, n: int) -> np.ndarray:
@@ -236,29 +260,37 @@ def _check_corr(correlation: Any, n: int) -> np.ndarray:
     return c
 
 
-def _dunnett(p: np.ndarray, corr: np.ndarray, sided: int, stepdown: bool) -> np.ndarray:
-    z = ndtri(1 - p / sided) if sided == 2 else ndtri(1 - p)
+def _dunnett(
+    p: np.ndarray, corr: np.ndarray, sided: int, stepdown: bool, df: float | None
+) -> np.ndarray:
+    z = ndtri(1 - p / sided) if df is None else stats.t.isf(p / sided, df)
     z = np.where(np.isfinite(z), z, np.sign(z) * 40.0)
     n = len(p)
     if not stepdown:
         return np.array(
-            [min(1.0, max(0.0, 1 - max_normal_cdf(z[i], corr, sided=sided))) for i in range(n)]
+            [
+                min(1.0, max(0.0, 1 - max_normal_cdf(z[i], corr, sided=sided, df=df)))
+                for i in range(n)
+            ]
         )
     o = np.argsort(-z, kind="stable")  # largest statistic first
     adj = np.empty(n)
     floor = 0.0
     for r, i in enumerate(o):
         rest = o[r:]
-        val = 1 - max_normal_cdf(z[i], corr[np.ix_(rest, rest)], sided=sided)
+        val = 1 - max_normal_cdf(z[i], corr[np.ix_(rest, rest)], sided=sided, df=df)
         floor = max(floor, min(1.0, max(0.0, val)))
         adj[i] = floor
     return adj
 
 
-def dunnett_critical_value(alpha: float, correlation: Any, *, sided: int = 1) -> float:
+def dunnett_critical_value(
+    alpha: float, correlation: Any, *, sided: int = 1, df: float | None = None
+) -> float:
     """Single-step Dunnett critical value ``c``: ``P(max Z_i >= c) = alpha`` under H0
     (``|Z_i|`` when ``sided=2``), for the given correlation (matrix, or one common value)
-    — as ``mvtnorm::qmvnorm(1 - alpha, corr = ..., tail = "lower.tail")``.
+    — as ``mvtnorm::qmvnorm(1 - alpha, corr = ..., tail = "lower.tail")``; with ``df`` the
+    multivariate t (``qmvt``), for t tests with a pooled variance on ``df`` degrees of freedom.
 
     Examples
     --------
@@ -276,7 +308,10 @@ def dunnett_critical_value(alpha: float, correlation: Any, *, sided: int = 1) ->
         raise ParameterError("sided", "1 or 2", sided)
     return float(
         optimize.brentq(
-            lambda c: 1 - max_normal_cdf(c, corr, sided=sided) - alpha, 0.0, 12.0, xtol=1e-13
+            lambda c: 1 - max_normal_cdf(c, corr, sided=sided, df=df) - alpha,
+            0.0,
+            60.0,
+            xtol=1e-13,
         )
     )
 
@@ -334,6 +369,7 @@ def adjust(
     transitions: Any = None,
     correlation: Any = None,
     sided: int = 1,
+    df: float | None = None,
     labels: Sequence[str] | None = None,
 ) -> MultiplicityResult:
     """Adjusted p-values of a family of hypotheses, in the input order.
@@ -355,6 +391,9 @@ def adjust(
         n_0)))``.
     sided : {1, 2}
         Dunnett methods: the p-values are one-sided (``P(Z >= z)``) or two-sided.
+    df : float, optional
+        Dunnett methods for means: the p-values come from t tests with a pooled variance on
+        ``df`` degrees of freedom (multivariate t, Dunnett 1955); default normal (z tests).
     labels : sequence of str, optional
         Names of the hypotheses for the table.
 
@@ -410,7 +449,9 @@ def adjust(
     else:
         if sided not in (1, 2):
             raise ParameterError("sided", "1 or 2", sided)
-        adj = _dunnett(p, _check_corr(correlation, n), sided, method == "dunnett-stepdown")
+        if df is not None and not (isinstance(df, (int, float)) and df > 0 and math.isfinite(df)):
+            raise ParameterError("df", "positive degrees of freedom", df)
+        adj = _dunnett(p, _check_corr(correlation, n), sided, method == "dunnett-stepdown", df)
     return MultiplicityResult(
         method=method,
         p_values=tuple(float(x) for x in p),

@@ -3,7 +3,8 @@
 # stats::p.adjust (bonferroni, holm, hochberg, hommel); mvtnorm::pmvnorm (algorithm Miwa, exact
 # for these dimensions) for single-step and step-down Dunnett adjusted p-values and the
 # disjunctive / conjunctive / per-arm power of many-to-one z tests; mvtnorm::qmvnorm for the
-# critical values (by uniroot on pmvnorm: qmvnorm is too loose).
+# critical values (by uniroot on pmvnorm: qmvnorm is too loose); mvtnorm::pmvt (TVPACK) for
+# Dunnett with t statistics.
 suppressPackageStartupMessages(library(mvtnorm))
 out <- "tests/fixtures/multiplicity_from_r.py"
 num <- function(x) ifelse(is.na(x), "None", sprintf("%.15g", x))
@@ -50,6 +51,43 @@ for (cfg in dcfg) {
   L <- c(L, sprintf("    dict(p=%s, n0=%s, n=%s, sided=%d, corr=%s, single_step=%s, step_down=%s, critical_value=%s),",
                     vec(cfg$p), num(cfg$n0), vec(cfg$n), cfg$sided, mat(R), vec(dunnett_ss(cfg$p, R, cfg$sided)),
                     vec(dunnett_sd(cfg$p, R, cfg$sided)), num(crit)))
+}
+lines <- c(lines, L, "]", "")
+
+# Dunnett for means: t tests with a pooled variance on df degrees of freedom (multivariate t;
+# TVPACK is exact to 1e-12 for up to three comparisons with integer df)
+tv <- TVPACK(abseps = 1e-12)
+# P(T_i >= x for i in A, T_j <= -x for j in B): flip the signs of B, an upper orthant
+orth <- function(x, R, A, B, df) {
+  idx <- c(A, B); s <- c(rep(1, length(A)), rep(-1, length(B)))
+  if (length(idx) == 1) return(pt(x, df, lower.tail = FALSE))
+  Rs <- R[idx, idx] * outer(s, s)
+  pmvt(lower = rep(x, length(idx)), upper = rep(Inf, length(idx)), df = df, corr = Rs, algorithm = tv)[1]
+}
+upper_t <- function(x, R, sided, df) {
+  k <- nrow(R); x <- x[1]
+  if (sided == 1) return(1 - pmvt(lower = rep(-Inf, k), upper = rep(x, k), df = df, corr = R, algorithm = tv)[1])
+  # two-sided: inclusion-exclusion over the events T_i >= x and T_i <= -x (TVPACK needs orthants)
+  tot <- 0
+  for (code in 1:(3^k - 1)) {
+    d <- code; lab <- integer(k)
+    for (i in 1:k) { lab[i] <- d %% 3; d <- d %/% 3 }
+    A <- which(lab == 1); B <- which(lab == 2)
+    tot <- tot + (-1)^(length(A) + length(B) + 1) * orth(x, R, A, B, df)
+  }
+  tot
+}
+tcfg <- list(list(p = c(0.01, 0.04, 0.03), n0 = 10, n = c(10, 10, 10), sided = 1, df = 36),
+             list(p = c(0.02, 0.045), n0 = 12, n = c(12, 6), sided = 2, df = 27),
+             list(p = c(0.003, 0.2, 0.015), n0 = 8, n = c(8, 8, 8), sided = 2, df = 28))
+L <- "DUNNETT_T = ["
+for (cfg in tcfg) {
+  R <- m2o(cfg$n0, cfg$n)
+  tq <- qt(1 - cfg$p / cfg$sided, cfg$df)
+  ss <- sapply(tq, function(x) upper_t(rep(x, length(tq)), R, cfg$sided, cfg$df))
+  crit <- uniroot(function(c) upper_t(rep(c, nrow(R)), R, cfg$sided, cfg$df) - 0.05, c(0, 10), tol = 1e-12)$root
+  L <- c(L, sprintf("    dict(p=%s, n0=%s, n=%s, sided=%d, df=%s, corr=%s, single_step=%s, critical_value_05=%s),",
+                    vec(cfg$p), num(cfg$n0), vec(cfg$n), cfg$sided, num(cfg$df), mat(R), vec(ss), num(crit)))
 }
 lines <- c(lines, L, "]", "")
 
