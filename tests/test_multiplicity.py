@@ -217,7 +217,7 @@ def test_result_frame_and_input_order():
         (
             ([0.1, 0.2], "dunnett"),
             dict(correlation=[[1, 2], [2, 1]]),
-            r"a 2 x 2 correlation matrix|an 2 x 2 correlation matrix",
+            r"a correlation matrix \(2 x 2\)",
         ),
         (([0.1, 0.2], "holm"), dict(weights=[0.5, 0.5]), r"only with method='graphical'"),
     ],

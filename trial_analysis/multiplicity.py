@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import ndtr, ndtri
 
-from ._validate import check_alpha, check_choice
+from ._validate import check_alpha, check_choice, check_float_array
 from .errors import ParameterError
 from .results import Result
 
@@ -110,12 +110,12 @@ def _check_graph(weights: Any, transitions: Any, n: int) -> tuple[np.ndarray, np
         w = np.asarray(weights, dtype=float)
         g = np.asarray(transitions, dtype=float)
     except (TypeError, ValueError):
-        raise ParameterError("weights", f"{n} weights and an {n} x {n} transition matrix") from None
+        raise ParameterError("weights", f"{n} weights and a {n} x {n} transition matrix") from None
     if w.shape != (n,) or np.any(w < 0) or w.sum() > 1 + 1e-9:
         raise ParameterError("weights", f"{n} non-negative weights summing to at most 1", weights)
     if g.shape != (n, n) or np.any(g < 0) or np.any(np.abs(np.diag(g)) > 0):
         raise ParameterError(
-            "transitions", f"an {n} x {n} non-negative matrix with a zero diagonal", transitions
+            "transitions", f"a non-negative {n} x {n} matrix with a zero diagonal", transitions
         )
     if np.any(g.sum(axis=1) > 1 + 1e-9):
         raise ParameterError("transitions", "rows summing to at most 1", transitions)
@@ -244,7 +244,7 @@ def max_normal_cdf(
 def _check_corr(correlation: Any, n: int) -> np.ndarray:
     if correlation is None:
         raise ParameterError("correlation", "the correlation matrix of the test statistics")
-    c = np.asarray(correlation, dtype=float)
+    c = check_float_array("correlation", correlation, f"a correlation matrix ({n} x {n})")
     if c.ndim == 0:
         c = np.full((n, n), float(c))
         np.fill_diagonal(c, 1.0)
@@ -256,7 +256,7 @@ def _check_corr(correlation: Any, n: int) -> np.ndarray:
         and np.all(np.linalg.eigvalsh(c) > -1e-12)
     )
     if not ok:
-        raise ParameterError("correlation", f"an {n} x {n} correlation matrix", correlation)
+        raise ParameterError("correlation", f"a correlation matrix ({n} x {n})", correlation)
     return c
 
 
@@ -301,7 +301,7 @@ def dunnett_critical_value(
     2.349
     """
     alpha = check_alpha(alpha)
-    corr = np.asarray(correlation, dtype=float)
+    corr = check_float_array("correlation", correlation, "a correlation matrix or one value")
     n = len(corr) if corr.ndim == 2 else 2
     corr = _check_corr(correlation, n)
     if sided not in (1, 2):

@@ -39,7 +39,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from .._validate import check_count, check_finite, check_positive, check_probability
+from .._validate import (
+    check_count,
+    check_finite,
+    check_float_array,
+    check_positive,
+    check_probability,
+)
 from ..errors import ParameterError
 from ..results import Result
 from ._common import check_ratio
@@ -68,8 +74,8 @@ def combination_z(z_stages: Sequence[float], information_rates: Sequence[float])
     >>> [round(float(v), 4) for v in combination_z([1.2, 2.0], [0.5, 1.0])]
     [1.2, 2.2627]
     """
-    z = np.asarray(z_stages, dtype=float)
-    t = np.asarray(information_rates, dtype=float)
+    z = check_float_array("z_stages", z_stages, "finite stage-wise z statistics")
+    t = check_float_array("information_rates", information_rates, "information rates")
     if z.ndim != 1 or len(z) > len(t) or not np.all(np.isfinite(z)):
         raise ParameterError("z_stages", f"at most {len(t)} finite stage-wise z statistics", z)
     w = np.sqrt(np.diff(np.r_[0.0, t]))[: len(z)]
@@ -169,7 +175,7 @@ def _make_plan(
     def per_stage(name: str, value: Any, default: np.ndarray) -> np.ndarray:
         if value is None:
             return default
-        v = np.atleast_1d(np.asarray(value, dtype=float))
+        v = np.atleast_1d(check_float_array(name, value, f"{k - 1} positive stage sizes"))
         if v.size == 1:
             v = np.full(k - 1, float(v[0]))
         if v.shape != (k - 1,) or not np.all(v > 0):
@@ -354,7 +360,7 @@ def _rule_label(plan: _Plan) -> str:
 
 
 def _deltas(delta: Any) -> np.ndarray:
-    d = np.atleast_1d(np.asarray(delta, dtype=float))
+    d = np.atleast_1d(check_float_array("delta", delta, "one or more finite effects"))
     if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)):
         raise ParameterError("delta", "one or more finite effects (differences of means)", delta)
     return d

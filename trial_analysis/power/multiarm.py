@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from .._validate import check_alpha, check_choice, check_count, check_positive
+from .._validate import (
+    check_alpha,
+    check_choice,
+    check_count,
+    check_float_array,
+    check_positive,
+)
 from ..errors import ParameterError
 from ..multiplicity import METHODS, adjust, dunnett_critical_value, max_normal_cdf
 from ..results import Result
@@ -33,11 +39,14 @@ MAX_LOOPED = 200_000  # trials for the graphical procedure (applied trial by tri
 def _setup(
     delta: Any, sd: Any, n: Any, n_control: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    d = np.atleast_1d(np.asarray(delta, dtype=float))
+    d = np.atleast_1d(check_float_array("delta", delta, "finite effects, one per arm"))
     if d.ndim != 1 or not 1 <= d.size <= 20 or not np.all(np.isfinite(d)):
         raise ParameterError("delta", "1 to 20 finite effects (one per experimental arm)", delta)
     sd = check_positive("sd", sd)
-    nn = np.broadcast_to(np.asarray(n, dtype=float), d.shape).copy()
+    nn = check_float_array("n", n, "patients per experimental arm")
+    if nn.ndim > 1 or nn.size not in (1, d.size):
+        raise ParameterError("n", f"one size or {d.size} sizes (one per arm)", n)
+    nn = np.broadcast_to(nn, d.shape).copy()
     if not np.all(nn >= 2):
         raise ParameterError("n", "a size of at least 2 per experimental arm", n)
     n0 = check_positive("n_control", n_control)
