@@ -152,3 +152,22 @@ def test_bad_input():
         adaptive_characteristics(group_sequential(3), 0.3, 1, [1, 2, 3])
     with pytest.raises(ParameterError, match="`design` must be a one-sided design"):
         simulate_adaptive(group_sequential(2, 0.05, sided=2), 0.3, 1, [100, 200])
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_numbers():
+    """Chunks on a Dask LocalCluster draw the same streams as local processes."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    d = group_sequential(2, 0.025, 0.2)
+    kw = dict(conditional_power=0.9, n_max=400, n_sims=4_000, chunk_size=1_000, seed=3)
+    local = simulate_adaptive(d, [0.0, 0.3], 1.0, [100, 200], **kw)
+    with (
+        LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        remote = simulate_adaptive(d, [0.0, 0.3], 1.0, [100, 200], dask=client, **kw)
+    assert local.summary.equals(remote.summary)
