@@ -228,9 +228,13 @@ def test_bad_input(args, kw, match):
 
 
 def test_vectorised_rejections_equal_adjust_row_by_row():
-    """The simulation's vectorised Hommel and step-down Dunnett decisions are those of
+    """The simulation's vectorised Holm, Hochberg, Hommel and step-down Dunnett decisions are those of
     adjust() applied to each replicate."""
-    from trial_analysis.power.multiarm import _hommel_reject, _stepdown_reject
+    from trial_analysis.power.multiarm import (
+        _holm_hochberg_reject,
+        _hommel_reject,
+        _stepdown_reject,
+    )
 
     rng = np.random.default_rng(0)
     z = rng.standard_normal((300, 4)) + np.array([0.0, 1.5, 2.0, 2.5])
@@ -240,6 +244,9 @@ def test_vectorised_rejections_equal_adjust_row_by_row():
     from scipy.special import ndtr
 
     p = ndtr(-z)
+    for method in ("holm", "hochberg"):
+        want = np.array([np.asarray(adjust(row, method)) <= 0.025 for row in p])
+        assert np.array_equal(_holm_hochberg_reject(p, 0.025, method), want)
     hom = np.array([np.asarray(adjust(row, "hommel")) <= 0.025 for row in p])
     assert np.array_equal(_hommel_reject(p, 0.025), hom)
     sd = np.array(

@@ -155,6 +155,21 @@ def multiarm_power(
     )
 
 
+def _holm_hochberg_reject(p: np.ndarray, alpha: float, method: str) -> np.ndarray:
+    """Holm (step-down) or Hochberg (step-up) rejections of each row at level ``alpha``."""
+    k = p.shape[1]
+    o = np.argsort(p, axis=1)
+    s = np.take_along_axis(p, o, axis=1)
+    ok = s * (k - np.arange(k)) <= alpha
+    if method == "holm":  # reject the first r sorted while all pass
+        ok_sorted = np.logical_and.accumulate(ok, axis=1)
+    else:  # reject sorted 1..r for the largest r with p_(r) <= alpha / (k - r + 1)
+        ok_sorted = np.flip(np.logical_or.accumulate(np.flip(ok, axis=1), axis=1), axis=1)
+    rej = np.empty_like(ok_sorted)
+    np.put_along_axis(rej, o, ok_sorted, axis=1)
+    return rej
+
+
 def _hommel_reject(p: np.ndarray, alpha: float) -> np.ndarray:
     """Hommel's (1988) rejections for each row: with ``j*`` the largest ``j`` such that
     ``p_(k-j+l) > l alpha / j`` for all ``l = 1..j``, reject ``p_i <= alpha / j*`` (all when
@@ -254,15 +269,7 @@ def simulate_multiarm(
     elif method == "dunnett":
         rej = z >= dunnett_critical_value(alpha, corr)
     elif method in ("holm", "hochberg"):
-        o = np.argsort(p, axis=1)
-        s = np.take_along_axis(p, o, axis=1)
-        ok = s * (k - np.arange(k)) <= alpha
-        if method == "holm":  # step-down: reject the first r sorted while all pass
-            ok_sorted = np.logical_and.accumulate(ok, axis=1)
-        else:  # step-up: reject sorted 1..r for the largest r with p_(r) <= alpha / (k - r + 1)
-            ok_sorted = np.flip(np.logical_or.accumulate(np.flip(ok, axis=1), axis=1), axis=1)
-        rej = np.empty_like(ok_sorted)
-        np.put_along_axis(rej, o, ok_sorted, axis=1)
+        rej = _holm_hochberg_reject(p, alpha, method)
     elif method == "hommel":
         rej = _hommel_reject(p, alpha)
     elif method == "dunnett-stepdown":
