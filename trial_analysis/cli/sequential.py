@@ -205,14 +205,7 @@ def run_adaptive(args: argparse.Namespace) -> int:
             **kw,
         )
     if args.json:
-        print_json(
-            {
-                "design": d.to_dict(),
-                "characteristics": r.to_dict(),
-                "stages": r.stages,
-                "n_quantiles": r.n_quantiles,
-            }
-        )
+        print_json({"design": d.to_dict(), "characteristics": r.to_dict()})
     else:
         print(d)
         print()

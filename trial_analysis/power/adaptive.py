@@ -333,6 +333,15 @@ class AdaptiveCharacteristics(Result):
     def power(self) -> tuple[float, ...]:
         return tuple(float(x) for x in self.summary["power"])
 
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`Result.to_dict`, with the per-look table and the quantiles of final N."""
+        from ..results import to_jsonable
+
+        return super().to_dict() | {
+            "stages": to_jsonable(self.stages),
+            "n_quantiles": to_jsonable(self.n_quantiles),
+        }
+
     @property
     def notes(self) -> tuple[str, ...]:
         how = (
