@@ -274,3 +274,19 @@ def test_dunnett_published_table():
     np.fill_diagonal(corr, 1)
     assert round(dunnett_critical_value(0.05, corr, df=20), 2) == 2.19
     assert round(dunnett_critical_value(0.05, corr, sided=2, df=20), 2) == 2.54
+
+
+def test_simulation_work_is_bounded():
+    with pytest.raises(ParameterError, match="`n_sims` must be at most"):
+        simulate_multiarm([0.1] * 10, 1, 50, 50, n_sims=10**7)
+    with pytest.raises(ParameterError, match="`n_sims` must be at most 200000"):
+        simulate_multiarm(
+            [0.1, 0.2],
+            1,
+            50,
+            50,
+            method="graphical",
+            n_sims=300_000,
+            weights=[0.5, 0.5],
+            transitions=[[0, 1], [1, 0]],
+        )

@@ -150,6 +150,8 @@ def test_bad_input():
         simulate_adaptive(d, 0.3, 1, [100, 200], conditional_power=0.8, n_min=300, n_max=200)
     with pytest.raises(ParameterError, match="`design` must be a two-stage design"):
         adaptive_characteristics(group_sequential(3), 0.3, 1, [1, 2, 3])
+    with pytest.raises(ParameterError, match="`chunk_size` must be at most"):
+        simulate_adaptive(d, 0.3, 1, [100, 200], chunk_size=10**7)
     with pytest.raises(ParameterError, match="`design` must be a one-sided design"):
         simulate_adaptive(group_sequential(2, 0.05, sided=2), 0.3, 1, [100, 200])
 

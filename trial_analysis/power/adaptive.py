@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 MAX_SIMULATIONS = 50_000_000
+MAX_CHUNK = 1_000_000  # trials held in memory at once (k x 8 bytes each, a few arrays)
 _QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
@@ -467,6 +468,8 @@ def simulate_adaptive(
     deltas = _deltas(delta)
     n_sims = check_count("n_sims", n_sims, minimum=1)
     chunk_size = check_count("chunk_size", chunk_size, minimum=1)
+    if chunk_size > MAX_CHUNK:
+        raise ParameterError("chunk_size", f"at most {MAX_CHUNK} trials per chunk", chunk_size)
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else check_count("n_jobs", n_jobs, minimum=1)
     seed = check_count("seed", seed)
     if n_sims * len(deltas) > MAX_SIMULATIONS:

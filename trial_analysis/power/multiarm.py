@@ -34,6 +34,7 @@ from ..results import Result
 __all__ = ["MultiArmPower", "multiarm_power", "simulate_multiarm"]
 
 MAX_LOOPED = 200_000  # trials for the graphical procedure (applied trial by trial)
+MAX_DRAWS = 20_000_000  # simulated arm statistics held in memory (n_sims x arms)
 
 
 def _setup(
@@ -257,6 +258,8 @@ def simulate_multiarm(
     if looped and n_sims > MAX_LOOPED:
         raise ParameterError("n_sims", f"at most {MAX_LOOPED} with method={method!r}", n_sims)
     k = len(mu)
+    if n_sims * k > MAX_DRAWS:
+        raise ParameterError("n_sims", f"at most {MAX_DRAWS // k} with {k} arms", n_sims)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     # Z_i = (mu_i + sqrt(n0/(n_i+n0)) e_i - sqrt(n_i/(n_i+n0)) e_0): the shared control
     e = rng.standard_normal((n_sims, k))
