@@ -240,3 +240,16 @@ def test_bad_interim_input():
         conditional_power(d, 1, 1.0, information=[2, 1, 3])
     with pytest.raises(ParameterError, match="`z` must be 1 to 3"):
         analysis_results(d, [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize(
+    "k, pocock, obf",
+    [(2, 2.178, 1.977), (3, 2.289, 2.004), (4, 2.361, 2.024), (5, 2.413, 2.040)],
+)
+def test_classical_constants_match_published_tables(k, pocock, obf):
+    """Jennison & Turnbull (2000), Tables 2.1 and 2.3 (Pocock 1977; O'Brien & Fleming 1979):
+    two-sided 5 %, equal group sizes, C_P(K) and C_B(K) to three decimals."""
+    p = group_sequential(k, 0.05, 0.2, sided=2, boundary="wang-tsiatis", delta=0.5)
+    o = group_sequential(k, 0.05, 0.2, sided=2, boundary="wang-tsiatis", delta=0.0)
+    assert round(p.critical_values[0], 3) == pocock
+    assert round(o.critical_values[-1], 3) == obf
