@@ -19,6 +19,11 @@ from trial_analysis.power import analysis_results, conditional_power, group_sequ
 TOL = 1e-6
 
 
+def _na(x):
+    """rpact's NA (no observable effect reaches the bound) as nan."""
+    return np.array([math.nan if v is None else v for v in x], dtype=float)
+
+
 def _vals(x, n=None):
     a = np.asarray(x, dtype=float)
     return a if n is None else a[:n]
@@ -69,6 +74,12 @@ def test_design_matches_rpact(ref):
     # getSampleSizeRates(d, pi1 = 0.4, pi2 = 0.25): pooled variance under H0, both sidednesses
     r = d.sample_size_rates(0.4, 0.25)
     assert r.n_max == pytest.approx(ref["n_max_rates"], rel=TOL)
+    # criticalValuesEffectScale / futilityBoundsEffectScale of getSampleSizeRates
+    assert_allclose(r.efficacy_effect, _na(ref["efficacy_effect_rates"]), atol=TOL)
+    if has_futility and ref["futility_effect_rates"]:
+        assert_allclose(
+            _vals(r.futility_effect, k - 1), _na(ref["futility_effect_rates"]), atol=TOL
+        )
     if k > 1:
         assert r.n_expected_h1 == pytest.approx(ref["n_h1_rates"], rel=TOL)
     # getSampleSizeSurvival(d, hazardRatio = 0.7, ...)$maxNumberOfEvents (Schoenfeld)
@@ -87,6 +98,8 @@ def test_rates_ratio_and_margin_match_rpact(ref):
     assert r.n_max == pytest.approx(ref["n_max"], rel=TOL)
     assert r.n_expected_h1 == pytest.approx(ref["n_h1"], rel=TOL)
     assert r.n_fixed == pytest.approx(ref["n_fixed"], rel=TOL)
+    assert_allclose(r.efficacy_effect, _na(ref["efficacy_effect"]), atol=TOL)
+    assert_allclose(_vals(r.futility_effect, 2), _na(ref["futility_effect"]), atol=TOL)
 
 
 @pytest.mark.parametrize("ref", R.SAMPLE_SIZE_MEANS_MARGIN, ids=lambda r: r["label"])

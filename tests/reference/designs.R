@@ -73,6 +73,8 @@ for (cfg in cfgs) {
                 efficacy_effect_means = V(if (is.null(ss$criticalValuesEffectScaleUpper)) ss$criticalValuesEffectScale else ss$criticalValuesEffectScaleUpper),
                 futility_effect_means = V(if (k > 1) ss$futilityBoundsEffectScale else numeric(0)),
                 n_max_rates = sr$maxNumberOfSubjects, n_h1_rates = sr$expectedNumberOfSubjectsH1,
+                efficacy_effect_rates = V(if (length(sr$criticalValuesEffectScaleUpper) && !all(is.na(sr$criticalValuesEffectScaleUpper))) sr$criticalValuesEffectScaleUpper else sr$criticalValuesEffectScale),
+                futility_effect_rates = V(if (k > 1) sr$futilityBoundsEffectScale else numeric(0)),
                 events_max = sv$maxNumberOfEvents))
 }
 lines <- c(lines, L, "]", "")
@@ -119,7 +121,8 @@ for (cfg in list(list("ratio-superiority", 0.45, 0.3, 1, 1, TRUE), list("ratio-n
                           allocationRatioPlanned = 1 / cfg[[5]])
   L <- c(L, rec(label = cfg[[1]], p1 = cfg[[2]], p2 = cfg[[3]], theta0 = cfg[[4]], ratio = cfg[[5]],
                 scale = ifelse(cfg[[6]], "ratio", "difference"), n_max = s$maxNumberOfSubjects,
-                n_h1 = s$expectedNumberOfSubjectsH1, n_fixed = s$maxNumberOfSubjects / getDesignCharacteristics(dB)$inflationFactor))
+                n_h1 = s$expectedNumberOfSubjectsH1, n_fixed = s$maxNumberOfSubjects / getDesignCharacteristics(dB)$inflationFactor,
+                efficacy_effect = V(s$criticalValuesEffectScale), futility_effect = V(s$futilityBoundsEffectScale)))
 }
 lines <- c(lines, L, "]", "")
 dP <- getDesignGroupSequential(kMax = 4, alpha = 0.025, beta = 0.1, typeOfDesign = "asP")

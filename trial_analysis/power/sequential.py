@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from .._validate import check_choice, check_count, check_finite, check_positive
 from ..errors import ParameterError
@@ -469,6 +469,10 @@ class GroupSequentialDesign(Result):
         z_{1-b} sqrt(V1))**2 / (p1 - p2 - theta0)**2`` (difference) — the formula of rpact
         ``getSampleSizeRates`` — then ``N = n1 (1 + k)`` times the inflation factor. For
         two-sided designs the opposite rejection tail is not counted (rpact's choice).
+        Boundaries on the effect scale (difference ``p1 - p2`` or ratio ``p1 / p2``) are the
+        observed effects, with ``p2`` at its assumed value, whose test statistic (variance
+        under H0 by the restricted MLE) equals the z bound at each look's size, as rpact
+        ``criticalValuesEffectScale``.
         """
         p1 = check_probability("p1", p1)
         p2 = check_probability("p2", p2)
@@ -495,7 +499,38 @@ class GroupSequentialDesign(Result):
             raise ParameterError("p1, p2", f"an assumed effect different from theta0 = {th:g}")
         n1 = (za * math.sqrt(v0) + zb * math.sqrt(v1)) ** 2 / num**2
         label = f"rates ({scale}, p1 {p1:g}, p2 {p2:g}, theta0 {th:g})"
-        return self._sized(n1 * (1 + k), label)
+        n_look = self.inflation_factor * n1 * (1 + k) * np.asarray(self.information_rates)
+        sign = 1.0 if num > 0 or self.sided == 2 else -1.0
+
+        def to_effect(z: float, n_tot: float) -> float:
+            """The observed effect (p2 held at its assumed value) whose test statistic on
+            ``n_tot`` patients equals ``z`` (rpact's effect scale for rates)."""
+            if not math.isfinite(z):
+                return math.nan
+            a1, a2 = n_tot / (1 + k), n_tot * k / (1 + k)
+
+            def stat(x: float) -> float:
+                if scale == "difference":
+                    q1, q2 = restricted_mle(p2 + x, p2, th, k)
+                    return (x - th) / math.sqrt(q1 * (1 - q1) / a1 + q2 * (1 - q2) / a2)
+                r1, r2 = _restricted_mle_ratio(p2 * x, p2, th, k)
+                v = r1 * (1 - r1) / a1 + th**2 * r2 * (1 - r2) / a2
+                return (p2 * x - th * p2) / math.sqrt(v)
+
+            lo, hi = (-p2, 1 - p2) if scale == "difference" else (0.0, 1 / p2)
+            eps = 1e-9
+            try:
+                return float(
+                    optimize.brentq(
+                        lambda x: stat(x) - sign * z, lo + eps, hi - eps, xtol=1e-13, rtol=1e-14
+                    )
+                )
+            except ValueError:  # no observable effect gives this statistic
+                return math.nan
+
+        eff = np.array([to_effect(z, n) for z, n in zip(self.critical_values, n_look, strict=True)])
+        fut = np.array([to_effect(z, n) for z, n in zip(self.futility_bounds, n_look, strict=True)])
+        return self._sized(n1 * (1 + k), label, (eff, fut))
 
     def sample_size_events(
         self, hazard_ratio: float, *, ratio: float = 1.0, theta0: float = 1.0
