@@ -45,6 +45,7 @@ _SUBMODULES = {
     "meta",
     "missing",
     "mmrm",
+    "multiplicity",
     "power",
     "published",
     "reanalysis",

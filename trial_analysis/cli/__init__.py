@@ -46,7 +46,17 @@ __all__ = [
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-COMMANDS = ["design", "published", "validate", "reanalyze", "power", "meta", "survival", "report"]
+COMMANDS = [
+    "design",
+    "published",
+    "validate",
+    "reanalyze",
+    "power",
+    "sequential",
+    "meta",
+    "survival",
+    "report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,14 @@ the derivation of the composite endpoint and the analyses to apply. Format::
     method = "fisher"           # a test of binary.pvalue_grid for the composite;
     alpha = 0.05                # "ancova" or "mmrm" (opt-in, slow) for the continuous ones
 
+    [sequential]                # optional: interim analyses (see power.group_sequential)
+    looks = 3                   # analyses, the last one final
+    information = [0.5, 0.75, 1]  # fractions of the patients of each arm (default equal)
+    spending = "obrien-fleming" # "pocock", ["hsd", -4], ["kim-demets", 2] or a table
+    futility = "obrien-fleming" # optional (one-sided analyses): beta-spending or k-1 z bounds
+    binding = false
+    beta = 0.2                  # for beta-spending futility
+
 Every key is checked: a typo raises :class:`~trial_analysis.errors.ScenarioError` naming the
 file and the key (with the closest known key).
 """
@@ -211,7 +219,22 @@ class Scenario:
     analyses: tuple[Analysis, ...]
     trial: str = ""
     source: str = "<mapping>"
+    sequential: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def designs(self) -> dict[str, Any]:
+        """The group-sequential design of each analysis (``[sequential]`` scenarios), with the
+        analysis's level: one-sided ``alpha`` for ``greater``/``less``, two-sided otherwise."""
+        if self.sequential is None:
+            return {}
+        from .sequential import group_sequential
+
+        return {
+            a.name: group_sequential(
+                alpha=a.alpha, sided=2 if a.alternative == "two-sided" else 1, **self.sequential
+            )
+            for a in self.analyses
+        }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "<mapping>") -> Scenario:
@@ -311,7 +334,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 # ---------------------------------------------------------------------------------------
 
 _SCHEMA: dict[str, set[str]] = {
-    "": {"scenario", "arms", "visits", "model", "dropout", "endpoints", "analyses"},
+    "": {"scenario", "arms", "visits", "model", "dropout", "endpoints", "analyses", "sequential"},
+    "sequential": {"looks", "information", "spending", "futility", "binding", "beta"},
     "scenario": {"name", "trial", "description"},
     "arms": {"names", "n", "n_total", "allocation"},
     "visits": {"weeks"},
@@ -554,6 +578,8 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
             raise ScenarioError(source, where + "name", "a unique name", name)
         analyses.append(Analysis(name, ep, method, alpha, alt, ms))
 
+    sequential = _parse_sequential(raw, analyses, source)
+
     return Scenario(
         name=str(sc.get("name", Path(source).stem if source != "<mapping>" else "scenario")),
         arm_names=(names[0], names[1]),
@@ -572,8 +598,53 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         analyses=tuple(analyses),
         trial=trial,
         source=source,
+        sequential=sequential,
         raw=raw,
     )
+
+
+def _parse_sequential(
+    raw: Mapping[str, Any], analyses: list[Analysis], source: str
+) -> dict[str, Any] | None:
+    """``[sequential]``: looks, information, spending, futility, binding, beta — the arguments
+    of :func:`.group_sequential` (a two-element array ``["hsd", -4]`` is a spending family)."""
+    if "sequential" not in raw:
+        return None
+    seq = _table(raw, "sequential", source)
+    _unknown(seq, "sequential", "sequential.", source)
+
+    def family(key: str, value: Any) -> Any:
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+            return (value[0], value[1])
+        return value
+
+    spec: dict[str, Any] = {"k": seq.get("looks", 2)}
+    if "information" in seq:
+        spec["information_rates"] = seq["information"]
+    if "spending" in seq:
+        spec["spending"] = family("spending", seq["spending"])
+    if "futility" in seq:
+        spec["futility"] = family("futility", seq["futility"])
+    if "binding" in seq:
+        spec["binding"] = seq["binding"]
+    if "beta" in seq:
+        spec["beta"] = seq["beta"]
+    if any(a.method == "mmrm" for a in analyses):
+        raise ScenarioError(
+            source, "sequential", "analyses without MMRM (interim MMRM fits are not simulated)"
+        )
+    from ..errors import ParameterError
+    from .sequential import group_sequential
+
+    for a in analyses:
+        try:
+            group_sequential(alpha=a.alpha, sided=2 if a.alternative == "two-sided" else 1, **spec)
+        except ParameterError as exc:
+            key = {"k": "looks", "information_rates": "information"}.get(
+                exc.parameter, exc.parameter
+            )
+            raise ScenarioError(source, f"sequential.{key}", exc.expected, exc.got) from None
+    return spec
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, source: str) -> None:
