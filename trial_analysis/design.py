@@ -396,7 +396,8 @@ class TrialDesign(Result):
     def summary(self) -> str:
         """Readable multi-line summary: arms, dosing, schedule timeline, endpoints."""
         lines = [self.title_line, "=" * len(self.title_line), self.citation, ""]
-        lines.append(f"Design: {self.info.get('design', '')}, phase {self.info.get('phase', '')}")
+        phase = f", phase {self.info['phase']}" if self.info.get("phase") else ""
+        lines.append(f"Design: {self.info.get('design', '')}{phase}")
         lines.append("Arms:")
         lines += [
             f"  - {a.name} ({a.role}): n = {a.n_randomised} randomised. {a.description}"
