@@ -829,7 +829,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         )
     if fu > (cap := limits.get("max_follow_up_weeks")):
         raise ck.fail(
-            "schedule.follow_up",
+            "schedule.follow_up_weeks" if "follow_up_weeks" in st else "schedule.follow_up",
             f"at most max_follow_up_weeks = {cap:,.0f} weeks (a documented limit, see "
             "docs/limits.md)",
             fu,
