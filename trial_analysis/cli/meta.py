@@ -226,13 +226,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from ..claims import audit_report
-    from ..evidence import load_evidence
+    from ..claims import audit
+    from ..evidence import load_claims, load_evidence
 
-    ev = load_evidence(args.evidence) if args.evidence else None
+    ev = load_evidence(args.evidence)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        res = audit_report(
+        res = audit(
+            load_claims(args.evidence),
             ev,
             method=args.method,
             test="knha" if args.hksj else "z",
