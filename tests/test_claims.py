@@ -16,7 +16,8 @@ import trial_analysis as ta
 from trial_analysis.claims import COLUMNS, VERDICTS, audit
 from trial_analysis.cli import main
 from trial_analysis.errors import StatisticalWarning
-from trial_analysis.evidence import hba1c_effects, load_claims, load_evidence
+from trial_analysis.evidence import load_claims, load_evidence
+from trial_analysis.meta.evidence import hba1c_effects
 
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "evidence"
 pytestmark = pytest.mark.filterwarnings(

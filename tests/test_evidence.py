@@ -18,12 +18,11 @@ from scipy import stats
 
 import trial_analysis as ta
 from trial_analysis.errors import ParameterError, PublishedDataError, StatisticalWarning
-from trial_analysis.evidence import (
-    LABELS,
+from trial_analysis.evidence import LABELS, load_evidence
+from trial_analysis.meta.evidence import (
     derived_counts,
     hba1c_effects,
     hba1c_table,
-    load_evidence,
     placebo_changes,
     select_trials,
 )

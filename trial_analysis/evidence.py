@@ -8,14 +8,12 @@ beside it with each claim's parameters, the named trial sets and the clinic) int
 :class:`Claims` object; the rules are documented in ``docs/claims-verdicts.md``.
 
 The analyses built on these objects live in :mod:`trial_analysis.meta.evidence` (between-arm
-effect sizes, trial selection) and :mod:`trial_analysis.claims` (the audit). Their public
-names stay reachable here (``ta.evidence.hba1c_effects`` ...): they are looked up on first use,
-so loading never imports an analysis.
+effect sizes, trial selection) and :mod:`trial_analysis.claims` (the audit); this module
+imports neither.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -517,21 +515,3 @@ def load_claims(path_or_name: str | Path | None = None) -> Claims:
         MappingProxyType(dict(clinic)),
         str(csv),
     )
-
-
-# The analyses moved to trial_analysis.meta.evidence; reachable here by name, imported on
-# first use only (loading never imports an analysis).
-_MOVED = {
-    "derived_counts",
-    "hba1c_effects",
-    "hba1c_table",
-    "is_msc",
-    "placebo_changes",
-    "select_trials",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return getattr(importlib.import_module("trial_analysis.meta.evidence"), name)
-    raise AttributeError(f"module 'trial_analysis.evidence' has no attribute {name!r}")

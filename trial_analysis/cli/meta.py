@@ -147,7 +147,8 @@ def _read_studies(path: Path) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     from .. import meta
-    from ..evidence import hba1c_effects, hba1c_table, load_evidence
+    from ..evidence import load_evidence
+    from ..meta.evidence import hba1c_effects, hba1c_table
 
     path = Path(args.data)
     if not path.exists():

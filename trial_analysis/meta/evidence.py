@@ -31,7 +31,6 @@ __all__ = [
     "derived_counts",
     "hba1c_effects",
     "hba1c_table",
-    "is_msc",
     "placebo_changes",
     "select_trials",
 ]
@@ -49,12 +48,6 @@ _TABLE_COLUMNS = [
     "cell_type",
     "alternative",
 ]
-
-
-def is_msc(cells: str) -> bool:
-    """True for mesenchymal stem/stromal/precursor cells (MSC, MPC), not mononuclear cells."""
-    c = str(cells)
-    return "MSC" in c or "mesenchymal" in c.lower()
 
 
 def _cell_types(ev: Evidence) -> pd.Series:
