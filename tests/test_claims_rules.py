@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from trial_analysis.claims import RULES, audit
+from trial_analysis.cli import main
 from trial_analysis.errors import AnalysisError, PublishedDataError
 from trial_analysis.evidence import CLAIM_RULES, load_claims, load_evidence
 
@@ -444,6 +445,11 @@ def test_named_trial_set_changes_the_evidence(tmp_path):
     [
         ("no_such_rule", "", "column rule: expected one of pooled_range"),
         ("findings", 'label = "x"', r"missing parameter\(s\) outcomes"),
+        (
+            "pooled_range",
+            'outcome = "hba1c"\nweeks = [24, 52]\nrange = [-1, 0]\ntrials = "all"',
+            r"unknown parameter\(s\) trials",
+        ),
         ("findings", 'outcomes = ["a"]\nlabel = "x"\ncolour = 1', r"unknown parameter\(s\) colour"),
         ("findings", 'outcomes = []\nlabel = "x"', "expected a non-empty list of strings"),
         ("findings", 'outcomes = ["a"]\nlabel = "x"\ntrials = "mine"', "'all' or a set of"),
@@ -459,6 +465,16 @@ def test_loader_names_the_bad_entry(tmp_path, rule, body, match):
     with pytest.raises(PublishedDataError, match=match) as err:
         load_claims(tmp_path)
     assert "claims." in str(err.value)
+
+
+def test_cli_claims_from_another_claims_file(tmp_path, capsys):
+    write_claims(tmp_path, {"X1": ("not_testable", 'reason = "Nothing to test."')})
+    assert main(["claims", "--claims", str(tmp_path / "claims.csv"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["clinic"] == "Test clinic"
+    assert [(r["id"], r["verdict"]) for r in out["table"]] == [
+        ("X1", "not testable with public data")
+    ]
 
 
 def test_loader_rejects_toml_without_csv_row_and_bad_toml(tmp_path):

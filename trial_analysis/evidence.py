@@ -53,11 +53,11 @@ _COMMON = {"note": "str", "trials": "set"}
 CLAIM_RULES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "pooled_range": (
         {"outcome": "str", "weeks": "pair", "range": "pair"},
-        {"sensitivity_cell_type": "str", "population": "str", **_COMMON},
+        {"sensitivity_cell_type": "str", "population": "str", "note": "str"},
     ),
     "covariate_effect": (
         {"outcome": "str", "covariate": "str", "min_k": "int"},
-        {"subgroup_outcomes": "str", **_COMMON},
+        {"subgroup_outcomes": "str", "note": "str"},
     ),
     "between_arm_results": (
         {"outcomes": "strs", "label": "str", "min_trials": "int", "if_none": "verdict"},
