@@ -330,7 +330,7 @@ _FIGURE_AFTER = {
 }
 
 # printed at the designed width where hand-placed text (the ρ curve's legend) would collide
-_FIGURE_WIDTHS = {"rho_curve": 0.95}
+_FIGURE_WIDTHS = {"rho_curve": 0.95, "sd_curve": 0.9}
 
 
 def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
@@ -376,17 +376,22 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
             res = getattr(r, name)
             if res is not None:
                 s.add(table_from(res, caption, source="published"))
-        for name, caption in (
-            ("sensitivity", "Risk difference with its interval under each missing-data scenario."),
+        for name, caption, width in (
+            (
+                "sensitivity",
+                "Risk difference with its interval under each missing-data scenario.",
+                0.75,
+            ),
             (
                 "tipping_point",
-                "Tipping-point map: p-value for each number of responders among "
-                "the non-analysed patients.",
+                "Tipping-point map: p-value for each number of responders among the "
+                "non-analysed patients.",
+                0.75,  # its designed width: the cell labels collide if narrowed
             ),
-            ("bayes", "Prior and posterior densities of the risk difference."),
+            ("bayes", "Prior and posterior densities of the risk difference.", 0.8),
         ):
             if name in figs:
-                s.add(FigureBlock(figs[name], caption, width=0.7, source="published"))
+                s.add(FigureBlock(figs[name], caption, width=width, source="published"))
     if r.ipd_comparison is not None:
         s.add(*_synthetic_callout(ctx))
         s.add(
@@ -696,7 +701,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
                 pooled.forest_plot(),
                 "Forest plot of the between-arm differences, with the pooled estimate and its "
                 "prediction interval.",
-                width=0.85,
+                width=1.0,
                 source="published",
             )
         )
