@@ -652,14 +652,14 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
 def evidence_section(ctx: ReportContext) -> Section | None:
     """The trial among the other controlled trials and an audit of claims, for a trial that the
     evidence base (``data/evidence/trials.csv``) lists."""
-    from ..claims import audit_report
-    from ..evidence import load_evidence
+    from ..claims import audit
+    from ..evidence import load_claims, load_evidence
 
     ev = ctx.cached("evidence", load_evidence)
     if ctx.design.id not in set(ev.trials["trial_id"]):
         return None
 
-    rep = ctx.cached("claims", audit_report)
+    rep = ctx.cached("claims", lambda: audit(load_claims(), ev))
     s = Section("evidence", "Evidence and claims")
     s.add(
         Para(
@@ -686,7 +686,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
         s.add(
             table_from(
                 pooled,
-                "Pooled between-arm difference of the evidence base (experimental minus control).",
+                f"Pooled between-arm difference of the evidence base ({rep.comparison}).",
                 columns=[c for c in cols if c in pooled.to_frame()],
                 source="published",
             )
