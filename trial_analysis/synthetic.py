@@ -1002,8 +1002,10 @@ def _check_assumed_sds(
     for inf in published_inferences(design, published):
         ep = design.endpoint(inf.endpoint)
         fields = _DRAWN_MOMENTS.get((ep.parameter, ep.measure))
-        if fields is None or fields[1] not in per_arm or fields[0] not in per_arm:
+        if fields is None or fields[0] not in per_arm or fields[1] not in per_arm:
             continue
+        if prov.get(fields[1], Provenance("assumed")).label != "assumed":
+            continue  # a published SD: the exact cohort's own check applies
         mean, sd = per_arm[fields[0]], per_arm[fields[1]]
         if mean[e] == mean[c]:
             continue
