@@ -21,7 +21,7 @@ from .. import binary as _binary
 from ..consistency import published_counts
 from ..errors import AnalysisError
 from ..results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
-from ._common import data_source, ipd_population, pair_label
+from ._common import data_source, endpoint_notes, ipd_population, pair_label, tidy_row
 
 __all__ = ["BinaryReanalysis", "analyse_binary"]
 
@@ -98,39 +98,24 @@ class BinaryReanalysis(Result):
             if res is None:
                 continue
             for _, r in res.to_frame().iterrows():
-                out.append(
-                    dict(
-                        analysis=f"{r['quantity']} ({what})",
-                        method=r["method"],
-                        estimate=r["estimate"],
-                        ci_low=r["ci_low"],
-                        ci_high=r["ci_high"],
-                        p_value=r["p_value"],
-                        data_source=source,
-                    )
-                )
+                out.append(tidy_row(f"{r['quantity']} ({what})", r["method"], r, source))
         if self.firth is not None:
             t = self.firth.to_frame()
             r = t.loc[t["term"] == "treatment"].iloc[0]
             out.append(
-                dict(
-                    analysis=f"odds ratio, adjusted ({self.population})",
-                    method="Firth logistic regression",
-                    estimate=r["odds_ratio"],
-                    ci_low=r["ci_low"],
-                    ci_high=r["ci_high"],
-                    p_value=r["p_value"],
-                    data_source=src,
+                tidy_row(
+                    f"odds ratio, adjusted ({self.population})",
+                    "Firth logistic regression",
+                    r,
+                    src,
+                    estimate="odds_ratio",
                 )
             )
         return out
 
     @property
     def notes(self) -> tuple[str, ...]:
-        out = list(self.extra_notes)
-        if self.synthetic:
-            out.append(SYNTHETIC_NOTE)
-        return tuple(out)
+        return endpoint_notes(self.extra_notes, self.synthetic)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

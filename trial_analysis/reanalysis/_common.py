@@ -22,6 +22,29 @@ def ipd_population(ep: Any, population: str | None) -> str:
     return population or getattr(ep, "population", "") or "ITT"
 
 
+def tidy_row(
+    analysis: str, method: str, r: Any, data_source: str, estimate: str = "estimate"
+) -> dict[str, Any]:
+    """One row of the engine's tidy table from a result row ``r`` (``ci_low, ci_high,
+    p_value`` and the ``estimate`` column named)."""
+    return dict(
+        analysis=analysis,
+        method=method,
+        estimate=r[estimate],
+        ci_low=r["ci_low"],
+        ci_high=r["ci_high"],
+        p_value=r["p_value"],
+        data_source=data_source,
+    )
+
+
+def endpoint_notes(extra: tuple[str, ...], synthetic: bool) -> tuple[str, ...]:
+    """An endpoint result's notes: its own, then the synthetic-data note when it applies."""
+    from ..results import SYNTHETIC_NOTE
+
+    return (*extra, SYNTHETIC_NOTE) if synthetic else tuple(extra)
+
+
 def pair_label(experimental: str, control: str) -> str:
     return f"{experimental} vs {control}"
 

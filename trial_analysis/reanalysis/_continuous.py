@@ -28,7 +28,7 @@ from ..consistency.summaries import Finding, SummaryAudit, audit_summaries
 from ..errors import AnalysisError, StatisticalWarning
 from ..published import published_value
 from ..results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
-from ._common import attempt, data_source, ipd_population, pair_label
+from ._common import attempt, data_source, endpoint_notes, ipd_population, pair_label, tidy_row
 
 __all__ = ["ContinuousReanalysis", "analyse_continuous"]
 
@@ -98,24 +98,18 @@ class ContinuousReanalysis(Result):
         out = []
         for _, r in self.to_frame().iterrows():
             out.append(
-                dict(
-                    analysis=SECTION_LABELS.get(r["section"], str(r["section"])),
-                    method=r["analysis"],
-                    estimate=r["estimate"],
-                    ci_low=r["ci_low"],
-                    ci_high=r["ci_high"],
-                    p_value=r["p_value"],
-                    data_source="published" if r["section"] in PUBLISHED_SECTIONS else src,
+                tidy_row(
+                    SECTION_LABELS.get(r["section"], str(r["section"])),
+                    r["analysis"],
+                    r,
+                    "published" if r["section"] in PUBLISHED_SECTIONS else src,
                 )
             )
         return out
 
     @property
     def notes(self) -> tuple[str, ...]:
-        out = list(self.extra_notes)
-        if self.synthetic:
-            out.append(SYNTHETIC_NOTE)
-        return tuple(out)
+        return endpoint_notes(self.extra_notes, self.synthetic)
 
     def to_dict(self) -> dict[str, Any]:
         return {

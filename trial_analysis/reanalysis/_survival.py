@@ -15,8 +15,8 @@ import pandas as pd
 
 from .. import survival as _survival
 from ..errors import AnalysisError
-from ..results import SYNTHETIC_NOTE, Result
-from ._common import data_source, ipd_population, pair_label
+from ..results import Result
+from ._common import data_source, endpoint_notes, ipd_population, pair_label, tidy_row
 
 __all__ = ["TimeToEventReanalysis", "analyse_time_to_event"]
 
@@ -44,24 +44,18 @@ class TimeToEventReanalysis(Result):
         for _, r in self.analysis.to_frame().iterrows():
             what = f"{r['measure']}" + (f", {r['group']}" if r["group"] else "")
             out.append(
-                dict(
-                    analysis=f"{what} (patient-level, {self.population})",
-                    method=_METHODS.get(r["measure"], r["measure"]),
-                    estimate=r["estimate"],
-                    ci_low=r["ci_low"],
-                    ci_high=r["ci_high"],
-                    p_value=r["p_value"],
-                    data_source=src,
+                tidy_row(
+                    f"{what} (patient-level, {self.population})",
+                    _METHODS.get(r["measure"], r["measure"]),
+                    r,
+                    src,
                 )
             )
         return out
 
     @property
     def notes(self) -> tuple[str, ...]:
-        out = [*self.extra_notes, *self.analysis.notes]
-        if self.synthetic:
-            out.insert(0, SYNTHETIC_NOTE)
-        return tuple(out)
+        return endpoint_notes((*self.extra_notes, *self.analysis.notes), self.synthetic)
 
     def figures(self) -> dict[str, Any]:
         return {"km": self.analysis.plot()}

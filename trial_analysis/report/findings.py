@@ -36,23 +36,16 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ParameterError
+from ..reanalysis import COLUMNS as _ENGINE_COLUMNS
+from ..reanalysis import SOURCES as _ENGINE_SOURCES
 from ..results import column_label, format_ci, format_p
 from .content import Bold, Callout, Heading, Para, Ref, Run, Section, TableBlock
 
 __all__ = ["COLUMNS", "DATA_SOURCES", "Finding", "findings", "findings_section"]
 
-COLUMNS = (
-    "endpoint",
-    "comparison",
-    "analysis",
-    "method",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "data_source",
-)
-DATA_SOURCES = ("published", "patient-level", "synthetic")
+#: the engine's tidy table (``Reanalysis.to_frame()``); ``primary`` is optional
+COLUMNS = tuple(_ENGINE_COLUMNS)
+DATA_SOURCES = _ENGINE_SOURCES
 
 _SOURCE_WORDS = {
     "published": "the published numbers",
