@@ -423,6 +423,17 @@ class IPD(Result):
         tab.columns = [f"BASE_{c}" for c in codes]
         return tab.reset_index()
 
+    def _values_frame(self, ep: Any, measure: Any, ids: pd.Series, subj: pd.DataFrame):
+        """``USUBJID, ARM, value, BASE_<PARAMCD>...``: the endpoint evaluated with ``measure``
+        (a binary endpoint as the conjunction of its components, three-valued)."""
+        if ep.type == "binary":
+            value = _composite(ep.components, measure)
+        else:
+            value = measure(ep.parameter, ep.measure)
+        out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
+        out["value"] = value
+        return out.merge(self.baseline(), on="USUBJID", how="left")
+
     def _adam_endpoint_values(self, ep: Any, population: str | None) -> pd.DataFrame:
         subj = self.population(population or ep.population or None)
         ids = adam.text(subj["USUBJID"])
@@ -441,13 +452,7 @@ class IPD(Result):
                 v = a[{"value": "AVAL", "chg": "CHG"}[meas]]
             return pd.to_numeric(v, errors="coerce").reindex(ids).to_numpy(dtype=float)
 
-        if ep.type == "binary":
-            value = _composite(ep.components, measure)
-        else:
-            value = measure(ep.parameter, ep.measure)
-        out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
-        out["value"] = value
-        out = out.merge(self.baseline(), on="USUBJID", how="left")
+        out = self._values_frame(ep, measure, ids, subj)
         sets = [a.attrs.get("analysis_set") for a in cache.values()]
         out.attrs["analysis_set"] = "; ".join(str(x) for x in sets if x is not None)
         return out
@@ -512,13 +517,7 @@ class IPD(Result):
                 s = at.loc[at["PARAMCD"] == param].set_index("USUBJID")[col]
                 return s.reindex(ids).to_numpy(dtype=float)
 
-            if ep.type == "binary":
-                value = _composite(ep.components, measure)
-            else:
-                value = measure(ep.parameter, ep.measure)
-            out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
-            out["value"] = value
-            out = out.merge(self.baseline(), on="USUBJID", how="left")
+            out = self._values_frame(ep, measure, ids, subj)
         order = {a: i for i, a in enumerate(self.arm_names)}
         out = out.iloc[np.argsort(out["ARM"].map(order).to_numpy(), kind="stable")]
         out.attrs["synthetic"] = self.synthetic
