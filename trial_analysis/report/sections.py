@@ -602,8 +602,10 @@ def _sequential_block(s: Section, size_of: Any, effect: float, se: float, src: s
     )
     s.add(
         table_from(
-            alt,
-            f"Fixed versus group-sequential design for the reanalysed effect {effect:.3g} "
+            # "n_max" is this design's maximum size here, not an exact search's upper limit
+            alt.to_frame().rename(columns={"n_max": "N maximum"}),
+            notes=tuple(alt.notes),
+            caption=f"Fixed versus group-sequential design for the reanalysed effect {effect:.3g} "
             f"(SE {se:.2g}): maximum and expected sample size, power at the estimate and "
             "assurance averaged over its uncertainty.",
             source=src,
