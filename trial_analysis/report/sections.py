@@ -94,6 +94,17 @@ def design_section(ctx: ReportContext) -> Section:
 
 
 # ------------------------------------------------------------------------ published numbers
+#: how the published table's statistics (``published.csv`` vocabulary) are printed
+_STATISTIC_LABELS = {
+    "p_value": "p (between arms)",
+    "p_value_within": "p (within arm)",
+    "ci_low": "CI lower limit",
+    "ci_high": "CI upper limit",
+    "sd": "SD",
+    "percent": "%",
+}
+
+
 def _published_tables(s: Section, ctx: ReportContext) -> None:
     pub = ctx.published
     s.add(Heading("What was published"))
@@ -107,15 +118,19 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
         )
     )
     cols = ["quantity", "arm", "week", "statistic", "relation", "value", "unit", "label"]
+    shown = pub[cols].astype({"week": "object"}).fillna("")
+    shown["statistic"] = shown["statistic"].map(lambda v: _STATISTIC_LABELS.get(v, v))
     s.add(
         table_from(
-            pub[cols].astype({"week": "object"}).fillna(""),
+            shown,
             "Published aggregates of the trial.",
             digits=6,
         )
     )
-    notes = pub.loc[pub["note"] != "", ["quantity", "arm", "statistic", "note"]].drop_duplicates(
-        "note"
+    notes = (
+        shown.assign(note=pub["note"])
+        .loc[pub["note"] != "", ["quantity", "arm", "statistic", "note"]]
+        .drop_duplicates("note")
     )
     if len(notes):
         s.add(
