@@ -100,7 +100,7 @@ def test_published_counts_reads_the_trial_files():
         46,
         ci=(v("UC-MSC - Placebo", "ci_low"), v("UC-MSC - Placebo", "ci_high")),
     )
-    got = ta.consistency.published_counts("zang2022")
+    got = ta.consistency.published_counts(ta.load_trial("zang2022"), "composite")
     assert got[["x1", "n1", "x2", "n2", "method"]].equals(
         direct[["x1", "n1", "x2", "n2", "method"]]
     )
@@ -118,13 +118,13 @@ def test_published_counts_errors(tmp_path):
     with pytest.raises(
         ta.ParameterError, match="`endpoint` must be an endpoint id of the design, got 'nope'"
     ):
-        ta.consistency.published_counts("zang2022", "nope")
+        ta.consistency.published_counts(ta.load_trial("zang2022"), "nope")
     with pytest.raises(ta.ParameterError, match="`endpoint` must be a binary endpoint, got 'hba1c"):
-        ta.consistency.published_counts("zang2022", "hba1c")
+        ta.consistency.published_counts(ta.load_trial("zang2022"), "hba1c")
     shutil.copy(trial_dir("zang2022") / "design.toml", tmp_path / "design.toml")
     rows = (trial_dir("zang2022") / "published.csv").read_text("utf-8").splitlines()
     (tmp_path / "published.csv").write_text(
         "\n".join(r for r in rows if not r.startswith("composite")) + "\n", "utf-8"
     )
     with pytest.raises(ta.AnalysisError, match="no published percentages for 'composite'"):
-        ta.consistency.published_counts(str(tmp_path), "composite")
+        ta.consistency.published_counts(ta.load_trial(tmp_path), "composite")

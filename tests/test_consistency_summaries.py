@@ -226,7 +226,7 @@ def test_rho_sensitivity_plot_and_bad_input():
 
 # ------------------------------------------------------------------ the trial audit
 def test_audit_summaries_zang2022():
-    a = audit_summaries("zang2022")
+    a = audit_summaries(ta.load_trial("zang2022"))
     assert a.denominators == (45, 44) and "inferred" in a.denominator_source
     ids = [f.id for f in a.findings]
     assert len(ids) == len(set(ids))
@@ -257,12 +257,12 @@ def test_audit_summaries_zang2022():
 
 
 def test_audit_summaries_denominators_are_a_parameter():
-    a = audit_summaries("zang2022", n1=45, n2=46)
+    a = audit_summaries(ta.load_trial("zang2022"), n1=45, n2=46)
     assert a.denominators == (45, 46) and a.denominator_source == "user-supplied"
     assert "n = 45/46" in a["hba1c_between_p_rho_means"].quantity
     # the SD requirement moves with n
-    b = audit_summaries("zang2022")
+    b = audit_summaries(ta.load_trial("zang2022"))
     assert a.sd_curve.sd_max != b.sd_curve.sd_max
     with pytest.raises(ParameterError, match="`n2` must be a whole number >= 2"):
-        audit_summaries("zang2022", n1=45, n2=1)
+        audit_summaries(ta.load_trial("zang2022"), n1=45, n2=1)
     assert math.isnan(a["hba1c_within_p_UC-MSC_means"].discrepancy)

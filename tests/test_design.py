@@ -218,7 +218,9 @@ def test_missing_file_and_non_utf8(tmp_path):
 
 
 def test_unknown_trial_name_lists_shipped_trials():
-    with pytest.raises(ta.TrialAnalysisError, match=re.escape("Shipped trials: zang2022")):
+    with pytest.raises(
+        ta.TrialAnalysisError, match=re.escape("Shipped trials: cdiscpilot01, zang2022")
+    ):
         ta.load_design("nonexistent_trial")
 
 

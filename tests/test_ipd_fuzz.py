@@ -78,7 +78,7 @@ def _write(folder: Path, grids: dict[str, list[list[str]]] | None = None, raw=No
 
 def _load_expecting_error(folder: Path) -> list:
     try:
-        load_ipd(folder)
+        load_ipd(folder, design="zang2022")
     except DataValidationError as exc:
         assert exc.problems
         assert str(exc).startswith(f"{len(exc.problems)} problem")
@@ -161,7 +161,7 @@ def test_truncated_files_give_only_validation_errors(table, frac):
     with tempfile.TemporaryDirectory() as tmp:
         _write(Path(tmp), raw={table: data[:cut]})
         try:
-            ipd = load_ipd(tmp)
+            ipd = load_ipd(tmp, design="zang2022")
         except DataValidationError as exc:
             assert exc.problems
         else:
@@ -198,4 +198,4 @@ def test_duplicated_subject_row_is_named(data):
 def test_unchanged_files_load(table, tmp_path):
     """The fuzzing baseline itself is valid (so every failure above is the corruption's)."""
     _write(tmp_path)
-    assert len(load_ipd(tmp_path).subjects) == len(GRID["subjects"]) - 1
+    assert len(load_ipd(tmp_path, design="zang2022").subjects) == len(GRID["subjects"]) - 1

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import trial_analysis as ta
-from tests.fixtures.mmrm_from_r import FITS, KR, KR_GLS
+from tests.fixtures.mmrm_from_r import DATASETS, FITS, KR, KR_GLS
 from trial_analysis.errors import (
     AnalysisError,
     ConvergenceWarning,
@@ -42,7 +42,12 @@ def fitted(name: str, key: str, df: str = "satterthwaite"):
     if k not in _CACHE:
         cov = key.split("-")[0]
         base = None if key.endswith("nobase") else "base"
-        _CACHE[k] = ta.mmrm.fit(load(name), "y", "subject", "visit", "arm", base, cov, df=df)
+        d = load(name)
+        # R's reference: the first factor level (emmeans trt.vs.ctrl1), given explicitly
+        first = DATASETS[name]["arms"][0]
+        _CACHE[k] = ta.mmrm.fit(
+            d, "y", "subject", "visit", "arm", base, cov, df=df, reference=first
+        )
     return _CACHE[k]
 
 
@@ -252,7 +257,7 @@ def test_missing_outcome_rows_equal_absent_rows_and_input_not_modified():
     full["base"] = full.groupby("subject")["base"].transform("first")
     assert full["y"].isna().sum() > 0
     before = full.copy()
-    res = ta.mmrm.fit(full, "y", "subject", "visit", "arm", "base")
+    res = ta.mmrm.fit(full, "y", "subject", "visit", "arm", "base", reference="UC-MSC")
     pd.testing.assert_frame_equal(full, before)
     ref = fitted("missing", "unstructured")
     assert res.n_obs == ref.n_obs == len(d)
@@ -395,3 +400,19 @@ def test_no_warnings_on_clean_fit():
         warnings.simplefilter("error")
         res = ta.mmrm.fit(load("unbalanced"), "y", "subject", "visit", "arm", "base", "toeph")
     assert res.arms == ("B", "A")
+
+
+def test_default_reference_is_the_control_arm():
+    """Estimates are experimental - control by default: the arm named like a control (here
+    Placebo, listed second) is the reference; with no such name, the first arm level."""
+    d = load("missing")
+    assert list(dict.fromkeys(d["arm"])) == ["UC-MSC", "Placebo"]
+    res = ta.mmrm.fit(d, "y", "subject", "visit", "arm", "base")
+    assert set(res.contrasts["contrast"]) == {"UC-MSC - Placebo"}
+    explicit = ta.mmrm.fit(d, "y", "subject", "visit", "arm", "base", reference="UC-MSC")
+    assert set(explicit.contrasts["contrast"]) == {"Placebo - UC-MSC"}
+    np.testing.assert_allclose(
+        res.contrasts["estimate"].to_numpy(), -explicit.contrasts["estimate"].to_numpy()
+    )
+    b = ta.mmrm.fit(load("balanced"), "y", "subject", "visit", "arm", "base")
+    assert set(b.contrasts["contrast"]) == {"B - A"}

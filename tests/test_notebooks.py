@@ -37,6 +37,31 @@ def key_numbers(executed: Path) -> dict:
     raise AssertionError(f"{executed.name}: no cell tagged 'key-numbers'")
 
 
+_FIGURE_TEXT = re.compile(r"^<(Trial)?Figure\b")
+_PLOT_CALL = re.compile(r"(\bplot|_plot|design_timeline)\([^()]*\)\s*$")
+
+
+def figure_cells_without_image(executed: Path) -> list[str]:
+    """Code cells that show a figure as text (``<Figure size 1100x380 with 3 Axes>``) or end
+    in a plot call without an ``image/png`` / ``image/svg+xml`` output."""
+    book = nbformat.read(executed, as_version=4)
+    bad = []
+    for k, cell in enumerate(book.cells):
+        if cell.cell_type != "code":
+            continue
+        data = [o.get("data", {}) for o in cell.outputs if "data" in o]
+        images = any("image/png" in d or "image/svg+xml" in d for d in data)
+        as_text = any(
+            _FIGURE_TEXT.match(str(d.get("text/plain", "")))
+            and not ("image/png" in d or "image/svg+xml" in d)
+            for d in data
+        )
+        last = cell.source.strip().splitlines()[-1] if cell.source.strip() else ""
+        if as_text or (_PLOT_CALL.search(last) and not images):
+            bad.append(f"cell {k}: {last[:60]}")
+    return bad
+
+
 @pytest.fixture(scope="module")
 def report_text(tmp_path_factory) -> str:
     from trial_analysis.report import build_report
@@ -55,6 +80,7 @@ def test_there_are_five_notebooks():
 def test_notebook_runs_and_matches_report(nb, tmp_path, report_text):
     executed = run_notebooks.run(nb.stem, tmp_path, {"seed": 20220503}, html=True)
     assert executed.with_suffix(".html").stat().st_size > 10_000
+    assert figure_cells_without_image(executed) == [], nb.stem
     numbers = key_numbers(executed)
     assert numbers, "no key numbers recorded"
     for name, value in numbers.items():

@@ -79,8 +79,8 @@ def test_simulated_type1_and_power_agree():
 def test_frame_and_notes():
     d = group_sequential(2)
     f = d.to_frame()
-    assert list(f["stage"]) == [1, 2]
-    assert f["cumulative_power"].iloc[-1] == pytest.approx(0.8, abs=1e-8)
+    assert list(f["look"]) == [1, 2]
+    assert f["cum_power"].iloc[-1] == pytest.approx(0.8, abs=1e-8)
     assert "O'Brien-Fleming" in d.notes[0]
     s = d.for_rates(0.2, 0.0455)
     assert s["n_max"].iloc[0] > 2 * 69.62  # fixed design of rpact getSampleSizeRates: 139.2
@@ -89,11 +89,11 @@ def test_frame_and_notes():
 @pytest.mark.parametrize(
     "kw, match",
     [
-        (dict(k=4), r"`k` must be 2 or 3"),
-        (dict(k=1), r"`k` must be a whole number >= 2"),
+        (dict(k=11), r"`k` must be at most 10 analyses"),
+        (dict(k=0), r"`k` must be a whole number >= 1"),
         (dict(alpha=0.6), r"`alpha` must be a significance level"),
         (dict(sided=3), r"`sided` must be 1 or 2"),
-        (dict(spending="haybittle"), r"`spending` must be one of"),
+        (dict(spending="haybittle"), r"`spending` must be .obrien-fleming., .pocock."),
         (dict(information_rates=[0.6, 0.5]), r"`information_rates` must be 2 increasing"),
         (dict(beta=1.0), r"`beta` must be a probability"),
     ],

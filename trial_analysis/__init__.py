@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .design import TrialDesign, load_design
 from .errors import (
     AnalysisError,
     DataValidationError,
@@ -27,7 +26,6 @@ from .errors import (
     ScenarioError,
     TrialAnalysisError,
 )
-from .published import load_published, published_value
 
 __version__ = "0.1.0"
 
@@ -37,26 +35,37 @@ _SUBMODULES = {
     "bayes",
     "binary",
     "claims",
-    "composite",
     "consistency",
     "continuous",
     "design",
     "errors",
     "evidence",
-    "glycaemic",
     "ipd",
+    "limits",
     "meta",
     "missing",
     "mmrm",
+    "multiplicity",
     "power",
     "published",
+    "reanalysis",
     "report",
     "results",
+    "survival",
     "synthetic",
+    "trial",
 }
 # Top-level functions defined in submodules: name -> module
+# (loaded on first use too: ``import trial_analysis.cli`` stays light, so the command can
+# answer Ctrl-C during its start-up with a message instead of a traceback)
 _FUNCTIONS = {
+    "TrialDesign": "design",
+    "load_design": "design",
+    "load_published": "published",
+    "published_value": "published",
     "load_ipd": "ipd",
+    "load_trial": "trial",
+    "reanalyze": "reanalysis",
     "synthetic_ipd": "synthetic",
 }
 
@@ -73,7 +82,9 @@ __all__ = [
     "load_design",
     "load_ipd",
     "load_published",
+    "load_trial",
     "published_value",
+    "reanalyze",
     "synthetic_ipd",
 ]
 

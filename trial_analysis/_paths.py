@@ -37,9 +37,22 @@ def available_trials() -> list[str]:
     return sorted(p.parent.name for p in data_dir().glob("*/design.toml"))
 
 
-def trial_dir(name: str) -> Path:
-    """The data folder of a shipped trial, e.g. ``trial_dir("zang2022")``."""
-    d = data_dir() / name
+def trial_dir(name: str | Path) -> Path:
+    """The data folder of a trial: a shipped trial's name (``trial_dir("zang2022")``), or the
+    path, relative or absolute, of a user's trial folder holding a ``design.toml`` (or of
+    that ``design.toml`` itself)."""
+    p = Path(name)
+    if p.is_file() and p.suffix == ".toml":
+        p = p.parent
+    if (p / "design.toml").is_file():
+        return p
+    if len(p.parts) > 1 or p.is_absolute():  # a path, not a shipped trial's name
+        raise TrialAnalysisError(
+            f"Trial folder {str(name)!r}: no design.toml there"
+            + ("" if p.exists() else " (the folder does not exist)")
+            + ". A trial folder holds design.toml and published.csv (docs/design-format.md)."
+        )
+    d = data_dir() / str(name)
     if not (d / "design.toml").is_file():
         raise TrialAnalysisError(
             f"Unknown trial {name!r}: no {d / 'design.toml'}. Shipped trials: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_count",
     "check_events",
     "check_finite",
+    "check_float_array",
     "check_positive",
     "check_probability",
 ]
@@ -96,3 +98,22 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ParameterError(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+def check_float_array(name: str, value: Any, expected: str) -> Any:
+    """``value`` as a float numpy array of finite numbers (any shape), else ParameterError
+    with ``expected`` as the wording."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(name, expected, value) from None
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ParameterError(name, expected, value)
+    return arr
+
+
+#: Arm labels that name a control arm (the default reference of comparisons, so that estimates
+#: are experimental - control when a caller does not say which arm is the control).
+CONTROL_ARM_RE = re.compile(r"placebo|control|vehicle|sham|standard of care|usual care", re.I)

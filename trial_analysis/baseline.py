@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -24,12 +25,7 @@ from .results import SYNTHETIC_NOTE, Result
 __all__ = ["BaselineTable", "ParticipantFlow", "baseline_table", "participant_flow"]
 
 # subject-level variables shown in Table 1: column -> (label, unit)
-SUBJECT_VARIABLES = {
-    "AGE": ("Age", "years"),
-    "WEIGHT": ("Weight", "kg"),
-    "BMI": ("BMI", "kg/m2"),
-    "DURDIAB": ("Diabetes duration", "years"),
-}
+SUBJECT_VARIABLES = {"AGE": ("Age", "years")}  # shown when present; designs declare the rest
 
 
 @dataclass(frozen=True)
@@ -47,9 +43,9 @@ class ParticipantFlow(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        out = [
-            "Analysed = the population of the published primary analysis (per-protocol flag PPROTFL)."
-        ]
+        out = ["Stages from the ADaM flags the data carry (RANDFL, SAFFL, ITTFL, PPROTFL, ...)."]
+        if "Analysed (primary)" in self.table.index:
+            out.append("Analysed (primary) = the per-protocol flag PPROTFL.")
         return ((SYNTHETIC_NOTE,) if self.synthetic else ()) + tuple(out)
 
     def plot(self) -> Figure:
@@ -59,43 +55,62 @@ class ParticipantFlow(Result):
             top.append(f"Enrolled (registry): n = {self.enrolled}")
         top.append(f"Randomised: n = {int(t.loc['Randomised'].sum())}")
         columns = []
+        middle = [
+            r for r in t.index if r not in ("Randomised", "Discontinued", "Analysed (primary)")
+        ]
+        last = "Analysed (primary)" if "Analysed (primary)" in t.index else t.index[-1]
         for arm in t.columns:
             col = t[arm]
             r = self.reasons.loc[self.reasons["ARM"] == arm]
             why = tuple(f"{row.reason}: {row.n}" for row in r.itertuples()) or ("none",)
-            lost = int(col["Randomised"] - col["Analysed (primary)"])
+            lost = int(col["Randomised"] - col[last])
+            side = ("Discontinued:", *why) if "Discontinued" in t.index else ()
             columns.append(
                 [
-                    FlowBox((f"Allocated to {arm}", f"n = {col['Randomised']}")),
-                    FlowBox(
-                        (
-                            f"Received all infusions: n = {col['Received all infusions']}",
-                            f"Completed follow-up: n = {col['Completed follow-up']}",
-                        ),
-                        side=("Discontinued:", *why),
-                    ),
-                    FlowBox(
-                        (
-                            "Analysed (primary)",
-                            f"n = {col['Analysed (primary)']}",
-                            f"not analysed: {lost}",
-                        )
-                    ),
+                    FlowBox(("Allocated to", str(arm), f"n = {col['Randomised']}")),
+                    FlowBox(tuple(f"{m}: n = {col[m]}" for m in middle if m != last), side=side),
+                    FlowBox((last, f"n = {col[last]}", f"not analysed: {lost}")),
                 ]
             )
         return consort_flow(top, columns, title="SYNTHETIC COHORT" if self.synthetic else "")
 
 
+def _flag(s: pd.DataFrame, col: str) -> pd.Series | None:
+    return (s[col].astype(object) == "Y") if col in s.columns else None
+
+
+def _discontinued(s: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+    """(discontinued?, reason) from DCSREAS (or DCDECOD), else EOSSTT; None when unknown."""
+    for col in ("DCSREAS", "DCDECOD"):
+        if col in s.columns:
+            why = s[col].astype(object).where(s[col].notna(), "").astype(str).str.strip()
+            if col == "DCDECOD":
+                why = why.where(why.str.upper() != "COMPLETED", "")
+            return why != "", why
+    if "EOSSTT" in s.columns:
+        st = s["EOSSTT"].astype(object).where(s["EOSSTT"].notna(), "").astype(str).str.upper()
+        disc = st.str.startswith("DISCONTINUED")
+        return disc, pd.Series(np.where(disc, "discontinued (EOSSTT)", ""), index=s.index)
+    return None
+
+
 def participant_flow(ipd: Any, enrolled: int | None = None) -> ParticipantFlow:
-    """Count randomised, treated, fully infused, completed and analysed subjects per arm.
+    """Count randomised, treated, completed and analysed subjects per arm (k arms).
+
+    Each stage comes from the ADaM variable that records it, when the data have it:
+    randomised (``RANDFL``; else every subject with an arm — screen failures have none),
+    treated (``SAFFL``), received every scheduled administration (the design's per-administration
+    records, e.g. ``INFkWK``), discontinued and why (``DCSREAS``/``DCDECOD``, else ``EOSSTT``),
+    intention to treat (``ITTFL``/``FASFL``) and analysed (``PPROTFL``). Arms are the data's own
+    labels (the design's arms, else the treatment variable's values).
 
     Parameters
     ----------
     ipd : IPD
         Validated patient-level data.
     enrolled : int, optional
-        Number enrolled or screened before randomisation (e.g. the registry's 103 for
-        Zang 2022), shown above randomisation in the diagram.
+        Number enrolled or screened before randomisation (e.g. a registry's count), shown
+        above randomisation in the diagram.
 
     Examples
     --------
@@ -104,25 +119,36 @@ def participant_flow(ipd: Any, enrolled: int | None = None) -> ParticipantFlow:
     >>> flow.table.loc["Randomised"].tolist()
     [45, 46]
     """
-    s = ipd.subjects
-    arms = list(ipd.design.arm_names)
-    k = len(ipd.design.infusion_weeks)
-    all_inf = s[[f"INF{i}WK" for i in range(1, k + 1)]].notna().all(axis=1)
-    stages = {
-        "Randomised": s["RANDFL"] == "Y",
-        "Treated (>= 1 infusion)": s["SAFFL"] == "Y",
-        "Received all infusions": all_inf,
-        "Discontinued": s["DCSREAS"].fillna("") != "",
-        "Completed follow-up": s["DCSREAS"].fillna("") == "",
-        "Intention to treat": s["ITTFL"] == "Y",
-        "Analysed (primary)": s["PPROTFL"] == "Y",
-    }
+    s = ipd.population("ALL")
+    arms = list(ipd.arm_names)
+    with_arm = s["ARM"].isin(arms)
+    stages: dict[str, pd.Series] = {}
+    stages["Randomised"] = _flag(s, "RANDFL") if "RANDFL" in s.columns else with_arm
+    if "SAFFL" in s.columns:
+        stages["Treated"] = _flag(s, "SAFFL")
+    d = ipd.design
+    pre = getattr(d, "administration_records", "") if d is not None else ""
+    k = len(d.infusion_weeks) if d is not None else 0
+    cols = [f"{pre}{i}WK" for i in range(1, k + 1)]
+    if pre and cols and all(c in s.columns for c in cols):
+        stages["Received every administration"] = s[cols].notna().all(axis=1)
+    disc = _discontinued(s)
+    if disc is not None:
+        stages["Discontinued"] = disc[0] & stages["Randomised"]
+        stages["Completed follow-up"] = ~disc[0] & stages["Randomised"]
+    for col, label in (("ITTFL", "Intention to treat"), ("FASFL", "Full analysis set")):
+        if col in s.columns:
+            stages[label] = _flag(s, col)
+    if "PPROTFL" in s.columns:
+        stages["Analysed (primary)"] = _flag(s, "PPROTFL")
     table = pd.DataFrame(
         {arm: {k_: int((m & (s["ARM"] == arm)).sum()) for k_, m in stages.items()} for arm in arms}
     )
-    disc = s.loc[s["DCSREAS"].fillna("") != ""]
-    reasons = disc.groupby(["ARM", "DCSREAS"], sort=False).size().reset_index(name="n")
-    reasons = reasons.rename(columns={"DCSREAS": "reason"})
+    if disc is not None:
+        dd = s.loc[disc[0] & with_arm].assign(reason=disc[1][disc[0] & with_arm])
+        reasons = dd.groupby(["ARM", "reason"], sort=False).size().reset_index(name="n")
+    else:
+        reasons = pd.DataFrame(columns=["ARM", "reason", "n"])
     table.index.name = "stage"
     return ParticipantFlow(table, reasons, enrolled, bool(ipd.synthetic))
 
@@ -156,7 +182,10 @@ def _mean_sd(x: pd.Series, digits: int) -> str:
 
 
 def baseline_table(
-    ipd: Any, population: str = "ITT", parameters: Sequence[str] | None = None, digits: int = 2
+    ipd: Any,
+    population: str | None = None,
+    parameters: Sequence[str] | None = None,
+    digits: int = 2,
 ) -> BaselineTable:
     """Table 1: baseline characteristics per arm and overall.
 
@@ -173,19 +202,32 @@ def baseline_table(
     subj = ipd.population(population)
     base = ipd.baseline()
     data = subj.merge(base, on="USUBJID", how="left")
-    if "BASE_INSDOSE" in data and "WEIGHT" in data:
-        data["INSKG"] = data["BASE_INSDOSE"] / data["WEIGHT"]
-    codes = list(parameters) if parameters is not None else [p.code for p in ipd.design.parameters]
+    d = ipd.design
+    if parameters is not None:
+        codes = list(parameters)
+    elif d is not None:
+        codes = [p.code for p in d.parameters]
+    else:
+        codes = [c[5:] for c in base.columns if c.startswith("BASE_")]
     rows: list[tuple[str, str, pd.Series]] = []
-    for col, (label, unit) in SUBJECT_VARIABLES.items():
-        if col in data:
-            rows.append((f"{label} ({unit})", "mean (SD)", data[col]))
+    declared = {
+        v.name: (v.label, v.unit)
+        for v in (d.subject_variables if d is not None else ())
+        if v.table1 and v.type == "number"
+    }
+    for col, (label, unit) in {**SUBJECT_VARIABLES, **declared}.items():
+        if col in data and pd.api.types.is_numeric_dtype(data[col]):
+            rows.append((f"{label} ({unit})" if unit else label, "mean (SD)", data[col]))
     for code in codes:
-        p = ipd.design.parameter(code)
-        rows.append((f"{p.label} ({p.unit})", "mean (SD)", data[f"BASE_{code}"]))
-        if code == "INSDOSE" and "INSKG" in data:
-            rows.append(("Insulin dose per kg (U/kg/day)", "mean (SD)", data["INSKG"]))
-    arms = list(ipd.design.arm_names)
+        if f"BASE_{code}" not in data:
+            continue
+        try:
+            p = d.parameter(code) if d is not None else None
+        except KeyError:
+            p = None
+        label = f"{p.label} ({p.unit})" if p is not None else code
+        rows.append((label, "mean (SD)", data[f"BASE_{code}"]))
+    arms = list(ipd.arm_names)
     groups = [(a, data["ARM"] == a) for a in arms] + [("Total", pd.Series(True, index=data.index))]
     out = []
     n_row = {"characteristic": "Subjects", "statistic": "n"}
@@ -203,4 +245,5 @@ def baseline_table(
             | {a: _mean_sd(series[m], digits) for a, m in groups}
         )
     table = pd.DataFrame(out, columns=["characteristic", "statistic", *arms, "Total"])
-    return BaselineTable(table, population, bool(ipd.synthetic))
+    shown = population or ("ITT" if not getattr(ipd, "adam", False) else "the data's first flag")
+    return BaselineTable(table, shown, bool(ipd.synthetic))

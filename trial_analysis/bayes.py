@@ -433,10 +433,11 @@ def _rd_density(d1: _Beta, d2: _Beta, edges: np.ndarray, seed: int) -> np.ndarra
 
 
 def _plot(posts: list[BetaBinomialPosterior]):
-    from matplotlib.figure import Figure
+    from ._figures import TrialFigure
 
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax_p, ax_d = fig.subplots(1, 2)
+    # one panel above the other: legible at a page's width
+    fig = TrialFigure(figsize=(6.5, 6.2), layout="constrained")
+    ax_p, ax_d = fig.subplots(2, 1)
     x = np.linspace(0.001, 0.999, 400)
     edges = np.linspace(-1, 1, 201)
     mid = (edges[:-1] + edges[1:]) / 2

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import limits
 from ._paths import trial_dir
 from ._validate import check_positive
 from .errors import DesignError
@@ -38,13 +39,15 @@ __all__ = [
     "Endpoint",
     "Parameter",
     "Provenance",
+    "SubjectVariable",
     "TrialDesign",
+    "Visit",
     "load_design",
 ]
 
 PROVENANCE_LABELS = ("published", "registry", "secondary", "derived", "assumed", "user")
 ARM_ROLES = ("experimental", "control")
-ENDPOINT_TYPES = ("binary", "continuous")
+ENDPOINT_TYPES = ("binary", "continuous", "time_to_event")
 MEASURES = ("value", "chg", "pchg")  # AVAL, CHG = AVAL - BASE, PCHG = 100 * CHG / BASE
 OPERATORS = ("<", "<=", ">", ">=")
 
@@ -66,19 +69,81 @@ class Arm:
     description: str = ""
 
 
+DOSE_BASES = ("fixed", "per_kg", "per_m2")
+MAX_ARMS = 6  # one control and up to five experimental arms
+TIME_UNITS = {"days": 1 / 7, "weeks": 1.0, "months": 365.25 / 12 / 7}  # -> weeks
+SUBJECT_VARIABLE_TYPES = ("number", "text", "flag", "date")
+
+
 @dataclass(frozen=True)
 class DoseRule:
-    """Weight-based dosing: ``amount_per_kg`` (e.g. cells/kg) per infusion."""
+    """A dosing rule: ``amount`` per administration (``per``), fixed or by body size.
 
-    amount_per_kg: float
-    unit: str = "cells/kg"
-    per: str = "infusion"
+    ``basis``: ``fixed`` (e.g. 54 mg per day by transdermal patch), ``per_kg`` (e.g. 1e6 cells
+    per kg per infusion) or ``per_m2`` (per m² of body-surface area). ``per`` says how often
+    (``infusion``, ``day``, ``dose``...), ``route`` how (intravenous, oral, transdermal...).
+    ``arm`` is the arm given it (blank: every experimental arm).
+    """
+
+    amount: float
+    unit: str = ""
+    per: str = "dose"
     route: str = ""
     arm: str = ""
+    basis: str = "per_kg"
+
+    @property
+    def amount_per_kg(self) -> float:
+        """``amount`` for a per-kg rule (the legacy name of the field)."""
+        if self.basis != "per_kg":
+            raise DesignError("(design)", "dose.basis", "'per_kg' for an amount per kg", self.basis)
+        return self.amount
+
+    def dose_for(self, weight_kg: float | None = None, bsa_m2: float | None = None) -> float:
+        """Amount of one administration for a patient of ``weight_kg`` / ``bsa_m2``."""
+        if self.basis == "fixed":
+            return self.amount
+        if self.basis == "per_kg":
+            if weight_kg is None:
+                raise DesignError("(design)", "dose.basis", "weight_kg for a per-kg dose")
+            return self.amount * check_positive("weight_kg", weight_kg)
+        if bsa_m2 is None:
+            raise DesignError("(design)", "dose.basis", "bsa_m2 for a per-m2 dose")
+        return self.amount * check_positive("bsa_m2", bsa_m2)
 
     def cell_dose(self, weight_kg: float) -> float:
-        """Amount for one infusion at body weight ``weight_kg`` (e.g. cells per infusion)."""
+        """Amount for one administration at body weight ``weight_kg`` (per-kg rules)."""
         return self.amount_per_kg * check_positive("weight_kg", weight_kg)
+
+    def __str__(self) -> str:
+        basis = {"fixed": "", "per_kg": "/kg", "per_m2": "/m2"}[self.basis]
+        unit = self.unit if not basis or self.unit.endswith(basis) else self.unit + basis
+        s = f"{format_sci(self.amount)} {unit} per {self.per}"
+        return s + (f", {self.route}" if self.route else "")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A scheduled visit: its analysis visit number (ADaM ``AVISITN``), label and study time."""
+
+    avisitn: float
+    label: str
+    time: float  # in the design's time unit
+    weeks: float  # the same time in weeks
+
+
+@dataclass(frozen=True)
+class SubjectVariable:
+    """A subject-level column a trial declares (checked on load; shown in Table 1)."""
+
+    name: str
+    label: str
+    type: str = "number"
+    unit: str = ""
+    low: float = -math.inf
+    high: float = math.inf
+    required: bool = True
+    table1: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +155,7 @@ class Parameter:
     unit: str
     low: float = -math.inf
     high: float = math.inf
+    resolution: float | None = None  # measurement grid (e.g. 0.1 for HbA1c in %): GRIM checks
 
 
 @dataclass(frozen=True)
@@ -126,10 +192,41 @@ class Endpoint:
     label: str
     role: str
     type: str
-    week: int
+    week: float
     parameter: str = ""
     measure: str = "value"
     components: tuple[Component, ...] = ()
+    visit: float | None = None  # AVISITN of the endpoint's visit (= week in week-numbered data)
+    #: analysis declarations read by the reanalysis engine (all optional)
+    population: str = ""  # population of the patient-level analyses (default: the IPD's ITT)
+    covariates: tuple[str, ...] = ()  # adjustment covariates (ADSL columns or BASE_<PARAMCD>)
+    strata: tuple[str, ...] = ()  # randomisation strata (ADSL columns)
+    method: str = ""  # the pre-specified (primary) analysis, e.g. "fisher", "ancova", "mmrm"
+    negate: bool = False  # analyse -measure (a reduction reported as a positive number)
+    #: missing-data sensitivity analyses with patient data (default: both for a primary
+    #: endpoint, none otherwise): "multiple_imputation" (MAR, J2R, CR), "tipping_point"
+    sensitivity: tuple[str, ...] = ()
+    #: published.csv quantities of this endpoint by role: "percent" (binary), "level" (means
+    #: and SDs of the parameter by visit), "change" (mean change, between-arm p); default the id
+    published: tuple[tuple[str, str], ...] = ()
+    #: SDs at which summary-level t-tests are shown when none is published (assumed values)
+    assumed_sds: tuple[float, ...] = ()
+
+    def published_quantity(self, role: str) -> str | None:
+        """The ``published.csv`` quantity holding this endpoint's numbers of ``role``.
+
+        Without a ``published`` declaration the endpoint id is the quantity of its main role
+        (``percent`` for binary, ``change`` for continuous endpoints).
+        """
+        d = dict(self.published)
+        if d:  # declared: exactly these
+            return d.get(role)
+        default = "percent" if self.type == "binary" else "change"
+        return self.id if role == default else None
+
+    @property
+    def avisitn(self) -> float:
+        return self.week if self.visit is None else self.visit
 
 
 @dataclass(frozen=True)
@@ -147,11 +244,16 @@ class TrialDesign(Result):
     arms: tuple[Arm, ...]
     dose: DoseRule
     infusion_weeks: tuple[int, ...]
-    visit_weeks: tuple[int, ...]
-    follow_up_weeks: int
+    visit_weeks: tuple[float, ...]
+    follow_up_weeks: float
     parameters: tuple[Parameter, ...]
     eligibility: tuple[Criterion, ...]
     endpoints: tuple[Endpoint, ...]
+    doses: tuple[DoseRule, ...] = ()
+    visits: tuple[Visit, ...] = ()
+    time_unit: str = "weeks"
+    subject_variables: tuple[SubjectVariable, ...] = ()
+    administration_records: str = ""  # column prefix of per-administration records, e.g. "INF"
     provenance: Mapping[str, Provenance] = field(default_factory=dict, compare=False)
     info: Mapping[str, str] = field(default_factory=dict, compare=False)
     source_file: str = ""
@@ -165,6 +267,22 @@ class TrialDesign(Result):
     @property
     def n_randomised(self) -> int:
         return sum(a.n_randomised for a in self.arms)
+
+    @property
+    def visit_numbers(self) -> tuple[float, ...]:
+        """The scheduled visits' ``AVISITN`` (equal to ``visit_weeks`` for week-numbered data)."""
+        return tuple(v.avisitn for v in self.visits) if self.visits else self.visit_weeks
+
+    def visit_label(self, avisitn: float) -> str:
+        """How a visit is named in tables: the declared label, else ``week <n>``."""
+        for v in self.visits:
+            if v.avisitn == avisitn:
+                return v.label
+        return f"week {avisitn:g}"
+
+    @property
+    def experimental_arms(self) -> tuple[Arm, ...]:
+        return tuple(a for a in self.arms if a.role == "experimental")
 
     @property
     def arm_names(self) -> tuple[str, ...]:
@@ -223,11 +341,16 @@ class TrialDesign(Result):
         add("Design", self.info.get("design", ""), "trial")
         for a in self.arms:
             add(f"Arm: {a.name} ({a.role})", f"n = {a.n_randomised} randomised", "arms")
-        d = self.dose
-        add("Dose", f"{format_sci(d.amount_per_kg)} {d.unit} per {d.per}, {d.route}", "dose")
-        add("Infusion weeks", ", ".join(map(str, self.infusion_weeks)), "schedule.infusion_weeks")
-        add("Visit weeks", ", ".join(map(str, self.visit_weeks)), "schedule.visit_weeks")
-        add("Follow-up", f"{self.follow_up_weeks} weeks", "schedule.follow_up_weeks")
+        for d in self.doses or (self.dose,):
+            add("Dose" + (f" ({d.arm})" if d.arm else ""), str(d), "dose")
+        if self.infusion_weeks:
+            add(
+                "Administration weeks",
+                ", ".join(map(str, self.infusion_weeks)),
+                "schedule.infusion_weeks",
+            )
+        add("Visit weeks", ", ".join(f"{w:g}" for w in self.visit_weeks), "schedule.visit_weeks")
+        add("Follow-up", f"{self.follow_up_weeks:g} weeks", "schedule.follow_up_weeks")
         for c in self.eligibility:
             add(f"Eligibility: {c.id}", c.text, f"eligibility.{c.id}")
         for e in self.endpoints:
@@ -243,16 +366,18 @@ class TrialDesign(Result):
         return tuple(out)
 
     def timeline(self, width: int = 60) -> str:
-        """A one-line text timeline: ``I`` infusion, ``V`` visit, ``|`` end of follow-up."""
+        """A one-line text timeline in weeks: administrations marked by the first letter of
+        ``dose.per`` (``I`` = infusion), ``V`` visit."""
         scale = width / max(self.follow_up_weeks, 1)
+        mark = (self.dose.per[:1] or "A").upper()
         line = ["-"] * (width + 1)
         for w in self.visit_weeks:
             line[round(w * scale)] = "V"
         for w in self.infusion_weeks:
-            line[round(w * scale)] = "I"
+            line[round(w * scale)] = mark
         ticks = [" "] * (width + 8)
         for w in sorted(set(self.visit_weeks) | set(self.infusion_weeks) | {self.follow_up_weeks}):
-            s = str(w)
+            s = f"{w:g}"
             pos = round(w * scale)
             if all(ticks[pos + i] == " " for i in range(len(s))):
                 ticks[pos : pos + len(s)] = s
@@ -261,7 +386,11 @@ class TrialDesign(Result):
             + "".join(line)
             + "\n     "
             + "".join(ticks).rstrip()
-            + "\n     I = infusion (and visit), V = visit"
+            + (
+                f"\n     {mark} = {self.dose.per} (and visit), V = visit"
+                if self.infusion_weeks
+                else "\n     V = visit"
+            )
         )
 
     def summary(self) -> str:
@@ -273,14 +402,20 @@ class TrialDesign(Result):
             f"  - {a.name} ({a.role}): n = {a.n_randomised} randomised. {a.description}"
             for a in self.arms
         ]
-        d = self.dose
         dp = self.provenance_of("dose")
-        lines.append(
-            f"Dosing: {format_sci(d.amount_per_kg)} {d.unit} per {d.per}, {d.route}, at weeks "
-            + ", ".join(map(str, self.infusion_weeks))
-            + (f"  [{dp.label}]" if dp else "")
-        )
-        lines.append(f"Follow-up: {self.follow_up_weeks} weeks. Schedule:")
+        for d in self.doses or (self.dose,):
+            lines.append(
+                "Dosing"
+                + (f" ({d.arm})" if d.arm else "")
+                + f": {d}"
+                + (
+                    ", at weeks " + ", ".join(map(str, self.infusion_weeks))
+                    if self.infusion_weeks
+                    else ""
+                )
+                + (f"  [{dp.label}]" if dp else "")
+            )
+        lines.append(f"Follow-up: {self.follow_up_weeks:g} weeks. Schedule:")
         lines += ["  " + ln for ln in self.timeline().splitlines()]
         lines.append("Endpoints:")
         for e in self.endpoints:
@@ -299,11 +434,20 @@ class TrialDesign(Result):
 # loading and validation
 # ---------------------------------------------------------------------------------------
 
+# Bounds on the text fields (checked on loading, before any work): names and titles print in
+# headings, table cells and figure labels; the longer fields print in paragraphs.
+_MAX_NAME = 400
+_MAX_TEXT = 5_000
+_LONG_TEXT = {"citation", "description", "text", "source", "reason", "title"}
+
 _TYPES = {
     "str": (str,),
     "int": (int,),
     "number": (int, float),
     "list[int]": (list,),
+    "list[str]": (list,),
+    "list[number]": (list,),
+    "bool": (bool,),
     "table": (dict,),
     "list[table]": (list,),
 }
@@ -332,16 +476,37 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "description": ("str", False),
     },
     "dose": {
-        "amount_per_kg": ("number", True),
+        "amount_per_kg": ("number", False),
+        "amount": ("number", False),
+        "basis": ("str", False),
         "unit": ("str", False),
         "per": ("str", False),
         "route": ("str", False),
         "arm": ("str", False),
+        "records": ("str", False),
     },
     "schedule": {
-        "infusion_weeks": ("list[int]", True),
-        "visit_weeks": ("list[int]", True),
-        "follow_up_weeks": ("int", True),
+        "infusion_weeks": ("list[int]", False),
+        "visit_weeks": ("list[int]", False),
+        "follow_up_weeks": ("int", False),
+        "time_unit": ("str", False),
+        "follow_up": ("number", False),
+        "visits": ("list[table]", False),
+    },
+    "visits": {
+        "avisitn": ("number", True),
+        "label": ("str", True),
+        "time": ("number", True),
+    },
+    "subject_variables": {
+        "name": ("str", True),
+        "label": ("str", True),
+        "type": ("str", False),
+        "unit": ("str", False),
+        "low": ("number", False),
+        "high": ("number", False),
+        "required": ("bool", False),
+        "table1": ("bool", False),
     },
     "parameters": {
         "code": ("str", True),
@@ -349,6 +514,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "unit": ("str", True),
         "low": ("number", False),
         "high": ("number", False),
+        "resolution": ("number", False),
     },
     "eligibility": {
         "id": ("str", True),
@@ -363,10 +529,19 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "label": ("str", True),
         "role": ("str", True),
         "type": ("str", True),
-        "week": ("int", True),
+        "week": ("number", False),
+        "visit": ("number", False),
         "parameter": ("str", False),
         "measure": ("str", False),
         "components": ("list[table]", False),
+        "population": ("str", False),
+        "covariates": ("list[str]", False),
+        "strata": ("list[str]", False),
+        "method": ("str", False),
+        "negate": ("bool", False),
+        "sensitivity": ("list[str]", False),
+        "published": ("table", False),
+        "assumed_sds": ("list[number]", False),
     },
     "components": {
         "parameter": ("str", True),
@@ -381,12 +556,28 @@ _TOP = {
     "trial",
     "arms",
     "dose",
+    "doses",
     "schedule",
+    "subject_variables",
     "parameters",
     "eligibility",
     "endpoints",
     "provenance",
 }
+
+
+PUBLISHED_ROLES = ("percent", "level", "change")
+
+
+def _published_roles(ck: _Checker, raw: dict, where: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for role, q in raw.items():
+        if role not in PUBLISHED_ROLES:
+            raise ck.fail(f"{where}.published.{role}", "one of " + ", ".join(PUBLISHED_ROLES), role)
+        if not isinstance(q, str) or not q:
+            raise ck.fail(f"{where}.published.{role}", "a published.csv quantity name", q)
+        out.append((role, q))
+    return tuple(out)
 
 
 class _Checker:
@@ -415,15 +606,28 @@ class _Checker:
                     raise self.fail(k, f"a {typ} (required key is missing)")
                 continue
             v = raw[key]
-            ok = isinstance(v, _TYPES[typ]) and not isinstance(v, bool)
+            ok = isinstance(v, _TYPES[typ]) and (typ == "bool" or not isinstance(v, bool))
             if ok and typ == "number" and not math.isfinite(v):
                 ok = False
             if ok and typ == "list[int]":
                 ok = all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+            if ok and typ == "list[str]":
+                ok = all(isinstance(x, str) for x in v)
+            if ok and typ == "list[number]":
+                ok = all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in v
+                )
             if ok and typ == "list[table]":
                 ok = all(isinstance(x, dict) for x in v)
             if not ok:
                 raise self.fail(k, f"a {typ}", v)
+            if typ == "str":
+                limit = _MAX_TEXT if key in _LONG_TEXT else _MAX_NAME
+                if len(v) > limit:
+                    raise self.fail(
+                        k, f"a text of at most {limit:,} characters", f"{len(v):,} characters"
+                    )
             out[key] = v
         return out
 
@@ -581,32 +785,83 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             raise ck.fail(f"arms[{i}].role", "one of " + ", ".join(ARM_ROLES), t["role"])
         if t["n_randomised"] < 1:
             raise ck.fail(f"arms[{i}].n_randomised", "a whole number >= 1", t["n_randomised"])
+        if t["n_randomised"] > (cap := limits.get("max_arm_size")):
+            raise ck.fail(
+                f"arms[{i}].n_randomised",
+                f"at most max_arm_size = {cap:,.0f} (a documented limit, see docs/limits.md)",
+                t["n_randomised"],
+            )
         arms.append(Arm(t["name"], t["role"], t["n_randomised"], t.get("description", "")))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         raise ck.fail("arms.name", "unique arm names", names)
+    if not 2 <= len(arms) <= MAX_ARMS:
+        raise ck.fail("arms", f"2 to {MAX_ARMS} arms", f"{len(arms)} arms")
     roles = [a.role for a in arms]
     if roles.count("control") != 1 or roles.count("experimental") < 1:
         raise ck.fail(
             "arms.role", "exactly one 'control' arm and at least one 'experimental' arm", roles
         )
 
-    if "dose" not in raw:
-        raise ck.fail("dose", "a [dose] table (required section is missing)")
-    dt = ck.table(raw["dose"], "dose", "dose")
-    if dt["amount_per_kg"] <= 0:
-        raise ck.fail("dose.amount_per_kg", "a positive number", dt["amount_per_kg"])
-    if dt.get("arm") and dt["arm"] not in names:
-        raise ck.fail("dose.arm", "the name of an arm (" + ", ".join(names) + ")", dt["arm"])
-    dose = DoseRule(**dt)
+    doses = _doses(raw, ck, names)
+    dose = doses[0]
+    records = raw["dose"].get("records", "") if isinstance(raw.get("dose"), dict) else ""
 
     if "schedule" not in raw:
         raise ck.fail("schedule", "a [schedule] table (required section is missing)")
     st = ck.table(raw["schedule"], "schedule", "schedule")
-    fu = st["follow_up_weeks"]
-    if fu < 1:
-        raise ck.fail("schedule.follow_up_weeks", "a whole number of weeks >= 1", fu)
+    unit = st.get("time_unit", "weeks")
+    if unit not in TIME_UNITS:
+        raise ck.fail("schedule.time_unit", "one of " + ", ".join(TIME_UNITS), unit)
+    to_weeks = TIME_UNITS[unit]
+    if "follow_up" in st:
+        fu = st["follow_up"] * to_weeks
+    elif "follow_up_weeks" in st:
+        fu = st["follow_up_weeks"]
+    else:
+        raise ck.fail("schedule.follow_up", f"the length of follow-up in {unit} (required)")
+    if fu <= 0 or ("follow_up_weeks" in st and st["follow_up_weeks"] < 1):
+        raise ck.fail(
+            "schedule.follow_up_weeks",
+            "a whole number of weeks >= 1",
+            st.get("follow_up_weeks", fu),
+        )
+    if fu > (cap := limits.get("max_follow_up_weeks")):
+        raise ck.fail(
+            "schedule.follow_up",
+            f"at most max_follow_up_weeks = {cap:,.0f} weeks (a documented limit, see "
+            "docs/limits.md)",
+            fu,
+        )
+    if fu == int(fu):
+        fu = int(fu)
+    if "visits" in st and "visit_weeks" in st:
+        raise ck.fail("schedule.visits", "either visits or visit_weeks, not both", "both given")
+    if "visits" in st:
+        visits = []
+        for i, v in enumerate(st["visits"]):
+            t = ck.table(v, "visits", f"schedule.visits[{i}]")
+            w = t["time"] * to_weeks
+            visits.append(Visit(float(t["avisitn"]), t["label"], float(t["time"]), w))
+        nums = [v.avisitn for v in visits]
+        if len(set(nums)) != len(nums):
+            raise ck.fail("schedule.visits.avisitn", "unique visit numbers", nums)
+        times = [v.time for v in visits]
+        if sorted(set(times)) != times:
+            raise ck.fail("schedule.visits.time", f"strictly increasing times ({unit})", times)
+        if any(v.weeks > fu + 1e-9 for v in visits):
+            raise ck.fail("schedule.visits.time", f"times within follow-up ({fu:g} weeks)", times)
+        if 0 not in times:
+            raise ck.fail("schedule.visits", "a baseline visit at time 0", times)
+        visit_weeks = tuple(int(v.weeks) if v.weeks == int(v.weeks) else v.weeks for v in visits)
+    elif "visit_weeks" in st:
+        visit_weeks = tuple(st["visit_weeks"])
+        visits = [Visit(float(w), f"Week {w}", w / to_weeks, float(w)) for w in visit_weeks]
+    else:
+        raise ck.fail("schedule.visits", "a list of visits [[schedule.visits]] or visit_weeks")
     for key in ("infusion_weeks", "visit_weeks"):
+        if key not in st:
+            continue
         weeks = st[key]
         if not weeks:
             raise ck.fail(f"schedule.{key}", "a non-empty list of weeks", weeks)
@@ -618,16 +873,60 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             )
         if sorted(set(weeks)) != weeks:
             raise ck.fail(f"schedule.{key}", "strictly increasing weeks", weeks)
-    if 0 not in st["visit_weeks"]:
+    if "visit_weeks" in st and 0 not in st["visit_weeks"]:
         raise ck.fail("schedule.visit_weeks", "a baseline visit at week 0", st["visit_weeks"])
+    infusion_weeks = tuple(st.get("infusion_weeks", ()))
+    if records and not infusion_weeks:
+        raise ck.fail(
+            "dose.records", "schedule.infusion_weeks (the administrations the records describe)"
+        )
 
+    svars = []
+    for i, v in enumerate(raw.get("subject_variables", [])):
+        t = ck.table(v, "subject_variables", f"subject_variables[{i}]")
+        typ = t.get("type", "number")
+        if typ not in SUBJECT_VARIABLE_TYPES:
+            raise ck.fail(
+                f"subject_variables[{i}].type", "one of " + ", ".join(SUBJECT_VARIABLE_TYPES), typ
+            )
+        lo, hi = t.get("low", -math.inf), t.get("high", math.inf)
+        if lo >= hi:
+            raise ck.fail(f"subject_variables[{i}].low", f"low < high ({hi})", lo)
+        svars.append(
+            SubjectVariable(
+                t["name"],
+                t["label"],
+                typ,
+                t.get("unit", ""),
+                float(lo),
+                float(hi),
+                t.get("required", True),
+                t.get("table1", True),
+            )
+        )
+
+    for key in ("parameters", "eligibility"):  # optional arrays of tables
+        if key in raw and not isinstance(raw[key], list):
+            raise ck.fail(key, f"an array of tables [[{key}]]", raw[key])
     params = []
     for i, pr in enumerate(raw.get("parameters", [])):
         t = ck.table(pr, "parameters", f"parameters[{i}]")
         lo, hi = t.get("low", -math.inf), t.get("high", math.inf)
         if lo >= hi:
             raise ck.fail(f"parameters[{i}].low", f"low < high ({hi})", lo)
-        params.append(Parameter(t["code"], t["label"], t["unit"], float(lo), float(hi)))
+        res = t.get("resolution")
+        if res is not None and not res > 0:
+            raise ck.fail(f"parameters[{i}].resolution", "a positive number", res)
+        params.append(
+            Parameter(
+                t["code"],
+                t["label"],
+                t["unit"],
+                float(lo),
+                float(hi),
+                None if res is None else float(res),
+            )
+        )
     codes = {p.code for p in params}
 
     crit = []
@@ -643,12 +942,13 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         t = ck.table(e, "endpoints", where)
         if t["type"] not in ENDPOINT_TYPES:
             raise ck.fail(f"{where}.type", "one of " + ", ".join(ENDPOINT_TYPES), t["type"])
-        if not 0 < t["week"] <= fu:
-            raise ck.fail(f"{where}.week", f"a week in 1..{fu} (follow-up)", t["week"])
-        if t["week"] not in st["visit_weeks"]:
-            raise ck.fail(
-                f"{where}.week", "a scheduled visit week " + str(st["visit_weeks"]), t["week"]
-            )
+        if t["type"] == "time_to_event":
+            # time from randomisation to the event (ADTTE PARAMCD = parameter), to follow-up
+            if not t.get("parameter"):
+                raise ck.fail(f"{where}.parameter", "the ADTTE PARAMCD of a time-to-event endpoint")
+            week, visit = t.get("week", fu), None
+        else:
+            week, visit = _endpoint_time(t, visits, fu, where, ck)
         comps = []
         for j, c in enumerate(t.get("components", [])):
             ct = ck.table(c, "components", f"{where}.components[{j}]")
@@ -692,10 +992,19 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
                 t["label"],
                 t["role"],
                 t["type"],
-                t["week"],
+                week,
                 t.get("parameter", ""),
                 t.get("measure", "value"),
                 tuple(comps),
+                visit=visit,
+                population=t.get("population", ""),
+                covariates=tuple(t.get("covariates", ())),
+                strata=tuple(t.get("strata", ())),
+                method=t.get("method", ""),
+                negate=t.get("negate", False),
+                sensitivity=_sensitivity(t, where, ck),
+                published=_published_roles(ck, t.get("published", {}), where),
+                assumed_sds=tuple(float(x) for x in t.get("assumed_sds", ())),
             )
         )
 
@@ -728,9 +1037,14 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         registration=trial.get("registration", ""),
         arms=tuple(arms),
         dose=dose,
-        infusion_weeks=tuple(st["infusion_weeks"]),
-        visit_weeks=tuple(st["visit_weeks"]),
+        infusion_weeks=infusion_weeks,
+        visit_weeks=visit_weeks,
         follow_up_weeks=fu,
+        doses=tuple(doses),
+        visits=tuple(visits),
+        time_unit=unit,
+        subject_variables=tuple(svars),
+        administration_records=records,
         parameters=tuple(params),
         eligibility=tuple(crit),
         endpoints=tuple(endpoints),
@@ -739,3 +1053,86 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         source_file=file,
         sha256=sha,
     )
+
+
+def _dose(t: dict, where: str, ck: _Checker, names: list[str]) -> DoseRule:
+    if "amount_per_kg" in t and ("amount" in t or t.get("basis", "per_kg") != "per_kg"):
+        raise ck.fail(f"{where}.amount_per_kg", "amount_per_kg alone, or amount with basis")
+    if "amount_per_kg" in t:
+        amount, basis = t["amount_per_kg"], "per_kg"
+    elif "amount" in t:
+        amount, basis = t["amount"], t.get("basis", "fixed")
+    else:
+        raise ck.fail(f"{where}.amount", "a number (required: amount with basis, or amount_per_kg)")
+    if basis not in DOSE_BASES:
+        raise ck.fail(f"{where}.basis", "one of " + ", ".join(DOSE_BASES), basis)
+    if amount <= 0:
+        key = "amount_per_kg" if "amount_per_kg" in t else "amount"
+        raise ck.fail(f"{where}.{key}", "a positive number", amount)
+    if t.get("arm") and t["arm"] not in names:
+        raise ck.fail(f"{where}.arm", "the name of an arm (" + ", ".join(names) + ")", t["arm"])
+    return DoseRule(
+        float(amount),
+        t.get("unit", "cells/kg" if "amount_per_kg" in t else ""),
+        t.get("per", "infusion" if "amount_per_kg" in t else "dose"),
+        t.get("route", ""),
+        t.get("arm", ""),
+        basis,
+    )
+
+
+def _doses(raw: dict, ck: _Checker, names: list[str]) -> list[DoseRule]:
+    """``[dose]`` (one rule) or ``[[doses]]`` (one per experimental arm, e.g. dose levels)."""
+    if "dose" in raw and "doses" in raw:
+        raise ck.fail("doses", "either [dose] or [[doses]], not both", "both given")
+    if "doses" in raw:
+        items = ck.array(raw, "doses")
+        return [
+            _dose(ck.table(d, "dose", f"doses[{i}]"), f"doses[{i}]", ck, names)
+            for i, d in enumerate(items)
+        ]
+    if "dose" not in raw:
+        raise ck.fail("dose", "a [dose] table or [[doses]] (required section is missing)")
+    return [_dose(ck.table(raw["dose"], "dose", "dose"), "dose", ck, names)]
+
+
+SENSITIVITY_ANALYSES = ("multiple_imputation", "tipping_point")
+
+
+def _sensitivity(t: dict, where: str, ck: _Checker) -> tuple[str, ...]:
+    if "sensitivity" not in t:
+        return SENSITIVITY_ANALYSES if t.get("role") == "primary" else ()
+    for v in t["sensitivity"]:
+        if v not in SENSITIVITY_ANALYSES:
+            raise ck.fail(f"{where}.sensitivity", "a list of " + ", ".join(SENSITIVITY_ANALYSES), v)
+    return tuple(t["sensitivity"])
+
+
+def _endpoint_time(
+    t: dict, visits: list[Visit], fu: float, where: str, ck: _Checker
+) -> tuple[float, float | None]:
+    """(week, AVISITN) of an endpoint given by ``week`` or by ``visit`` (an AVISITN)."""
+    week_numbered = all(v.avisitn == v.weeks for v in visits)
+    if "visit" in t:
+        hit = [v for v in visits if v.avisitn == t["visit"]]
+        if not hit:
+            raise ck.fail(
+                f"{where}.visit",
+                "a scheduled visit number " + str([f"{v.avisitn:g}" for v in visits]),
+                t["visit"],
+            )
+        if "week" in t and abs(hit[0].weeks - t["week"]) > 1e-9:
+            raise ck.fail(f"{where}.week", f"the week of visit {t['visit']:g} ({hit[0].weeks:g})")
+        w = hit[0].weeks
+        return (int(w) if w == int(w) else w), float(t["visit"])
+    if "week" not in t:
+        raise ck.fail(f"{where}.week", "a number (required: week or visit)")
+    week = t["week"]
+    if not 0 < week <= fu:
+        raise ck.fail(f"{where}.week", f"a week in 1..{fu} (follow-up)", week)
+    hit = [v for v in visits if abs(v.weeks - week) < 1e-9]
+    if not hit:
+        raise ck.fail(
+            f"{where}.week", "a scheduled visit week " + str([v.weeks for v in visits]), week
+        )
+    return week, (None if week_numbered else hit[0].avisitn)

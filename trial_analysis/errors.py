@@ -20,6 +20,8 @@ __all__ = [
     "ParameterError",
     "Problem",
     "PublishedDataError",
+    "ReportError",
+    "ResourceLimitError",
     "ScenarioError",
     "StatisticalWarning",
     "SyntheticDataWarning",
@@ -93,10 +95,18 @@ class DataValidationError(TrialAnalysisError, ValueError):
     The message shows the first ``max_shown`` problems and counts the rest.
     """
 
-    def __init__(self, problems: list[Problem], max_shown: int = 50):
+    def __init__(self, problems: list[Problem], max_shown: int = 50, total: int | None = None):
         self.problems = list(problems)
         n = len(self.problems)
-        lines = [f"{n} problem{'s' if n != 1 else ''} found in the patient-level data:"]
+        #: problem rows counted, including rows summarised by a "... and k more rows" problem
+        self.total = max(n, total or 0)
+        shown = min(n, max_shown)
+        head = (
+            f"{self.total} problem{'s' if self.total != 1 else ''} found in the patient-level data"
+        )
+        if shown < self.total:
+            head += f" ({shown} shown)"
+        lines = [head + ":"]
         lines += [f"  - {p}" for p in self.problems[:max_shown]]
         if n > max_shown:
             lines.append(f"  ... and {n - max_shown} more (see .problems)")
@@ -117,8 +127,27 @@ class ParameterError(TrialAnalysisError, ValueError):
         super().__init__(msg)
 
 
+class ResourceLimitError(TrialAnalysisError, ValueError):
+    """A computation would exceed a documented limit (memory, time, size); refused before work.
+
+    ``parameter`` is the argument that drives the cost, ``limit`` the name of the limit in
+    :mod:`trial_analysis.limits` (overridable, see ``docs/limits.md``). The message says what
+    the computation needs, the limit, how to raise it and what to do instead.
+    """
+
+    def __init__(self, message: str, *, parameter: str = "", limit: str = ""):
+        self.parameter, self.limit = parameter, limit
+        super().__init__(message)
+
+
 class AnalysisError(TrialAnalysisError, RuntimeError):
     """An analysis cannot be carried out on the given data (non-convergence, singular fit, ...)."""
+
+
+class ReportError(TrialAnalysisError, ValueError):
+    """A report's content is invalid: a cross-reference to a section, table or figure the report
+    does not contain, a duplicate label, a figure without its data source, or a text over its
+    bound. The message names the section and block."""
 
 
 class MissingDependencyError(TrialAnalysisError, ImportError):

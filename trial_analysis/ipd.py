@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from . import adam
 from ._optional import require
 from ._paths import available_trials
 from ._validate import check_choice
@@ -114,25 +115,44 @@ class _Col:
     what: str = ""
 
 
+def _n_records(design: TrialDesign) -> tuple[str, int]:
+    """(column prefix, number) of the per-administration records the design declares."""
+    pre = design.administration_records
+    return pre, (len(design.infusion_weeks) if pre else 0)
+
+
 def _subject_spec(design: TrialDesign) -> list[_Col]:
+    """The core subject columns, then what the design declares (its subject variables and
+    per-administration records): nothing trial-specific is required otherwise."""
     spec = [
         _Col("USUBJID", "id"),
         _Col("ARM", "choice", choices=design.arm_names, what="an arm of the design"),
         _Col("AGE", "num", low=0, high=120, what="age in years"),
         _Col("SEX", "choice", choices=("M", "F", "U"), what="M, F or U (CDISC SEX)"),
-        _Col("WEIGHT", "num", low=25, high=250, what="body weight in kg"),
-        _Col("BMI", "num", blank_ok=True, low=10, high=80, what="BMI in kg/m2"),
-        _Col("DURDIAB", "num", blank_ok=True, low=0, high=80, what="diabetes duration in years"),
     ]
+    kinds = {"number": "num", "text": "str", "flag": "flag", "date": "date"}
+    for v in design.subject_variables:
+        lab = v.label[:1].lower() + v.label[1:] if v.label[1:2].islower() else v.label
+        what = lab + (f" in {v.unit}" if v.unit else "")
+        spec.append(
+            _Col(v.name, kinds[v.type], blank_ok=not v.required, low=v.low, high=v.high, what=what)
+        )
     spec += [_Col(f, "flag") for f in ("RANDFL", "SAFFL", "ITTFL", "PPROTFL")]
     spec.append(_Col("DCSREAS", "str", blank_ok=True))
-    k = len(design.infusion_weeks)
+    pre, k = _n_records(design)
     spec += [
-        _Col(f"INF{i}WK", "int", blank_ok=True, choices=tuple(map(str, design.infusion_weeks)))
+        _Col(f"{pre}{i}WK", "int", blank_ok=True, choices=tuple(map(str, design.infusion_weeks)))
         for i in range(1, k + 1)
     ]
+    unit = design.dose.unit.removesuffix("/kg") if design.dose.basis == "per_kg" else ""
     spec += [
-        _Col(f"INF{i}DOSE", "num", blank_ok=True, low=0, what=f"{design.dose.unit} x kg given")
+        _Col(
+            f"{pre}{i}DOSE",
+            "num",
+            blank_ok=True,
+            low=0,
+            what=f"{unit or design.dose.unit} given at {design.dose.per} {i}",
+        )
         for i in range(1, k + 1)
     ]
     return spec
@@ -196,20 +216,139 @@ class IPD(Result):
 
     subjects: pd.DataFrame
     measurements: pd.DataFrame
-    design: TrialDesign
+    design: TrialDesign | None
     synthetic: bool = False
     source: str = ""
     info: Mapping[str, Any] = field(default_factory=dict)
+    #: ADaM data sets as given (``True``) or the documented two-table format (``False``)
+    adam: bool = False
+    #: time-to-event records (ADTTE data sets, concatenated), ``None`` when there are none
+    tte: pd.DataFrame | None = None
+    #: the default treatment variable (``TRT01P`` for ADaM when present, ``ARM`` otherwise)
+    treatment: str = "ARM"
 
     title: ClassVar[str] = "Patient-level data: n and mean (SD) by arm, parameter and visit"
 
+    # -- arms, read from the design or (without one) from the data --------------------------
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Arms, control first for data without a design; the design's order otherwise."""
+        if self.design is not None:
+            return self.design.arm_names
+        arms, _ = adam.arms_of(self.subjects, self.treatment, self._default_flag())
+        return tuple(arms)
+
+    @property
+    def control(self) -> str:
+        """The control arm (the design's, else read from the data: placebo/control/... or the
+        first arm)."""
+        if self.design is not None:
+            return self.design.control_arm.name
+        return adam.arms_of(self.subjects, self.treatment, self._default_flag())[1]
+
+    def _default_flag(self) -> str | None:
+        return adam.population_flag(self.subjects, None)
+
+    def analysis_set(
+        self,
+        paramcd: str,
+        *,
+        visits: Iterable[float] | None = None,
+        timepoint: Any = None,
+        population: str | None = None,
+        treatment: str | None = None,
+        flag: str | None = "ANL01FL",
+        dtype: str | None = None,
+        unscheduled: bool = False,
+    ) -> pd.DataFrame:
+        """Long analysis data set of one parameter, one row per subject and visit.
+
+        The ADaM record rules, each choice explicit and recorded in
+        ``result.attrs["analysis_set"]`` (an :class:`~trial_analysis.adam.AnalysisSet`):
+        subjects of ``population`` (a flag such as ``"SAFFL"`` or ``ITT``/``FAS``/``SAF``/
+        ``PP``/``RAND``; default the first of ITTFL, FASFL, EFFFL, SAFFL, PPROTFL, RANDFL
+        present; ``"ALL"``: every subject with an arm — screen failures are never in an arm);
+        arm = ``treatment`` (default TRT01P, else TRT01A, ARM...); records with ``flag = "Y"``
+        when that column exists (ANL01FL by default; ``None``: no flag); observed records
+        (``DTYPE`` blank) unless ``dtype`` names a derived type; one ``timepoint`` (ATPT) when
+        the parameter has several; scheduled visits only unless ``unscheduled``; the visits
+        are ``visits`` (AVISITN values) or every scheduled post-baseline visit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``USUBJID, ARM, AVISITN, AVAL, BASE, CHG`` (+ ``AVISIT``, ``PCHG``... when present),
+            ``ARM`` categorical with the control arm first; ready for
+            ``ta.mmrm.fit(data, "CHG", "USUBJID", "AVISITN", "ARM", baseline="BASE")``.
+
+        Raises
+        ------
+        AnalysisSetError
+            Naming the ADaM variable and the option that resolves the problem (several time
+            points: the ATPT values; duplicates left after the selection; no AVISITN).
+
+        Examples
+        --------
+        >>> import trial_analysis as ta
+        >>> ipd = ta.load_ipd("cdiscpilot01")
+        >>> a = ipd.analysis_set("GLUC", population="SAFFL")
+        >>> a.attrs["analysis_set"].n_subjects
+        230
+        """
+        scheduled: tuple[tuple[float, str], ...] = ()
+        arms = control = None
+        if self.design is not None:
+            scheduled = tuple((v.avisitn, v.label) for v in self.design.visits)
+            arms = list(self.design.arm_names)
+            control = self.design.control_arm.name
+        return adam.analysis_set(
+            self.subjects,
+            self.measurements,
+            paramcd,
+            visits=None if visits is None else list(visits),
+            scheduled=scheduled,
+            timepoint=timepoint,
+            population=population,
+            treatment=treatment or self.treatment,
+            arms=arms,
+            control=control,
+            flag=flag,
+            dtype=dtype,
+            unscheduled=unscheduled,
+            source=self.source,
+        )
+
+    def time_to_event(
+        self, paramcd: str, *, population: str | None = None, treatment: str | None = None
+    ) -> pd.DataFrame:
+        """``USUBJID, ARM, time, event`` of one ADTTE parameter (``event = 1 - CNSR``)."""
+        if self.tte is None:
+            raise adam.AnalysisSetError(
+                f"{self.source}: no time-to-event data set (an ADTTE: a BDS with CNSR) was loaded"
+            )
+        return adam.time_to_event(
+            self.subjects,
+            self.tte,
+            paramcd,
+            population=population,
+            treatment=treatment or self.treatment,
+            source=self.source,
+        )
+
     # -- populations and derived tables ---------------------------------------------------
-    def population(self, population: str = "ITT") -> pd.DataFrame:
+    def population(self, population: str | None = None) -> pd.DataFrame:
         """Subjects of ``population`` (``ALL``, ``RAND``, ``SAF``, ``ITT`` or ``PP``).
 
         ``PP`` (``PPROTFL = "Y"``) is the population analysed in the published primary
         analysis (for Zang 2022: subjects with week-48 data, 45 + 44).
         """
+        if self.adam:
+            flag = adam.population_flag(self.subjects, population)
+            keep = adam.in_population(self.subjects, flag, self.treatment)
+            out = self.subjects.loc[keep].copy()
+            out["ARM"] = out[self.treatment].astype(str)  # the analysed arm, in the copy only
+            return out
+        population = "ITT" if population is None else population
         check_choice("population", population, POPULATIONS)
         flag = POPULATIONS[population]
         s = self.subjects
@@ -220,9 +359,15 @@ class IPD(Result):
 
         Subjects without any row for ``paramcd`` appear with NaN; visits are the design's.
         """
+        check_choice("value", value, ("AVAL", "BASE", "CHG", "PCHG"))
+        if self.adam:
+            a = self.analysis_set(paramcd, population="ALL")
+            out = a.pivot(index="USUBJID", columns="AVISITN", values=value)
+            out = out.reindex(index=self.subjects["USUBJID"].astype(str))
+            out.columns.name = "AVISITN"
+            return out
         codes = [p.code for p in self.design.parameters]
         check_choice("paramcd", paramcd, codes)
-        check_choice("value", value, ("AVAL", "BASE", "CHG", "PCHG"))
         m = self.measurements
         m = m.loc[m["PARAMCD"] == paramcd]
         out = m.pivot(index="USUBJID", columns="AVISITN", values=value)
@@ -235,6 +380,8 @@ class IPD(Result):
 
         The baseline is ``BASE`` where given, else ``AVAL`` at week 0.
         """
+        if self.adam:
+            return self._adam_baseline()
         m = self.measurements
         b = m["BASE"].where(m["BASE"].notna(), m["AVAL"].where(m["AVISITN"] == 0))
         tab = (
@@ -249,7 +396,63 @@ class IPD(Result):
         tab.columns = [f"BASE_{c}" for c in codes]
         return tab.reset_index()
 
-    def endpoint_values(self, endpoint_id: str, population: str = "ITT") -> pd.DataFrame:
+    def _adam_baseline(self) -> pd.DataFrame:
+        """``BASE_<PARAMCD>``: AVAL of the observed baseline record (ABLFL = Y, DTYPE blank,
+        the first time point when there are several)."""
+        m = self.measurements
+        sel = adam.text(m["ABLFL"]) == "Y" if "ABLFL" in m.columns else pd.Series(False, m.index)
+        if "DTYPE" in m.columns:
+            sel &= adam.text(m["DTYPE"]) == ""
+        b = m.loc[sel]
+        tab = (
+            pd.DataFrame(
+                {
+                    "USUBJID": adam.text(b["USUBJID"]),
+                    "PARAMCD": adam.text(b["PARAMCD"]),
+                    "b": pd.to_numeric(b["AVAL"], errors="coerce"),
+                }
+            )
+            .dropna(subset=["b"])
+            .groupby(["USUBJID", "PARAMCD"], sort=False)["b"]
+            .first()
+            .unstack("PARAMCD")
+        )
+        codes = list(dict.fromkeys(adam.text(m["PARAMCD"])))
+        tab = tab.reindex(index=adam.text(self.subjects["USUBJID"]), columns=codes)
+        tab.index.name = "USUBJID"
+        tab.columns = [f"BASE_{c}" for c in codes]
+        return tab.reset_index()
+
+    def _adam_endpoint_values(self, ep: Any, population: str | None) -> pd.DataFrame:
+        subj = self.population(population or ep.population or None)
+        ids = adam.text(subj["USUBJID"])
+        cache: dict[str, pd.DataFrame] = {}
+
+        def measure(param: str, meas: str) -> np.ndarray:
+            if param not in cache:
+                cache[param] = self.analysis_set(
+                    param, visits=[ep.avisitn], population=population or ep.population or None
+                ).set_index("USUBJID")
+            a = cache[param]
+            if meas == "pchg":
+                v = a["PCHG"] if "PCHG" in a.columns else 100 * a["CHG"] / a["BASE"]
+                v = v.where(v.notna(), 100 * a["CHG"] / a["BASE"])
+            else:
+                v = a[{"value": "AVAL", "chg": "CHG"}[meas]]
+            return pd.to_numeric(v, errors="coerce").reindex(ids).to_numpy(dtype=float)
+
+        if ep.type == "binary":
+            value = _composite(ep.components, measure)
+        else:
+            value = measure(ep.parameter, ep.measure)
+        out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
+        out["value"] = value
+        out = out.merge(self.baseline(), on="USUBJID", how="left")
+        sets = [a.attrs.get("analysis_set") for a in cache.values()]
+        out.attrs["analysis_set"] = "; ".join(str(x) for x in sets if x is not None)
+        return out
+
+    def endpoint_values(self, endpoint_id: str, population: str | None = None) -> pd.DataFrame:
         """Per-subject values of a design endpoint.
 
         Parameters
@@ -282,6 +485,13 @@ class IPD(Result):
         >>> ev.groupby("ARM", sort=False)["value"].agg(["sum", "count"]).astype(int).values.tolist()
         [[9, 45], [2, 44]]
         """
+        if self.design is None:
+            raise ParameterError(
+                "endpoint_id",
+                "an endpoint of a design (these data were loaded without a design.toml, so no "
+                "endpoint is declared; pass design= to load_ipd)",
+                endpoint_id,
+            )
         try:
             ep = self.design.endpoint(endpoint_id)
         except KeyError:
@@ -290,30 +500,50 @@ class IPD(Result):
                 "one of " + ", ".join(repr(e.id) for e in self.design.endpoints),
                 endpoint_id,
             ) from None
-        subj = self.population(population)
-        at = self.measurements.loc[self.measurements["AVISITN"] == ep.week]
-        ids = subj["USUBJID"]
-
-        def measure(param: str, meas: str) -> np.ndarray:
-            col = {"value": "AVAL", "chg": "CHG", "pchg": "PCHG"}[meas]
-            s = at.loc[at["PARAMCD"] == param].set_index("USUBJID")[col]
-            return s.reindex(ids).to_numpy(dtype=float)
-
-        if ep.type == "binary":
-            value = _composite(ep.components, measure)
+        if self.adam:
+            out = self._adam_endpoint_values(ep, population)
         else:
-            value = measure(ep.parameter, ep.measure)
-        out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
-        out["value"] = value
-        out = out.merge(self.baseline(), on="USUBJID", how="left")
-        order = {a: i for i, a in enumerate(self.design.arm_names)}
+            subj = self.population(population)
+            at = self.measurements.loc[self.measurements["AVISITN"] == ep.week]
+            ids = subj["USUBJID"]
+
+            def measure(param: str, meas: str) -> np.ndarray:
+                col = {"value": "AVAL", "chg": "CHG", "pchg": "PCHG"}[meas]
+                s = at.loc[at["PARAMCD"] == param].set_index("USUBJID")[col]
+                return s.reindex(ids).to_numpy(dtype=float)
+
+            if ep.type == "binary":
+                value = _composite(ep.components, measure)
+            else:
+                value = measure(ep.parameter, ep.measure)
+            out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
+            out["value"] = value
+            out = out.merge(self.baseline(), on="USUBJID", how="left")
+        order = {a: i for i, a in enumerate(self.arm_names)}
         out = out.iloc[np.argsort(out["ARM"].map(order).to_numpy(), kind="stable")]
         out.attrs["synthetic"] = self.synthetic
         out.attrs["endpoint"] = ep.id
         return out.reset_index(drop=True)
 
     # -- Result protocol --------------------------------------------------------------------
+    def _adam_summary(self) -> pd.DataFrame:
+        parts = []
+        for code in dict.fromkeys(adam.text(self.measurements["PARAMCD"])):
+            try:
+                a = self.analysis_set(code)
+            except adam.AnalysisSetError:
+                continue  # needs a time point or a flag: summarised by analysis_set(...) only
+            g = a.groupby(["AVISITN", "ARM"], sort=True, observed=True)["AVAL"]
+            parts.append(g.agg(n="count", mean="mean", sd="std").reset_index().assign(PARAMCD=code))
+        if not parts:
+            return pd.DataFrame(columns=["PARAMCD", "AVISITN", "ARM", "n", "mean", "sd"])
+        out = pd.concat(parts, ignore_index=True)
+        out["ARM"] = out["ARM"].astype(str)
+        return out[["PARAMCD", "AVISITN", "ARM", "n", "mean", "sd"]]
+
     def to_frame(self) -> pd.DataFrame:
+        if self.adam:
+            return self._adam_summary()
         m = self.measurements.merge(self.subjects[["USUBJID", "ARM"]], on="USUBJID")
         g = m.groupby(["PARAMCD", "AVISITN", "ARM"], sort=False)["AVAL"]
         out = g.agg(n="count", mean="mean", sd="std").reset_index()
@@ -325,6 +555,18 @@ class IPD(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
+        if self.adam:
+            flag = self._default_flag()
+            pop = self.population(None)
+            n = pop.groupby("ARM", sort=False).size()
+            counts = ", ".join(f"{a}: {n.get(a, 0)}" for a in self.arm_names)
+            out = [
+                f"{len(self.subjects)} subjects in ADSL; {len(pop)} in the "
+                f"{flag or 'all-arms'} population ({counts}; arm = {self.treatment}); "
+                f"source: {self.source}"
+            ]
+            out += list(self.info.get("notes", ()))
+            return tuple(out)
         n = self.subjects.groupby("ARM", sort=False).size()
         counts = ", ".join(f"{a}: {n.get(a, 0)}" for a in self.design.arm_names)
         out = [f"{len(self.subjects)} subjects ({counts}); source: {self.source}"]
@@ -361,9 +603,11 @@ def _composite(components: Iterable[Component], measure) -> np.ndarray:
 class _Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.total = 0  # problem rows, including those summarised by a count
 
     def add(self, file: str, row: int | None, column: str | None, value: Any, rule: str) -> None:
         self.items.append(Problem(file, row, column, value, rule))
+        self.total += 1
 
     def add_many(
         self,
@@ -378,6 +622,7 @@ class _Problems:
         n = len(rows)
         if n == 0:
             return
+        self.total += n
         vals = values if isinstance(values, np.ndarray) else list(values)
         rules = [rule] * min(n, _MAX_PER_RULE) if isinstance(rule, str) else rule
         for r, v, ru in zip(rows[:_MAX_PER_RULE], vals[:_MAX_PER_RULE], rules, strict=False):
@@ -434,12 +679,29 @@ def _find_files(folder: Path, names: tuple[str, ...]) -> dict[str, Path]:
     return found
 
 
-def _read_csv(path: Path, probs: _Problems) -> _Raw | None:
+def _read_csv(path: Path, probs: _Problems, lim: Mapping[str, int] | None = None) -> _Raw | None:
     file = str(path)
+    lim = _limits(None) if lim is None else lim
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+    except OSError as exc:
+        probs.add(file, None, None, None, f"cannot read the file ({exc.strerror})")
+        return None
+    # Bound the work before parsing: fields on the first line (from at most 1 MiB of it) and
+    # rows x columns; a CSV with a million columns would otherwise take minutes and all memory.
+    line = head.split(b"\n", 1)[0]
+    sep_b = b";" if line.count(b";") > line.count(b",") else b","
+    n_cols = line.count(sep_b) + 1
+    if n_cols > lim["max_columns"]:
+        _too_big(file, 1, n_cols, lim, probs)
+        return None
     try:
         data = path.read_bytes()
     except OSError as exc:
         probs.add(file, None, None, None, f"cannot read the file ({exc.strerror})")
+        return None
+    if _too_big(file, data.count(b"\n"), n_cols, lim, probs):
         return None
     if not data.strip():
         probs.add(file, None, None, None, "the file is empty (expected a header row and data)")
@@ -551,7 +813,10 @@ def _read_fast(data: bytes, text: str, sep: str) -> tuple[list[str], pd.DataFram
     text. Returns None, sending the file to the careful cell-by-cell path, when anything looks
     unusual: a parse error, a row of another length, or 'nan' text parsed as a number."""
     first = _lines(text, 1)[0].rstrip("\r")
-    header = [_header_name(h) for h in next(csv.reader([first], delimiter=sep), [])]
+    try:
+        header = [_header_name(h) for h in next(csv.reader([first], delimiter=sep), [])]
+    except csv.Error:  # e.g. a bare carriage return inside the header: the careful path reports it
+        return None
     if not header:
         return None
     numeric = {j for j, h in enumerate(header) if _NUMERIC_RE.fullmatch(h)}
@@ -657,30 +922,73 @@ def _header_name(v: Any) -> str:
     return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
 
 
-def _read_excel(path: Path, probs: _Problems) -> tuple[_Raw | None, _Raw | None]:
-    require("openpyxl", "io", "reading Excel workbooks")
+def _read_excel(
+    path: Path, probs: _Problems, lim: Mapping[str, int] | None = None
+) -> tuple[_Raw | None, _Raw | None]:
+    """The ``subjects`` and ``measurements`` sheets (only those), within their used range.
+
+    Read with openpyxl in read-only mode, sheet by sheet: the sheet's declared dimension is
+    checked against :data:`READ_LIMITS` before any cell is read (a 90 KB file with one cell at
+    XFD1048576 would otherwise allocate gigabytes), and rows are streamed with a cell budget in
+    case the dimension is missing or wrong. Other sheets are never read.
+    """
+    openpyxl = require("openpyxl", "io", "reading Excel workbooks")
+    lim = _limits(None) if lim is None else lim
     file = str(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
         probs.add(file, None, None, None, f"cannot read the file as an Excel workbook ({exc})")
         return None, None
-    lower = {str(k).strip().lower(): k for k in sheets}
-    out: list[_Raw | None] = []
-    for names in (_SUBJECT_NAMES, _MEAS_NAMES):
-        key = next((lower[n] for n in names if n in lower), None)
-        if key is None:
-            probs.add(
-                file,
-                None,
-                None,
-                None,
-                f"no sheet named '{names[0]}' (sheets: {', '.join(map(str, sheets))})",
-            )
-            out.append(None)
-            continue
-        out.append(_raw_from_grid(f"{file} [sheet {key}]", sheets[key], probs))
-    return out[0], out[1]
+    try:
+        lower = {str(k).strip().lower(): k for k in wb.sheetnames}
+        out: list[_Raw | None] = []
+        for names in (_SUBJECT_NAMES, _MEAS_NAMES):
+            key = next((lower[n] for n in names if n in lower), None)
+            if key is None:
+                probs.add(
+                    file,
+                    None,
+                    None,
+                    None,
+                    f"no sheet named '{names[0]}' (sheets: {', '.join(map(str, wb.sheetnames))})",
+                )
+                out.append(None)
+                continue
+            where = f"{file} [sheet {key}]"
+            ws = wb[key]
+            rows_d, cols_d = ws.max_row or 0, ws.max_column or 0
+            if _too_big(where, rows_d, cols_d, lim, probs):
+                out.append(None)
+                continue
+            grid, cells, used = [], 0, 0
+            try:
+                for row in ws.iter_rows(values_only=True, max_col=cols_d or None):
+                    if len(row) > lim["max_columns"]:
+                        _too_big(where, 1, len(row), lim, probs)
+                        grid = None
+                        break
+                    cells += len(row)
+                    if cells > lim["max_cells"]:
+                        _too_big(where, len(grid) + 1, max(len(row), 1), lim, probs)
+                        grid = None
+                        break
+                    last = max((j + 1 for j, v in enumerate(row) if v is not None), default=0)
+                    used = max(used, last)
+                    grid.append(row)
+            except Exception as exc:  # damaged sheet XML
+                probs.add(where, None, None, None, f"cannot read the sheet ({exc})")
+                grid = None
+            if grid is None:
+                out.append(None)
+                continue
+            while grid and all(v is None for v in grid[-1]):
+                grid.pop()  # trailing empty rows of the declared range
+            frame = pd.DataFrame([list(r[:used]) + [None] * (used - len(r)) for r in grid])
+            out.append(_raw_from_grid(where, frame.astype(object), probs))
+        return out[0], out[1]
+    finally:
+        wb.close()
 
 
 def _read_typed(path: Path, fmt: str, probs: _Problems) -> _Raw | None:
@@ -713,6 +1021,209 @@ def _read_typed(path: Path, fmt: str, probs: _Problems) -> _Raw | None:
     frame = df.copy()
     frame.columns = range(frame.shape[1])
     return _Raw(file, frame, header, np.arange(2, len(frame) + 2))
+
+
+# ------------------------------------------------------------------------------------------
+# Reader limits (issue: bounded work before it starts) and SAS transport integrity
+# ------------------------------------------------------------------------------------------
+#: Limits checked before a file is parsed; override per call (``load_ipd(..., limits={...})``)
+#: or for the session (``trial_analysis.ipd.READ_LIMITS["max_columns"] = 5000``).
+READ_LIMITS: dict[str, int] = {
+    # columns of one table (ADaM data sets have up to a few hundred)
+    "max_columns": 2000,
+    # cells of one table (rows x columns), about 1-2 GB of memory as Python objects
+    "max_cells": 50_000_000,
+}
+
+
+def _limits(over: Mapping[str, int] | None) -> dict[str, int]:
+    lim = dict(READ_LIMITS)
+    for k, v in (over or {}).items():
+        if k not in lim:
+            raise ParameterError("limits", "a mapping with keys " + ", ".join(lim), k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ParameterError(f"limits[{k!r}]", "a whole number >= 1", v)
+        lim[k] = v
+    return lim
+
+
+def _too_big(file: str, rows: int, cols: int, lim: Mapping[str, int], probs: _Problems) -> bool:
+    if cols > lim["max_columns"]:
+        probs.add(
+            file,
+            None,
+            None,
+            None,
+            f"{cols} columns, more than the limit of {lim['max_columns']} (max_columns); the file "
+            "is not read (raise the limit with load_ipd(..., limits={'max_columns': ...}) if the "
+            "columns are real)",
+        )
+        return True
+    if rows * cols > lim["max_cells"]:
+        probs.add(
+            file,
+            None,
+            None,
+            None,
+            f"{rows} rows x {cols} columns = {rows * cols} cells, more than the limit of "
+            f"{lim['max_cells']} (max_cells); the file is not read (raise it with "
+            "load_ipd(..., limits={'max_cells': ...}))",
+        )
+        return True
+    return False
+
+
+def _xpt_problem(path: Path) -> str | None:
+    """Structural check of a SAS transport v5 file: the data section must hold whole
+    observations of the length the NAMESTR records declare, padded with blanks.
+
+    Readers (pyreadstat, haven) return the observations before a cut silently. Format: SAS
+    Technical Support TS-140, "The record layout of a data set in SAS transport (XPORT)
+    format". A cut exactly at an observation boundary that is also a multiple of 80 bytes
+    cannot be told from a complete file by any reader.
+    """
+    size = path.stat().st_size
+    if size % 80:
+        return (
+            "its size is not a multiple of 80 bytes (a SAS transport file is a sequence of "
+            "80-byte records): truncated or damaged file"
+        )
+    with path.open("rb") as fh:
+        data = fh.read()
+    if not data.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"):
+        return "it does not start with a SAS transport LIBRARY header record"
+    if data[:80].find(b"LIBV8") >= 0:
+        return None  # v8/v9 transport: member lengths differ; left to the reader
+    members = data.count(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!")
+    if members != 1:
+        return None if members > 1 else "it has no MEMBER header record (truncated file)"
+    ns = data.find(b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!")
+    obs = data.find(b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!")
+    if ns < 0 or obs < 0:
+        return "the file ends before its OBS header record (truncated file)"
+    nvar = int(data[ns + 54 : ns + 58])
+    mem = data.find(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!")
+    nlen = int(data[mem + 74 : mem + 78] or b"140")
+    start = ns + 80
+    lengths = [
+        int.from_bytes(data[start + i * nlen + 4 : start + i * nlen + 6], "big")
+        for i in range(nvar)
+    ]
+    obs_len = sum(lengths)
+    body = data[obs + 80 :]
+    if obs_len <= 0:
+        return None
+    whole, rest = divmod(len(body), obs_len)
+    tail = body[whole * obs_len :]
+    if tail.strip(b" "):
+        return (
+            f"the data section ends inside an observation ({rest} of {obs_len} bytes of the last "
+            f"one; {whole} complete observations): truncated file"
+        )
+    return None
+
+
+# ADaM character variables that hold digits (so a CSV cannot tell them from numbers): names
+# ending in ID, CD, FL, DTC or C, toxicity grades and SDTM original results/ranges.
+_ADAM_TEXT_RE = re.compile(r".*(ID|CD|FL|DTC|C|TOXGR[LH]?|ORRES|ORNRLO|ORNRHI)$")
+_ADAM_DATE_RE = re.compile(r".*(DT|DTM)$")
+_DATA_EXT = {".xpt": "xpt", ".sas7bdat": "sas7bdat", ".csv": "csv", ".parquet": "parquet"}
+_DATA_EXT[".pq"] = "parquet"
+
+
+def _normalise_adam(df: pd.DataFrame, from_text: bool) -> pd.DataFrame:
+    """One representation whatever the file format: text columns object with "" for blank,
+    numbers float64, dates/datetimes datetime64[ns]. ``from_text``: the cells were read as
+    text (CSV), so numbers and ISO dates are recognised (text-only ADaM names stay text)."""
+    out = {}
+    for c in df.columns:
+        col = df[c]
+        name = str(c)
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[name] = pd.to_datetime(col).dt.tz_localize(None).astype("datetime64[ns]")
+            continue
+        if pd.api.types.is_bool_dtype(col.dtype):
+            out[name] = col.astype(object)
+            continue
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            out[name] = col.astype(float)
+            continue
+        vals = col.astype(object).where(col.notna(), "")
+        sample = [v for v in vals.iloc[:2000] if not (isinstance(v, str) and v.strip() == "")]
+        if sample and all(hasattr(v, "isoformat") and not isinstance(v, str) for v in sample):
+            out[name] = pd.to_datetime(vals.where(vals != "", None)).astype("datetime64[ns]")
+            continue
+        text = vals.map(lambda v: v if isinstance(v, str) else _cell_text(v))
+        if from_text and not _ADAM_TEXT_RE.fullmatch(name):
+            blank = text.str.strip() == ""
+            num = pd.to_numeric(text.where(~blank, None), errors="coerce")
+            if (num.notna() | blank).all() and (~blank).any():
+                out[name] = num.astype(float)
+                continue
+            if _ADAM_DATE_RE.fullmatch(name) and (~blank).any():
+                d = pd.to_datetime(text.where(~blank, None), errors="coerce", format="ISO8601")
+                if (d.notna() | blank).all():
+                    out[name] = d.astype("datetime64[ns]")
+                    continue
+        out[name] = text.astype(object)
+    return pd.DataFrame(out, index=range(len(df)))
+
+
+def _read_adam_file(path: Path, lim: Mapping[str, int], probs: _Problems) -> pd.DataFrame | None:
+    """One ADaM data set in the normal representation (or None with the problem recorded)."""
+    fmt = _DATA_EXT[path.suffix.lower()]
+    file = str(path)
+    if fmt == "csv":
+        raw = _read_csv(path, probs, lim)
+        if raw is None or raw.frame is None:
+            return None
+        frame = raw.frame.copy()
+        names = raw.header
+        dup = [n for n in set(names) if names.count(n) > 1 and n]
+        for n in dup:
+            probs.add(file, 1, n, n, "duplicated column name; keep one")
+        if dup:
+            return None
+        frame.columns = names
+        frame = frame.loc[:, [n for n in names if n]]
+        return _normalise_adam(frame, from_text=True)
+    try:
+        if fmt == "xpt":
+            why = _xpt_problem(path)
+            if why:
+                probs.add(file, None, None, None, f"cannot read the file as SAS transport: {why}")
+                return None
+            prs = require("pyreadstat", "io", "reading SAS transport (.xpt) files")
+            _, meta = prs.read_xport(str(path), metadataonly=True)
+            if _too_big(file, meta.number_rows or 0, meta.number_columns, lim, probs):
+                return None
+            df, _ = prs.read_xport(str(path))
+        elif fmt == "sas7bdat":
+            prs = require("pyreadstat", "io", "reading SAS data sets (.sas7bdat)")
+            _, meta = prs.read_sas7bdat(str(path), metadataonly=True)
+            if _too_big(file, meta.number_rows or 0, meta.number_columns, lim, probs):
+                return None
+            df, meta = prs.read_sas7bdat(str(path))
+            if meta.number_rows is not None and len(df) != meta.number_rows:
+                probs.add(
+                    file,
+                    None,
+                    None,
+                    None,
+                    f"{len(df)} rows read but the header declares {meta.number_rows}: "
+                    "truncated file",
+                )
+                return None
+        else:
+            pq = require("pyarrow.parquet", "io", "reading Parquet files")
+            md = pq.ParquetFile(path).metadata
+            if _too_big(file, md.num_rows, md.num_columns, lim, probs):
+                return None
+            df = pd.read_parquet(path)
+    except Exception as exc:  # damaged files raise library-specific errors
+        probs.add(file, None, None, None, f"cannot read the file as {fmt} ({exc})")
+        return None
+    return _normalise_adam(df, from_text=False)
 
 
 # ------------------------------------------------------------------------------------------
@@ -986,8 +1497,13 @@ def _convert(
         for name, kind in _OPTIONAL_KNOWN.items()
         if name in pos and name not in {c.name for c in spec}
     ]
-    if any(c.name == "INF1WK" for c in spec):  # optional infusion dates in the subjects table
-        cols += [_Col(n, "date", blank_ok=True) for n in pos if re.fullmatch(r"INF\d+DT", n)]
+    pre = next((c.name[:-3] for c in spec if c.name.endswith("1WK") and c.kind == "int"), "")
+    if pre:  # optional administration dates in the subjects table
+        cols += [
+            _Col(n, "date", blank_ok=True)
+            for n in pos
+            if re.fullmatch(re.escape(pre) + r"\d+DT", n)
+        ]
     for c in cols:
         col = frame.iloc[:, pos[c.name]]
         if c.kind == "date":
@@ -1138,10 +1654,13 @@ def _check_subjects(
         flag["PPROTFL"][bad],
         "PPROTFL is Y but ITTFL is N (per-protocol subjects are a subset of ITT)",
     )
-    for i in range(1, len(design.infusion_weeks) + 1):
-        wk, dose = s[f"INF{i}WK"], s[f"INF{i}DOSE"]
+    pre, k = _n_records(design)
+    for i in range(1, k + 1):
+        wk, dose = s[f"{pre}{i}WK"], s[f"{pre}{i}DOSE"]
         bad = ok & np.isnan(wk) & ~np.isnan(dose)
-        probs.add_many(file, rows[bad], f"INF{i}WK", wk[bad], f"blank although INF{i}DOSE is given")
+        probs.add_many(
+            file, rows[bad], f"{pre}{i}WK", wk[bad], f"blank although {pre}{i}DOSE is given"
+        )
     _check_infusion_dates(file, s, rows, ok, design, probs)
     # Arms must match the design's randomised numbers (checked when every row is readable).
     if ok.all() and not dup.any():
@@ -1172,15 +1691,17 @@ def _check_infusion_dates(
     probs: _Problems,
 ) -> None:
     """Optional ``INFkDT``: given only with a week, increasing, and on the week schedule."""
-    k = len(design.infusion_weeks)
+    pre, k = _n_records(design)
     for i in range(1, k + 1):
-        dt = s.get(f"INF{i}DT")
+        dt = s.get(f"{pre}{i}DT")
         if dt is None:
             continue
-        wk = s[f"INF{i}WK"]
+        wk = s[f"{pre}{i}WK"]
         bad = ok & ~np.isnat(dt) & np.isnan(wk)
-        probs.add_many(file, rows[bad], f"INF{i}WK", wk[bad], f"blank although INF{i}DT is given")
-        d1 = s.get("INF1DT")
+        probs.add_many(
+            file, rows[bad], f"{pre}{i}WK", wk[bad], f"blank although {pre}{i}DT is given"
+        )
+        d1 = s.get(f"{pre}1DT")
         if i == 1 or d1 is None:
             continue
         both = ok & ~np.isnat(dt) & ~np.isnat(d1)
@@ -1189,20 +1710,20 @@ def _check_infusion_dates(
         probs.add_many(
             file,
             rows[early],
-            f"INF{i}DT",
+            f"{pre}{i}DT",
             np.datetime_as_string(dt[early], unit="D"),
-            "not after INF1DT (infusion dates must increase)",
+            f"not after {pre}1DT (administration dates must increase)",
         )
-        w1 = s["INF1WK"]
+        w1 = s[f"{pre}1WK"]
         with np.errstate(invalid="ignore"):
             off = both & ~early & (np.abs(days - 7 * (wk - w1)) > DATE_WINDOW_DAYS)
         probs.add_many(
             file,
             rows[off],
-            f"INF{i}DT",
+            f"{pre}{i}DT",
             np.datetime_as_string(dt[off], unit="D"),
             [
-                f"{int(dd)} days after INF1DT, but INF{i}WK - INF1WK = {int(a - b)} weeks "
+                f"{int(dd)} days after {pre}1DT, but {pre}{i}WK - {pre}1WK = {int(a - b)} weeks "
                 f"(more than {DATE_WINDOW_DAYS} days off)"
                 for dd, a, b in zip(days[off][:_MAX_PER_RULE], wk[off], w1[off], strict=False)
             ],
@@ -1313,7 +1834,13 @@ def _resolve_design(design: Any, folder: Path | None, studyid: Any) -> TrialDesi
         return load_design(folder / "design.toml")
     if isinstance(studyid, str) and studyid in available_trials():
         return load_design(studyid)
-    return load_design("zang2022")
+    where = f" in {folder}" if folder is not None else ""
+    raise ParameterError(
+        "design",
+        f"a design for these data: pass design= (a TrialDesign, a design.toml path or a shipped "
+        f"trial name: {', '.join(available_trials())}), put a design.toml{where}, or give a "
+        f"STUDYID column naming a shipped trial (found {studyid!r})",
+    )
 
 
 def validate_frames(
@@ -1364,17 +1891,18 @@ def _validate_raw(
     spos = _structure(rs, sspec, probs) if rs is not None else None
     mpos = _structure(rm, mspec, probs) if rm is not None else None
     if probs or spos is None or mpos is None:
-        raise DataValidationError(probs.items)
+        raise DataValidationError(probs.items, total=probs.total)
     assert rs is not None and rm is not None
     s, sok = _convert(rs, sspec, spos, probs)
     m, mok = _convert(rm, mspec, mpos, probs)
     _check_subjects(rs.file, s, rs.rows, sok, design, probs)
     _check_measurements(rm.file, m, rm.rows, mok, design, s["USUBJID"], probs)
     if probs:
-        raise DataValidationError(_sorted(probs.items, (rs.file, rm.file)))
+        raise DataValidationError(_sorted(probs.items, (rs.file, rm.file)), total=probs.total)
     s = _frame(s)
     m = _frame(m)
-    for c in (f"INF{i}WK" for i in range(1, len(design.infusion_weeks) + 1)):
+    pre, k = _n_records(design)
+    for c in (f"{pre}{i}WK" for i in range(1, k + 1)):
         s[c] = pd.array(s[c].to_numpy(), dtype="Float64").astype("Int64")
     m["AVISITN"] = m["AVISITN"].astype(np.int64)
     if synthetic is None:
@@ -1383,6 +1911,197 @@ def _validate_raw(
             or ("SYNTHFL" in m and (m["SYNTHFL"] == "Y").any())
         )
     return IPD(s, m, design, synthetic=synthetic, source=source)
+
+
+def _adam_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _DATA_EXT)
+
+
+def _adam_design(design: Any, folder: Path) -> TrialDesign | None:
+    if design is not None:
+        return _resolve_design(design, None, None)
+    for d in (folder, folder.parent):
+        if (d / "design.toml").is_file():
+            return load_design(d / "design.toml")
+    return None
+
+
+def _load_adam(folder: Path, design: Any, lim: Mapping[str, int] | None = None) -> IPD:
+    """An ADSL and any BDS/ADTTE data sets of ``folder``, recognised by content, checked
+    together (every structural problem in one pass), kept as given."""
+    probs = _Problems()
+    lim = _limits(lim)
+    files = _adam_files(folder)
+    frames: dict[str, pd.DataFrame] = {}
+    for f in files:
+        df = _read_adam_file(f, lim, probs)
+        if df is not None:
+            frames[str(f)] = df
+    if probs:
+        raise DataValidationError(probs.items, total=probs.total)
+    kinds = {f: adam.classify(df) for f, df in frames.items()}
+    adsl = [f for f, k in kinds.items() if k == "ADSL"]
+    bds = {f: frames[f] for f, k in kinds.items() if k == "BDS"}
+    tte = {f: frames[f] for f, k in kinds.items() if k == "ADTTE"}
+    ignored = [Path(f).name for f, k in kinds.items() if k == ""]
+    found = ", ".join(f"{Path(f).name} ({k or 'not ADSL/BDS'})" for f, k in kinds.items())
+    if len(adsl) != 1:
+        why = "no ADSL" if not adsl else f"{len(adsl)} ADSL-like data sets"
+        raise DataValidationError(
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    None,
+                    None,
+                    f"expected one ADSL (one row per USUBJID, with TRT01P, TRT01A or ARM) and "
+                    f"BDS data sets (USUBJID, PARAMCD, AVAL), or the documented files "
+                    f"subjects.csv + measurements.csv; found {why}: {found or 'no data files'}",
+                )
+            ]
+        )
+    if not bds and not tte:
+        raise DataValidationError(
+            [
+                Problem(
+                    str(folder),
+                    None,
+                    None,
+                    None,
+                    f"expected at least one BDS data set (USUBJID, PARAMCD, AVAL) beside the "
+                    f"ADSL; found {found}",
+                )
+            ]
+        )
+    subjects = frames[adsl[0]]
+    d = _adam_design(design, folder)
+    found_problems = adam.check(subjects, adsl[0], {**bds, **tte}, CHG_TOLERANCE)
+    treatment = (
+        adam.treatment_variable(subjects)
+        if any(t in subjects.columns for t in adam.TREATMENT_VARIABLES)
+        else "ARM"
+    )
+    if d is not None and treatment in subjects.columns:
+        found_problems += _adam_design_problems(subjects, adsl[0], bds, d, treatment)
+    if found_problems:
+        total = sum(n for _, n in found_problems)
+        raise DataValidationError([p for p, _ in found_problems], total=total)
+    measurements = (
+        pd.concat(list(bds.values()), ignore_index=True, sort=False) if bds else pd.DataFrame()
+    )
+    tte_frame = pd.concat(list(tte.values()), ignore_index=True, sort=False) if tte else None
+    notes = []
+    if d is None:
+        notes.append(
+            "no design.toml: arms, sizes and visits are read from ADSL and the BDS data sets"
+        )
+    if ignored:
+        notes.append("not ADSL/BDS, not used: " + ", ".join(ignored))
+    info = {
+        "datasets": {Path(f).name: k for f, k in kinds.items()},
+        "notes": tuple(notes),
+    }
+    return IPD(
+        subjects,
+        measurements,
+        d,
+        synthetic=False,
+        source=str(folder),
+        info=info,
+        adam=True,
+        tte=tte_frame,
+        treatment=treatment,
+    )
+
+
+def _adam_design_problems(
+    subjects: pd.DataFrame,
+    file: str,
+    bds: Mapping[str, pd.DataFrame],
+    design: TrialDesign,
+    treatment: str,
+) -> list[tuple[Problem, int]]:
+    """What the design declares and the data lack: arms (treatment values) and parameters."""
+    out: list[tuple[Problem, int]] = []
+    arm = adam.text(subjects[treatment])
+    present = set(arm[~arm.str.contains(adam.NOT_AN_ARM)])
+    for a in design.arm_names:
+        if a not in present:
+            out.append(
+                (
+                    Problem(
+                        file,
+                        None,
+                        treatment,
+                        a,
+                        f"the design's arm is not a {treatment} value of the data (values: "
+                        + ", ".join(sorted(present))
+                        + ")",
+                    ),
+                    1,
+                )
+            )
+    extra = sorted(present - set(design.arm_names))
+    if extra:
+        out.append(
+            (
+                Problem(
+                    file,
+                    None,
+                    treatment,
+                    extra[0],
+                    f"{treatment} values not declared as arms in the design: " + ", ".join(extra),
+                ),
+                1,
+            )
+        )
+    codes = set()
+    for m in bds.values():
+        if "PARAMCD" in m.columns:
+            codes |= set(adam.text(m["PARAMCD"]))
+    for prm in design.parameters:
+        if prm.code not in codes:
+            out.append(
+                (
+                    Problem(
+                        ", ".join(Path(f).name for f in bds),
+                        None,
+                        "PARAMCD",
+                        prm.code,
+                        "a parameter the design declares has no records (PARAMCD values: "
+                        + ", ".join(sorted(codes))
+                        + ")",
+                    ),
+                    1,
+                )
+            )
+    return out
+
+
+def _trial_data_folder(name: str) -> Path:
+    """The patient-level data a shipped trial has (``data/<trial>/adam/``)."""
+    from ._paths import trial_dir
+
+    d = trial_dir(name)
+    if (d / "adam").is_dir():
+        return d / "adam"
+    raise DataValidationError(
+        [
+            Problem(
+                str(d),
+                None,
+                None,
+                None,
+                f"trial {name!r} ships no patient-level data (an adam/ folder); for a synthetic "
+                f"cohort use ta.synthetic_ipd({name!r})",
+            )
+        ]
+    )
+
+
+def _is_documented(folder: Path) -> bool:
+    """The documented two-table format (subjects.* / measurements.*), complete or not."""
+    return bool(_find_files(folder, ("subjects", "measurements")))
 
 
 def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -> IPD:
@@ -1397,7 +2116,9 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
     design : TrialDesign, str or Path, optional
         The design to validate against (a shipped trial name, a ``design.toml`` path or a
         :class:`~trial_analysis.design.TrialDesign`). Default: a ``design.toml`` in the data
-        folder, else the shipped trial named in a ``STUDYID`` column, else ``zang2022``.
+        folder (or, for ADaM files, its parent), else the shipped trial named in a ``STUDYID``
+        column; the documented two-table format needs one of these, ADaM data sets without a
+        design are read as they are (arms, sizes and visits from ADSL/BDS, said in ``notes``).
 
     Returns
     -------
@@ -1422,6 +2143,12 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
     p = Path(path)
     probs = _Problems()
     folder: Path | None = None
+    if not p.exists() and isinstance(path, str) and path in available_trials():
+        p = _trial_data_folder(path)
+        if design is None:
+            design = path
+    if p.is_dir() and not _is_documented(p) and not list(p.glob("*.xlsx")):
+        return _load_adam(p, design)
     if p.is_dir():
         folder = p
         sf, mf = _find_files(p, _SUBJECT_NAMES), _find_files(p, _MEAS_NAMES)
@@ -1469,7 +2196,14 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
     studyid = None
     if rs is not None and rs.frame is not None and "STUDYID" in rs.header and len(rs.frame):
         studyid = _cell_text(rs.frame.iloc[0, rs.header.index("STUDYID")]).strip()
-    d = _resolve_design(design, folder, studyid)
+    try:
+        d = _resolve_design(design, folder, studyid)
+    except ParameterError as exc:
+        if not probs:
+            raise
+        # the files themselves are unreadable: that is the first thing to fix
+        probs.add(str(p), None, "STUDYID", studyid, f"no design to validate against: {exc}")
+        raise DataValidationError(probs.items, total=probs.total) from None
     return _validate_raw(rs, rm, d, str(p), probs)
 
 
@@ -1491,7 +2225,7 @@ def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
     ``excel``: one workbook with sheets ``subjects`` and ``measurements``. Synthetic data get a
     ``SYNTHFL = "Y"`` column in both tables. Files are written atomically.
     """
-    from .cli._common import atomic_write
+    from ._io import atomic_write
 
     check_choice("format", format, FORMATS)
     s, m = _export_frames(ipd)

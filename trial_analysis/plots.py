@@ -12,21 +12,22 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from ._figures import TrialFigure
 from .design import TrialDesign
-from .results import format_sci
 
 __all__ = ["FlowBox", "consort_flow", "design_timeline"]
 
 
 def design_timeline(design: TrialDesign) -> Figure:
-    """Timeline of infusions (triangles) and visits (circles) up to the end of follow-up.
+    """Timeline of scheduled administrations (triangles) and visits (circles) to the end of
+    follow-up.
 
     Examples
     --------
     >>> import trial_analysis as ta
     >>> fig = design_timeline(ta.load_design("zang2022"))
     """
-    fig = Figure(figsize=(7.0, 1.9))
+    fig = TrialFigure(figsize=(7.0, 1.9))
     ax = fig.add_subplot()
     fu = design.follow_up_weeks
     ax.hlines(0, 0, fu, color="0.5", lw=2)
@@ -41,15 +42,16 @@ def design_timeline(design: TrialDesign) -> Figure:
         label="visit",
         zorder=3,
     )
-    ax.plot(
-        design.infusion_weeks,
-        [0.32] * len(design.infusion_weeks),
-        "v",
-        ms=10,
-        color="C3",
-        label=f"infusion ({format_sci(design.dose.amount_per_kg)} {design.dose.unit})",
-        zorder=3,
-    )
+    if design.infusion_weeks:  # scheduled administrations (e.g. infusions), when declared
+        ax.plot(
+            design.infusion_weeks,
+            [0.32] * len(design.infusion_weeks),
+            "v",
+            ms=10,
+            color="C3",
+            label=f"administration ({design.dose})",
+            zorder=3,
+        )
     primary = [e.week for e in design.endpoints if e.role == "primary"]
     for w in primary:
         ax.annotate(
@@ -93,7 +95,7 @@ def consort_flow(
         For each arm, its boxes top to bottom (allocated, followed up, analysed).
     """
     n_rows = len(top) + max(len(a) for a in arms)
-    fig = Figure(figsize=(7.0, 1.05 * n_rows + 0.4))
+    fig = TrialFigure(figsize=(7.0, 1.05 * n_rows + 0.4))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, n_rows)
@@ -116,15 +118,22 @@ def consort_flow(
     k = len(arms)
     # arm columns in the middle, exclusion boxes on the outer sides (left of the first arm,
     # right of the last), as CONSORT diagrams draw them
-    xs = [0.5] if k == 1 else [0.32 + 0.36 * j / (k - 1) for j in range(k)]
-    w_arm = min(0.24, 0.8 / k)
+    # with more than two arms there is no room beside them: exclusions go inside the box
+    inline = k > 2
+    if inline:
+        xs = [(j + 0.5) / k for j in range(k)]
+        w_arm = 0.88 / k
+    else:
+        xs = [0.5] if k == 1 else [0.32 + 0.36 * j / (k - 1) for j in range(k)]
+        w_arm = min(0.24, 0.8 / k)
     for x in xs:
         ax.annotate("", (x, y + 0.33), (0.5, y + 0.68), arrowprops={"arrowstyle": "->"})
     for j, (x, column) in enumerate(zip(xs, arms, strict=True)):
         yy = y
         for i, fb in enumerate(column):
-            box(x, yy, "\n".join(fb.lines), w_arm)
-            if fb.side:
+            lines = list(fb.lines) + (list(fb.side) if inline else [])
+            box(x, yy, "\n".join(lines), w_arm)
+            if fb.side and not inline:
                 sx = 0.085 if j < k / 2 else 0.915
                 box(sx, yy - 0.5, "\n".join(fb.side), 0.15, fc="0.95")
                 ax.annotate(

@@ -10,14 +10,17 @@ Columns of ``published.csv`` (documented in ``data/README.md``):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from . import limits
 from ._paths import trial_dir
 from .errors import PublishedDataError
 
@@ -39,6 +42,16 @@ COLUMNS = (
 REQUIRED = ("quantity", "arm", "week", "statistic", "value", "unit", "source")
 RELATIONS = ("=", "<", ">", "<=", ">=")
 LABELS = ("abstract", "full text", "registry", "secondary")
+
+
+@contextlib.contextmanager
+def _field_limit(cap: int) -> Iterator[None]:
+    """``csv.field_size_limit`` is process-wide: set it for one parse, then restore it."""
+    old = csv.field_size_limit(cap)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 def _resolve(name_or_path: str | Path) -> Path:
@@ -89,8 +102,31 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
         raise PublishedDataError(
             f"{file}: not UTF-8 text (undecodable byte at offset {exc.start})"
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    field_cap = int(limits.get("max_csv_field"))
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        with _field_limit(field_cap):
+            header = reader.fieldnames or []
+            rows = []
+            ends = []  # physical line on which each record ends
+            for rec in reader:
+                rows.append(rec)
+                ends.append(reader.reader.line_num)
+    except csv.Error as exc:
+        line = reader.reader.line_num
+        if "field larger than field limit" in str(exc):
+            raise PublishedDataError(
+                f"{file}, line {line}: a field is longer than max_csv_field = "
+                f"{limits.format_bytes(field_cap)} (usually a quote that is never closed; "
+                "a documented limit, see docs/limits.md)"
+            ) from None
+        if "unexpected end of data" in str(exc):
+            start = (ends[-1] if ends else 1) + 1  # the record the open quote belongs to
+            raise PublishedDataError(
+                f'{file}, row {len(rows) + 2}: a quote (") opened on line {start} is never '
+                f"closed, which would merge lines {start}-{line} into one field"
+            ) from None
+        raise PublishedDataError(f"{file}, line {line}: not valid CSV ({exc})") from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise PublishedDataError(
@@ -102,7 +138,24 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
             f"{file}, row 1: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}"
         )
     records = []
-    for i, rec in enumerate(reader, start=2):
+    for i, rec in enumerate(rows, start=2):
+        spanning = [c for c, v in rec.items() if isinstance(v, str) and ("\n" in v or "\r" in v)]
+        if spanning:
+            # No field of published.csv holds a line break: a record spanning lines is an
+            # unbalanced quote that swallowed the following rows (a quote-aware parse would
+            # otherwise merge them silently into one text field).
+            last = ends[i - 2]
+            first = last - sum(rec[c].count("\n") for c in spanning)
+            raise PublishedDataError(
+                f"{file}, row {i}, column {spanning[0]}: the field spans lines {first}-{last}; "
+                f'a quote (") is not closed, which merges {last - first} following line(s) '
+                "into this row"
+            )
+        if None in rec:  # more fields than the header
+            raise PublishedDataError(
+                f"{file}, row {i}: {len(rec[None])} field(s) more than the {len(header)} "
+                "columns of the header (an unquoted comma?)"
+            )
 
         def bad(col: str, expected: str, rec=rec, i=i) -> PublishedDataError:
             return PublishedDataError(
@@ -121,12 +174,16 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
             raise bad("value", "a finite number") from None
         try:
             out["week"] = int(out["week"]) if out["week"] else pd.NA
+            if out["week"] is not pd.NA and out["week"] < 0:
+                raise ValueError
         except ValueError:
-            raise bad("week", "a whole number of weeks or blank") from None
+            raise bad("week", "a whole number of weeks >= 0 or blank") from None
         try:
             out["conf_level"] = float(out["conf_level"]) if out["conf_level"] else math.nan
+            if not (math.isnan(out["conf_level"]) or 0 < out["conf_level"] < 1):
+                raise ValueError
         except ValueError:
-            raise bad("conf_level", "a number in (0, 1) or blank") from None
+            raise bad("conf_level", "a number in (0, 1), e.g. 0.95, or blank") from None
         out["relation"] = out["relation"] or "="
         if out["relation"] not in RELATIONS:
             raise bad("relation", "one of " + " ".join(RELATIONS))

@@ -639,7 +639,8 @@ def _primary_composite(design: TrialDesign):
 # Building the model for a trial
 # ------------------------------------------------------------------------------------------
 def _read_spec(trial: str) -> tuple[dict, Path]:
-    path = trial_dir(trial) / "synthetic_model.toml"
+    folder = Path(trial) if Path(trial).is_dir() else trial_dir(trial)
+    path = folder / "synthetic_model.toml"
     try:
         return tomllib.loads(path.read_text(encoding="utf-8")), path
     except FileNotFoundError:
@@ -674,7 +675,7 @@ def _calibrate_rho(model: GenerativeModel, arm: str, target: float) -> float:
     return float(optimize.brentq(lambda r: rate(r) - target, lo, hi, xtol=1e-4))
 
 
-def model_for(trial: str = "zang2022", **overrides: Any) -> GenerativeModel:
+def model_for(trial: str, **overrides: Any) -> GenerativeModel:
     """The generative model of ``trial``'s patients, fitted to its published aggregates.
 
     Parameters
@@ -740,8 +741,9 @@ def _model_cached(trial: str) -> GenerativeModel:
     comp = spec["published_composite"]
     exp_arm, ctl_arm = design.experimental_arm.name, design.control_arm.name
     from .consistency.counts import published_counts
+    from .trial import load_trial
 
-    cand = published_counts(trial, comp["quantity"])
+    cand = published_counts(load_trial(design), comp["quantity"])
     p1, p2, ci = (cand.attrs[k] for k in ("p1", "p2", "ci"))
     cand = cand.drop_duplicates(subset=["x1", "n1", "x2", "n2"])
     if len(cand) != 1:
@@ -986,7 +988,7 @@ def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
 
 
 def synthetic_ipd(
-    name: str = "zang2022",
+    name: str,
     seed: int | None = None,
     exact: bool = True,
     **overrides: Any,

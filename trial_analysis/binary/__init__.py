@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_alpha, check_choice, check_conf_level, check_events
-from ..results import Result, to_jsonable
+from ..results import Result, select_row, to_jsonable
 from . import _intervals as ci
 from ._conditional import cmle, fisher_pvalues, matching_ci
 from ._exact import (
@@ -40,16 +40,27 @@ from ._uncond_ci import rd_exact_unconditional
 __all__ = [
     "ALTERNATIVES",
     "TESTS",
+    "AdjustedResult",
     "BinaryComparison",
+    "CMHResult",
     "FirthResult",
     "FragilityResult",
     "FragilityTable",
+    "MissingSensitivity",
+    "TippingPoint",
+    "adjusted",
+    "cmh",
+    "cmh_counts",
     "compare",
+    "equivalence",
     "firth_logit",
     "fragility_index",
     "fragility_table",
+    "missing_sensitivity",
+    "noninferiority",
     "pvalue_grid",
     "pvalues",
+    "tipping_point",
 ]
 
 COLUMNS = [
@@ -204,10 +215,7 @@ class BinaryComparison(Result):
 
     def row(self, key: str) -> pd.Series:
         """One row by its ``key`` (e.g. ``"rd_wald"``, ``"test_fisher"``, ``"or_blaker"``)."""
-        hit = self.table[self.table["key"] == key]
-        if hit.empty:
-            raise KeyError(f"no row {key!r}; keys are {', '.join(self.table['key'])}")
-        return hit.iloc[0]
+        return select_row(self.table, "key", key)
 
     def p_value(self, test: str) -> float:
         """p-value of one of :data:`TESTS`."""
@@ -264,19 +272,22 @@ class BinaryComparison(Result):
         }
 
     def plot(self, ax=None):
-        """Every interval side by side: risk difference, relative risk, odds ratio panels.
+        """Every interval: risk difference, relative risk and odds ratio panels, one above the
+        other (each as tall as its number of methods), so the method names stay legible at a
+        page's width.
 
         Returns a matplotlib ``Figure`` (built without pyplot).
         """
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         panels = [
             ("risk difference", 0.0, False),
             ("relative risk", 1.0, True),
             ("odds ratio", 1.0, True),
         ]
-        fig = Figure(figsize=(11, 3.8), layout="constrained")
-        axes = fig.subplots(1, 3)
+        counts = [max(1, int((self.table["quantity"] == q).sum())) for q, _, _ in panels]
+        fig = TrialFigure(figsize=(6.5, 1.2 + 0.26 * sum(counts) + 0.5 * 3), layout="constrained")
+        axes = fig.subplots(3, 1, height_ratios=[c + 1.5 for c in counts])
         for axis, (q, null, logx) in zip(axes, panels, strict=True):
             sub = self.table[self.table["quantity"] == q].reset_index(drop=True)
             y = np.arange(len(sub))[::-1]
@@ -292,8 +303,9 @@ class BinaryComparison(Result):
             if logx:
                 axis.set_xscale("log")
             axis.set_yticks(y)
-            axis.set_yticklabels(sub["method"], fontsize=7)
-            axis.set_title(q)
+            axis.set_yticklabels(sub["method"], fontsize=8)
+            axis.set_ylim(-0.6, len(sub) - 0.4)
+            axis.set_title(q, fontsize=9, loc="left")
         fig.suptitle(
             f"{self.arm_labels[0]} {self.x1}/{self.n1} vs {self.arm_labels[1]} {self.x2}/{self.n2}: "
             f"{self.conf_level:.0%} intervals"
@@ -609,4 +621,13 @@ def fragility_table(
     )
 
 
+from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
+from ._margin import equivalence, noninferiority  # noqa: E402  (tests against a margin)
+from ._missing import (  # noqa: E402  (re-export)
+    MissingSensitivity,
+    TippingPoint,
+    missing_sensitivity,
+    tipping_point,
+)
+from ._stratified import CMHResult, cmh, cmh_counts  # noqa: E402  (stratified 2x2)

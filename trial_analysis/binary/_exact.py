@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import gammaln, ndtr, xlogy
 from scipy.stats import chi2
 
+from .. import limits
 from .._validate import check_choice, check_count
 
 __all__ = [
@@ -247,6 +248,51 @@ def _extremeness(n1: int, n2: int, test: str, alternative: str) -> np.ndarray:
     return -p
 
 
+# Rough costs for the bounds checked before any grid is built (measured on the 2-core
+# reference machine, see docs/limits.md): the conditional and asymptotic grids hold a few
+# arrays of one number per table; the unconditional tests hold (N + 1) tail coefficients per
+# table (three such arrays at the peak) and evaluate them at every nuisance point.
+_BYTES_PER_TABLE = 64
+_BYTES_PER_COEF = 24
+_SECONDS_PER_COEF_POINT = 7e-10
+_SECONDS_PER_TABLE = 5e-7
+
+
+def grid_cost(
+    n1: int, n2: int, test: str, points: int = DEFAULT_NUISANCE_POINTS
+) -> tuple[float, float]:
+    """Estimated (bytes, seconds) of :func:`pvalue_grid` for arm sizes ``n1``, ``n2``."""
+    tables = (n1 + 1.0) * (n2 + 1.0)
+    if test not in ("barnard", "boschloo"):
+        return _BYTES_PER_TABLE * tables, _SECONDS_PER_TABLE * tables
+    coef = tables * (n1 + n2 + 1.0)
+    sides = 2 if test == "boschloo" else 1  # two-sided Boschloo: both one-sided grids
+    return (
+        _BYTES_PER_TABLE * tables + _BYTES_PER_COEF * coef,
+        sides * _SECONDS_PER_COEF_POINT * coef * (points + 2 * _GOLDEN_ITERS),
+    )
+
+
+def check_grid_cost(n1: int, n2: int, test: str, points: int = DEFAULT_NUISANCE_POINTS) -> None:
+    """Refuse (before any work) a p-value grid beyond ``limits`` ``max_memory``/``max_seconds``."""
+    mem, sec = grid_cost(n1, n2, test, points)
+    tables = (n1 + 1.0) * (n2 + 1.0)
+    if test in ("barnard", "boschloo"):
+        advice = (
+            "use a smaller n1/n2, the Fisher test (test='fisher') or an asymptotic test "
+            "(chisq, z_pooled)"
+        )
+    else:
+        advice = "use an asymptotic test (chisq, z_pooled; normal_* for power) or simulation"
+    limits.check_cost(
+        f"the {test} p-value grid for n1 = {n1}, n2 = {n2} ({tables:.2g} tables)",
+        parameter="n1/n2",
+        memory=mem,
+        seconds=sec,
+        advice=advice,
+    )
+
+
 def _check(n1, n2, test, alternative, points):
     n1 = check_count("n1", n1, minimum=1)
     n2 = check_count("n2", n2, minimum=1)
@@ -335,6 +381,7 @@ def pvalue_grid(
     0.0496
     """
     n1, n2, points = _check(n1, n2, test, alternative, nuisance_points)
+    check_grid_cost(n1, n2, test, points)
     return _compute(n1, n2, test, alternative, points)
 
 
@@ -358,5 +405,8 @@ def pvalues(
     x2 = np.atleast_1d(np.asarray(x2, dtype=int))
     if np.any((x1 < 0) | (x1 > n1)) or np.any((x2 < 0) | (x2 > n2)):
         raise ValueError("table counts out of range")
+    # a few tables of an unconditional test are computed directly, without the full matrix
+    direct = test in ("barnard", "boschloo") and len(x1) <= _DIRECT_MAX
+    check_grid_cost(n1, n2, "fisher" if direct else test, points)
     flat = x1 * (n2 + 1) + x2
     return _compute(n1, n2, test, alternative, points, tables=flat)

@@ -191,8 +191,9 @@ def rr_katz(x1, n1, x2, n2, conf_level: float = 0.95):
     return np.where(both0, np.nan, est), np.where(both0, 0.0, low), np.where(both0, np.inf, high)
 
 
-def _koopman_stat(x1, n1, x2, n2, phi):
-    """Koopman (1984) score statistic for ``H0: p1 / p2 = phi`` (Pearson form)."""
+def constrained_mle_rr(x1, n1, x2, n2, phi):
+    """Maximum-likelihood ``(p1, p2)`` under ``p1 / p2 = phi`` (Koopman 1984; Farrington &
+    Manning 1990, ratio case): the smaller root of a quadratic; arrays broadcast."""
     nn = n1 + n2
     bq = phi * (n1 + x2) + x1 + n2
     disc = np.maximum(bq * bq - 4 * phi * nn * (x1 + x2), 0.0)
@@ -202,6 +203,12 @@ def _koopman_stat(x1, n1, x2, n2, phi):
     with np.errstate(divide="ignore", invalid="ignore"):
         p1 = np.minimum(2 * phi * (x1 + x2) / (bq + np.sqrt(disc)), 1.0)
     p2 = np.minimum(p1 / phi, 1.0)
+    return p1, p2
+
+
+def _koopman_stat(x1, n1, x2, n2, phi):
+    """Koopman (1984) score statistic for ``H0: p1 / p2 = phi`` (Pearson form)."""
+    p1, p2 = constrained_mle_rr(x1, n1, x2, n2, phi)
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = np.where(p1 * (1 - p1) > 0, (x1 - n1 * p1) ** 2 / (n1 * p1 * (1 - p1)), np.inf)
         t2 = np.where(p2 * (1 - p2) > 0, (x2 - n2 * p2) ** 2 / (n2 * p2 * (1 - p2)), np.inf)

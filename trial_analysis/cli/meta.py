@@ -14,9 +14,12 @@ Both sub-commands are registered here (one module, one job: the meta-analysis fr
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, StatisticalWarning
@@ -94,6 +97,54 @@ def _save(fig, path: str) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
 
 
+def _read_studies(path: Path) -> pd.DataFrame:
+    """A CSV of studies (yi, vi or sei; optional study, year), checked cell by cell."""
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParameterError("data", "a readable CSV file", f"{file}: {exc.strerror}") from None
+    if b"\x00" in data[:65536]:
+        raise ParameterError("data", "a CSV text file (this file is binary)", file)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(
+            "data", "a UTF-8 CSV file", f"{file}: undecodable byte at offset {exc.start}"
+        ) from None
+    if not text.strip():
+        raise ParameterError(
+            "data", "a CSV with a header and one row per study", f"{file} is empty"
+        )
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        msg = " ".join(str(exc).split())
+        raise ParameterError("data", "a well-formed CSV", f"{file}: {msg}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if "yi" not in df or ("vi" not in df and "sei" not in df):
+        raise ParameterError(
+            "data", "a CSV with columns yi and vi (or sei)", f"{file} has {', '.join(df.columns)}"
+        )
+    if df.empty:
+        raise ParameterError("data", "at least one study row", f"{file} has a header only")
+    for col in ("yi", "vi", "sei", "year"):
+        if col not in df:
+            continue
+        raw = df[col].str.strip()
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = num.isna() | ~np.isfinite(num.to_numpy(float))
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise ParameterError(
+                "data",
+                f"a finite number in every row of column {col}",
+                f"{file}, row {i + 2}: {raw.iloc[i]!r}",
+            )
+        df[col] = num.astype(float)
+    return df
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import meta
     from ..evidence import hba1c_effects, hba1c_table, load_evidence
@@ -134,9 +185,7 @@ def run(args: argparse.Namespace) -> int:
             )
             extra["rho_sensitivity"] = sens.to_frame()
         else:
-            df = pd.read_csv(path)
-            if "yi" not in df or ("vi" not in df and "sei" not in df):
-                raise ParameterError("data", "a CSV with columns yi and vi (or sei)", args.data)
+            df = _read_studies(path)
             res = meta.rma(
                 df.yi.to_numpy(float),
                 df.vi.to_numpy(float) if "vi" in df else None,

@@ -207,9 +207,8 @@ def run_power(args: argparse.Namespace) -> int:
 
 
 def _means_curve(args: argparse.Namespace, ns: range, ratio: float, alpha: float) -> Any:
-    from matplotlib.figure import Figure
-
     from .. import power as pw
+    from .._figures import TrialFigure
 
     pv = [
         pw.power_two_means(
@@ -223,7 +222,7 @@ def _means_curve(args: argparse.Namespace, ns: range, ratio: float, alpha: float
         ).power
         for n in ns
     ]
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = TrialFigure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(list(ns), pv)
     ax.set_xlabel("n1")
@@ -311,15 +310,14 @@ def run_sample_size(args: argparse.Namespace) -> int:
 
 
 def _margin_curve(args: argparse.Namespace, ns: range, alpha: float) -> Any:
-    from matplotlib.figure import Figure
-
     from .. import power as pw
+    from .._figures import TrialFigure
 
     pv = [
         pw.power_margin(args.p1, args.p2, args.margin, n1=n, alpha=alpha, ratio=args.ratio).power
         for n in ns
     ]
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = TrialFigure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(list(ns), pv)
     ax.axhline(args.power, color="grey", ls="--", lw=0.8)
@@ -351,6 +349,13 @@ def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
 def run_simulate(args: argparse.Namespace) -> int:
     from .. import power as pw
 
+    for flag, v in (
+        ("--n-sims", args.n_sims),
+        ("--chunk-size", args.chunk_size),
+        ("--n-jobs", args.n_jobs),
+    ):
+        if v is not None and v < 1:  # refused, never silently replaced (0 is not "default")
+            raise ParameterError(flag, "a whole number >= 1", v)
     scen = pw.load_scenario(args.scenario)
     sets = {k: _toml_value(f"--set {k}", v) for k, v in _pairs(args.set, "--set")}
     if sets:
@@ -381,7 +386,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             args.n_sims,
             args.seed,
             dask=args.dask,
-            n_jobs=args.n_jobs or 1,
+            n_jobs=1 if args.n_jobs is None else args.n_jobs,
             chunk_size=args.chunk_size,
             progress=progress,
         )

@@ -1,31 +1,26 @@
-"""``trial-analysis reanalyze TRIAL --endpoint E [--ipd PATH|synthetic] [--json]``.
+"""``trial-analysis reanalyze TRIAL [--endpoint ID] [--ipd PATH|synthetic] [--json]``.
 
-Each endpoint maps to a function ``f(trial: str, ipd=None, seed: int = ...) -> Result``
-(the result has ``__str__`` and ``to_dict()``). ``--ipd synthetic`` uses the synthetic cohort
-shipped for the trial; without ``--ipd`` only the published summaries are reanalysed.
+Runs :func:`trial_analysis.reanalyze`: every endpoint the trial's design declares (or the one
+named), from the published numbers and the patient-level data: the trial's own (ADaM files in
+``data/<trial>/adam/``) by default, a folder given with ``--ipd``, ``synthetic`` (the trial's
+synthetic cohort) or ``none``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from ._common import print_json
 
-# endpoint -> "module:function"
-ENDPOINTS = {
-    "composite": "trial_analysis.composite:reanalyze",
-    "insulin": "trial_analysis.glycaemic:reanalyze_insulin",
-    "hba1c": "trial_analysis.glycaemic:reanalyze_hba1c",
-}
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reanalyze", help="reanalyse a trial endpoint every way a reviewer would")
+    p = sub.add_parser("reanalyze", help="reanalyse a trial's endpoints every way a reviewer would")
     p.add_argument("trial", help="shipped trial name (e.g. zang2022) or a trial folder")
-    p.add_argument("--endpoint", required=True, choices=sorted(ENDPOINTS))
+    p.add_argument("--endpoint", help="one endpoint id of the design (default: every endpoint)")
     p.add_argument(
-        "--ipd", help="patient-level data (folder, .xlsx, .xpt, .parquet) or 'synthetic'"
+        "--ipd",
+        help="patient-level data (folder, .xlsx, .xpt, .parquet), 'synthetic', or 'none'; "
+        "default: the trial's own patient data if it ships any, else published numbers only",
     )
     p.add_argument("--seed", type=int, default=20220503, help="seed for every random step")
     p.add_argument(
@@ -34,25 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_ipd_arg(trial: str, ipd: str | None, seed: int):
-    """Resolve ``--ipd``: None, the word 'synthetic', or a path."""
-    if ipd is None:
-        return None
-    if ipd == "synthetic":
-        from ..synthetic import synthetic_ipd
-
-        return synthetic_ipd(trial, seed=seed)
-    from ..ipd import load_ipd
-
-    return load_ipd(ipd, design=trial)
-
-
 def run(args: argparse.Namespace) -> int:
-    module, func = ENDPOINTS[args.endpoint].split(":")
-    fn = getattr(importlib.import_module(module), func)
-    result = fn(args.trial, ipd=load_ipd_arg(args.trial, args.ipd, args.seed), seed=args.seed)
+    from ..reanalysis import reanalyze
+
+    ipd = False if args.ipd == "none" else args.ipd
+    result = reanalyze(args.trial, args.endpoint, ipd=ipd, seed=args.seed)
+    # one endpoint of a two-arm trial: its own full result; otherwise the whole reanalysis
+    one = result.results[0] if args.endpoint and len(result.results) == 1 else None
     if args.json:
-        print_json(result.to_dict())
+        print_json((one or result).to_dict())
+    elif one is not None:
+        print(one)
     else:
         print(result)
+        for r in result.results:
+            print()
+            print(r)
     return 0

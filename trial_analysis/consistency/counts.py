@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import limits
 from .._validate import check_choice, check_conf_level, check_count, check_finite
 from ..binary._intervals import RD_METHODS
 from ..errors import ParameterError
@@ -24,13 +27,64 @@ def _matches(value: np.ndarray, target: float, decimals: int) -> np.ndarray:
 
 
 def _candidates(p: float, n_min: int, n_max: int, decimals: int) -> list[tuple[int, int]]:
-    n = np.arange(n_min, n_max + 1)
-    out = []
-    for nn in n:
-        x = np.arange(nn + 1)
-        ok = _matches(100.0 * x / nn, p, decimals)
-        out += [(int(xx), int(nn)) for xx in x[ok]]
+    """Every ``(x, n)`` with ``n_min <= n <= n_max`` whose percentage matches ``p``.
+
+    Only the few ``x`` next to ``n p / 100`` can match, so each ``n`` costs O(1 + n h / 50)
+    instead of O(n): the same candidates, in the same order (by ``n``, then ``x``), as
+    testing every ``x = 0..n``.
+    """
+    half = 0.5 * 10.0 ** (-decimals) + 1e-9
+    out: list[tuple[int, int]] = []
+    width = math.ceil(n_max * 2 * half / 100) + 4  # x values tested per n
+    block = max(1, 1_000_000 // width)  # bounds the (n, x) block to ~1e6 cells
+    for b0 in range(n_min, n_max + 1, block):
+        n = np.arange(b0, min(b0 + block, n_max + 1))
+        lo = np.floor(n * (p - half) / 100.0).astype(np.int64) - 1
+        x = lo[:, None] + np.arange(width)[None, :]
+        nn = np.broadcast_to(n[:, None], x.shape)
+        ok = (x >= 0) & (x <= nn)
+        ok &= _matches(100.0 * x / nn, p, decimals)
+        out += list(zip(x[ok].tolist(), nn[ok].tolist(), strict=True))
     return out
+
+
+def _expected_candidates(p: float, n_min: int, n_max: int, decimals: int) -> float:
+    """Upper estimate of ``len(_candidates(...))`` from the arithmetic, before enumerating."""
+    half = 0.5 * 10.0 ** (-decimals)
+    span = n_max - n_min + 1.0
+    return span * (1.0 + (n_min + n_max) * half / 100.0)
+
+
+# Rough cost per candidate pair and interval method (2-core reference machine, see
+# docs/limits.md): the Miettinen-Nurminen limits are found by bisection of a score equation.
+_SECONDS_PER_PAIR = {
+    "wald": 3e-7,
+    "wald_cc": 3e-7,
+    "newcombe": 5e-7,
+    "agresti_caffo": 3e-7,
+    "miettinen_nurminen": 9e-5,
+}
+_BYTES_PER_CANDIDATE = 120  # an (x, n) tuple in a list
+_BYTES_PER_ROW = 200  # a row of the returned table (7 to 11 columns) with pandas overhead
+_PAIR_BLOCK = 200_000  # pairs evaluated at once: bounds the working memory
+
+
+def _check_cost(n_pairs: float, methods: Sequence[str] | None, n_text: str) -> None:
+    seconds = n_pairs * (sum(_SECONDS_PER_PAIR[m] for m in methods) if methods else 1e-7)
+    advice = (
+        "narrow the search with n1_min/n2_min (e.g. the analysed denominators are rarely "
+        "below the randomised sizes minus the dropouts)"
+    )
+    if methods and "miettinen_nurminen" in methods:
+        advice += " or leave out methods='miettinen_nurminen' (the costly one)"
+    limits.check_cost(
+        f"count inference over {n_text} ({n_pairs:.2g} candidate pairs)",
+        parameter="n1_max/n2_max",
+        # the table of candidates when no interval is given; the matches only otherwise
+        memory=_BYTES_PER_ROW * (n_pairs if not methods else _PAIR_BLOCK),
+        seconds=seconds,
+        advice=advice,
+    )
 
 
 def infer_counts(
@@ -125,8 +179,23 @@ def infer_counts(
         if lo_pub > hi_pub:
             raise ParameterError("ci", "a pair with low <= high", ci)
 
+    n_text = f"n1 = {n1_min}..{n1_max}, n2 = {n2_min}..{n2_max}"
+    tried = list(methods) if ci is not None else None
+    # the candidate lists themselves first (O(n) each), then the exact number of pairs
+    limits.check_cost(
+        f"listing the denominators {n_text}",
+        parameter="n1_max/n2_max",
+        memory=_BYTES_PER_CANDIDATE
+        * (
+            _expected_candidates(p1, n1_min, n1_max, decimals)
+            + _expected_candidates(p2, n2_min, n2_max, decimals)
+        ),
+        seconds=1e-7 * (n1_max - n1_min + n2_max - n2_min + 2),
+        advice="give the largest plausible denominators (usually the randomised sizes)",
+    )
     c1 = _candidates(p1, n1_min, n1_max, decimals)
     c2 = _candidates(p2, n2_min, n2_max, decimals)
+    _check_cost(float(len(c1)) * len(c2), tried, n_text)
     attrs = {
         "p1": p1,
         "p2": p2,
@@ -143,60 +212,76 @@ def infer_counts(
         return df
     a1 = np.array(c1)
     a2 = np.array(c2)
-    x1 = np.repeat(a1[:, 0], len(a2))
-    n1 = np.repeat(a1[:, 1], len(a2))
-    x2 = np.tile(a2[:, 0], len(a1))
-    n2 = np.tile(a2[:, 1], len(a1))
-    base = pd.DataFrame(
-        {
-            "x1": x1,
-            "n1": n1,
-            "x2": x2,
-            "n2": n2,
-            "p1": 100 * x1 / n1,
-            "p2": 100 * x2 / n2,
-            "difference": 100 * (x1 / n1 - x2 / n2),
-        }
-    )
+
+    def pairs(i0: int, i1: int) -> pd.DataFrame:
+        """The candidate pairs of the rows ``i0:i1`` of ``c1`` with every row of ``c2``."""
+        b1 = a1[i0:i1]
+        x1 = np.repeat(b1[:, 0], len(a2))
+        n1 = np.repeat(b1[:, 1], len(a2))
+        x2 = np.tile(a2[:, 0], len(b1))
+        n2 = np.tile(a2[:, 1], len(b1))
+        return pd.DataFrame(
+            {
+                "x1": x1,
+                "n1": n1,
+                "x2": x2,
+                "n2": n2,
+                "p1": 100 * x1 / n1,
+                "p2": 100 * x2 / n2,
+                "difference": 100 * (x1 / n1 - x2 / n2),
+            }
+        )
+
     if ci is None:
+        base = pairs(0, len(a1))
         base.attrs.update(attrs)
         return base
-    parts = []
-    for m in methods:
-        label, fn, _ref = RD_METHODS[m]
-        _, lo, hi = fn(x1, n1, x2, n2, conf_level)
-        ok = _matches(100 * lo, lo_pub, decimals) & _matches(100 * hi, hi_pub, decimals)
-        if ok.any():
-            part = base.loc[ok].copy()
-            part["method"] = m
-            part["method_label"] = label
-            part["ci_low"] = 100 * lo[ok]
-            part["ci_high"] = 100 * hi[ok]
-            parts.append(part)
+    # evaluated in blocks of c1 rows (bounded memory); the matches are collected per method
+    # in the order of the full cross product, so the table is the same as in one pass
+    step = max(1, _PAIR_BLOCK // len(a2))
+    found: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
+    for i0 in range(0, len(a1), step):
+        base = pairs(i0, i0 + step)
+        x1, n1, x2, n2 = (base[c].to_numpy() for c in ("x1", "n1", "x2", "n2"))
+        for m in methods:
+            label, fn, _ref = RD_METHODS[m]
+            _, lo, hi = fn(x1, n1, x2, n2, conf_level)
+            ok = _matches(100 * lo, lo_pub, decimals) & _matches(100 * hi, hi_pub, decimals)
+            if ok.any():
+                part = base.loc[ok].copy()
+                part["method"] = m
+                part["method_label"] = label
+                part["ci_low"] = 100 * lo[ok]
+                part["ci_high"] = 100 * hi[ok]
+                found[m].append(part)
+    parts = [pd.concat(found[m]) for m in methods if found[m]]
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     df.attrs.update(attrs)
     return df
 
 
-def published_counts(trial: str = "zang2022", endpoint: str = "composite") -> pd.DataFrame:
+def published_counts(trial: Any, endpoint: str, *, experimental: str | None = None) -> pd.DataFrame:
     """Counts implied by a trial's published percentages (and CI) of a binary endpoint.
 
-    Reads the endpoint's published percentages per arm and, when published, the CI of their
-    difference (``published.csv``), and runs :func:`infer_counts` with the randomised sizes as
-    upper bounds. The one place where a trial's published binary results become counts.
+    Reads the endpoint's published percentages per arm (the ``percent`` quantity the design
+    declares for it, default the endpoint id) and, when published, the CI of their difference,
+    and runs :func:`infer_counts` with the randomised sizes as upper bounds. The one place where
+    a trial's published binary results become counts.
 
     Parameters
     ----------
-    trial : str
-        Shipped trial name or trial folder.
+    trial : Trial
+        From :func:`trial_analysis.load_trial`.
     endpoint : str
         A binary endpoint id of the design.
+    experimental : str, optional
+        The experimental arm compared with the control (default the design's first).
 
     Returns
     -------
     pandas.DataFrame
         As :func:`infer_counts`; ``attrs`` holds ``p1``, ``p2``, ``ci``, ``conf_level``,
-        ``trial`` and ``endpoint``.
+        ``trial``, ``endpoint`` and ``arms``.
 
     Raises
     ------
@@ -207,40 +292,65 @@ def published_counts(trial: str = "zang2022", endpoint: str = "composite") -> pd
 
     Examples
     --------
-    >>> published_counts("zang2022")[["x1", "n1", "x2", "n2", "method"]].values.tolist()
+    >>> import trial_analysis as ta
+    >>> t = ta.load_trial("zang2022")
+    >>> published_counts(t, "composite")[["x1", "n1", "x2", "n2", "method"]].values.tolist()
     [[9, 45, 2, 44, 'wald']]
     """
-    from pathlib import Path
+    from ..errors import AnalysisError, ResourceLimitError
+    from ..published import published_value
+    from ..trial import Trial
 
-    from ..design import load_design
-    from ..errors import AnalysisError
-    from ..published import load_published, published_value
-
-    design = load_design(trial)
+    if not isinstance(trial, Trial):
+        raise ParameterError(
+            "trial", "a Trial (ta.load_trial(name or folder))", type(trial).__name__
+        )
+    design, pub = trial.design, trial.published
     try:
         ep = design.endpoint(endpoint)
     except KeyError:
         raise ParameterError("endpoint", "an endpoint id of the design", endpoint) from None
     if ep.type != "binary":
         raise ParameterError("endpoint", "a binary endpoint", f"{endpoint} ({ep.type})")
-    pub = load_published(Path(design.source_file).parent)
-    e, c = design.experimental_arm, design.control_arm
+    e = design.arm(experimental) if experimental else design.experimental_arm
+    c = design.control_arm
+    q = ep.published_quantity("percent")
     try:
-        p1 = published_value(pub, endpoint, e.name, ep.week, "percent")
-        p2 = published_value(pub, endpoint, c.name, ep.week, "percent")
+        p1 = published_value(pub, q, e.name, ep.week, "percent")
+        p2 = published_value(pub, q, c.name, ep.week, "percent")
     except KeyError as exc:
-        raise AnalysisError(f"{trial}: no published percentages for {endpoint!r}: {exc}") from None
+        raise AnalysisError(
+            f"{trial.id}: no published percentages for {endpoint!r}: {exc}"
+        ) from None
     both = f"{e.name} - {c.name}"
     try:
         ci = (
-            published_value(pub, endpoint, both, ep.week, "ci_low"),
-            published_value(pub, endpoint, both, ep.week, "ci_high"),
+            published_value(pub, q, both, ep.week, "ci_low"),
+            published_value(pub, q, both, ep.week, "ci_high"),
         )
-        m = (pub["quantity"] == endpoint) & (pub["statistic"] == "ci_low")
+        m = (pub["quantity"] == q) & (pub["statistic"] == "ci_low") & (pub["arm"] == both)
         cl = float(pub.loc[m, "conf_level"].iloc[0])
         cl = cl if np.isfinite(cl) else 0.95
     except KeyError:
         ci, cl = None, 0.95
-    out = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
-    out.attrs.update(p1=p1, p2=p2, ci=ci, conf_level=cl, trial=str(trial), endpoint=endpoint)
+    design = trial.design
+    try:
+        out = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
+    except ResourceLimitError as exc:
+        raise ResourceLimitError(
+            f"{design.source_file}: the counts behind the published {endpoint!r} percentages "
+            f"are searched up to the randomised sizes (arms.n_randomised = {e.n_randomised}, "
+            f"{c.n_randomised}): {exc}",
+            parameter="arms.n_randomised",
+            limit=exc.limit,
+        ) from None
+    out.attrs.update(
+        p1=p1,
+        p2=p2,
+        ci=ci,
+        conf_level=cl,
+        trial=trial.id,
+        endpoint=endpoint,
+        arms=(e.name, c.name),
+    )
     return out

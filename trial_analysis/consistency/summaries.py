@@ -624,11 +624,12 @@ class RhoSensitivityResult(Result):
 
     def plot(self, ax: Any = None) -> Any:
         """Figure: p against ρ for each reading, with the reported p marked."""
-        from matplotlib.figure import Figure
+
+        from .._figures import TrialFigure
 
         fig = None
         if ax is None:
-            fig = Figure(figsize=(6.5, 4))
+            fig = TrialFigure(figsize=(6.5, 4))
             ax = fig.subplots()
         for i, (reading, sub) in enumerate(self.curves.groupby("reading", sort=False)):
             ax.plot(sub["rho"], sub["p_value"], color=f"C{i}", label=READINGS[reading])
@@ -778,6 +779,8 @@ class SummaryAudit(Result):
     denominator_source: str
     rho: RhoSensitivityResult | None = field(default=None, repr=False)
     sd_curve: Any = field(default=None, repr=False)
+    rho_by_endpoint: dict[str, RhoSensitivityResult] = field(default_factory=dict, repr=False)
+    sd_by_endpoint: dict[str, Any] = field(default_factory=dict, repr=False)
     title: ClassVar[str] = "Published-number audit: means, SDs, changes and p-values"
 
     def to_frame(self) -> pd.DataFrame:
@@ -818,7 +821,7 @@ class SummaryAudit(Result):
         raise KeyError(f"no finding {id!r}; ids: {[f.id for f in self.findings]}")
 
 
-def _adjustment_finding(a1: ArmSummary, a2: ArmSummary) -> Finding:
+def _adjustment_finding(a1: ArmSummary, a2: ArmSummary, endpoint: str, name: str) -> Finding:
     """Could baseline-adjusted (ANCOVA LS-mean) changes explain the reported changes?
 
     In ``follow = α_arm + β base``, the LS-mean change of arm i at the overall baseline mean
@@ -835,8 +838,8 @@ def _adjustment_finding(a1: ArmSummary, a2: ArmSummary) -> Finding:
     ok = all(math.isfinite(b) and 0 <= b <= 1.5 for b in betas) and abs(betas[0] - betas[1]) < 0.2
     txt = ", ".join(f"{a.name} {b:.2f}" for a, b in zip((a1, a2), betas, strict=True))
     return Finding(
-        "hba1c_change_adjustment",
-        f"HbA1c reported changes as baseline-adjusted (ANCOVA) means (n = {a1.n}/{a2.n})",
+        f"{endpoint}_change_adjustment",
+        f"{name}: reported changes as baseline-adjusted (ANCOVA) means (n = {a1.n}/{a2.n})",
         f"{a1.change:+.2f} / {a2.change:+.2f}",
         f"slope of follow-up on baseline needed: {txt}",
         betas[0] - betas[1],
@@ -851,21 +854,44 @@ def _adjustment_finding(a1: ArmSummary, a2: ArmSummary) -> Finding:
     )
 
 
-def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
-    """Analysed denominators ``(n1, n2, source)``: those implied by the primary endpoint's
-    published percentages and CI (:func:`~trial_analysis.consistency.infer_counts`) when they are
-    unique, else the randomised sizes."""
-    from ..design import load_design
-    from ..errors import AnalysisError
+def _check_trial(trial: Any) -> Any:
+    from ..trial import Trial
+
+    if not isinstance(trial, Trial):
+        raise ParameterError(
+            "trial", "a Trial (ta.load_trial(name or folder))", type(trial).__name__
+        )
+    return trial
+
+
+def default_denominators(trial: Any, experimental: str | None = None) -> tuple[int, int, str]:
+    """Analysed denominators ``(n1, n2, source)`` of ``experimental`` vs the control arm.
+
+    Those implied by the primary binary endpoint's published percentages and CI
+    (:func:`~trial_analysis.consistency.published_counts`) when they are unique, else the
+    randomised sizes.
+
+    Parameters
+    ----------
+    trial : Trial
+        From :func:`trial_analysis.load_trial`.
+    experimental : str, optional
+        Experimental arm (default the design's first).
+    """
+    from ..errors import AnalysisError, ResourceLimitError
     from .counts import published_counts
 
-    design = load_design(trial)
-    e, c = design.experimental_arm, design.control_arm
-    try:
-        cand = published_counts(trial, "composite")
-    except (AnalysisError, ParameterError):
-        cand = None
-    if cand is not None:
+    trial = _check_trial(trial)
+    design = trial.design
+    e = design.arm(experimental) if experimental else design.experimental_arm
+    c = design.control_arm
+    binary = [ep for ep in design.endpoints if ep.type == "binary"]
+    binary.sort(key=lambda ep: ep.role != "primary")
+    for ep in binary[:1]:
+        try:
+            cand = published_counts(trial, ep.id, experimental=e.name)
+        except (AnalysisError, ParameterError, ResourceLimitError):  # too large: as unknown
+            break
         pairs = cand[["n1", "n2"]].drop_duplicates()
         if len(pairs) == 1:
             n1, n2 = (int(v) for v in pairs.iloc[0])
@@ -873,25 +899,48 @@ def default_denominators(trial: str = "zang2022") -> tuple[int, int, str]:
     return e.n_randomised, c.n_randomised, "randomised sizes (analysed denominators unknown)"
 
 
+def _label(design: Any, code: str) -> str:
+    try:
+        return design.parameter(code).label
+    except KeyError:
+        return code
+
+
 def audit_summaries(
-    trial: str = "zang2022",
+    trial: Any,
     n1: int | None = None,
     n2: int | None = None,
     *,
+    experimental: str | None = None,
+    endpoints: Sequence[str] | None = None,
     equal_var: bool = True,
 ) -> SummaryAudit:
-    """All summary-statistic consistency findings for a trial's published numbers.
+    """Every summary-statistic consistency finding of a trial's published continuous endpoints.
 
-    Uses ``published.csv`` (never typed-in numbers): HbA1c baseline/week-48 means and SDs,
-    reported changes and p-values; the insulin-reduction means and their "p < 0.05".
+    Driven by the design: for each continuous endpoint, the ``published.csv`` quantities it
+    declares (``published = {level = ..., change = ...}``; default ``change`` = the endpoint id)
+    are read and every check their numbers allow is run:
+
+    - with per-arm means and SDs at baseline and at the endpoint's week (``level``): GRIM and
+      GRIMMER at the parameter's declared ``resolution``; the reported mean change (``change``)
+      against the difference of the means; whether baseline adjustment explains reported
+      changes; the pre-post correlations ρ reproducing a published within-group and the
+      between-group p-value;
+    - with per-arm mean changes but no SD: the largest common SD for which a published
+      between-group "p < bound" holds, and (for percentages) whether the number can be a share
+      of the analysed patients (GRIM).
 
     Parameters
     ----------
-    trial : str
-        Shipped trial name or folder.
+    trial : Trial
+        From :func:`trial_analysis.load_trial`.
     n1, n2 : int, optional
-        Denominators of the continuous endpoints (unpublished for Zang 2022); default
-        :func:`default_denominators` (45/44 for Zang 2022).
+        Denominators of the continuous endpoints (often unpublished); default
+        :func:`default_denominators`.
+    experimental : str, optional
+        The experimental arm compared with the control (default the design's first).
+    endpoints : sequence of str, optional
+        Endpoint ids to audit (default every continuous endpoint).
     equal_var : bool
         Student (default) or Welch t in the ρ and SD analyses.
 
@@ -904,19 +953,19 @@ def audit_summaries(
     Examples
     --------
     >>> import trial_analysis as ta
-    >>> audit = ta.consistency.audit_summaries("zang2022")
+    >>> audit = ta.consistency.audit_summaries(ta.load_trial("zang2022"))
     >>> audit["hba1c_change_arithmetic_UC-MSC"].verdict
     'inconsistent'
     """
     from ..continuous import sd_sensitivity
-    from ..design import load_design
-    from ..published import load_published, published_value
+    from ..published import published_value
 
-    design = load_design(trial)
-    pub = load_published(trial)
-    e, c = design.experimental_arm.name, design.control_arm.name
+    trial = _check_trial(trial)
+    design, pub = trial.design, trial.published
+    e = (design.arm(experimental) if experimental else design.experimental_arm).name
+    c = design.control_arm.name
     if n1 is None or n2 is None:
-        d1, d2, src = default_denominators(trial)
+        d1, d2, src = default_denominators(trial, e)
         n1 = d1 if n1 is None else n1
         n2 = d2 if n2 is None else n2
         if src.startswith("inferred") and (n1, n2) != (d1, d2):
@@ -926,130 +975,149 @@ def audit_summaries(
     n1 = check_count("n1", n1, minimum=2)
     n2 = check_count("n2", n2, minimum=2)
     findings: list[Finding] = []
-    rho_res = sd_res = None
+    rho_res: dict[str, RhoSensitivityResult] = {}
+    sd_res: dict[str, Any] = {}
 
-    def val(q: str, arm: str, week: int | None, stat: str) -> float | None:
+    def val(q: str | None, arm: str, week: int | None, stat: str) -> float | None:
+        if q is None:
+            return None
         try:
             return published_value(pub, q, arm, week, stat)
         except KeyError:
             return None
 
-    def row(q: str, arm: str, week: int | None, stat: str) -> pd.Series | None:
+    def row(q: str | None, arm: str, week: int | None, stat: str) -> pd.Series | None:
+        if q is None or pub.empty:
+            return None
         m = (pub.quantity == q) & (pub.arm == arm) & (pub.statistic == stat)
         m &= pub.week.isna() if week is None else (pub.week == week).fillna(False)
         return pub.loc[m].iloc[0] if m.any() else None
 
-    # ---- HbA1c
-    arms: dict[str, ArmSummary] = {}
-    for name, n in ((e, n1), (c, n2)):
-        vals = [
-            val("hba1c", name, w, s) for w, s in ((0, "mean"), (0, "sd"), (48, "mean"), (48, "sd"))
-        ]
-        if any(v is None for v in vals):
-            continue
-        change = val("hba1c_change", name, 48, "mean")
-        arms[name] = ArmSummary(name, vals[0], vals[1], vals[2], vals[3], n, change)
-        if change is not None:
-            findings.append(
-                change_arithmetic(
-                    vals[0],
-                    vals[2],
-                    change,
-                    id=f"hba1c_change_arithmetic_{name}",
-                    quantity=f"HbA1c mean change, {name}",
-                )
-            )
-        # GRIM / GRIMMER at the measurement grid of HbA1c (0.1 percentage points)
-        for w, (mv, sv) in ((0, (vals[0], vals[1])), (48, (vals[2], vals[3]))):
-            findings.append(
-                grim(
-                    f"{mv:.2f}",
-                    n,
-                    granularity="0.1",
-                    id=f"hba1c_grim_{name}_w{w}",
-                    quantity=f"HbA1c mean, {name}, week {w} (values to 0.1 %)",
-                )
-            )
-            findings.append(
-                grimmer(
-                    f"{mv:.2f}",
-                    f"{sv:.2f}",
-                    n,
-                    granularity="0.1",
-                    id=f"hba1c_grimmer_{name}_w{w}",
-                    quantity=f"HbA1c mean and SD, {name}, week {w} (values to 0.1 %)",
-                )
-            )
-    if len(arms) == 2 and all(a.change is not None for a in arms.values()):
-        findings.append(_adjustment_finding(arms[e], arms[c]))
-    if len(arms) == 2:
-        a1, a2 = arms[e], arms[c]
-        # within-group p-values
-        for arm, n in ((a1, n1), (a2, n2)):
-            r = row("hba1c", arm.name, 48, "p_value_within")
-            if r is None:
+    eps = [ep for ep in design.endpoints if ep.type == "continuous"]
+    if endpoints is not None:
+        eps = [ep for ep in eps if ep.id in endpoints]
+    base_week = min(design.visit_weeks) if design.visit_weeks else 0
+    for ep in eps:
+        lq, cq = ep.published_quantity("level"), ep.published_quantity("change")
+        w, name = ep.week, _label(design, ep.parameter)
+        res = design.parameter(ep.parameter).resolution if ep.parameter else None
+        arms: dict[str, ArmSummary] = {}
+        for arm, n in ((e, n1), (c, n2)):
+            vals = [
+                val(lq, arm, wk, s)
+                for wk, s in ((base_week, "mean"), (base_week, "sd"), (w, "mean"), (w, "sd"))
+            ]
+            if any(v is None for v in vals):
                 continue
-            rel, bound = str(r["relation"]), float(r["value"])
-            for reading in ("means", "reported") if arm.change is not None else ("means",):
-                ivs = within_group_rho(arm, rel, bound, reading=reading)
-                txt = "; ".join(f"{lo:.3f} to {hi:.3f}" for lo, hi in ivs)
-                full = ivs and ivs[0][0] <= -0.99 and ivs[-1][1] >= 0.99
+            change = val(cq, arm, w, "mean")
+            arms[arm] = ArmSummary(arm, vals[0], vals[1], vals[2], vals[3], n, change)
+            if change is not None:
                 findings.append(
-                    Finding(
-                        f"hba1c_within_p_{arm.name}_{reading}",
-                        f"HbA1c within-group p, {arm.name} (paired t, n = {n}; "
-                        f"{READINGS[reading]})",
-                        f"p {rel} {bound:g}",
-                        f"holds for ρ in {txt}" if ivs else "holds for no ρ in [-1, 1]",
-                        math.nan,
-                        "consistent" if full else ("conditional" if ivs else "inconsistent"),
-                        (
-                            "holds whatever the pre-post correlation"
-                            if full
-                            else f"needs a pre-post correlation in {txt}"
-                            if ivs
-                            else "a paired t-test cannot give this p with these means, SDs and n "
-                            "for any correlation; another test, another n, or an error"
-                        ),
+                    change_arithmetic(
+                        vals[0],
+                        vals[2],
+                        change,
+                        id=f"{ep.id}_change_arithmetic_{arm}",
+                        quantity=f"{name} mean change, {arm}",
                     )
                 )
-        pr = row("hba1c_change", f"{e} vs {c}", 48, "p_value")
-        if pr is not None and pr["relation"] == "=":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                rho_res = rho_sensitivity(a1, a2, float(pr["value"]), equal_var=equal_var)
-            findings += rho_res.findings("hba1c_between_p_rho", "HbA1c between-group p")
-    # ---- insulin reduction (no SD published)
-    m1 = val("insulin_reduction", e, 48, "mean")
-    m2 = val("insulin_reduction", c, 48, "mean")
-    pr = row("insulin_reduction", f"{e} vs {c}", 48, "p_value")
-    if m1 is not None and m2 is not None:
-        sd_res = sd_sensitivity(
-            m1, m2, n1, n2, equal_var=equal_var, quantity="insulin reduction (%)"
-        )
+            if res is None:
+                continue
+            # GRIM / GRIMMER at the parameter's measurement grid
+            g = f"{res:g}"
+            for wk, (mv, sv) in ((base_week, (vals[0], vals[1])), (w, (vals[2], vals[3]))):
+                findings.append(
+                    grim(
+                        f"{mv:.2f}",
+                        n,
+                        granularity=g,
+                        id=f"{ep.id}_grim_{arm}_w{wk}",
+                        quantity=f"{name} mean, {arm}, week {wk} (values to {g})",
+                    )
+                )
+                findings.append(
+                    grimmer(
+                        f"{mv:.2f}",
+                        f"{sv:.2f}",
+                        n,
+                        granularity=g,
+                        id=f"{ep.id}_grimmer_{arm}_w{wk}",
+                        quantity=f"{name} mean and SD, {arm}, week {wk} (values to {g})",
+                    )
+                )
+        if len(arms) == 2 and all(a.change is not None for a in arms.values()):
+            findings.append(_adjustment_finding(arms[e], arms[c], ep.id, name))
+        if len(arms) == 2:
+            a1, a2 = arms[e], arms[c]
+            for arm, n in ((a1, n1), (a2, n2)):
+                r = row(lq, arm.name, w, "p_value_within")
+                if r is None:
+                    continue
+                rel, bound = str(r["relation"]), float(r["value"])
+                for reading in ("means", "reported") if arm.change is not None else ("means",):
+                    ivs = within_group_rho(arm, rel, bound, reading=reading)
+                    txt = "; ".join(f"{lo:.3f} to {hi:.3f}" for lo, hi in ivs)
+                    full = ivs and ivs[0][0] <= -0.99 and ivs[-1][1] >= 0.99
+                    findings.append(
+                        Finding(
+                            f"{ep.id}_within_p_{arm.name}_{reading}",
+                            f"{name} within-group p, {arm.name} (paired t, n = {n}; "
+                            f"{READINGS[reading]})",
+                            f"p {rel} {bound:g}",
+                            f"holds for ρ in {txt}" if ivs else "holds for no ρ in [-1, 1]",
+                            math.nan,
+                            "consistent" if full else ("conditional" if ivs else "inconsistent"),
+                            (
+                                "holds whatever the pre-post correlation"
+                                if full
+                                else f"needs a pre-post correlation in {txt}"
+                                if ivs
+                                else "a paired t-test cannot give this p with these means, SDs "
+                                "and n for any correlation; another test, another n, or an error"
+                            ),
+                        )
+                    )
+            pr = row(cq, f"{e} vs {c}", w, "p_value")
+            if pr is not None and pr["relation"] == "=":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rr = rho_sensitivity(a1, a2, float(pr["value"]), equal_var=equal_var)
+                rho_res[ep.id] = rr
+                findings += rr.findings(f"{ep.id}_between_p_rho", f"{name} between-group p")
+            continue
+        # ---- change means without SDs
+        m1, m2 = val(cq, e, w, "mean"), val(cq, c, w, "mean")
+        if m1 is None or m2 is None:
+            continue
+        unit = _unit(pub, cq)
+        sdr = sd_sensitivity(m1, m2, n1, n2, equal_var=equal_var, quantity=f"{ep.label} ({unit})")
+        sd_res[ep.id] = sdr
+        pr = row(cq, f"{e} vs {c}", w, "p_value")
         if pr is not None:
             findings.append(
                 Finding(
-                    "insulin_p_sd_requirement",
-                    f"insulin reduction, between-group p (t-test, n = {n1}/{n2}, SD unpublished)",
-                    f"{m1:g} % vs {m2:g} %, p {pr['relation']} {pr['value']:g}",
-                    f"p < {pr['value']:g} iff SD < {sd_res.sd_max:.3g} percentage points",
+                    f"{ep.id}_p_sd_requirement",
+                    f"{ep.label}, between-group p (t-test, n = {n1}/{n2}, SD unpublished)",
+                    f"{m1:g} {unit} vs {m2:g} {unit}, p {pr['relation']} {pr['value']:g}",
+                    f"p < {pr['value']:g} iff SD < {sdr.sd_max:.3g}",
                     math.nan,
                     "conditional",
-                    f"the claim holds only if the SD of the percentage reduction is below "
-                    f"{sd_res.sd_max:.3g} in both arms (equal SDs); no SD is published",
+                    f"the claim holds only if the SD is below {sdr.sd_max:.3g} in both arms "
+                    "(equal SDs); no SD is published",
                 )
             )
-        # share-of-patients reading: GRIM on x/n
-        for name, m, n in ((e, m1, n1), (c, m2, n2)):
+        if unit != "%":
+            continue
+        # a percentage could be a share of patients: GRIM on x/n
+        e_n = max(n1, n2, *(a.n_randomised for a in design.arms))
+        for arm, m, n in ((e, m1, n1), (c, m2, n2)):
             f = grim(
                 f"{m:.2f}",
                 n,
                 percent=True,
-                id=f"insulin_share_grim_{name}",
-                quantity=f"insulin reduction {m:g} % read as a share of {n} patients",
+                id=f"{ep.id}_share_grim_{arm}",
+                quantity=f"{ep.label}: {m:g} % read as a share of {n} patients",
             )
-            e_n = max(n1, n2, *(a.n_randomised for a in design.arms))
             possible = [
                 k
                 for k in range(1, e_n + 1)
@@ -1060,7 +1128,7 @@ def audit_summaries(
                 f"{', '.join(map(str, possible)) or 'none'}"
                 + (
                     f"; so it is not a share of all {n} analysed patients (at most of a subset) "
-                    "and is read here as the mean percentage reduction"
+                    "and is read here as a mean percentage"
                     if f.verdict == "inconsistent"
                     else ""
                 )
@@ -1069,10 +1137,18 @@ def audit_summaries(
                 Finding(f.id, f.quantity, f.reported, f.recomputed, f.discrepancy, f.verdict, expl)
             )
     return SummaryAudit(
-        trial=str(trial),
+        trial=trial.id,
         findings=tuple(findings),
         denominators=(n1, n2),
         denominator_source=src,
-        rho=rho_res,
-        sd_curve=sd_res,
+        rho=next(iter(rho_res.values()), None),
+        sd_curve=next(iter(sd_res.values()), None),
+        rho_by_endpoint=rho_res,
+        sd_by_endpoint=sd_res,
     )
+
+
+def _unit(pub: pd.DataFrame, quantity: str | None) -> str:
+    m = (pub["quantity"] == quantity) & (pub["statistic"] == "mean")
+    u = pub.loc[m, "unit"].dropna()
+    return str(u.iloc[0]) if len(u) else ""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import types
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -47,14 +47,19 @@ __all__ = [
     "AncovaResult",
     "BootstrapResult",
     "HedgesGResult",
+    "LSMeansResult",
     "MannWhitneyResult",
     "SDSensitivityResult",
     "TTestResult",
     "ancova",
     "bootstrap_bca",
+    "contrast_margin",
     "hedges_g",
+    "lsmeans",
     "mann_whitney",
     "sd_sensitivity",
+    "tost",
+    "tost_from_summary",
     "ttest_from_summary",
     "welch",
 ]
@@ -471,11 +476,11 @@ class SDSensitivityResult(Result):
 
     def plot(self, ax: Any = None) -> Any:
         """Figure: p against the assumed SD, with the alpha line and the largest SD marked."""
-        from matplotlib.figure import Figure
+        from .._figures import TrialFigure
 
         fig = None
         if ax is None:
-            fig = Figure(figsize=(6, 4))
+            fig = TrialFigure(figsize=(6, 4))
             ax = fig.subplots()
         ax.plot(self.sd, self.p_value, color="C0", label="p-value")
         ax.axhline(self.alpha, color="C3", ls="--", lw=1, label=f"p = {self.alpha:g}")
@@ -579,55 +584,108 @@ def sd_sensitivity(
 # --------------------------------------------------------------------------- ANCOVA
 @dataclass(frozen=True)
 class AncovaResult(Result):
-    """ANCOVA treatment effect (arm 1 - arm 2, adjusted for baseline) with two SE types."""
+    """ANCOVA treatment effects (each experimental arm minus control, adjusted for baseline and
+    any covariates) with two SE types.
+
+    ``arms`` lists the experimental arms then the control arm (for two arms
+    ``(experimental, control)``); ``n`` the complete patients per arm; ``n1``/``n2`` the first
+    experimental arm and the control arm.
+    """
 
     table: pd.DataFrame = field(repr=False)
     n1: int
     n2: int
     n_dropped: int
     outcome: str
-    arms: tuple[str, str]
+    arms: tuple[str, ...]
     params: pd.Series = field(repr=False)
+    n: Mapping[str, int] = field(default_factory=dict)
+    covariates: tuple[str, ...] = ()
+    strata: tuple[str, ...] = ()
+    sigma: float = math.nan
+    analysis_set: Any = None
     title: ClassVar[str] = "ANCOVA: outcome ~ arm + baseline"
 
     @property
     def estimate(self) -> float:
+        """The first comparison's estimate (the only one with two arms)."""
         return float(self.table["estimate"].iloc[0])
+
+    @property
+    def control(self) -> str:
+        return self.arms[-1]
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     @property
     def notes(self) -> tuple[str, ...]:
+        exp = self.arms[:-1]
+        adj = ["baseline", *self.covariates, *(f"{s} (stratum)" for s in self.strata)]
+        ns = (
+            "/".join(str(self.n.get(a, "")) for a in self.arms)
+            if self.n
+            else f"{self.n1}/{self.n2}"
+        )
         out = [
-            f"Effect = {self.arms[0]} - {self.arms[1]} adjusted for baseline; n = "
-            f"{self.n1}/{self.n2}. HC3: MacKinnon-White heteroskedasticity-consistent SE, "
+            f"Effect = {', '.join(exp)} - {self.control} adjusted for {', '.join(adj)}; n = "
+            f"{ns}. "
+            + (
+                f"Residual variance pooled over all {len(self.arms)} arms (one linear model, as "
+                "R lm). "
+                if len(self.arms) > 2
+                else ""
+            )
+            + "HC3: MacKinnon-White heteroskedasticity-consistent SE, "
             "t reference with the residual df (as R lmtest::coeftest with sandwich::vcovHC)."
         ]
         if self.n_dropped:
             out.append(f"{self.n_dropped} patient(s) with a missing outcome or baseline dropped.")
+        if self.analysis_set is not None:
+            out.append(f"Analysis set: {self.analysis_set}")
         return tuple(out)
 
 
-def _two_arm_frame(
-    data: pd.DataFrame, columns: Sequence[str], arm: str, arms: Sequence[str] | None
-) -> tuple[pd.DataFrame, tuple[str, str], int]:
+def _arm_frame(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    arm: str,
+    arms: Sequence[str] | None,
+    control: str | None = None,
+    text_columns: Sequence[str] = (),
+) -> tuple[pd.DataFrame, tuple[str, ...], int]:
+    """Complete cases of ``columns`` (numeric) and ``text_columns`` (kept as read) for the
+    ``arms``, ordered (experimental..., control)."""
     if not isinstance(data, pd.DataFrame):
         raise ParameterError("data", "a pandas DataFrame", type(data).__name__)
-    missing = [c for c in (*columns, arm) if c not in data.columns]
+    used = list(dict.fromkeys([*columns, *text_columns, arm]))
+    missing = [c for c in used if c not in data.columns]
     if missing:
         raise ParameterError(
             "data", f"a DataFrame with column(s) {', '.join(missing)}", list(data.columns)
         )
-    df = data.loc[:, [*columns, arm]].copy()
+    df = data.loc[:, used].copy()
+    present = list(pd.unique(df[arm].dropna()))
     if arms is None:
-        present = list(pd.unique(df[arm].dropna()))
-        if len(present) != 2:
-            raise AnalysisError(f"expected exactly 2 arms in column {arm!r}, found {present}")
+        if control is None and len(present) != 2:
+            raise AnalysisError(
+                f"expected exactly 2 arms in column {arm!r}, found {present}; with more arms "
+                "pass control=... (or arms=[experimental..., control])"
+            )
+        if control is not None:
+            if control not in present:
+                raise ParameterError("control", f"an arm of column {arm!r} {present}", control)
+            present = [a for a in present if a != control] + [control]
         arms = present
     arms = tuple(arms)
-    if len(arms) != 2 or arms[0] == arms[1]:
-        raise ParameterError("arms", "two different arm names (experimental first)", arms)
+    if control is not None and arms[-1] != control:
+        if control not in arms:
+            raise ParameterError("control", f"one of the arms {list(arms)}", control)
+        arms = (*(a for a in arms if a != control), control)
+    if len(arms) < 2 or len(set(arms)) != len(arms):
+        raise ParameterError(
+            "arms", "two or more different arm names (experimental first, control last)", arms
+        )
     df = df[df[arm].isin(arms)]
     for c in columns:
         df[c] = pd.to_numeric(df[c], errors="coerce")
@@ -638,7 +696,13 @@ def _two_arm_frame(
             raise AnalysisError(f"arm {a!r} has no patients with complete data")
         if k < 2:
             raise AnalysisError(f"arm {a!r} has only {k} patient with complete data; need >= 2")
-    return complete, arms, len(df) - len(complete)  # type: ignore[return-value]
+    return complete, arms, len(df) - len(complete)
+
+
+def _is_categorical(col: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+    )
 
 
 def ancova(
@@ -648,99 +712,166 @@ def ancova(
     arm: str = "ARM",
     arms: Sequence[str] | None = None,
     conf_level: float = 0.95,
+    *,
+    control: str | None = None,
+    covariates: Sequence[str] = (),
+    strata: Sequence[str] = (),
 ) -> AncovaResult:
-    """Baseline-adjusted treatment effect: OLS of ``outcome ~ arm + baseline``.
+    """Baseline-adjusted treatment effects: OLS of ``outcome ~ arm + baseline [+ covariates]``.
 
     Parameters
     ----------
     data : DataFrame
-        One row per patient (e.g. ``IPD.endpoint_values(...)``); not modified.
+        One row per patient (e.g. ``IPD.endpoint_values(...)`` or one visit of
+        ``IPD.analysis_set(...)``); not modified.
     outcome, baseline, arm : str
         Column names.
-    arms : (str, str), optional
-        (experimental, control); default the two arms in order of appearance.
+    arms : sequence of str, optional
+        The arms to compare, experimental first and control last (for two arms
+        ``(experimental, control)``); default the two arms in order of appearance, or with
+        ``control`` given every arm present.
     conf_level : float, default 0.95
+    control : str, optional
+        The control arm (needed when the data hold more than two arms and ``arms`` is not
+        given); every other arm is compared with it.
+    covariates : sequence of str
+        More adjustment columns: numeric columns enter linearly, text/categorical columns as
+        factors (treatment coding, first level in sorted order as reference, as R ``factor``).
+    strata : sequence of str
+        Stratification factors of the randomisation, always entered as factors.
 
     Returns
     -------
     AncovaResult
-        ``to_frame()``: one row per SE type (``model``, ``HC3``) with ``estimate, se, df, t,
-        p_value, ci_low, ci_high``. Patients with a missing outcome or baseline are dropped
-        (counted in ``n_dropped``, with a :class:`StatisticalWarning`).
+        ``to_frame()``: one row per comparison (``"<arm> - <control>"``) and SE type
+        (``model``, ``HC3``) with ``comparison, se_type, estimate, se, df, t, p_value, ci_low,
+        ci_high``. Patients with a missing outcome, baseline or covariate are dropped (counted
+        in ``n_dropped``, with a :class:`StatisticalWarning`).
 
     Raises
     ------
     AnalysisError
-        An arm with fewer than 2 complete patients, a constant baseline (singular design), or
-        a patient with leverage 1 (HC3 undefined).
+        An arm with fewer than 2 complete patients, a singular design (constant baseline,
+        collinear covariates), or a patient with leverage 1 (HC3 undefined).
 
     Notes
     -----
-    ``y_i = b0 + b1 T_i + b2 baseline_i + e_i`` with ``T = 1`` for arm 1. HC3 covariance:
-    ``(X'X)⁻¹ X' diag(e_i² / (1 - h_ii)²) X (X'X)⁻¹`` (MacKinnon & White 1985), with
-    t(n - 3) inference. Fitted by :class:`statsmodels.regression.linear_model.OLS`.
+    ``y_i = b0 + sum_j b_j T_ij + g baseline_i + covariates + e_i`` with ``T_ij = 1`` for
+    experimental arm ``j``: one model over all arms, so the residual variance is pooled over
+    every arm as in R ``lm`` or SAS PROC GLM (a separate two-arm fit per comparison would not
+    pool it). HC3 covariance: ``(X'X)⁻¹ X' diag(e_i² / (1 - h_ii)²) X (X'X)⁻¹`` (MacKinnon &
+    White 1985), with t(n - p) inference. Fitted by
+    :class:`statsmodels.regression.linear_model.OLS`.
 
     References
     ----------
     MacKinnon JG, White H. Some heteroskedasticity-consistent covariance matrix estimators
     with improved finite sample properties. *J Econometrics* 1985;29:305-325.
     EMA. Guideline on adjustment for baseline covariates in clinical trials, 2015.
+
+    Examples
+    --------
+    >>> import pandas as pd, trial_analysis as ta
+    >>> d = pd.DataFrame({"ARM": ["P", "L", "H"] * 4, "BASE": [5, 6, 7, 5, 6, 8, 4, 6, 7, 5, 5, 6],
+    ...                   "value": [0, 1, 2, 0.5, 1.2, 2.5, -0.2, 1.1, 1.8, 0.1, 0.9, 2.1]})
+    >>> r = ta.continuous.ancova(d, control="P")
+    >>> r.to_frame()["comparison"].unique().tolist()
+    ['L - P', 'H - P']
     """
     import statsmodels.api as sm
 
     cl = check_conf_level(conf_level)
-    df, arms_t, dropped = _two_arm_frame(data, [outcome, baseline], arm, arms)
+    covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates)
+    strata = (strata,) if isinstance(strata, str) else tuple(strata)
+    for name, cols in (("covariates", covariates), ("strata", strata)):
+        bad = [c for c in cols if not isinstance(c, str)]
+        if bad:
+            raise ParameterError(name, "a list of column names", bad[0])
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError("data", "a pandas DataFrame", type(data).__name__)
+    num_cov = [c for c in covariates if c in data and not _is_categorical(data[c])]
+    cat_cov = [c for c in covariates if c not in num_cov] + [s for s in strata]
+    df, arms_t, dropped = _arm_frame(
+        data, [outcome, baseline, *num_cov], arm, arms, control, text_columns=cat_cov
+    )
     if dropped:
         warnings.warn(
-            f"ANCOVA: {dropped} patient(s) with a missing {outcome!r} or {baseline!r} dropped "
-            "(complete-case analysis)",
+            f"ANCOVA: {dropped} patient(s) with a missing {outcome!r}, {baseline!r}"
+            + (" or covariate" if covariates or strata else "")
+            + " dropped (complete-case analysis)",
             StatisticalWarning,
             stacklevel=2,
         )
-    treat = (df[arm] == arms_t[0]).astype(float).to_numpy()
-    X = np.column_stack([np.ones(len(df)), treat, df[baseline].to_numpy(float)])
+    exp = arms_t[:-1]
+    cols = [np.ones(len(df))]
+    names = ["intercept"]
+    two = len(arms_t) == 2 and not covariates and not strata
+    for a in exp:
+        cols.append((df[arm] == a).astype(float).to_numpy())
+        names.append("arm" if two else f"arm[{a}]")
+    cols.append(df[baseline].to_numpy(float))
+    names.append("baseline")
+    for c in num_cov:
+        cols.append(df[c].to_numpy(float))
+        names.append(c)
+    for c in cat_cov:
+        levels = sorted(pd.unique(df[c].astype(str)))
+        for lev in levels[1:]:
+            cols.append((df[c].astype(str) == lev).astype(float).to_numpy())
+            names.append(f"{c}[{lev}]")
+    X = np.column_stack(cols)
     y = df[outcome].to_numpy(float)
-    if np.linalg.matrix_rank(X) < 3:
+    p = X.shape[1]
+    if np.linalg.matrix_rank(X) < p:
         raise AnalysisError(
             f"ANCOVA design is singular: the baseline column {baseline!r} is constant or "
             "collinear with the arm"
+            + (" or a covariate (a constant or collinear covariate or stratum)" if p > 3 else "")
         )
-    if len(y) <= 3:
-        raise AnalysisError(f"ANCOVA needs more than 3 patients, got {len(y)}")
+    if len(y) <= p:
+        raise AnalysisError(f"ANCOVA needs more than {p} patients, got {len(y)}")
     fit = sm.OLS(y, X).fit()
     h = fit.get_influence().hat_matrix_diag
     if np.any(h > 1 - 1e-10):
         raise AnalysisError(
-            "a patient has leverage 1 in the ANCOVA (e.g. alone in an arm with data); "
+            "a patient has leverage 1 in the ANCOVA (e.g. alone in an arm or stratum with data); "
             "HC3 standard errors are undefined"
         )
     rows = []
-    for label, f in (("model", fit), ("HC3", fit.get_robustcov_results("HC3", use_t=True))):
-        se = float(np.asarray(f.bse)[1])
-        est = float(np.asarray(f.params)[1])
-        lo, hi = np.asarray(f.conf_int(alpha=1 - cl))[1]
-        rows.append(
-            {
-                "se_type": label,
-                "estimate": est,
-                "se": se,
-                "df": float(fit.df_resid),
-                "t": est / se,
-                "p_value": float(np.asarray(f.pvalues)[1]),
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-            }
-        )
+    robust = fit.get_robustcov_results("HC3", use_t=True)
+    for j, a in enumerate(exp, start=1):
+        for label, f in (("model", fit), ("HC3", robust)):
+            se = float(np.asarray(f.bse)[j])
+            est = float(np.asarray(f.params)[j])
+            lo, hi = np.asarray(f.conf_int(alpha=1 - cl))[j]
+            rows.append(
+                {
+                    "comparison": f"{a} - {arms_t[-1]}",
+                    "se_type": label,
+                    "estimate": est,
+                    "se": se,
+                    "df": float(fit.df_resid),
+                    "t": est / se,
+                    "p_value": float(np.asarray(f.pvalues)[j]),
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                }
+            )
     table = pd.DataFrame(rows)
-    n1 = int(treat.sum())
+    n = {a: int((df[arm] == a).sum()) for a in arms_t}
     return AncovaResult(
         table=table,
-        n1=n1,
-        n2=len(y) - n1,
+        n1=n[arms_t[0]],
+        n2=n[arms_t[-1]],
         n_dropped=int(dropped),
         outcome=outcome,
-        arms=arms_t,  # type: ignore[arg-type]
-        params=pd.Series(np.asarray(fit.params), index=["intercept", "arm", "baseline"]),
+        arms=arms_t,
+        params=pd.Series(np.asarray(fit.params), index=names),
+        n=n,
+        covariates=tuple(covariates),
+        strata=tuple(strata),
+        sigma=float(np.sqrt(fit.scale)),
+        analysis_set=data.attrs.get("analysis_set"),
     )
 
 
@@ -1056,3 +1187,8 @@ def bootstrap_bca(
         seed=seed if replicates is None else "given replicates",
         standard_error=float(np.std(dist, ddof=1)),
     )
+
+
+# re-exports (defined in their own files; they use the helpers above)
+from ._lsmeans import LSMeansResult, lsmeans  # noqa: E402
+from ._tost import contrast_margin, tost, tost_from_summary  # noqa: E402

@@ -674,10 +674,11 @@ class TippingPointResult(Result):
 
     def plot(self, *, ax: Any = None):
         """p-value against delta with the alpha line and the tipping point."""
-        from matplotlib.figure import Figure
+
+        from .._figures import TrialFigure
 
         if ax is None:
-            fig = Figure(figsize=(6.0, 3.8))
+            fig = TrialFigure(figsize=(6.0, 3.8))
             ax = fig.add_subplot(1, 1, 1)
         else:
             fig = ax.figure

@@ -79,29 +79,100 @@ def q_gen(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     return float((w * r * r).sum())
 
 
+def _score_info(method: str, y, v, X, t: float) -> tuple[float, float]:
+    """Score (times 2) and Fisher information (times 2) of the (restricted) likelihood in tau²."""
+    w, Minv, _, r = _wls(y, v, X, t)
+    py = w * r
+    yppy = float(py @ py)
+    if method == "REML":
+        tr_p, tr_pp = _traces(w, X, Minv)
+        return yppy - tr_p, tr_pp
+    return yppy - float(w.sum()), float((w**2).sum())
+
+
+def _loglik(method: str, y, v, X, t: float) -> float:
+    """(Restricted) log-likelihood in tau², up to a constant (metafor's ll.ML / ll.REML)."""
+    w, Minv, _, r = _wls(y, v, X, t)
+    ll = -0.5 * (float(np.sum(np.log(v + t))) + float((w * r * r).sum()))
+    if method == "REML":
+        ll += 0.5 * float(np.linalg.slogdet(Minv)[1])  # -1/2 log det(X' W X)
+    return ll
+
+
 def _tau2_iterative(method: str, y, v, X, init: float) -> tuple[float, int]:
-    """Fisher scoring for ML / REML, as metafor (step halving to stay >= 0)."""
+    """Fisher scoring for ML / REML, as metafor (step halving to stay >= 0), damped.
+
+    Where the observed information exceeds twice the expected one (large, nearly homogeneous
+    data sets with very unequal variances), undamped Fisher scoring overshoots and swings
+    around the optimum with growing amplitude. A step that reverses the previous one and is
+    not smaller than it halves the step factor (as metafor's ``control=list(stepadj=)``,
+    applied only when needed, so that converging fits take the same path as metafor's).
+    If the iterations still fail, the score's root is found by a bounded one-dimensional
+    search on the (restricted) likelihood (:func:`_tau2_bounded`).
+    """
     t = max(0.0, init)
+    step = 1.0
+    prev = 0.0
     for it in range(1, _MAXITER + 1):
-        w, Minv, _, r = _wls(y, v, X, t)
-        py = w * r
-        yppy = float(py @ py)
-        if method == "REML":
-            tr_p, tr_pp = _traces(w, X, Minv)
-            adj = (yppy - tr_p) / tr_pp
-        else:  # ML
-            adj = (yppy - w.sum()) / (w**2).sum()
+        score, info = _score_info(method, y, v, X, t)
+        adj = score / info
         if t == 0.0 and adj < 0:
             return 0.0, it
+        if prev != 0.0 and adj * prev < 0 and abs(step * adj) >= abs(prev):
+            step /= 2.0  # a growing oscillation: damp
+        adj *= step
+        halved = False
         while t + adj < 0:
             adj /= 2.0
+            halved = True
         t += adj
+        prev = adj
         if abs(adj) <= _TOL * max(1.0, t):
+            if halved and _score_info(method, y, v, X, 0.0)[0] <= 0.0:
+                return 0.0, it  # steps halved against the boundary: the maximum is at 0
             return t, it
-    raise AnalysisError(
-        f"the {method} estimator of tau^2 did not converge in {_MAXITER} iterations; "
-        "try method='PM' or 'DL'"
+    return _tau2_bounded(method, y, v, X), _MAXITER
+
+
+def _tau2_bounded(method: str, y, v, X) -> float:
+    """tau² maximising the (restricted) likelihood on [0, upper]: bounded search, then the
+    score's root bracketed around it (to the precision of Fisher scoring)."""
+
+    def score(t: float) -> float:
+        return _score_info(method, y, v, X, t)[0]
+
+    hi = _bracket_upper(score, 10.0 * float(np.var(y)) + float(np.max(v)))
+    res = optimize.minimize_scalar(
+        lambda t: -_loglik(method, y, v, X, t),
+        bounds=(0.0, hi),
+        method="bounded",
+        options={"xatol": 1e-10 * hi},
     )
+    t = float(res.x)
+    if score(0.0) <= 0.0 and _loglik(method, y, v, X, 0.0) >= -res.fun:
+        return 0.0  # the maximum is at the boundary
+    # the score's root next to the maximiser: lo moves towards 0, up away, until they bracket
+    step = max(1e-10 * hi, 1e-6 * t, 1e-300)  # about the search's resolution
+    lo = up = t
+    d = step
+    for _ in range(1100):
+        if score(lo) >= 0.0 or lo == 0.0:
+            break
+        lo, d = max(0.0, t - d), 2.0 * d
+    d = step
+    for _ in range(1100):
+        if score(up) <= 0.0:
+            break
+        up, d = t + d, 2.0 * d
+    if not score(lo) >= 0.0 >= score(up):
+        raise AnalysisError(
+            f"the {method} estimator of tau^2 did not converge (no root of the score found); "
+            "try method='PM' or 'DL'"
+        )
+    if lo == up:
+        return lo
+    xtol = max(1e-300, 1e-14 * t)
+    return float(optimize.brentq(score, lo, up, xtol=xtol, rtol=4 * np.finfo(float).eps))
 
 
 def _bracket_upper(f, start: float) -> float:
@@ -287,18 +358,24 @@ def _taylor_sums(y, v, t):
         n_terms = 2 if rmax == 0 else int(min(90, np.ceil(np.log(1e-18) / np.log(rmax)) + 4))
         u = 1.0 / (v + t0)
         max_pow = 3 + n_terms
-        upow = np.cumprod(np.tile(u, (max_pow, 1)), axis=0)  # row m-1 holds u^m
-        A = {b: upow @ (y**b) for b in (0, 1, 2)}  # A[b][m-1] = sum y^b u^m
+        with np.errstate(over="ignore", invalid="ignore"):
+            upow = np.cumprod(np.tile(u, (max_pow, 1)), axis=0)  # row m-1 holds u^m
+            A = {b: upow @ (y**b) for b in (0, 1, 2)}  # A[b][m-1] = sum y^b u^m
         dn = d[near]
         dpow = np.cumprod(np.vstack([np.ones_like(dn)] + [dn] * n_terms), axis=0)  # d^n
-        for a, b in _PAIRS:
-            n = np.arange(n_terms + 1)
-            coef = (-1.0) ** n * np.exp(
-                np.array([_lbinom(a + nn - 1, nn) for nn in n])
-            )  # binom(-a, n)
-            terms = coef[:, None] * A[b][a - 1 + n][:, None] * dpow
-            self_term = y[near] ** b / (v[near] + t[near]) ** a
-            out[(a, b)][near] = terms.sum(axis=0) - self_term
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a, b in _PAIRS:
+                n = np.arange(n_terms + 1)
+                coef = (-1.0) ** n * np.exp(
+                    np.array([_lbinom(a + nn - 1, nn) for nn in n])
+                )  # binom(-a, n)
+                terms = coef[:, None] * A[b][a - 1 + n][:, None] * dpow
+                self_term = y[near] ** b / (v[near] + t[near]) ** a
+                out[(a, b)][near] = terms.sum(axis=0) - self_term
+        # a series that overflows (variances spread over many orders of magnitude) is not
+        # used: those rows get the exact sums
+        bad = ~np.all([np.isfinite(out[pair][near]) for pair in _PAIRS], axis=0)
+        near[np.flatnonzero(near)[bad]] = False
     far = np.flatnonzero(~near)
     if far.size:
         ex = _exact_sums(y, v, t, rows=far)
@@ -364,21 +441,33 @@ def loo_fits(y, v, method: str, test: str, start_tau2: float) -> dict[str, np.nd
             if method in ("ML", "REML"):
                 t = np.full(k, max(start_tau2, 0.0))
                 active = np.ones(k, bool)
+                step = np.ones(k)  # damping factor per deletion, as in _tau2_iterative
+                prev = np.zeros(k)
                 for _ in range(_MAXITER):
                     S = _sums(yc, v, t)
                     s1, _, _, yppy, tr_p, tr_pp = _score_parts(S)
                     adj = (yppy - tr_p) / tr_pp if method == "REML" else (yppy - s1) / S[2, 0]
-                    adj = np.where(active, adj, 0.0)
+                    adj = np.where(active & np.isfinite(adj), adj, 0.0)
+                    grow = (prev != 0) & (adj * prev < 0) & (np.abs(step * adj) >= np.abs(prev))
+                    step = np.where(grow, step / 2.0, step)
+                    adj = adj * step
                     stuck = (t == 0) & (adj < 0)
                     adj[stuck] = 0.0
                     new = np.maximum(t + adj, 0.0)
                     change = np.abs(new - t)
+                    prev = new - t
                     t = new
                     active = change > _TOL * np.maximum(1.0, t)
                     if not active.any():
                         break
-                else:  # pragma: no cover
-                    raise AnalysisError("leave-one-out tau^2 iterations did not converge")
+                else:
+                    # the deletions still swinging: each refitted alone (damped scoring,
+                    # then the bounded search), O(k) each
+                    for i in np.flatnonzero(active):
+                        keep = np.arange(k) != i
+                        t[i] = _tau2_iterative(
+                            method, yc[keep], v[keep], np.ones((km, 1)), float(t[i])
+                        )[0]
     elif method == "PM":
         t = _loo_pm(yc, v, km, q, start_tau2)
     else:  # pragma: no cover

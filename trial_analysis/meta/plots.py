@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from scipy import stats
 
+from .._figures import TrialFigure
 from ..errors import ParameterError
 from ..results import format_number
 from .rma import RMAResult
@@ -67,7 +68,7 @@ def forest_plot(
     has_pi = show_pi and res.method not in ("FE", "MH", "Peto") and np.isfinite(res.pi_low)
     n_rows = k + 2 + (1 if has_pi else 0)
     height = 1.2 + 0.32 * n_rows
-    fig = Figure(figsize=(8.0, height))
+    fig = TrialFigure(figsize=(8.0, height))
     # margins in inches so that tick labels, the axis label and the heterogeneity line below
     # them never overlap, whatever the number of studies
     bottom, top = 0.8, 0.3
@@ -111,7 +112,7 @@ def forest_plot(
     tf = ax.get_yaxis_transform()
 
     def txt(x, y, s, **kw):
-        ax.text(x, y, s, transform=tf, va="center", fontsize=8, clip_on=False, **kw)
+        ax.text(x, y, s, transform=tf, va="center", fontsize=9, clip_on=False, **kw)
 
     label = {"FE": "Fixed effect", "MH": "Mantel-Haenszel", "Peto": "Peto"}.get(
         res.method, f"Random effects ({res.method}{', HKSJ' if res.test == 'knha' else ''})"
@@ -134,10 +135,10 @@ def forest_plot(
         txt(-0.62, yd - 0.55, "Prediction interval", color="C3")
         txt(1.05, yd - 0.55, f"[{tr(res.pi_low):.2f}, {tr(res.pi_high):.2f}]", color="C3")
     het = (
-        f"Heterogeneity: tau^2 = {format_number(res.tau2, 3)}, I^2 = {res.i2:.0f}%, "
+        f"Heterogeneity: τ² = {format_number(res.tau2, 3)}, I² = {res.i2:.0f}%, "
         f"Q = {res.q:.2f} (df = {max(res.k - 1, 0)}, p = {res.q_p:.3g})"
     )
-    fig.text(0.02, 0.08 / height, het, fontsize=7.5, color="0.3")
+    fig.text(0.02, 0.08 / height, het, fontsize=8.5, color="0.3")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -167,7 +168,7 @@ def funnel_plot(
     se = np.sqrt(res.vi)
     smax = float(se.max()) * 1.1
     s = np.linspace(0, smax, 100)
-    fig = Figure(figsize=(6.0, 4.5))
+    fig = TrialFigure(figsize=(6.0, 4.5))
     ax = fig.add_subplot()
     levels = sorted(contours, reverse=True)
     shades = np.linspace(0.92, 0.7, len(levels))

@@ -260,19 +260,12 @@ def restricted_mle(p1: float, p2: float, delta0: float, ratio: float = 1.0) -> t
     (float, float)
         The restricted estimates ``(p1~, p2~)``.
     """
-    th, d0 = ratio, delta0
-    a = 1 + th
-    b = -(1 + th + p1 + th * p2 + d0 * (th + 2))
-    c = d0**2 + d0 * (2 * p1 + th + 1) + p1 + th * p2
-    d = -p1 * d0 * (1 + d0)
-    v = b**3 / (27 * a**3) - b * c / (6 * a**2) + d / (2 * a)
-    if d0 == 0:
-        pbar = (p1 + th * p2) / (1 + th)
-        return pbar, pbar
-    u = math.copysign(math.sqrt(max(b**2 / (9 * a**2) - c / (3 * a), 0.0)), v)
-    w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3
-    q1 = 2 * u * math.cos(w) - b / (3 * a)
-    return q1, q1 - d0
+    # the one closed form (binary._intervals.constrained_mle_rd), fed x1 = p1 of n1 = 1 and
+    # x2 = p2 * ratio of n2 = ratio: the same cubic in p1, p2 and theta = n2 / n1 = ratio
+    from ..binary._intervals import constrained_mle_rd
+
+    q1, q2 = constrained_mle_rd(p1, 1.0, p2 * ratio, ratio, delta0)
+    return float(q1), float(q2)
 
 
 def _power_margin(

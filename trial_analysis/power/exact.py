@@ -14,16 +14,18 @@ power never falls below it, up to a stated bound ``n_max``.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .. import limits
 from .._validate import check_choice
+from ..binary._exact import grid_cost
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
 from ._common import (
@@ -67,14 +69,51 @@ _TIE = 1e-9  # p <= alpha (1 + 1e-9): a p-value equal to alpha up to rounding re
 _SIZE_GRID = 1001
 
 
-@lru_cache(maxsize=512)
+# Grids are kept for reuse (simulations and searches look up the same arm sizes again),
+# bounded by their total size rather than their number: 512 grids of n = 1000 would be 4 GB.
+_GRID_CACHE: OrderedDict[tuple[int, int, str, str], np.ndarray] = OrderedDict()
+_GRID_CACHE_BYTES = 256 * 1024**2
+
+
 def _pgrid(n1: int, n2: int, test: str, alternative: str) -> np.ndarray:
     # the p-value grids belong to the binary area: one implementation of each test
     from ..binary import pvalue_grid
 
+    key = (n1, n2, test, alternative)
+    hit = _GRID_CACHE.get(key)
+    if hit is not None:
+        _GRID_CACHE.move_to_end(key)
+        return hit
     grid = np.asarray(pvalue_grid(n1, n2, test, alternative), dtype=float)
     grid.setflags(write=False)
+    _GRID_CACHE[key] = grid
+    total = sum(g.nbytes for g in _GRID_CACHE.values())
+    while total > _GRID_CACHE_BYTES and len(_GRID_CACHE) > 1:
+        total -= _GRID_CACHE.popitem(last=False)[1].nbytes
     return grid
+
+
+_pgrid.cache_clear = _GRID_CACHE.clear  # type: ignore[attr-defined]
+
+# reject-probability sums (one per evaluated (p1, p2)) and the size search (1001 points)
+_SECONDS_PER_TABLE_EVAL = 4e-9
+_ANALYTIC_ADVICE = (
+    "use an analytic approximation (test='normal_cc' or 'normal_pooled'; CLI --test normal_cc) "
+    "or a Monte Carlo simulation"
+)
+
+
+def check_search_cost(what: str, sizes: Sequence[tuple[int, int]], tests: Sequence[str]) -> None:
+    """Refuse an exact power computation over the arm sizes ``sizes`` beyond the limits."""
+    mem = sec = 0.0
+    for t in tests:
+        if t not in EXACT_TESTS:
+            continue
+        for n, m in sizes:
+            b, s_ = grid_cost(n, m, t)
+            mem = max(mem, b)
+            sec += s_ + _SECONDS_PER_TABLE_EVAL * (n + 1.0) * (m + 1.0)
+    limits.check_cost(what, parameter="n1", memory=mem, seconds=sec, advice=_ANALYTIC_ADVICE)
 
 
 def _doubled_fisher_power(
@@ -281,6 +320,18 @@ def exact_power(
     """
     p1 = check_probability("p1", p1)
     p2 = check_probability("p2", p2)
+    n1 = check_n("n1", n1)
+    n2 = check_n("n2", n2)
+    test = check_choice("test", test, EXACT_TESTS)
+    mem, sec = grid_cost(n1, n2, test)
+    tables = (n1 + 1.0) * (n2 + 1.0)
+    limits.check_cost(
+        f"{_test_label(test)} power by enumeration at n1 = {n1}, n2 = {n2} ({tables:.2g} tables)",
+        parameter="n1/n2",
+        memory=mem + 16 * tables,
+        seconds=sec + _SECONDS_PER_TABLE_EVAL * _SIZE_GRID * tables,
+        advice="use an asymptotic test (CLI --test normal_pooled or chisq) or simulation",
+    )
     region = rejection_region(n1, n2, test, alpha, alternative)
     n1, n2 = region.shape[0] - 1, region.shape[1] - 1
     power = float(_reject_prob(region, np.array(p1), np.array(p2)))
@@ -377,9 +428,10 @@ def size_curve(
 def _figure_axes(ax: Any) -> tuple[Any, Any]:
     if ax is not None:
         return ax.figure, ax
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    from .._figures import TrialFigure
+
+    fig = TrialFigure(figsize=(6.0, 4.0), layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -469,6 +521,11 @@ def power_curve(
     ns = [check_n("n1", n) for n in n1]
     if not ns:
         raise ParameterError("n1", "a non-empty range of sample sizes", n1)
+    check_search_cost(
+        f"the exact power curve over n1 = {min(ns)}..{max(ns)}",
+        [(n, n2_from_ratio(n, ratio)) for n in ns],
+        tests,
+    )
     rows = []
     for t in tests:
         for n in ns:
@@ -688,6 +745,12 @@ def sample_size(
         n_max = math.ceil(1.5 * approx.n1_exact) + 20
     n_max = check_n("n_max", n_max)
     start = max(2, min(n_max, math.floor(0.6 * approx.n1_exact)))
+    check_search_cost(
+        f"the {_test_label(test)} sample-size search by enumeration for p1 = {p1:g}, p2 = {p2:g} "
+        f"(n1 = {start}..{n_max} around the normal approximation {approx.n1})",
+        [(n, n2_from_ratio(n, ratio)) for n in range(start, n_max + 1)],
+        [test],
+    )
 
     enumerated: dict[int, bool] = {}
 

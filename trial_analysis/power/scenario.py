@@ -1,8 +1,9 @@
 """Simulation scenarios: a whole future trial as a TOML file or a Python object.
 
 A scenario names the arms and their sizes, the visits, the generative model of the patients
-(by default the model fitted to Zang 2022 by :mod:`trial_analysis.synthetic`, every
-parameter overridable; or a simple parametric model), the dropout mechanism (MCAR or MAR),
+(by default the generative model of the scenario's trial, ``data/<trial>/synthetic_model.toml``
+read by :mod:`trial_analysis.synthetic`, every parameter overridable; or a simple parametric
+model), the dropout mechanism (MCAR or MAR),
 the derivation of the composite endpoint and the analyses to apply. Format::
 
     [scenario]
@@ -17,7 +18,8 @@ the derivation of the composite endpoint and the analyses to apply. Format::
     weeks = [0, 12, 24, 36, 48]
 
     [model]
-    kind = "zang2022"           # or "parametric" with [model.arms.<name>] tables
+    kind = "synthetic"          # the trial's generative model, or "parametric" with
+                                # [model.arms.<name>] tables
     params = {}                 # overrides of the generative model's parameters
 
     [dropout]
@@ -36,6 +38,14 @@ the derivation of the composite endpoint and the analyses to apply. Format::
     endpoint = "composite"      # "composite", "insulin_pchg" or "hba1c"
     method = "fisher"           # a test of binary.pvalue_grid for the composite;
     alpha = 0.05                # "ancova" or "mmrm" (opt-in, slow) for the continuous ones
+
+    [sequential]                # optional: interim analyses (see power.group_sequential)
+    looks = 3                   # analyses, the last one final
+    information = [0.5, 0.75, 1]  # fractions of the patients of each arm (default equal)
+    spending = "obrien-fleming" # "pocock", ["hsd", -4], ["kim-demets", 2] or a table
+    futility = "obrien-fleming" # optional (one-sided analyses): beta-spending or k-1 z bounds
+    binding = false
+    beta = 0.2                  # for beta-spending futility
 
 Every key is checked: a typo raises :class:`~trial_analysis.errors.ScenarioError` naming the
 file and the key (with the closest known key).
@@ -57,7 +67,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from ..errors import AnalysisError, ScenarioError
+from .. import limits
+from ..errors import ScenarioError
 from .exact import EXACT_TESTS
 
 __all__ = [
@@ -71,7 +82,7 @@ __all__ = [
 
 ENDPOINTS = ("composite", "insulin_pchg", "hba1c")
 CONTINUOUS_METHODS = ("ancova", "mmrm")
-MODEL_KINDS = ("zang2022", "parametric")
+MODEL_KINDS = ("synthetic", "parametric")
 MECHANISMS = ("MCAR", "MAR")
 BINARY_MISSING = ("failure", "complete_case")
 
@@ -208,7 +219,22 @@ class Scenario:
     analyses: tuple[Analysis, ...]
     trial: str = ""
     source: str = "<mapping>"
+    sequential: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def designs(self) -> dict[str, Any]:
+        """The group-sequential design of each analysis (``[sequential]`` scenarios), with the
+        analysis's level: one-sided ``alpha`` for ``greater``/``less``, two-sided otherwise."""
+        if self.sequential is None:
+            return {}
+        from .sequential import group_sequential
+
+        return {
+            a.name: group_sequential(
+                alpha=a.alpha, sided=2 if a.alternative == "two-sided" else 1, **self.sequential
+            )
+            for a in self.analyses
+        }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "<mapping>") -> Scenario:
@@ -230,16 +256,18 @@ class Scenario:
         """The generative model object (``draw_endpoints`` method)."""
         if self.model_kind == "parametric":
             return self.parametric
-        try:
-            from .. import synthetic
-        except ImportError as exc:  # the synthetic-data area is not available
-            raise AnalysisError(
-                "the generative model fitted to Zang 2022 (trial_analysis.synthetic) is not "
-                "available in this installation; use [model] kind = 'parametric'"
-            ) from exc
+        from .. import synthetic
+
+        if not self.trial:
+            raise ScenarioError(
+                self.source,
+                "scenario.trial",
+                "the trial whose generative model (synthetic_model.toml) model.kind = "
+                "'synthetic' uses",
+            )
         key = json.dumps(self.model_params, sort_keys=True, default=str)
         try:
-            m = _generative_model(synthetic.model_for, self.model_kind, key)
+            m = _generative_model(synthetic.model_for, self.trial, key)
         except (TypeError, ValueError) as exc:
             raise ScenarioError(
                 self.source, "model.params", "parameters of the generative model", str(exc)
@@ -286,9 +314,17 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if not p.is_file():
         raise ScenarioError(str(p), "(file)", "an existing scenario TOML file")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(str(p), "(file)", "a readable scenario file", exc.strerror) from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            str(p), "(file)", "UTF-8 text", f"undecodable byte at offset {exc.start}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(p), "(syntax)", "valid TOML", str(exc)) from exc
+        raise ScenarioError(str(p), "(syntax)", "valid TOML", str(exc)) from None
     s = _parse(raw, str(p))
     return s.with_overrides(overrides) if overrides else s
 
@@ -298,7 +334,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 # ---------------------------------------------------------------------------------------
 
 _SCHEMA: dict[str, set[str]] = {
-    "": {"scenario", "arms", "visits", "model", "dropout", "endpoints", "analyses"},
+    "": {"scenario", "arms", "visits", "model", "dropout", "endpoints", "analyses", "sequential"},
+    "sequential": {"looks", "information", "spending", "futility", "binding", "beta"},
     "scenario": {"name", "trial", "description"},
     "arms": {"names", "n", "n_total", "allocation"},
     "visits": {"weeks"},
@@ -384,9 +421,18 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         ns = [n1, tot - n1]
     else:
         raise ScenarioError(source, "arms.n", "per-arm sizes (or arms.n_total)")
+    cap = limits.get("max_arm_size")
     for i, v in enumerate(ns):
         if not isinstance(v, int) or isinstance(v, bool) or v < 2:
             raise ScenarioError(source, f"arms.n[{i}]", "a whole number >= 2", v)
+        if v > cap:
+            raise ScenarioError(
+                source,
+                f"arms.n[{i}]",
+                f"at most max_arm_size = {cap:,.0f} patients per arm (a documented limit: "
+                "raise TRIAL_ANALYSIS_MAX_ARM_SIZE, see docs/limits.md)",
+                v,
+            )
 
     vis = _table(raw, "visits", source)
     _unknown(vis, "visits", "visits.", source)
@@ -406,9 +452,10 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
 
     model = _table(raw, "model", source)
     _unknown(model, "model", "model.", source)
-    kind = model.get("kind", "zang2022")
+    kind = model.get("kind", "synthetic")
     if kind not in MODEL_KINDS:
         raise ScenarioError(source, "model.kind", "one of " + ", ".join(MODEL_KINDS), kind)
+
     params = _table(model, "params", source, "model.")
     parametric = None
     if kind == "parametric":
@@ -531,6 +578,8 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
             raise ScenarioError(source, where + "name", "a unique name", name)
         analyses.append(Analysis(name, ep, method, alpha, alt, ms))
 
+    sequential = _parse_sequential(raw, analyses, source)
+
     return Scenario(
         name=str(sc.get("name", Path(source).stem if source != "<mapping>" else "scenario")),
         arm_names=(names[0], names[1]),
@@ -549,8 +598,53 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         analyses=tuple(analyses),
         trial=trial,
         source=source,
+        sequential=sequential,
         raw=raw,
     )
+
+
+def _parse_sequential(
+    raw: Mapping[str, Any], analyses: list[Analysis], source: str
+) -> dict[str, Any] | None:
+    """``[sequential]``: looks, information, spending, futility, binding, beta — the arguments
+    of :func:`.group_sequential` (a two-element array ``["hsd", -4]`` is a spending family)."""
+    if "sequential" not in raw:
+        return None
+    seq = _table(raw, "sequential", source)
+    _unknown(seq, "sequential", "sequential.", source)
+
+    def family(key: str, value: Any) -> Any:
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+            return (value[0], value[1])
+        return value
+
+    spec: dict[str, Any] = {"k": seq.get("looks", 2)}
+    if "information" in seq:
+        spec["information_rates"] = seq["information"]
+    if "spending" in seq:
+        spec["spending"] = family("spending", seq["spending"])
+    if "futility" in seq:
+        spec["futility"] = family("futility", seq["futility"])
+    if "binding" in seq:
+        spec["binding"] = seq["binding"]
+    if "beta" in seq:
+        spec["beta"] = seq["beta"]
+    if any(a.method == "mmrm" for a in analyses):
+        raise ScenarioError(
+            source, "sequential", "analyses without MMRM (interim MMRM fits are not simulated)"
+        )
+    from ..errors import ParameterError
+    from .sequential import group_sequential
+
+    for a in analyses:
+        try:
+            group_sequential(alpha=a.alpha, sided=2 if a.alternative == "two-sided" else 1, **spec)
+        except ParameterError as exc:
+            key = {"k": "looks", "information_rates": "information"}.get(
+                exc.parameter, exc.parameter
+            )
+            raise ScenarioError(source, f"sequential.{key}", exc.expected, exc.got) from None
+    return spec
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, source: str) -> None:

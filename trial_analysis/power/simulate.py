@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .. import limits
 from .._validate import check_count
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
@@ -193,7 +194,8 @@ def _run_chunk(
     only_binary = all(a.endpoint == "composite" for a in scen.analyses)
     out: dict[str, tuple[int, int]] = {}
 
-    if isinstance(model, ParametricModel) and only_binary and not scen.derive_composite:
+    fast = only_binary and not scen.derive_composite and scen.sequential is None
+    if isinstance(model, ParametricModel) and fast:
         # Fast path: with responders independent of everything else the arm totals are
         # binomial; dropout (MCAR, or MAR on an independent covariate) thins them.
         p = [model.arms[a].responder for a in names]
@@ -228,37 +230,76 @@ def _run_chunk(
             )
         return np.asarray(d["RESPONDER"]) == 1  # NaN (missing) is not a response
 
-    arm_ind = np.r_[np.ones(scen.n[0]), np.zeros(scen.n[1])]
-    obs = np.concatenate([observed[a] for a in names], axis=1)
-    for a in scen.analyses:
+    def pvalues(a: Any, m: tuple[int, int]) -> np.ndarray:
+        """p-values of analysis ``a`` on the first ``m`` patients of each arm."""
+        obs_m = [observed[nm][:, :mk] for nm, mk in zip(names, m, strict=True)]
         if a.endpoint == "composite":
-            r = [composite(nm) & observed[nm] for nm in names]
+            r = [composite(nm)[:, :mk] & ok for nm, mk, ok in zip(names, m, obs_m, strict=True)]
             xs = [rk.sum(axis=1) for rk in r]
             if scen.binary_missing == "failure":
-                ns = list(scen.n)
+                ns: list[Any] = list(m)
             else:
-                ns = [observed[nm].sum(axis=1) for nm in names]
-            pv = _binary_pvalues(xs[0], ns[0], xs[1], ns[1], a.method, a.alternative)
-        elif a.method == "ancova":
+                ns = [ok.sum(axis=1) for ok in obs_m]
+            return _binary_pvalues(xs[0], ns[0], xs[1], ns[1], a.method, a.alternative)
+        if a.method == "ancova":
             yk, ck = (
                 ("INSDOSE_PCHG_48", "INSDOSE_BASE")
                 if a.endpoint == "insulin_pchg"
                 else ("HBA1C_48", "HBA1C_BASE")
             )
-            y = np.concatenate([draws[nm][yk] for nm in names], axis=1)
-            c = np.concatenate([draws[nm][ck] for nm in names], axis=1)
-            est, se, df, pv = ancova_batch(y, arm_ind, c, obs)
+            y = np.concatenate([draws[nm][yk][:, :mk] for nm, mk in zip(names, m, strict=True)], 1)
+            c = np.concatenate([draws[nm][ck][:, :mk] for nm, mk in zip(names, m, strict=True)], 1)
+            arm_ind = np.r_[np.ones(m[0]), np.zeros(m[1])]
+            est, se, df, pv = ancova_batch(y, arm_ind, c, np.concatenate(obs_m, axis=1))
             if a.alternative != "two-sided":
                 pv = np.where(np.isnan(pv), np.nan, _t_one_sided(est, se, df, a.alternative))
-        else:  # MMRM: opt-in, one fit per replicate, only the first `max_sims` replicates
-            first = chunk_index * chunk_size
-            k = max(0, min(n_rep, a.max_sims - first))
-            if isinstance(model, ParametricModel):
-                pv = _mmrm_pvalues(scen, draws, observed, k, a.alternative, rng)
-            else:
-                pv = _mmrm_pvalues_ipd(scen, model, k, a.alternative, rng)
+            return pv
+        # MMRM: opt-in, one fit per replicate, only the first `max_sims` replicates
+        first = chunk_index * chunk_size
+        k = max(0, min(n_rep, a.max_sims - first))
+        if isinstance(model, ParametricModel):
+            return _mmrm_pvalues(scen, draws, observed, k, a.alternative, rng)
+        return _mmrm_pvalues_ipd(scen, model, k, a.alternative, rng)
+
+    if scen.sequential is not None:
+        return _sequential_counts(scen, pvalues, n_rep)
+    for a in scen.analyses:
+        pv = pvalues(a, scen.n)
         ok = ~np.isnan(pv)
         out[a.name] = (int(np.sum(pv[ok] <= a.alpha * (1 + _TIE))), int(ok.sum()))
+    return out
+
+
+def _sequential_counts(scen: Scenario, pvalues: Any, n_rep: int) -> dict[str, tuple[int, int]]:
+    """Group-sequential analyses of a chunk: at look ``j`` each analysis runs on the first
+    ``ceil(t_j n)`` patients of each arm; its p-value becomes ``z = Phi^-1(1 - p)`` (one-sided)
+    or ``|z| = Phi^-1(1 - p/2)`` (two-sided) and meets the design's bounds. Counts per
+    analysis: rejections at any look, at each look (``name\x00look j``) and the patients used
+    (``name\x00n``)."""
+    out: dict[str, tuple[int, int]] = {}
+    for a, d in zip(scen.analyses, scen.designs().values(), strict=True):
+        t = np.asarray(d.information_rates)
+        c = np.asarray(d.critical_values)
+        b = np.nan_to_num(np.asarray(d.futility_bounds, dtype=float), nan=-np.inf)
+        alive = np.ones(n_rep, bool)
+        used = np.zeros(n_rep)
+        total = 0
+        for j in range(d.k):
+            m = tuple(
+                min(n, math.ceil(tj * n - 1e-9)) for n, tj in zip(scen.n, (t[j], t[j]), strict=True)
+            )
+            pv = pvalues(a, m)
+            with np.errstate(divide="ignore"):
+                z = special.ndtri(1 - pv / 2) if d.sided == 2 else special.ndtri(1 - pv)
+            up = alive & (z >= c[j])
+            lo = alive & ~up & (z <= b[j]) if j < d.k - 1 else np.zeros(n_rep, bool)
+            out[f"{a.name}\x00look {j + 1}"] = (int(up.sum()), n_rep)
+            total += int(up.sum())
+            used[alive & (up | lo)] = sum(m)
+            alive &= ~(up | lo)
+        used[alive] = sum(scen.n)
+        out[a.name] = (total, n_rep)
+        out[f"{a.name}\x00n"] = (int(used.sum()), n_rep)
     return out
 
 
@@ -290,7 +331,9 @@ def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
         df = pd.DataFrame(rows, columns=["USUBJID", "ARM", "AVISITN", "BASE", "AVAL"])
         df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
         try:
-            fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
+            fit = mmrm.fit(
+                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
+            )
         except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
         pvals[r] = _mmrm_p(fit, weeks[-1], alternative)
@@ -326,7 +369,9 @@ def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng)
         df = m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID")
         df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
         try:
-            fit = mmrm.fit(df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE")
+            fit = mmrm.fit(
+                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
+            )
         except AnalysisError:  # a fit failing on this replicate counts as not analysed
             continue
         pvals[r] = _mmrm_p(fit, int(df["AVISITN"].max()), alternative)
@@ -340,25 +385,34 @@ def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng)
 
 def _summarise(counts: Mapping[str, tuple[int, int]], scen: Scenario) -> pd.DataFrame:
     rows = []
-    for a in scen.analyses:
-        rej, n = counts.get(a.name, (0, 0))
+
+    def row(name: str, a: Any, rej: int, n: int) -> dict[str, Any]:
         p = rej / n if n else math.nan
         se = math.sqrt(p * (1 - p) / n) if n else math.nan
         label = _test_label(a.method) if a.endpoint == "composite" else a.method.upper()
-        rows.append(
-            {
-                "analysis": a.name,
-                "endpoint": a.endpoint,
-                "method": label,
-                "alpha": a.alpha,
-                "replicates": n,
-                "rejections": rej,
-                "power": p,
-                "mcse": se,
-                "ci_low": max(0.0, p - 1.959963984540054 * se) if n else math.nan,
-                "ci_high": min(1.0, p + 1.959963984540054 * se) if n else math.nan,
-            }
-        )
+        return {
+            "analysis": name,
+            "endpoint": a.endpoint,
+            "method": label,
+            "alpha": a.alpha,
+            "replicates": n,
+            "rejections": rej,
+            "power": p,
+            "mcse": se,
+            "ci_low": max(0.0, p - 1.959963984540054 * se) if n else math.nan,
+            "ci_high": min(1.0, p + 1.959963984540054 * se) if n else math.nan,
+        }
+
+    for a in scen.analyses:
+        rej, n = counts.get(a.name, (0, 0))
+        rows.append(row(a.name, a, rej, n))
+        if scen.sequential is not None:
+            used, _ = counts.get(f"{a.name}\x00n", (0, 0))
+            rows[-1]["n_expected"] = used / n if n else math.nan
+            looks = int(scen.sequential["k"])
+            for j in range(1, looks + 1):
+                r, m = counts.get(f"{a.name}\x00look {j}", (0, 0))
+                rows.append(row(f"{a.name}: look {j}", a, r, m) | {"n_expected": math.nan})
     return pd.DataFrame(rows)
 
 
@@ -388,6 +442,8 @@ class SimulationResult(Result):
 
     @property
     def power(self) -> dict[str, float]:
+        """Power of each analysis (group-sequential scenarios: rejection at any look; the
+        table also has a row per look)."""
         return dict(zip(self.table["analysis"], self.table["power"], strict=True))
 
     @property
@@ -419,6 +475,17 @@ class SimulationResult(Result):
             f"{self.n_sims} replicates, seed {self.seed}, chunks of {self.chunk_size}: "
             "mcse is the Monte Carlo standard error; the numbers do not depend on the number "
             "of processes or Dask workers.",
+            *self._sequential_notes(),
+        )
+
+    def _sequential_notes(self) -> tuple[str, ...]:
+        if self.scenario.sequential is None:
+            return ()
+        d = next(iter(self.scenario.designs().values()))
+        return (
+            f"Group-sequential: {d.k} analyses at information "
+            f"{', '.join(f'{x:g}' for x in d.information_rates)} of the patients; "
+            f"{d.notes[0]} Power = rejection at any look; n_expected = mean patients used.",
         )
 
 
@@ -543,6 +610,40 @@ def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, 
     return n_sims, chunk_size, n_jobs
 
 
+# Rough costs (2-core reference machine, docs/limits.md): a chunk holds a few float arrays of
+# shape (trials, patients) per endpoint and visit; one simulated patient costs ~1.5e-7 s.
+_ARRAYS_PER_PATIENT = 10
+_SECONDS_PER_PATIENT = 1.5e-7
+
+
+def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
+    """Refuse (before any work) a simulation beyond the limits max_memory / max_seconds."""
+    from ..binary._exact import check_grid_cost
+
+    seconds = 0.0
+    for s in scens:
+        per_trial = s.n_total * (_ARRAYS_PER_PATIENT + 2 * len(s.visits)) * 8.0
+        limits.check_cost(
+            f"a simulation chunk of chunk_size = {min(chunk_size, n_sims)} trials of "
+            f"{s.n_total} patients",
+            parameter="chunk_size",
+            memory=min(chunk_size, n_sims) * per_trial,
+            advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
+        )
+        for a in s.analyses:
+            if a.endpoint == "composite":  # p-values looked up in the grid of the arm sizes
+                check_grid_cost(s.n[0], s.n[1], a.method)
+        seconds += n_sims * s.n_total * _SECONDS_PER_PATIENT
+    limits.check_cost(
+        f"simulating n_sims = {n_sims} trials"
+        + (f" x {len(scens)} scenarios" if len(scens) > 1 else "")
+        + f" of {scens[0].n_total} patients on {n_jobs} process{'es' if n_jobs > 1 else ''}",
+        parameter="n_sims",
+        seconds=seconds / n_jobs,
+        advice="use fewer replicates (n_sims = 10000 gives a Monte Carlo SE of at most 0.005)",
+    )
+
+
 def simulate(
     scenario: Scenario | str | Path | Mapping[str, Any],
     n_sims: int = 10_000,
@@ -609,6 +710,7 @@ def simulate(
     scen = _as_scenario(scenario)
     n_sims, chunk_size, n_jobs = _check_common(n_sims, chunk_size, n_jobs)
     seed_i = _as_seed(seed)
+    _check_cost([scen], n_sims, chunk_size, n_jobs)
     scen.model()  # fail early (e.g. missing generative model) before starting workers
     jobs = [(scen, j, i, n, seed_i, chunk_size) for j, i, n in _tasks(n_sims, chunk_size, 0)]
     total: dict[str, list[int]] = {}
@@ -667,6 +769,7 @@ def simulate_grid(
     seed_i = _as_seed(seed)
     combos = list(itertools.product(*(grid[k] for k in keys)))
     scens = [base.with_overrides(dict(zip(keys, c, strict=True))) for c in combos]
+    _check_cost(scens, n_sims, chunk_size, n_jobs)
     scens[0].model()
     jobs = [
         (s, j, i, n, seed_i, chunk_size)

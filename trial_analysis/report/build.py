@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib
 import sys
 import warnings
 from collections.abc import Callable
@@ -15,12 +14,12 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
+from .._io import atomic_write
 from .._validate import check_choice
-from ..cli._common import atomic_write
-from ..design import TrialDesign, load_design
-from ..published import load_published
+from ..design import TrialDesign
 from ..results import SYNTHETIC_NOTE
-from .content import Callout
+from ..trial import _name_or_folder, load_trial
+from .content import Bold, Callout, Italic, resolve
 
 __all__ = ["ReportContext", "build_report", "sha256_file"]
 
@@ -50,6 +49,7 @@ class ReportContext:
     warnings: list[str] = field(
         default_factory=list
     )  # raised while building; listed in the appendix
+    trial_obj: Any = None  # the loaded Trial (design, published numbers, folder)
 
     @property
     def synthetic(self) -> bool:
@@ -62,36 +62,56 @@ class ReportContext:
         return self.cache[key]
 
     def add_input(self, path: str | Path) -> None:
+        """Record the SHA-256 of a file (or of every file in a folder) under its display path."""
         p = Path(path)
         files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for f in files:
-            self.inputs[str(f)] = sha256_file(f)
+            self.inputs[display_path(f)] = sha256_file(f)
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the report prints it: relative to the repository (``data/zang2022/design.toml``)
+    for shipped data, relative to the working folder when inside it, else from the trial
+    folder's parent — never an absolute path of this machine."""
+    p = Path(path).resolve()
+    from .._paths import data_dir
+
+    try:
+        data = data_dir().resolve()
+    except Exception:
+        data = None
+    if data is not None and p.is_relative_to(data):
+        return str(Path("data") / p.relative_to(data))
+    cwd = Path.cwd().resolve()
+    if p.is_relative_to(cwd):
+        return str(p.relative_to(cwd))
+    return str(Path(*p.parts[-3:]))
 
 
 def _resolve_ipd(ctx: ReportContext, ipd: Any) -> Any:
-    if ipd is None or ipd == "synthetic":
-        try:
-            synth = importlib.import_module("trial_analysis.synthetic")
-        except ModuleNotFoundError:
-            return None
-        try:
-            data = synth.synthetic_ipd(ctx.trial, seed=ctx.seed)
-        except AttributeError:  # the synthetic module is not complete yet
-            return None
-        shipped = Path(ctx.design.source_file).parent / "synthetic"
-        if shipped.is_dir():
-            ctx.add_input(shipped)
-        return data
-    if isinstance(ipd, (str, Path)):
-        from ..ipd import load_ipd
+    """The report's patient-level data: ``ipd`` as given, else what the trial ships (real data
+    first, else its synthetic cohort); ``False``: published numbers only."""
+    from ..trial import resolve_ipd
 
+    t = ctx.trial_obj
+    if ipd is None:
+        if t.has_patient_data:
+            ipd = t.patient_data_folder
+        elif t.has_synthetic_model:
+            ipd = "synthetic"
+        else:
+            return None
+    if ipd is False:
+        return None
+    if ipd == "synthetic" and t.folder is not None and (t.folder / "synthetic").is_dir():
+        ctx.add_input(t.folder / "synthetic")
+    elif isinstance(ipd, (str, Path)) and ipd != "synthetic":
         ctx.add_input(ipd)
-        return load_ipd(ipd, design=ctx.design)
-    return ipd
+    return resolve_ipd(t, ipd, seed=ctx.seed)
 
 
 def build_report(
-    trial: str = "zang2022",
+    trial: Any,
     *,
     ipd: Any = None,
     out: str | Path | None = None,
@@ -104,11 +124,13 @@ def build_report(
 
     Parameters
     ----------
-    trial : str
-        Shipped trial name or a trial folder (with ``design.toml`` and ``published.csv``).
-    ipd : None, "synthetic", path or IPD
-        Patient-level data. ``None`` uses the trial's synthetic cohort when one exists (the
-        report then says so on every page).
+    trial : str, Path, TrialDesign or Trial
+        Shipped trial name or a trial folder (``design.toml``, optionally ``published.csv``,
+        ``adam/`` patient data, ``synthetic_model.toml``).
+    ipd : None, False, "synthetic", path or IPD
+        Patient-level data. ``None``: what the trial ships — its real patient data
+        (``data/<trial>/adam/``), else its synthetic cohort when it has a generative model (the
+        report then says so on every page), else none; ``False``: published numbers only.
     out : path, optional
         Output file; default ``reports/<trial>_reanalysis.<fmt>``.
     fmt : {"pdf", "html"}
@@ -123,21 +145,23 @@ def build_report(
 
     check_choice("fmt", fmt, ["pdf", "html"])
     matplotlib.use("Agg")
-    design = load_design(trial)
-    published = load_published(Path(design.source_file).parent)
+    t = load_trial(trial)
+    design = t.design
+    published = t.published
     ctx = ReportContext(
-        trial=trial,
+        trial=_name_or_folder(t),
         design=design,
         published=published,
         seed=seed,
         command=command or "python: build_report(" + repr(trial) + ")",
+        trial_obj=t,
     )
-    ctx.add_input(design.source_file)
-    ctx.add_input(published.attrs["source_file"])
+    for f in t.input_files:
+        ctx.add_input(f)
     ctx.ipd = _resolve_ipd(ctx, ipd)
 
     built = []
-    for _key, title, func in _sections.SECTIONS:
+    for _key, title, func in _sections.sections_for(ctx):
         if progress:
             progress(title)
         # warnings of the analyses go into the report (appendix), not onto the terminal
@@ -150,6 +174,23 @@ def build_report(
                 ctx.warnings.append(msg)
         if sec is not None:
             built.append(sec)
+    from .references import references_section
+
+    has_evidence = any(sec.key == "evidence" for sec in built)
+    if has_evidence:
+        from .._paths import data_dir
+
+        ctx.add_input(data_dir() / "evidence")
+    refs = references_section(ctx, evidence=has_evidence)
+    if refs is not None:
+        # the reproducibility appendix stays last; its checksum table was built before the
+        # evidence inputs were added, so it is rebuilt
+        repro = [i for i, sec in enumerate(built) if sec.key == "reproducibility"]
+        if repro:
+            built[repro[0]] = _sections.reproducibility_section(ctx)
+            built.insert(repro[0], refs)
+        else:
+            built.append(refs)
 
     d = design
     subtitle = [
@@ -157,10 +198,26 @@ def build_report(
         f"Registration: {d.registration}" if d.registration else "",
         f"Report generated {_dt.date.today().isoformat()} by trial_analysis {_version()} (seed {seed})",
     ]
+    if ctx.ipd is not None and not ctx.synthetic:
+        basis: tuple[Any, ...] = (
+            "This report reanalyses the trial from its ",
+            Bold("patient-level data"),
+            f" ({display_path(ctx.ipd.source)})"
+            + (" and its published numbers" if len(published) else "")
+            + ". ",
+        )
+    elif len(published):
+        basis = ("This report reanalyses the trial from its ", Bold("published aggregates"), ". ")
+    else:
+        basis = ("This report has neither published numbers nor patient-level data to analyse. ",)
     callouts = [
         Callout(
-            "This report reanalyses the trial from its <b>published aggregates</b> (the abstract only is public). "
-            "Values not published are marked <i>assumed</i> with the reason.",
+            (
+                *basis,
+                "Every table and figure names its data source; values not published are marked ",
+                Italic("assumed"),
+                " with the reason.",
+            ),
             "info",
         )
     ]
@@ -168,10 +225,11 @@ def build_report(
         callouts.insert(
             0,
             Callout(
-                "<b>"
-                + SYNTHETIC_NOTE.replace("SYNTHETIC DATA:", "SYNTHETIC DATA.")
-                + "</b> Patient-level tables and figures illustrate the methods; they are "
-                "not evidence about the trial's patients.",
+                (
+                    Bold(SYNTHETIC_NOTE.replace("SYNTHETIC DATA:", "SYNTHETIC DATA.")),
+                    " Patient-level tables and figures illustrate the methods; they are "
+                    "not evidence about the trial's patients.",
+                ),
                 "synthetic",
             ),
         )
@@ -182,20 +240,18 @@ def build_report(
     from .pdf import render_pdf
 
     render = render_pdf if fmt == "pdf" else render_html
+    # numbering, cross-references and text bounds are checked before anything is written
+    doc = resolve(
+        title=f"Reanalysis: {d.short_title}",
+        subtitle_lines=[s for s in subtitle if s],
+        title_callouts=callouts,
+        sections=built,
+        footer=footer,
+        synthetic=ctx.synthetic,
+    )
     if progress:
         progress(f"writing {out}")
-    return atomic_write(
-        out,
-        lambda tmp: render(
-            tmp,
-            title=f"Reanalysis: {d.short_title}",
-            subtitle_lines=[s for s in subtitle if s],
-            title_callouts=callouts,
-            sections=built,
-            footer=footer,
-            synthetic=ctx.synthetic,
-        ),
-    )
+    return atomic_write(out, lambda tmp: render(tmp, doc=doc))
 
 
 def _version() -> str:

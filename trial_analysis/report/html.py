@@ -1,20 +1,26 @@
-"""Render report sections to one self-contained HTML page (inline CSS, inline SVG figures)."""
+"""Render the report to one self-contained HTML page (inline CSS, inline SVG figures).
+
+The escaping boundary is Jinja2's autoescaping: every value the template prints is escaped
+unless it is one of the figure SVGs this module made with matplotlib (which escapes the text
+it draws). No section passes markup, so text from a data file prints as typed; the only links
+are the document's own anchors; there are no external resources.
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 
-from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from .content import Resolved
 
 __all__ = ["render_html"]
 
 _CSS = """
-body{font-family:Helvetica,Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111;line-height:1.45}
+body{overflow-wrap:anywhere;font-family:Helvetica,Arial,"Noto Sans CJK TC",sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111;line-height:1.45}
 h1{font-size:1.7em} h2{font-size:1.3em;border-bottom:1px solid #ccc;margin-top:1.6em} h3{font-size:1.05em}
-table{border-collapse:collapse;font-size:.8em;margin:.3em 0 .2em} th,td{padding:2px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:.8em;margin:.3em 0 .2em} th,td{padding:2px 6px;text-align:left;vertical-align:top;hyphens:manual}
 thead th{border-top:2px solid #000;border-bottom:1px solid #000} tbody tr:nth-child(even){background:#f4f6f8}
 tbody tr:last-child td{border-bottom:2px solid #000} .caption{font-size:.85em;color:#333;margin:.6em 0 .2em}
 .note{font-size:.78em;color:#444} figure{margin:1em 0} figure svg{max-width:100%;height:auto}
@@ -24,61 +30,60 @@ tbody tr:last-child td{border-bottom:2px solid #000} .caption{font-size:.85em;co
 nav ol{font-size:.9em}
 """
 
+_TEMPLATE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{{ doc.title }}</title><style>{{ css }}</style></head><body>
+{%- macro inline(runs) -%}
+{%- for style, text, target in runs -%}
+{%- if style == "b" %}<b>{{ text }}</b>{% elif style == "i" %}<i>{{ text }}</i>
+{%- elif style == "url" and (target.startswith("https://") or target.startswith("http://")) %}<a href="{{ target }}" rel="noopener noreferrer">{{ text }}</a>
+{%- elif style == "code" %}<code>{{ text }}</code>{% elif style == "ref" %}<a href="#{{ target }}">{{ text }}</a>
+{%- else %}{{ text }}{% endif -%}
+{%- endfor -%}
+{%- endmacro %}
+{%- macro callout(c) %}<div class="callout {{ c.kind }}">{{ inline(c.runs) }}</div>{% endmacro %}
+{% if doc.synthetic %}<div class="banner">SYNTHETIC PATIENT-LEVEL DATA: individual results are not the trial's real patients</div>{% endif %}
+<h1>{{ doc.title }}</h1>
+{% for line in doc.subtitle %}<p>{{ inline(line) }}</p>
+{% endfor %}
+{% for c in doc.callouts %}{{ callout(c) }}
+{% endfor %}
+<nav><h3>Contents</h3><ol>
+{% for s in doc.sections %}<li><a href="#{{ s.anchor }}">{{ s.title }}</a></li>
+{% endfor %}</ol></nav>
+{% for s in doc.sections %}
+<h2 id="{{ s.anchor }}">{{ s.number }}. {{ s.title }}</h2>
+{% for b in s.blocks %}
+{%- if b.type == "heading" %}<h3>{{ b.text }}</h3>
+{%- elif b.type == "para" %}<p>{{ inline(b.runs) }}</p>
+{%- elif b.type == "callout" %}{{ callout(b) }}
+{%- elif b.type == "table" %}
+<div class="caption" id="{{ b.anchor }}"><b>Table {{ b.number }}.</b> {{ inline(b.caption) }}</div>
+<table><thead><tr>{% for h in b.header %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody>
+{% for row in b.rows %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+{% for n in b.notes %}<div class="note">Note: {{ n }}</div>{% endfor %}
+{%- elif b.type == "figure" %}
+<figure id="{{ b.anchor }}">{{ svgs[b.anchor] }}<figcaption class="caption"><b>Figure {{ b.number }}.</b> {{ inline(b.caption) }}</figcaption></figure>
+{%- endif %}
+{% endfor %}
+{% endfor %}
+<hr><p class="note">{{ doc.footer }}</p></body></html>
+"""
 
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    svg = buf.getvalue()
-    return svg[svg.find("<svg") :]
+
+def _svg(b: dict) -> Markup:
+    from .pdf import figure_svg
+
+    svg = figure_svg(b["figure"], b["width"], b["source"]).decode("utf-8")
+    # matplotlib writes the SVG and escapes the text it draws; only the <svg> element is kept
+    return Markup(svg[svg.find("<svg") :])
 
 
-def render_html(
-    path: str | Path,
-    *,
-    title: str,
-    subtitle_lines: Sequence[str],
-    title_callouts: Sequence[Callout],
-    sections: Sequence[Section],
-    footer: str,
-    synthetic: bool,
-) -> None:
+def render_html(path: str | Path, doc: Resolved) -> None:
     """Write the report as a single HTML file to ``path``."""
-    out: list[str] = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-    ]
-    if synthetic:
-        out.append(
-            "<div class='banner'>SYNTHETIC PATIENT-LEVEL DATA: individual results are not the trial's real patients</div>"
-        )
-    out.append(f"<h1>{escape(title)}</h1>")
-    out += [f"<p>{line}</p>" for line in subtitle_lines]
-    out += [f"<div class='callout {c.kind}'>{c.text}</div>" for c in title_callouts]
-    out.append("<nav><h3>Contents</h3><ol>")
-    out += [f"<li><a href='#{s.key}'>{escape(s.title)}</a></li>" for s in sections]
-    out.append("</ol></nav>")
-    n_table = n_fig = 0
-    for k, sec in enumerate(sections, start=1):
-        out.append(f"<h2 id='{sec.key}'>{k}. {escape(sec.title)}</h2>")
-        for b in sec.blocks:
-            if isinstance(b, Heading):
-                out.append(f"<h3>{escape(b.text)}</h3>")
-            elif isinstance(b, Para):
-                out.append(f"<p>{b.text}</p>")
-            elif isinstance(b, Callout):
-                out.append(f"<div class='callout {b.kind}'>{b.text}</div>")
-            elif isinstance(b, TableBlock):
-                n_table += 1
-                out.append(
-                    f"<div class='caption'><b>Table {n_table}.</b> {escape(b.caption)}</div>"
-                )
-                out.append(b.frame.to_html(index=False, border=0, escape=True))
-                out += [f"<div class='note'>Note: {escape(n)}</div>" for n in b.notes]
-            elif isinstance(b, FigureBlock):
-                n_fig += 1
-                out.append(
-                    f"<figure>{_svg(b.figure)}<figcaption class='caption'><b>Figure {n_fig}.</b> "
-                    f"{escape(b.caption)}</figcaption></figure>"
-                )
-    out.append(f"<hr><p class='note'>{escape(footer)}</p></body></html>")
-    Path(path).write_text("\n".join(out), encoding="utf-8")
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    svgs = {
+        b["anchor"]: _svg(b) for s in doc.sections for b in s["blocks"] if b["type"] == "figure"
+    }
+    text = env.from_string(_TEMPLATE).render(doc=doc, css=Markup(_CSS), svgs=svgs)
+    Path(path).write_text(text, encoding="utf-8")

@@ -1,342 +1,141 @@
-"""Render report sections to PDF with reportlab (pure pip, no LaTeX).
+"""Render the report to PDF with Typst (the ``typst`` wheel from PyPI: no LaTeX, no system fonts).
 
-Why reportlab: the product brief names it, it installs from PyPI with no system packages and
-it draws vector graphics; matplotlib figures are converted through SVG with svglib so they stay
-vector in the PDF. Layout: title page, table of contents, numbered tables and figures, page
-numbers, PDF outline (bookmarks), and a footer that repeats the synthetic-data warning.
+Why Typst rather than hand-placed reportlab (measured in ``docs/report.md``): it typesets the
+whole document — tables that size their columns and never split a word, headings kept with
+their text, a table of contents and PDF bookmarks, cross-reference links, full Unicode with
+font fallback (CJK from the Noto Sans CJK font the ``cvttf-notosanscjk-regular`` wheel ships),
+embedded fonts — in about a second, where reportlab needed two layout passes and could not
+use CJK OpenType fonts.
+
+The escaping boundary is structural: the resolved document is written as ``doc.json`` and the
+template (``report.typ``) reads it and displays every value as a string. No data string is
+ever spliced into Typst markup, so ``<font>``, ``#set``, ``$…$`` or ``*`` in a design file
+print as typed; links exist only where the template makes them (cross-references inside the
+document), and the only images are the figure files this module writes.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+import json
+import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import matplotlib
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import (
-    BaseDocTemplate,
-    CondPageBreak,
-    Flowable,
-    Frame,
-    KeepTogether,
-    PageBreak,
-    PageTemplate,
-    Paragraph,
-    Spacer,
-    Table,
-    TableStyle,
-)
-from reportlab.platypus.tableofcontents import TableOfContents
 
-from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock
+from .._figures import figure_bytes
+from .content import Resolved
 
-__all__ = ["render_pdf"]
+__all__ = ["font_paths", "render_pdf"]
 
-_SS = getSampleStyleSheet()
-STYLES = {
-    "title": ParagraphStyle("t", parent=_SS["Title"], fontSize=20, leading=24, spaceAfter=10),
-    "subtitle": ParagraphStyle(
-        "st", parent=_SS["Normal"], fontSize=11, leading=14, alignment=TA_CENTER
-    ),
-    "h1": ParagraphStyle(
-        "h1", parent=_SS["Heading1"], fontSize=15, leading=18, spaceBefore=6, spaceAfter=6
-    ),
-    "h2": ParagraphStyle(
-        "h2", parent=_SS["Heading2"], fontSize=12, leading=15, spaceBefore=8, spaceAfter=4
-    ),
-    "h3": ParagraphStyle(
-        "h3", parent=_SS["Heading3"], fontSize=10.5, leading=13, spaceBefore=6, spaceAfter=3
-    ),
-    "body": ParagraphStyle("b", parent=_SS["BodyText"], fontSize=9.5, leading=12.5, spaceAfter=5),
-    "caption": ParagraphStyle(
-        "c",
-        parent=_SS["BodyText"],
-        fontSize=8.5,
-        leading=11,
-        spaceBefore=2,
-        spaceAfter=8,
-        textColor=colors.HexColor("#333333"),
-    ),
-    "cell": ParagraphStyle("cell", parent=_SS["BodyText"], fontSize=7.3, leading=8.8),
-    "cellh": ParagraphStyle(
-        "cellh", parent=_SS["BodyText"], fontSize=7.3, leading=8.8, fontName="Helvetica-Bold"
-    ),
-    "note": ParagraphStyle(
-        "n", parent=_SS["BodyText"], fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444")
-    ),
-    "callout": ParagraphStyle("co", parent=_SS["BodyText"], fontSize=10, leading=13),
-}
-CALLOUT_COLOURS = {
-    "synthetic": ("#fde8e8", "#b91c1c"),
-    "warning": ("#fff7e0", "#b45309"),
-    "info": ("#eef4fb", "#1d4ed8"),
-}
+_TEMPLATE = Path(__file__).with_name("report.typ")
 
 
-class _Figure(Flowable):
-    """A vector drawing that takes its space on every pass but is drawn only after the first.
+def font_paths() -> list[str]:
+    """Fonts Typst may use: matplotlib's DejaVu family (also the figures' font) and the Noto
+    Sans CJK font of the ``cvttf-notosanscjk-regular`` wheel. System fonts are ignored, so the
+    PDF is the same on every machine."""
+    paths = [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
+    try:
+        import cvttf_NotoSansCJK_Regular as cjk
 
-    ``multiBuild`` lays the story out once to learn the page of each heading (for the table of
-    contents) and again to write it; drawing figures on the first pass is wasted work (about a
-    third of the report's time).
+        paths.append(str(Path(cjk.__file__).parent))
+    except ImportError:  # pragma: no cover - a dependency; without it CJK prints as boxes
+        pass
+    return paths
+
+
+#: The text width of the page (A4, 18 mm side margins), in inches: a figure of ``width`` 1 is
+#: printed this wide, and drawn at this size so its font sizes are the printed sizes.
+TEXT_WIDTH_IN = (210 - 2 * 18) / 25.4
+
+
+def figure_svg(fig: Any, width: float = 1.0, source: str | None = None) -> bytes:
+    """A figure as SVG, drawn at its printed width (``width`` × :data:`TEXT_WIDTH_IN`), text
+    kept as text (searchable in the PDF), no text under 7 pt, its data source under it
+    (:func:`trial_analysis._figures.print_ready`)."""
+    return figure_bytes(fig, "svg", width_in=width * TEXT_WIDTH_IN, source=source)
+
+
+# A word longer than this may be broken anywhere (an identifier, a URL, a careless or hostile
+# data file): Typst breaks lines only at spaces and, in justified text, at hyphenation points,
+# so such a word would otherwise run off the page. Hexadecimal digests (checksums, commits) up
+# to 64 digits fit their columns and stay whole, so they copy from the PDF exactly.
+_LONG_WORD = re.compile(r"\S{30,}")
+_DIGEST = re.compile(r"[0-9a-f]{30,64}")
+_ZWSP = "\u200b"  # zero-width space: an invisible break opportunity
+
+
+def _split(word: str) -> str:
+    if _DIGEST.fullmatch(word):
+        return word
+    return _ZWSP.join(word[i : i + 10] for i in range(0, len(word), 10))
+
+
+def breakable(text: str) -> str:
+    """``text`` with a break opportunity every 10 characters inside words of 30 or more
+    (hexadecimal digests excepted).
+
+    >>> breakable("a " + "x" * 25 + " " + "y" * 31).split(" ")[2].count("\u200b")
+    3
     """
-
-    def __init__(self, drawing: Any, doc: _Doc):
-        super().__init__()
-        self.drawing, self.doc = drawing, doc
-        self.hAlign = "CENTER"
-
-    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        return self.drawing.width, self.drawing.height
-
-    def draw(self) -> None:
-        if self.doc.pass_number > 1:
-            self.drawing.drawOn(self.canv, 0, 0)
+    return _LONG_WORD.sub(lambda m: _split(m.group(0)), text)
 
 
-def _svg_drawing(fig: Any, width: float) -> Flowable:
-    """matplotlib Figure -> reportlab Drawing (vector) scaled to ``width`` points."""
-    from svglib.svglib import svg2rlg
-
-    buf = io.BytesIO()
-    # text as SVG text, not glyph paths: a third of the drawing work, and searchable in the PDF
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": "sans-serif"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    buf.seek(0)
-    drawing = svg2rlg(buf)
-    scale = width / drawing.width
-    drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
-    drawing.scale(scale, scale)
-    drawing.hAlign = "CENTER"
-    return drawing
+def _runs(runs: Any) -> list[list[str]]:
+    return [[style, breakable(t), target] for style, t, target in runs]
 
 
-class _Doc(BaseDocTemplate):
-    def __init__(self, filename: str, footer: str, synthetic: bool, **kw: Any):
-        super().__init__(
-            filename,
-            pagesize=A4,
-            leftMargin=18 * mm,
-            rightMargin=18 * mm,
-            topMargin=16 * mm,
-            bottomMargin=18 * mm,
-            **kw,
-        )
-        self.footer, self.synthetic = footer, synthetic
-        frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="main")
-        self.addPageTemplates([PageTemplate("page", [frame], onPage=self._decorate)])
-        self._bookmark = 0
-        self.pass_number = 0
-
-    def _decorate(self, canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(self.leftMargin, 10 * mm, self.footer)
-        canvas.drawRightString(A4[0] - self.rightMargin, 10 * mm, f"Page {doc.page}")
-        if self.synthetic:
-            canvas.setFillColor(colors.HexColor("#b91c1c"))
-            canvas.setFont("Helvetica-Bold", 7.5)
-            canvas.drawCentredString(
-                A4[0] / 2,
-                A4[1] - 9 * mm,
-                "SYNTHETIC PATIENT-LEVEL DATA: individual results are not the trial's real patients",
-            )
-        canvas.restoreState()
-
-    def beforeDocument(self) -> None:
-        self._bookmark = 0  # multiBuild makes several passes: keys must be the same each time
-        self.pass_number += 1
-
-    def afterFlowable(self, flowable: Flowable) -> None:
-        if isinstance(flowable, Paragraph) and flowable.style.name in ("h1", "h2"):
-            level = 0 if flowable.style.name == "h1" else 1
-            text = flowable.getPlainText()
-            key = f"bm{self._bookmark}"
-            self._bookmark += 1
-            self.canv.bookmarkPage(key)
-            self.canv.addOutlineEntry(text, key, level=level, closed=level > 0)
-            self.notify("TOCEntry", (level, text, self.page, key))
+def _block(b: dict[str, Any], folder: Path) -> dict[str, Any]:
+    b = dict(b)
+    if "runs" in b:
+        b["runs"] = _runs(b["runs"])
+    if "caption" in b:
+        b["caption"] = _runs(b["caption"])
+    if b["type"] == "heading":
+        b["text"] = breakable(b["text"])
+    elif b["type"] == "table":
+        b["header"] = [breakable(h) for h in b["header"]]
+        b["rows"] = [[breakable(v) for v in row] for row in b["rows"]]
+        b["notes"] = [breakable(n) for n in b["notes"]]
+    elif b["type"] == "figure":
+        name = f"fig-{b['number']}.svg"  # a name made here, never from data
+        (folder / name).write_bytes(figure_svg(b.pop("figure"), b["width"], b["source"]))
+        b["file"] = name
+    return b
 
 
-def _column_widths(df: Any, width: float, weights: Sequence[float] | None = None) -> list[float]:
-    """Widths that never break a word (a number or a header) and share the rest by content length
-    (or by ``weights``, relative widths asked for by the section)."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    pad = 13.0  # the cell paddings (6 pt each side) plus a little air
-    size = STYLES["cell"].fontSize
-
-    def w(text: str, bold: bool = False) -> float:
-        return stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", size)
-
-    minimum, desired = [], []
-    for c in df.columns:
-        cells = [str(v) for v in df[c]]
-        words = [tok for v in cells for tok in v.split()] + str(c).split()
-        # short cells (up to ~55 pt, e.g. "mean (SD)") never wrap; longer ones wrap between words
-        short = [w(v) for v in cells if w(v) <= 55.0]
-        minimum.append(max([w(tok, True) for tok in words] + short + [8.0]) + pad)
-        desired.append(max([w(v) for v in cells] + [w(str(c), True)]) + pad)
-    if weights:
-        desired = [max(m, width * x / sum(weights)) for m, x in zip(minimum, weights, strict=True)]
-    if sum(desired) <= width:
-        return [d * width / sum(desired) for d in desired]
-    if sum(minimum) >= width:
-        return [m * width / sum(minimum) for m in minimum]
-    extra = [d - m for d, m in zip(desired, minimum, strict=True)]
-    room = width - sum(minimum)
-    return [m + room * e / sum(extra) for m, e in zip(minimum, extra, strict=True)]
-
-
-def _table(block: TableBlock, width: float) -> Flowable:
-    df = block.frame
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    widths = _column_widths(df, width, block.col_widths)
-    size = STYLES["cell"].fontSize
-
-    def cell(v: Any, w: float, style: str) -> Any:
-        # a Paragraph (slow to lay out) only where the text must wrap; plain strings elsewhere
-        text = str(v)
-        font = "Helvetica-Bold" if style == "cellh" else "Helvetica"
-        if "\n" not in text and stringWidth(text, font, size) <= w - 12:
-            return text
-        return Paragraph(escape(text), STYLES[style])
-
-    header = [cell(c, w, "cellh") for c, w in zip(df.columns, widths, strict=True)]
-    rows = [
-        [cell(v, w, "cell") for v, w in zip(r, widths, strict=True)]
-        for r in df.itertuples(index=False)
+def _jsonable(doc: Resolved, folder: Path) -> dict[str, Any]:
+    sections = [
+        {**s, "title": breakable(s["title"]), "blocks": [_block(b, folder) for b in s["blocks"]]}
+        for s in doc.sections
     ]
-    t = Table([header, *rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
-    t.setStyle(
-        TableStyle(
-            [
-                ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                (
-                    "FONT",
-                    (0, 0),
-                    (-1, 0),
-                    "Helvetica-Bold",
-                    STYLES["cellh"].fontSize,
-                    STYLES["cellh"].leading,
-                ),
-                (
-                    "FONT",
-                    (0, 1),
-                    (-1, -1),
-                    "Helvetica",
-                    STYLES["cell"].fontSize,
-                    STYLES["cell"].leading,
-                ),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f8")]),
-            ]
-        )
-    )
-    return t
+    return {
+        "title": breakable(doc.title),
+        "subtitle": [_runs(line) for line in doc.subtitle],
+        "callouts": [_block(c, folder) for c in doc.callouts],
+        "sections": sections,
+        "footer": breakable(doc.footer),
+    }
 
 
-def _callout(block: Callout, width: float) -> Flowable:
-    bg, fg = CALLOUT_COLOURS.get(block.kind, CALLOUT_COLOURS["info"])
-    p = Paragraph(block.text, STYLES["callout"])
-    t = Table([[p]], colWidths=[width])
-    t.setStyle(
-        TableStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(bg)),
-                ("BOX", (0, 0), (-1, -1), 1.2, colors.HexColor(fg)),
-                ("LEFTPADDING", (0, 0), (-1, -1), 8),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
-                ("TOPPADDING", (0, 0), (-1, -1), 6),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    return t
-
-
-def render_pdf(
-    path: str | Path,
-    *,
-    title: str,
-    subtitle_lines: Sequence[str],
-    title_callouts: Sequence[Callout],
-    sections: Sequence[Section],
-    footer: str,
-    synthetic: bool,
-) -> None:
+def render_pdf(path: str | Path, doc: Resolved) -> None:
     """Write the PDF to ``path`` (callers pass a temporary path and rename it; see ``build``)."""
-    doc = _Doc(
-        str(path),
-        footer=footer,
-        synthetic=synthetic,
-        title=title,
-        author="trial_analysis",
-        subject="Statistical reanalysis report",
-    )
-    width = doc.width
-    story: list[Flowable] = [Spacer(1, 30 * mm), Paragraph(escape(title), STYLES["title"])]
-    story += [Paragraph(line, STYLES["subtitle"]) for line in subtitle_lines]
-    story.append(Spacer(1, 10 * mm))
-    for c in title_callouts:
-        story += [_callout(c, width), Spacer(1, 4 * mm)]
-    story.append(PageBreak())
-    toc = TableOfContents()
-    toc.levelStyles = [
-        ParagraphStyle("toc0", fontSize=10.5, leading=14, leftIndent=0, fontName="Helvetica-Bold"),
-        ParagraphStyle("toc1", fontSize=9, leading=12, leftIndent=14),
-    ]
-    story += [Paragraph("Contents", STYLES["h3"]), toc, PageBreak()]
-    n_table = n_fig = 0
-    for k, sec in enumerate(sections, start=1):
-        story += [CondPageBreak(60 * mm), Paragraph(f"{k}. {escape(sec.title)}", STYLES["h1"])]
-        pending: list[
-            Flowable
-        ] = []  # a heading waits for the block after it, so it is never orphaned
-        for b in sec.blocks:
-            if isinstance(b, Heading):
-                pending += [
-                    CondPageBreak(40 * mm),
-                    Paragraph(escape(b.text), STYLES["h2" if b.level <= 2 else "h3"]),
-                ]
-                continue
-            if isinstance(b, Para):
-                group = [Paragraph(b.text, STYLES["body"])]
-            elif isinstance(b, Callout):
-                group = [_callout(b, width), Spacer(1, 3 * mm)]
-            elif isinstance(b, TableBlock):
-                n_table += 1
-                cap = Paragraph(f"<b>Table {n_table}.</b> {escape(b.caption)}", STYLES["caption"])
-                notes = [Paragraph("Note: " + escape(n), STYLES["note"]) for n in b.notes]
-                group = [cap, _table(b, width), *notes, Spacer(1, 4 * mm)]
-                if (
-                    len(b.frame) > 25
-                ):  # long tables flow over pages; keep the caption with the header
-                    story += [*pending, KeepTogether(group[:2]), *group[2:]]
-                    pending = []
-                    continue
-            elif isinstance(b, FigureBlock):
-                n_fig += 1
-                cap = Paragraph(f"<b>Figure {n_fig}.</b> {escape(b.caption)}", STYLES["caption"])
-                group = [_Figure(_svg_drawing(b.figure, width * b.width), doc), cap]
-            else:  # pragma: no cover - programming error
-                raise TypeError(f"unknown report block {type(b).__name__}")
-            pending_flow = [f for f in pending if not isinstance(f, CondPageBreak)]
-            story += [f for f in pending if isinstance(f, CondPageBreak)]
-            story.append(KeepTogether([*pending_flow, *group]))
-            pending = []
-        story += pending
-    doc.multiBuild(story)
+    import typst
+
+    folder = Path(tempfile.mkdtemp(prefix="trial-analysis-report-"))
+    try:
+        shutil.copyfile(_TEMPLATE, folder / "report.typ")
+        data = _jsonable(doc, folder)
+        (folder / "doc.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        pdf = typst.compile(
+            str(folder / "report.typ"),
+            root=str(folder),
+            font_paths=font_paths(),
+            ignore_system_fonts=True,
+        )
+        Path(path).write_bytes(pdf)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,72 +8,80 @@ result objects into blocks — no statistics are computed here.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import importlib.metadata as md
+import math
 import platform
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..plots import design_timeline
-from ..results import format_sci
 from .build import ReportContext
-from .content import Callout, FigureBlock, Heading, Para, Section, TableBlock, table_from
+from .content import (
+    Bold,
+    Callout,
+    Code,
+    FigureBlock,
+    Heading,
+    Italic,
+    Para,
+    Ref,
+    Section,
+    TableBlock,
+    table_from,
+)
 
-__all__ = ["SECTIONS"]
-
-
-def available(module: str, *attrs: str) -> bool:
-    """True when ``trial_analysis.<module>`` imports and has every attribute in ``attrs``."""
-    try:
-        mod = importlib.import_module(f"trial_analysis.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("trial_analysis"):
-            return False
-        raise
-    return all(hasattr(mod, a) for a in attrs)
+__all__ = ["endpoint_section", "sections_for"]
 
 
 # ------------------------------------------------------------------------------------ design
+#: provenance labels of design items as data sources of the report's captions
+_SOURCE_OF_LABEL = {"derived": "inferred", "secondary": "published"}
+
+
 def design_section(ctx: ReportContext) -> Section:
     d = ctx.design
     s = Section("design", "Design")
+    facts = [d.info.get("design", "").capitalize() + " trial" if d.info.get("design") else ""]
+    if d.info.get("phase"):
+        facts.append(f"phase {d.info['phase']}")
+    if d.info.get("period"):
+        facts.append(d.info["period"])
+    doses = "; ".join((f"{r.arm}: " if r.arm else "") + str(r) for r in (d.doses or (d.dose,)))
+    when = f" at weeks {', '.join(map(str, d.infusion_weeks))}" if d.infusion_weeks else ""
     s.add(
         Para(
-            f"{d.info.get('design', '').capitalize()} trial, phase {d.info.get('phase', '?')}, "
-            f"{d.info.get('period', '')}. {d.n_randomised} patients randomised: "
+            ", ".join(f for f in facts if f)
+            + f". {d.n_randomised} patients randomised to {len(d.arms)} arms: "
             + ", ".join(f"{a.name} n = {a.n_randomised}" for a in d.arms)
-            + ". "
-            f"Dose {format_sci(d.dose.amount_per_kg)} {d.dose.unit} per {d.dose.per} ({d.dose.route}) at weeks "
-            + ", ".join(map(str, d.infusion_weeks))
-            + f"; follow-up {d.follow_up_weeks} weeks."
+            + f". Dose {doses}{when}; follow-up {d.follow_up_weeks:g} weeks."
         )
     )
-    dp = d.provenance_of("dose")
-    if dp and dp.reason:
-        s.add(Callout(f"<b>Dose ({dp.label}).</b> {dp.reason}", "warning"))
+    for key in ("dose", "doses"):
+        dp = d.provenance_of(key)
+        if dp and dp.reason:
+            s.add(Callout((Bold(f"Dose ({dp.label})."), f" {dp.reason}"), "warning"))
+            break
+    vp = d.provenance_of("schedule.visit_weeks") or d.provenance_of("schedule")
     s.add(
         FigureBlock(
             design_timeline(d),
-            "Schedule of infusions and visits. Visit weeks are "
-            + (
-                d.provenance_of("schedule.visit_weeks").label
-                if d.provenance_of("schedule.visit_weeks")
-                else ""
-            )
-            + "; see Table 1 for provenance.",
+            "Schedule of administrations and visits"
+            + (f" (visit schedule: {vp.label})" if vp else "")
+            + "; provenance of each item in the table below.",
             width=0.95,
+            source=_SOURCE_OF_LABEL.get(vp.label, vp.label) if vp else "published",
         )
     )
-    items = d.to_frame()
     s.add(
         TableBlock(
-            items.astype(str),
-            "Design items and their provenance (published = the paper's abstract; "
-            "registry = NCT record; secondary = write-ups; derived = inferred from published text; "
-            "assumed = our choice, with the reason below).",
+            d.to_frame(),
+            "Design items and their provenance (published, registry, secondary, derived, or "
+            "assumed with the reason below).",
             col_widths=(3, 7, 1.4),
         )
     )
@@ -91,8 +99,11 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
     s.add(Heading("What was published"))
     s.add(
         Para(
-            "Every number the trial published, one row each, as stored in <i>published.csv</i> with the "
-            "sentence it is quoted from. 'relation' marks bounds such as p &lt; 0.05."
+            (
+                "Every number the trial published, one row each, as stored in ",
+                Code("published.csv"),
+                " with the sentence it is quoted from. 'Relation' marks bounds such as p < 0.05.",
+            )
         )
     )
     cols = ["quantity", "arm", "week", "statistic", "relation", "value", "unit", "label"]
@@ -122,48 +133,63 @@ def _synthetic_callout(ctx: ReportContext) -> list[Callout]:
         return []
     return [
         Callout(
-            "<b>Synthetic cohort.</b> The tables and figures in this section are computed from a synthetic "
-            "cohort matched to the published aggregates (source: "
-            + str(ctx.ipd.source)
-            + "), not from the "
-            "trial's patients.",
+            (
+                Bold("Synthetic cohort."),
+                " The tables and figures in this section are computed from a synthetic "
+                "cohort matched to the published aggregates (source: "
+                + str(ctx.ipd.source)
+                + "), not from the trial's patients.",
+            ),
             "synthetic",
         )
     ]
 
 
+def _data_source(ctx: ReportContext) -> str:
+    """``synthetic`` or ``patient-level``: what the patient-level tables rest on."""
+    return "synthetic" if ctx.synthetic else "patient-level"
+
+
 def flow_section(ctx: ReportContext) -> Section | None:
-    if ctx.ipd is None or not available("baseline", "participant_flow"):
+    if ctx.ipd is None:
         return None
     from ..baseline import baseline_table, participant_flow
     from ..published import published_value
 
     try:
         enrolled = int(published_value(ctx.published, "enrolled", "All", None, "n"))
-    except KeyError:
+    except (KeyError, ValueError):
         enrolled = None
     flow = participant_flow(ctx.ipd, enrolled=enrolled)
+    src = _data_source(ctx)
     s = Section("flow", "Participant flow and baseline")
     s.add(*_synthetic_callout(ctx))
     if enrolled is not None:
         s.add(
             Para(
-                f"The registry reports {enrolled} enrolled; the paper randomised {ctx.design.n_randomised}. "
-                "The difference is not explained in the public record."
+                f"The registry reports {enrolled} enrolled; {ctx.design.n_randomised} were "
+                "randomised."
             )
         )
     s.add(
         FigureBlock(
             flow.plot(),
-            "CONSORT-style participant flow. 'Analysed (primary)' is the population of "
-            "the published primary analysis; its size is inferred from the published confidence "
-            "interval (Section 4).",
+            "CONSORT-style participant flow by arm, from the data's population flags.",
             width=0.9,
+            source=src,
         )
     )
-    s.add(table_from(flow, "Participant flow by arm."))
-    s.add(table_from(baseline_table(ctx.ipd), "Baseline characteristics by arm (Table 1)."))
-    if ctx.synthetic and available("synthetic", "model_for"):
+    s.add(table_from(flow, "Participant flow by arm.", source=src))
+    pops = {e.population for e in ctx.design.endpoints if e.population}
+    pop = pops.pop() if len(pops) == 1 else None
+    s.add(
+        table_from(
+            baseline_table(ctx.ipd, population=pop),
+            "Baseline characteristics by arm (Table 1).",
+            source=src,
+        )
+    )
+    if ctx.synthetic and ctx.trial_obj is not None and ctx.trial_obj.has_synthetic_model:
         from ..synthetic import model_for
 
         params = model_for(ctx.trial).to_frame()
@@ -173,278 +199,293 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
                     drop=True
                 ),
-                "Synthetic cohort: the generative model's values that are not published (assumed, with "
-                "the reason, or derived). Published values are read from the published table (Section 3).",
+                "Synthetic cohort: the generative model's values that are not published "
+                "(assumed, with the reason, or derived).",
                 col_widths=(2.2, 1.2, 1.2, 1.1, 7),
+                source="synthetic",
             )
         )
     return s
 
 
 # ------------------------------------------------------------------------- published audit
-def _published_has(ctx: ReportContext, *quantities: str) -> bool:
-    """Whether the trial published these quantities (sections for other trials skip themselves)."""
-    return set(quantities) <= set(ctx.published["quantity"])
+def _reanalysis(ctx: ReportContext) -> Any:
+    """The engine's results for every declared endpoint (computed once per report)."""
+    from ..reanalysis import reanalyze
 
-
-def _composite_counts(ctx: ReportContext):
-    """Counts reproducing the published primary percentages and CI (cached: several sections use them).
-
-    ``None`` when the trial has no composite endpoint or published no percentages for it.
-    """
-    from ..consistency import published_counts
-    from ..errors import AnalysisError, ParameterError
-
-    def compute():
-        try:
-            return published_counts(ctx.trial, "composite")
-        except (AnalysisError, ParameterError):
-            return None
-
-    return ctx.cached("composite_counts", compute)
+    return ctx.cached(
+        "reanalysis", lambda: reanalyze(ctx.trial_obj, ipd=ctx.ipd or False, seed=ctx.seed)
+    )
 
 
 def audit_section(ctx: ReportContext) -> Section | None:
-    if not available("consistency", "infer_counts"):
+    if not len(ctx.published):
         return None
+    res = _reanalysis(ctx)
     s = Section("audit", "Published-number audit")
     _published_tables(s, ctx)
     s.add(
         Para(
-            "Do the published numbers fit together? Each check recomputes a reported number from the others; "
-            "'inconsistent' means no reading within rounding reproduces it, 'conditional' that it holds only "
-            "under a stated assumption."
+            "Do the published numbers fit together? Each check recomputes a reported number from "
+            "the others; 'inconsistent' means no reading within rounding reproduces it, "
+            "'conditional' that it holds only under a stated assumption."
         )
     )
-    counts = _composite_counts(ctx)
-    if counts is None:
-        pass
-    elif len(counts):
-        s.add(Heading("Denominators of the primary endpoint"))
-        found = "; ".join(
-            f"{r.x1}/{r.n1} vs {r.x2}/{r.n2} by the {r.method_label} interval"
-            for r in counts.itertuples()
-        )
-        s.add(
-            Para(
-                f"Enumerating every count and denominator up to the randomised sizes, the published percentages "
-                f"and 95% CI are reproduced only by: <b>{found}</b>."
-            )
-        )
-        d = ctx.design
-        for r in counts.itertuples():
-            for n, arm in ((r.n1, d.experimental_arm), (r.n2, d.control_arm)):
-                if n < arm.n_randomised:
-                    s.add(
-                        Callout(
-                            f"{arm.n_randomised - n} randomised {arm.name} patient(s) were not in the published "
-                            f"primary analysis ({n} of {arm.n_randomised}).",
-                            "warning",
+    d = ctx.design
+    for r in res.results:
+        ep = d.endpoint(r.endpoint)
+        counts = getattr(r, "counts", None)
+        if counts is not None:
+            s.add(Heading(f"Denominators: {ep.label} ({r.arms[0]} vs {r.arms[1]})"))
+            if len(counts):
+                found = "; ".join(
+                    f"{c.x1}/{c.n1} vs {c.x2}/{c.n2} by the {c.method_label} interval"
+                    for c in counts.itertuples()
+                )
+                s.add(
+                    Para(
+                        (
+                            "Enumerating every count and denominator up to the randomised sizes, "
+                            "the published percentages and interval are reproduced only by: ",
+                            Bold(found),
+                            ".",
                         )
                     )
-    else:
-        s.add(
-            Para(
-                "No counts up to the randomised sizes reproduce the published percentages and interval."
+                )
+                for c in counts.itertuples():
+                    for n, arm in ((c.n1, d.arm(r.arms[0])), (c.n2, d.arm(r.arms[1]))):
+                        if n < arm.n_randomised:
+                            s.add(
+                                Callout(
+                                    f"{arm.n_randomised - n} randomised {arm.name} patient(s) "
+                                    f"were not in the published analysis ({n} of "
+                                    f"{arm.n_randomised}).",
+                                    "warning",
+                                )
+                            )
+                s.add(
+                    table_from(
+                        counts,
+                        "Counts that reproduce the published percentages and interval.",
+                        source="published",
+                    )
+                )
+            else:
+                s.add(
+                    Para(
+                        "No counts up to the randomised sizes reproduce the published "
+                        "percentages and interval."
+                    )
+                )
+        audit = getattr(r, "audit", None)
+        if audit is not None:
+            frame = audit.to_frame()
+            if not len(frame):
+                continue
+            s.add(Heading(f"Means, SDs, changes and p-values: {ep.label}"))
+            cols = [
+                c
+                for c in ("quantity", "reported", "recomputed", "verdict", "explanation")
+                if c in frame
+            ]
+            s.add(
+                TableBlock(
+                    frame[cols],
+                    audit.title + ".",
+                    tuple(audit.notes),
+                    col_widths=(3.2, 1.8, 2.4, 1.2, 5.5)[: len(cols)],
+                    source="published",
+                )
             )
-        )
-    if counts is not None:
-        s.add(
-            table_from(
-                counts, "Counts that reproduce the published primary-endpoint percentages and CI."
-            )
-        )
-    if available("consistency", "audit_summaries") and _published_has(
-        ctx, "hba1c", "insulin_reduction"
-    ):
-        from ..consistency import audit_summaries
-
-        audit = ctx.cached("audit_summaries", lambda: audit_summaries(ctx.trial))
-        s.add(Heading("Means, SDs, changes and p-values"))
-        frame = audit.to_frame()
-        cols = [
-            c
-            for c in ("quantity", "reported", "recomputed", "verdict", "explanation")
-            if c in frame
-        ]
-        s.add(
-            TableBlock(
-                frame[cols].astype(str),
-                audit.title + ".",
-                tuple(audit.notes),
-                col_widths=(3.2, 1.8, 2.4, 1.2, 5.5),
-            )
-        )
     return s
 
 
-# ------------------------------------------------------------------ primary composite
+# ------------------------------------------------------------------ one section per endpoint
 _COMPARE_COLUMNS = ["quantity", "method", "estimate", "ci_low", "ci_high", "p_value", "reference"]
-
-
-def composite_section(ctx: ReportContext) -> Section | None:
-    if not available("composite", "reanalyze") or _composite_counts(ctx) is None:
-        return None
-    from ..composite import reanalyze
-
-    res = ctx.cached("composite", lambda: reanalyze(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
-    figs = res.figures()
-    c = res.counts.iloc[0] if len(res.counts) else None
-    s = Section("composite", "Primary composite endpoint")
-    if c is not None:
-        s.add(
-            Para(
-                f"The reanalysis uses the counts the published numbers imply: <b>{c.x1}/{c.n1} vs {c.x2}/{c.n2}</b> "
-                "(Section 4). Every test and interval a reviewer might use is computed on them; the "
-                "conclusion's dependence on the test, on the non-analysed patients and on the prior follows."
-            )
-        )
-    s.add(Heading("Tests and intervals"))
-    s.add(
-        table_from(
-            res.comparison,
-            "Two proportions: every test and interval, with its reference.",
-            columns=_COMPARE_COLUMNS,
-        )
-    )
-    s.add(
-        FigureBlock(
-            figs["intervals"],
-            "Intervals by method for the risk difference, relative risk and odds ratio.",
-            width=0.9,
-        )
-    )
-    s.add(Heading("Fragility"))
-    s.add(
-        table_from(
-            res.fragility,
-            "Fragility index and quotient by test (Walsh et al. 2014); reverse fragility "
-            "when the test is not significant.",
-        )
-    )
-    s.add(Heading("Patients not analysed"))
-    s.add(
-        table_from(
-            res.sensitivity, "Sensitivity to the outcomes of the randomised patients left out."
-        )
-    )
-    s.add(
-        FigureBlock(
-            figs["sensitivity"],
-            "Risk difference with its interval under each missing-data scenario.",
-            width=0.75,
-        )
-    )
-    s.add(
-        table_from(
-            res.tipping, "Tipping-point grid over the outcomes of the non-analysed patients."
-        )
-    )
-    s.add(
-        FigureBlock(
-            figs["tipping_point"],
-            "Tipping-point map: p-value for each number of responders among the "
-            "non-analysed patients.",
-            width=0.6,
-        )
-    )
-    s.add(Heading("Bayesian reanalysis"))
-    s.add(
-        table_from(
-            res.bayes,
-            "Posterior of the risk difference, relative risk and odds ratio under four priors.",
-        )
-    )
-    s.add(
-        FigureBlock(
-            figs["bayes"], "Prior and posterior densities of the risk difference.", width=0.8
-        )
-    )
-    if res.firth is not None:
-        s.add(Heading("Adjusted analysis of the patient-level data"))
-        s.add(*_synthetic_callout(ctx))
-        s.add(
-            table_from(
-                res.firth,
-                "Firth penalised logistic regression of the composite on arm, adjusted for "
-                "baseline HbA1c and insulin dose.",
-            )
-        )
-    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
-    return s
-
-
-# ------------------------------------------------------------------ insulin and HbA1c
 _SECTION_CAPTIONS = {
     "summary_tests": "Between-arm tests from the published summary statistics",
     "sd_sensitivity": "p-value of the between-arm difference as a function of the unpublished SD",
     "rho": "Pre-post correlations ρ that reproduce the published between-group p",
-    "ipd": "Patient-level analyses",
+    "ipd": "Patient-level analyses at the endpoint visit",
     "mmrm": "Mixed model for repeated measures: arm difference by visit",
-    "missing": "Missing-data sensitivity: multiple imputation under MAR, jump-to-reference (J2R) and "
-    "copy-reference (CR), Rubin's rules",
+    "missing": "Missing-data sensitivity: multiple imputation under MAR, jump-to-reference (J2R) "
+    "and copy-reference (CR), Rubin's rules",
 }
+_PUBLISHED_TABLES = ("summary_tests", "sd_sensitivity", "rho")
 _FIGURE_CAPTIONS = {
-    "sd_curve": "p-value of the insulin-reduction comparison against the assumed common SD; the claim "
-    "'p < 0.05' holds left of the marked SD.",
-    "rho_curve": "Between-group p-value of the HbA1c change against the unknown pre-post correlation ρ, "
-    "for each reading of the published numbers; the published p = 0.0081 is marked.",
-    "mmrm_trajectory": "LS-means by visit and arm from the MMRM (unstructured covariance, REML), with 95% CIs.",
-    "tipping_point": "Delta-adjusted tipping point: p-value as the values imputed in the experimental arm "
-    "are shifted by delta.",
+    "sd_curve": "p-value of the comparison against the assumed common SD; the published claim "
+    "holds left of the marked SD.",
+    "rho_curve": "Between-group p-value of the change against the unknown pre-post correlation "
+    "ρ, for each reading of the published numbers; the published p is marked.",
+    "mmrm_trajectory": "LS-means by visit and arm from the MMRM (unstructured covariance, REML), "
+    "with 95% CIs.",
+    "tipping_point": "Delta-adjusted tipping point: p-value as the values imputed in the "
+    "experimental arm are shifted by delta.",
+}
+_FIGURE_AFTER = {
+    "sd_curve": "sd_sensitivity",
+    "rho_curve": "rho",
+    "mmrm_trajectory": "mmrm",
+    "tipping_point": "missing",
 }
 
+# printed at the designed width where hand-placed text (the ρ curve's legend) would collide
+_FIGURE_WIDTHS = {"rho_curve": 0.95}
 
-def _glycaemic_block(s: Section, res, heading: str) -> None:
-    s.add(Heading(heading))
-    figs = res.figures()
-    for name, df in res.sections.items():
-        if name == "published":
-            continue
-        if name in ("ipd", "mmrm", "missing") and res.synthetic:
-            s.add(Callout("Patient-level rows below: <b>synthetic cohort</b>.", "synthetic"))
+
+def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
+    figs = r.figures()
+    src = _data_source(ctx)
+    if r.comparison is not None:
+        c = r.counts.iloc[0]
         s.add(
-            table_from(df, _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".")
-        )
-        for fig_name, after in (
-            ("sd_curve", "sd_sensitivity"),
-            ("rho_curve", "rho"),
-            ("mmrm_trajectory", "mmrm"),
-            ("tipping_point", "missing"),
-        ):
-            if name == after and fig_name in figs:
-                s.add(FigureBlock(figs[fig_name], _FIGURE_CAPTIONS[fig_name], width=0.75))
-    if res.findings:
-        f = pd.concat([x.to_frame() for x in res.findings], ignore_index=True)
-        s.add(
-            TableBlock(
-                f[["quantity", "reported", "recomputed", "verdict"]].astype(str),
-                "Consistency findings for this endpoint (details in Section 4).",
-                col_widths=(4, 2, 3, 1.3),
+            Para(
+                (
+                    "From the published numbers: the counts they imply, ",
+                    Bold(f"{c.x1}/{c.n1} vs {c.x2}/{c.n2}"),
+                    " (",
+                    Ref("audit"),
+                    "), with every test and interval a reviewer might use, the fragility of the "
+                    "conclusion, its dependence on the patients not analysed and on the prior.",
+                )
             )
         )
-    s.add(Para("<i>Notes.</i> " + " ".join(n for n in res.notes if "SYNTHETIC" not in n)))
+        s.add(
+            table_from(
+                r.comparison,
+                "Two proportions: every test and interval, with its reference.",
+                columns=_COMPARE_COLUMNS,
+                source="published",
+            )
+        )
+        if "intervals" in figs:
+            s.add(
+                FigureBlock(
+                    figs["intervals"],
+                    "Intervals by method for the risk difference, relative risk and odds ratio.",
+                    width=0.9,
+                    source="published",
+                )
+            )
+        for name, caption in (
+            ("fragility", "Fragility index and quotient by test (Walsh et al. 2014)."),
+            ("sensitivity", "Sensitivity to the outcomes of the randomised patients left out."),
+            ("tipping", "Tipping-point grid over the outcomes of the non-analysed patients."),
+            ("bayes", "Posterior of the RD, RR and OR under four priors."),
+        ):
+            res = getattr(r, name)
+            if res is not None:
+                s.add(table_from(res, caption, source="published"))
+        for name, caption in (
+            ("sensitivity", "Risk difference with its interval under each missing-data scenario."),
+            (
+                "tipping_point",
+                "Tipping-point map: p-value for each number of responders among "
+                "the non-analysed patients.",
+            ),
+            ("bayes", "Prior and posterior densities of the risk difference."),
+        ):
+            if name in figs:
+                s.add(FigureBlock(figs[name], caption, width=0.7, source="published"))
+    if r.ipd_comparison is not None:
+        s.add(*_synthetic_callout(ctx))
+        s.add(
+            table_from(
+                r.ipd_comparison,
+                f"Two proportions on the patient-level data ({r.population}).",
+                columns=_COMPARE_COLUMNS,
+                source=src,
+            )
+        )
+    if r.firth is not None:
+        s.add(
+            table_from(
+                r.firth,
+                "Firth penalised logistic regression on arm and the endpoint's declared "
+                "covariates.",
+                source=src,
+            )
+        )
 
 
-def glycaemic_section(ctx: ReportContext) -> Section | None:
-    if not available("glycaemic", "reanalyze_insulin", "reanalyze_hba1c") or not _published_has(
-        ctx, "insulin_reduction", "hba1c"
-    ):
-        return None
-    from ..glycaemic import reanalyze_hba1c, reanalyze_insulin
+def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
+    figs = r.figures()
+    src = _data_source(ctx)
+    for name, df in r.sections.items():
+        if name == "published":
+            continue
+        here = "published" if name in _PUBLISHED_TABLES else src
+        if here != "published" and ctx.synthetic:
+            s.add(
+                Callout(("Patient-level rows below: ", Bold("synthetic cohort"), "."), "synthetic")
+            )
+        s.add(
+            table_from(
+                df,
+                _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".",
+                source=here,
+            )
+        )
+        for fig_name, after in _FIGURE_AFTER.items():
+            if name == after and fig_name in figs:
+                s.add(
+                    FigureBlock(
+                        figs[fig_name],
+                        _FIGURE_CAPTIONS[fig_name],
+                        width=_FIGURE_WIDTHS.get(fig_name, 0.75),
+                        source=here,
+                    )
+                )
+    if r.findings:
+        f = pd.concat([x.to_frame() for x in r.findings], ignore_index=True)
+        s.add(
+            TableBlock(
+                f[["quantity", "reported", "recomputed", "verdict"]],
+                ("Consistency findings for this endpoint (details in ", Ref("audit"), ")."),
+                col_widths=(4, 2, 3, 1.3),
+                source="published",
+            )
+        )
 
-    s = Section("glycaemic", "Insulin reduction and HbA1c")
+
+def _survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
+    src = _data_source(ctx)
+    s.add(*_synthetic_callout(ctx))
     s.add(
-        Para(
-            "Each endpoint is re-tested twice: from the published summary statistics (no patient data), "
-            "and from the patient-level data (ANCOVA, nonparametric, bootstrap and MMRM)."
+        table_from(
+            r,
+            "Kaplan-Meier medians, hazard ratio (Cox), log-rank test, proportional-hazards "
+            "test and RMST.",
+            source=src,
         )
     )
-    s.add(*_synthetic_callout(ctx))
-    ins = ctx.cached("insulin", lambda: reanalyze_insulin(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
-    _glycaemic_block(s, ins, "Percentage reduction in daily insulin dose (key secondary)")
-    hb = ctx.cached("hba1c", lambda: reanalyze_hba1c(ctx.trial, ipd=ctx.ipd, seed=ctx.seed))
-    _glycaemic_block(s, hb, "HbA1c")
+    s.add(
+        FigureBlock(
+            r.figures()["km"],
+            "Kaplan-Meier curves with 95% CIs and the numbers at risk.",
+            width=0.9,
+            source=src,
+        )
+    )
+
+
+def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
+    """One declared endpoint: every comparison of an experimental arm with the control."""
+    res = _reanalysis(ctx)
+    if endpoint not in res.endpoints:
+        return None
+    ep = ctx.design.endpoint(endpoint)
+    s = Section(ep.id, f"{ep.label} ({ep.role})")
+    for r in res.of(endpoint):
+        if len(ctx.design.experimental_arms) > 1:
+            s.add(Heading(f"{r.arms[0]} vs {r.arms[1]}"))
+        if ep.type == "binary":
+            _binary_block(s, r, ctx)
+        elif ep.type == "time_to_event":
+            _survival_block(s, r, ctx)
+        else:
+            _continuous_block(s, r, ctx)
+        s.add(Para((Italic("Notes."), " " + " ".join(n for n in r.notes if "SYNTHETIC" not in n))))
     return s
 
 
@@ -452,25 +493,96 @@ def glycaemic_section(ctx: ReportContext) -> Section | None:
 PLANNING_TESTS = ("fisher", "chisq", "normal_pooled", "normal_cc")
 
 
-def planning_section(ctx: ReportContext) -> Section | None:
-    if not available(
-        "power", "power_curve", "sample_size", "assurance", "exact_power"
-    ) or not available("consistency", "infer_counts"):
-        return None
-    from ..power import assurance, exact_power, group_sequential, power_curve, sample_size
+def _binary_counts(ctx: ReportContext, r: Any) -> tuple[int, int, int, int, str] | None:
+    """(x1, n1, x2, n2, source) of a binary result: published counts first, else the data's."""
+    if r.counts is not None and len(r.counts):
+        c = r.counts.iloc[0]
+        return int(c.x1), int(c.n1), int(c.x2), int(c.n2), "published"
+    if r.ipd_comparison is not None:
+        t = r.ipd_comparison
+        return int(t.x1), int(t.n1), int(t.x2), int(t.n2), _data_source(ctx)
+    return None
 
-    counts = _composite_counts(ctx)
-    if counts is None or not len(counts):
+
+def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
+    """Sample size per arm for the observed ANCOVA effect and residual SD (t test, 1:1)."""
+    from ..power import power_two_means
+
+    res = _reanalysis(ctx)
+    out = []
+    for r in res.of(ep.id):
+        t = r.sections.get("ipd")
+        if t is None:
+            continue
+        row = t.loc[t["analysis"].str.startswith("ANCOVA") & t["analysis"].str.contains("model SE")]
+        if not len(row):
+            continue
+        row = row.iloc[0]
+        sd = row["se"] / (1 / row["n1"] + 1 / row["n2"]) ** 0.5
+        for power in (0.8, 0.9):
+            ss = power_two_means(abs(row["estimate"]), sd, power=power)
+            out.append(
+                {
+                    "comparison": f"{r.arms[0]} vs {r.arms[1]}",
+                    "effect": abs(row["estimate"]),
+                    "residual SD": sd,
+                    "power": power,
+                    "n per arm": math.ceil(ss.n1),
+                }
+            )
+    if not out:
         return None
-    r = counts.iloc[0]
-    x1, n1, x2, n2 = int(r.x1), int(r.n1), int(r.x2), int(r.n2)
-    p1, p2 = x1 / n1, x2 / n2
     s = Section("planning", "Planning the next trial")
     s.add(
         Para(
-            f"How large must a confirmatory trial of the composite endpoint be? Planning on the observed "
-            f"proportions {x1}/{n1} = {100 * p1:.1f}% vs {x2}/{n2} = {100 * p2:.2f}% treats them as known; the "
-            "assurance below averages the power over their posterior instead. Two-sided alpha = 0.05."
+            f"How large must a confirmatory trial of the {ep.label[0].lower() + ep.label[1:]} "
+            "be? Sample size per arm (1:1, two-sided alpha 0.05, two-sample t test) to detect "
+            "the observed ANCOVA effect with the observed residual SD; planning on point "
+            "estimates treats them as known."
+        )
+    )
+    s.add(
+        table_from(
+            pd.DataFrame(out),
+            "Sample size per arm from the observed ANCOVA effect and residual SD.",
+            source=_data_source(ctx),
+        )
+    )
+    return s
+
+
+def planning_section(ctx: ReportContext) -> Section | None:
+    """Planning the next trial on the first endpoint that allows it, primary endpoints first."""
+    res = _reanalysis(ctx)
+    for ep in sorted(ctx.design.endpoints, key=lambda e: e.role != "primary"):
+        if ep.id not in res.endpoints:
+            continue
+        if ep.type == "continuous":
+            sec = _planning_continuous(ctx, ep)
+        elif ep.type != "binary":
+            continue  # time-to-event planning: ta.power.sample_size_survival (not yet here)
+        else:
+            counts = _binary_counts(ctx, res.of(ep.id)[0])
+            sec = None if counts is None else _planning_binary(ctx, ep, counts)
+        if sec is not None:
+            return sec
+    return None
+
+
+def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | None:
+    from ..power import assurance, exact_power, group_sequential, power_curve, sample_size
+
+    x1, n1, x2, n2, src = counts
+    p1, p2 = x1 / n1, x2 / n2
+    if p1 == p2:
+        return None
+    s = Section("planning", "Planning the next trial")
+    s.add(
+        Para(
+            f"How large must a confirmatory trial of {ep.label} be? Planning on the observed "
+            f"proportions {x1}/{n1} = {100 * p1:.1f}% vs {x2}/{n2} = {100 * p2:.2f}% treats "
+            "them as known; the assurance below averages the power over their posterior "
+            "instead. Two-sided alpha = 0.05."
         )
     )
     curve = power_curve(p1, p2, range(20, 201, 5), list(PLANNING_TESTS), target=0.8)
@@ -478,23 +590,22 @@ def planning_section(ctx: ReportContext) -> Section | None:
         FigureBlock(
             curve.plot(),
             "Power by sample size per arm (1:1) for exact and approximate tests at the "
-            "observed proportions; exact power is computed by enumerating every table (no simulation "
-            "error) and shows the saw-tooth of discrete tests.",
+            "observed proportions; exact power enumerates every table (no simulation error).",
             width=0.8,
+            source=src,
         )
     )
     rows = []
     for t in (*PLANNING_TESTS, "arcsine"):
         for target in (0.8, 0.9):
-            ss = sample_size(p1, p2, power=target, test=t)
-            rows.append(ss.to_frame().iloc[0])
+            rows.append(sample_size(p1, p2, power=target, test=t).to_frame().iloc[0])
     table = pd.DataFrame(rows).reset_index(drop=True)
     s.add(
         table_from(
             table,
             "Sample size per arm for 80% and 90% power. For exact tests n1_first is the first n "
-            "reaching the target and n1 the smallest n beyond which power never drops below it "
-            "(up to n_max).",
+            "reaching the target and n1 the smallest n beyond which power never drops below it.",
+            source=src,
         )
     )
     n_fisher = int(
@@ -506,26 +617,32 @@ def planning_section(ctx: ReportContext) -> Section | None:
     fis = exact_power(p1, p2, n_fisher, n_fisher, test="fisher")
     s.add(
         Para(
-            f"At {n_fisher} per arm, exact power is {fis.power:.3f} for Fisher's test (actual size "
-            f"{fis.size:.4f}) and {bos.power:.3f} for Boschloo's unconditional test (actual size {bos.size:.4f})."
+            f"At {n_fisher} per arm, exact power is {fis.power:.3f} for Fisher's test (actual "
+            f"size {fis.size:.4f}) and {bos.power:.3f} for Boschloo's unconditional test (actual "
+            f"size {bos.size:.4f})."
         )
     )
     a = assurance(x1, n1, x2, n2, [50, 75, 100, 150, 200], seed=ctx.seed)
-    s.add(table_from(a, "Assurance (probability of success) beside power at the point estimate."))
-    if hasattr(a, "plot"):
-        s.add(
-            FigureBlock(
-                a.plot(),
-                "Power at the point estimate and assurance by planned size per arm.",
-                width=0.7,
-            )
+    s.add(
+        table_from(
+            a, "Assurance (probability of success) beside power at the point estimate.", source=src
         )
+    )
+    s.add(
+        FigureBlock(
+            a.plot(),
+            "Power at the point estimate and assurance by planned size per arm.",
+            width=0.7,
+            source=src,
+        )
+    )
     gs = group_sequential(3)
     s.add(
         table_from(
             gs,
-            "A three-stage group-sequential alternative (Lan-DeMets O'Brien-Fleming-type spending, "
-            "one-sided alpha 0.025, power 0.8): boundaries and exit probabilities.",
+            "A three-stage group-sequential alternative (Lan-DeMets O'Brien-Fleming-type "
+            "spending, one-sided alpha 0.025, power 0.8): boundaries and exit probabilities.",
+            source="computed",
         )
     )
     return s
@@ -533,18 +650,22 @@ def planning_section(ctx: ReportContext) -> Section | None:
 
 # ------------------------------------------------------------------ evidence and claims
 def evidence_section(ctx: ReportContext) -> Section | None:
-    if not available("claims", "audit_report") or ctx.design.id != "zang2022":
-        return None
+    """The trial among the other controlled trials and an audit of claims, for a trial that the
+    evidence base (``data/evidence/trials.csv``) lists."""
     from ..claims import audit_report
+    from ..evidence import load_evidence
+
+    ev = ctx.cached("evidence", load_evidence)
+    if ctx.design.id not in set(ev.trials["trial_id"]):
+        return None
 
     rep = ctx.cached("claims", audit_report)
     s = Section("evidence", "Evidence and claims")
     s.add(
         Para(
-            "The trial in the context of the other controlled trials of cell therapy in type 2 diabetes, and an "
-            "audit of a commercial clinic's claims against that evidence (verdict rules in "
-            "<i>docs/claims-verdicts.md</i>). Zang 2022 and its 2023 CGM companion probably share patients: "
-            "only Zang 2022 is pooled."
+            "The trial in the context of the other controlled trials of the same treatment, "
+            "and an audit of claims made about it against that evidence (verdict rules in "
+            "docs/claims-verdicts.md)."
         )
     )
     pooled = rep.pooled
@@ -565,25 +686,28 @@ def evidence_section(ctx: ReportContext) -> Section | None:
         s.add(
             table_from(
                 pooled,
-                "Pooled between-arm HbA1c difference (MSC minus control, percentage points).",
+                "Pooled between-arm difference of the evidence base (experimental minus control).",
                 columns=[c for c in cols if c in pooled.to_frame()],
+                source="published",
             )
         )
         s.add(
             FigureBlock(
                 pooled.forest_plot(),
-                "Forest plot of the between-arm HbA1c differences, with the "
-                "pooled estimate and its prediction interval.",
+                "Forest plot of the between-arm differences, with the pooled estimate and its "
+                "prediction interval.",
                 width=0.85,
+                source="published",
             )
         )
     tab = rep.table
     s.add(
         TableBlock(
-            tab[["id", "claim", "verdict", "reason"]].astype(str),
-            "Audit of the clinic's claims.",
+            tab[["id", "claim", "verdict", "reason"]],
+            "Audit of the claims.",
             tuple(rep.caveats) if getattr(rep, "caveats", None) else (),
             col_widths=(0.6, 4, 1.4, 6),
+            source="published",
         )
     )
     return s
@@ -597,8 +721,9 @@ _PACKAGES = (
     "pandas",
     "statsmodels",
     "matplotlib",
-    "reportlab",
-    "svglib",
+    "typst",
+    "jinja2",
+    "cvttf-notosanscjk-regular",
     "dask",
     "papermill",
 )
@@ -647,11 +772,17 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     )
     s.add(
         Para(
-            f"<b>Seed</b> for every random step: {ctx.seed}. <b>Git commit</b>: {_git_commit()}. "
-            f"<b>Platform</b>: {platform.platform()}."
+            (
+                Bold("Seed"),
+                f" for every random step: {ctx.seed}. ",
+                Bold("Git commit"),
+                f": {_git_commit()}. ",
+                Bold("Platform"),
+                f": {platform.platform()}.",
+            )
         )
     )
-    s.add(Para(f"<b>Command</b>: <font face='Courier'>{ctx.command}</font>"))
+    s.add(Para((Bold("Command"), ": ", Code(ctx.command))))
     root = Path.cwd()
     rows = []
     for path, sha in ctx.inputs.items():
@@ -675,13 +806,44 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     return s
 
 
-SECTIONS: list[tuple[str, str, Callable[[ReportContext], Section | None]]] = [
-    ("design", "Design", design_section),
-    ("flow", "Participant flow and baseline", flow_section),
-    ("audit", "Published-number audit", audit_section),
-    ("composite", "Primary composite endpoint", composite_section),
-    ("glycaemic", "Insulin reduction and HbA1c", glycaemic_section),
-    ("planning", "Planning the next trial", planning_section),
-    ("evidence", "Evidence and claims", evidence_section),
-    ("reproducibility", "Reproducibility", reproducibility_section),
-]
+def findings_section(ctx: ReportContext) -> Section:
+    """Key findings, computed by rules from the reanalysis engine's results table
+    (:mod:`.findings`)."""
+    from .findings import findings_section as from_frame
+
+    d = ctx.design
+    res = _reanalysis(ctx)
+    keys = {k for k, _, _ in sections_for(ctx)}
+    return from_frame(
+        res.to_frame(),
+        labels={e.id: e.label for e in d.endpoints},
+        primary={e.id: e.method for e in d.endpoints if e.method},
+        sections={e.id: e.id for e in d.endpoints if e.id in keys},
+    )
+
+
+SectionFunc = Callable[[ReportContext], "Section | None"]
+
+
+def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
+    """The report's sections for this trial and the data it has, in order: findings, design,
+    flow and baseline (with patient-level data), the published-number audit (with published
+    numbers), one section per declared endpoint, planning, evidence (for a trial the evidence
+    base lists) and reproducibility."""
+    out: list[tuple[str, str, SectionFunc]] = [
+        ("findings", "Key findings", findings_section),
+        ("design", "Design", design_section),
+    ]
+    if ctx.ipd is not None:
+        out.append(("flow", "Participant flow and baseline", flow_section))
+    if len(ctx.published):
+        out.append(("audit", "Published-number audit", audit_section))
+    for ep in ctx.design.endpoints:
+        title = f"{ep.label} ({ep.role})"
+        out.append((ep.id, title, functools.partial(endpoint_section, endpoint=ep.id)))
+    out += [
+        ("planning", "Planning the next trial", planning_section),
+        ("evidence", "Evidence and claims", evidence_section),
+        ("reproducibility", "Reproducibility", reproducibility_section),
+    ]
+    return out

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._validate import check_choice, check_conf_level
+from ..._validate import CONTROL_ARM_RE, check_choice, check_conf_level
 from ...errors import (
     AnalysisError,
     ConvergenceWarning,
@@ -228,7 +228,10 @@ def _prepare(
             "an ANCOVA (ta.continuous)"
         )
     if reference is None:
-        reference = arms[0]
+        # estimates experimental - control: the control is the level named like one
+        # (placebo, control, vehicle, sham, standard/usual care), else the first level
+        named = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
+        reference = named[0] if len(named) == 1 else arms[0]
     elif reference not in arms:
         raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
 
@@ -475,10 +478,10 @@ class MMRMResult(Result):
 
     def plot(self, *, ax: Any = None, xlabel: str | None = None, ylabel: str | None = None):
         """LS-mean trajectories by arm with confidence intervals; returns a matplotlib Figure."""
-        from matplotlib.figure import Figure
+        from ..._figures import TrialFigure
 
         if ax is None:
-            fig = Figure(figsize=(6.4, 4.0))
+            fig = TrialFigure(figsize=(6.4, 4.0))
             ax = fig.add_subplot(1, 1, 1)
         else:
             fig = ax.figure
@@ -589,9 +592,9 @@ def fit(
         CS), ``"ar1"``, ``"ar1h"``, ``"toeplitz"`` or ``"toeph"`` (heterogeneous Toeplitz).
         AR(1) and Toeplitz use the distance between visit indices (equally spaced visits).
     reference : optional
-        The arm every other arm is compared with; default the **first** arm level. Contrasts
-        are ``arm - reference``. For the Zang 2022 cohort the data list UC-MSC first, so the
-        default contrast is Placebo - UC-MSC; pass ``reference="Placebo"`` for UC-MSC - Placebo.
+        The arm every other arm is compared with (contrasts ``arm - reference``): default the
+        one arm level named like a control (placebo, control, vehicle, sham, standard or usual
+        care), so that estimates are experimental - control; else the first arm level.
     df : {"satterthwaite", "kenward-roger"}
         Denominator degrees of freedom. Kenward-Roger also inflates the fixed-effects
         covariance (Kenward & Roger 1997), so its SEs differ slightly.

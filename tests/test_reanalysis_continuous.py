@@ -1,4 +1,4 @@
-"""Tests of trial_analysis.glycaemic (the glue) and the reanalyze CLI for insulin/HbA1c.
+"""Tests of the engine's continuous endpoints (insulin, HbA1c) and the reanalyze CLI.
 
 The statistics themselves are checked against R in test_continuous.py and
 test_consistency_summaries.py; here we check that the right numbers reach the right table,
@@ -18,9 +18,27 @@ import trial_analysis as ta
 from trial_analysis import continuous as cont
 from trial_analysis.cli import main
 from trial_analysis.errors import ParameterError, StatisticalWarning
-from trial_analysis.glycaemic import reanalyze_hba1c, reanalyze_insulin
 from trial_analysis.ipd import validate_frames
 from trial_analysis.results import SYNTHETIC_NOTE
+
+
+def _endpoint(endpoint, trial, ipd=None, seed=20220503, n1=None, n2=None):
+    """The engine's result for one continuous endpoint (its first experimental arm)."""
+    if n1 is None and n2 is None:
+        return ta.reanalyze(trial, endpoint, ipd=ipd, seed=seed)[endpoint]
+    t = ta.load_trial(trial)
+    return ta.reanalysis.analyse_continuous(
+        t, t.design.endpoint(endpoint), t.design.experimental_arm, ipd=ipd, seed=seed, n1=n1, n2=n2
+    )
+
+
+def reanalyze_hba1c(trial, ipd=None, seed=20220503, **kw):
+    return _endpoint("hba1c", trial, ipd, seed, **kw)
+
+
+def reanalyze_insulin(trial, ipd=None, seed=20220503, **kw):
+    return _endpoint("insulin", trial, ipd, seed, **kw)
+
 
 PUB = ta.load_published("zang2022")
 VISITS = (0, 4, 8, 12, 24, 36, 48)
@@ -94,7 +112,7 @@ def test_hba1c_from_published_summaries():
         for s in ("mean", "sd")
     ]
     ref = cont.ttest_from_summary(v[0], v[1], 45, v[2], v[3], 44)
-    row = t.loc["Student t, week-48 HbA1c"]
+    row = t.loc["Student t, week-48 value"]
     assert row["estimate"] == pytest.approx(ref.estimate)
     assert row["p_value"] == pytest.approx(ref.p_value) and (row["n1"], row["n2"]) == (45, 44)
     assert set(r.sections) == {"published", "summary_tests", "rho"}
@@ -129,7 +147,9 @@ def test_insulin_from_published_summaries_and_denominators():
 
 
 def test_bad_arguments():
-    with pytest.raises(ParameterError, match="`ipd` must be an IPD"):
+    with pytest.raises(
+        ParameterError, match=r"`ipd` must be None, False, .synthetic., a path or an IPD"
+    ):
         reanalyze_hba1c("zang2022", ipd=pd.DataFrame())
     with pytest.raises(ParameterError, match="`seed` must be an int"):
         reanalyze_insulin("zang2022", seed="x")
@@ -142,31 +162,31 @@ def test_hba1c_with_ipd_matches_direct_calls(ipd):
     ev = ipd.endpoint_values("hba1c")
     ev = ev.assign(week48=ev["value"] + ev["BASE_HBA1C"])
     anc = cont.ancova(ev, "week48", "BASE_HBA1C", "ARM", ("UC-MSC", "Placebo")).to_frame()
-    hc3 = t.loc["ANCOVA week-48 HbA1c ~ arm + baseline, HC3 SE"]
+    lab = r.measure_label  # "change in glycated haemoglobin (HbA1c) (%)"
+    # CHG ~ arm + BASE and week-48 value ~ arm + BASE have the same arm coefficient and SE
+    hc3 = t.loc[f"ANCOVA {lab} ~ arm + baseline, HC3 SE"]
     assert hc3["estimate"] == pytest.approx(anc["estimate"].iloc[1])
     assert hc3["se"] == pytest.approx(anc.set_index("se_type").loc["HC3", "se"])
     x = ev.loc[ev.ARM == "UC-MSC", "value"].to_numpy()
     y = ev.loc[ev.ARM == "Placebo", "value"].to_numpy()
-    assert t.loc["Welch t, change from baseline", "p_value"] == pytest.approx(
-        cont.welch(x, y).p_value
-    )
+    assert t.loc[f"Welch t, {lab}", "p_value"] == pytest.approx(cont.welch(x, y).p_value)
     hl = cont.mann_whitney(x, y)
-    assert t.loc[
-        "Mann-Whitney / Hodges-Lehmann shift, change from baseline", "estimate"
-    ] == pytest.approx(hl.estimate)
+    assert t.loc[f"Mann-Whitney / Hodges-Lehmann shift, {lab}", "estimate"] == pytest.approx(
+        hl.estimate
+    )
     bs = cont.bootstrap_bca(x, y, n_resamples=4999, seed=5)
-    row = t.loc["Bootstrap BCa, mean difference, change from baseline"]
+    row = t.loc[f"Bootstrap BCa, mean difference, {lab}"]
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((bs.ci_low, bs.ci_high))
     # seeded: the same call gives the same table
     again = reanalyze_hba1c("zang2022", ipd=ipd, seed=5).sections["ipd"]
     pd.testing.assert_frame_equal(r.sections["ipd"], again)
     assert r.synthetic and SYNTHETIC_NOTE in r.notes
     mm = r.sections["mmrm"]
-    assert list(mm["analysis"].str.extract(r"week (\d+)")[0].astype(int)) == list(VISITS[1:])
+    assert list(mm["analysis"].str.extract(r"(?i)week (\d+)")[0].astype(int)) == list(VISITS[1:])
     # complete data: MMRM (unstructured, baseline x visit) at the last visit equals the ANCOVA
     assert mm["estimate"].iloc[-1] == pytest.approx(anc["estimate"].iloc[0], rel=1e-6)
     # the simulated effect is a larger fall in UC-MSC: negative estimate at week 48
-    assert mm["estimate"].iloc[-1] < 0 and t.loc["Welch t, change from baseline", "estimate"] < 0
+    assert mm["estimate"].iloc[-1] < 0 and t.loc[f"Welch t, {lab}", "estimate"] < 0
 
 
 def test_insulin_with_ipd_sign_and_sections(ipd):
@@ -175,9 +195,11 @@ def test_insulin_with_ipd_sign_and_sections(ipd):
     ev = ipd.endpoint_values("insulin")
     x = -ev.loc[ev.ARM == "UC-MSC", "value"]
     y = -ev.loc[ev.ARM == "Placebo", "value"]
-    assert t.loc["Welch t, % reduction", "estimate"] == pytest.approx(x.mean() - y.mean())
-    assert t.loc["Welch t, % reduction", "estimate"] > 0  # larger reduction with UC-MSC
-    assert any(a.startswith("ANCOVA week-48 dose") for a in t.index)
+    lab = r.measure_label  # "% reduction in total daily insulin dose"
+    assert lab.startswith("% reduction in")
+    assert t.loc[f"Welch t, {lab}", "estimate"] == pytest.approx(x.mean() - y.mean())
+    assert t.loc[f"Welch t, {lab}", "estimate"] > 0  # larger reduction with UC-MSC
+    assert any(a.startswith("ANCOVA week-48 value") for a in t.index)
     assert "mmrm" in r.sections
     d = r.to_dict()
     assert set(d["sections"]) == set(r.sections) and d["findings"][0]["id"].startswith("insulin")

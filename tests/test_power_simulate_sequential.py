@@ -1,0 +1,69 @@
+"""Scenarios with interim analyses (``[sequential]``): simulate applies the design's bounds.
+
+Reference: the per-look exit probabilities of the design (checked against rpact in
+test_power_designs) at the drift of the ANCOVA z statistic; the simulation must agree within
+4 Monte Carlo standard errors plus 0.005 (the t-to-z conversion of the p-values and the
+estimated covariate slope move the per-look probabilities by about 1e-3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from trial_analysis.errors import ScenarioError
+from trial_analysis.power import Scenario, group_sequential, simulate
+from trial_analysis.power.sequential import _run
+
+
+def _scenario(delta: float, **seq):
+    return Scenario.from_dict(
+        {
+            "arms": {"names": ["A", "B"], "n": [300, 300]},
+            "model": {
+                "kind": "parametric",
+                "arms": {
+                    "A": {"responder": 0.3, "hba1c_48_mean": 8.0 + delta},
+                    "B": {"responder": 0.2, "hba1c_48_mean": 8.0},
+                },
+            },
+            "dropout": {"rate": 0.0},
+            "analyses": [
+                {
+                    "name": "a",
+                    "endpoint": "hba1c",
+                    "method": "ancova",
+                    "alternative": "less",
+                    "alpha": 0.025,
+                },
+            ],
+            "sequential": {"looks": 3, "futility": "obrien-fleming"} | seq,
+        }
+    )
+
+
+@pytest.mark.parametrize("delta", [0.0, -0.25])
+def test_per_look_rejections_match_the_design(delta):
+    n = 4_000
+    r = simulate(_scenario(delta), n_sims=n, seed=3, chunk_size=1_000).table
+    d = group_sequential(3, 0.025, 0.2, futility="obrien-fleming")
+    sd_resid = 1.05 * math.sqrt(1 - 0.5**2)  # ParametricArm defaults: sd 1.05, rho 0.5
+    drift = -delta / (sd_resid * math.sqrt(2 / 300))
+    t = np.asarray(d.information_rates)
+    lower = np.r_[np.asarray(d.futility_bounds)[:2], -math.inf]
+    up, _ = _run(t, drift, np.asarray(d.critical_values), lower, 1)
+    per_look = r[r["analysis"].str.startswith("a: look")]["power"].to_numpy()
+    for got, want in zip(per_look, up, strict=True):
+        assert abs(got - want) <= 4 * math.sqrt(max(want * (1 - want), 1e-4) / n) + 0.005
+    total = float(r.loc[r["analysis"] == "a", "power"].iloc[0])
+    assert abs(total - up.sum()) <= 4 * math.sqrt(up.sum() * (1 - up.sum()) / n) + 0.005
+    assert r.loc[r["analysis"] == "a", "n_expected"].iloc[0] < 600
+
+
+def test_bad_sequential_table():
+    with pytest.raises(ScenarioError, match=r"key 'sequential\.looks'"):
+        _scenario(0.0, looks=12)
+    with pytest.raises(ScenarioError, match=r"key 'sequential\.lookz'"):
+        _scenario(0.0, lookz=3)

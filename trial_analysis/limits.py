@@ -1,0 +1,229 @@
+"""Documented, overridable limits: work is bounded before it starts.
+
+Every entry point that can be asked for an unbounded amount of work (exact enumeration of
+2x2 tables, a sample-size search, a Monte Carlo simulation, count inference, a file field)
+estimates what it needs from its arguments and calls :func:`check_cost` or
+:func:`check_limit` *before* allocating anything. A refusal is a
+:class:`~trial_analysis.errors.ResourceLimitError` naming the parameter, the estimate, the
+limit, how to raise it and what to do instead.
+
+The limits and their defaults are listed in :data:`LIMITS` (and in ``docs/limits.md``).
+Override one
+
+* for a process, with the environment variable ``TRIAL_ANALYSIS_<NAME>`` (upper case), e.g.
+  ``TRIAL_ANALYSIS_MAX_MEMORY=16G trial-analysis power ...``;
+* in Python, for a block, with :func:`override`::
+
+      >>> from trial_analysis import limits
+      >>> with limits.override(max_memory="16G"):
+      ...     limits.get("max_memory") == 16 * 1024**3
+      True
+
+The memory and time estimates are deliberately rough (cost per table or per simulated patient
+measured on a 2-core reference machine, see ``docs/limits.md``): they separate "seconds" from
+"days", not 10 s from 20 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ParameterError, ResourceLimitError
+
+__all__ = [
+    "LIMITS",
+    "Limit",
+    "check_cost",
+    "check_limit",
+    "format_bytes",
+    "format_seconds",
+    "get",
+    "override",
+]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit: its default, its unit (``bytes``, ``seconds`` or ``count``) and its meaning."""
+
+    name: str
+    default: float
+    unit: str
+    doc: str
+
+    @property
+    def env(self) -> str:
+        return "TRIAL_ANALYSIS_" + self.name.upper()
+
+
+_GIB = 1024**3
+
+LIMITS: dict[str, Limit] = {
+    lim.name: lim
+    for lim in (
+        Limit(
+            "max_memory",
+            2 * _GIB,
+            "bytes",
+            "estimated memory one computation may allocate (p-value grids, simulation chunks, "
+            "count candidates)",
+        ),
+        Limit(
+            "max_seconds",
+            900.0,
+            "seconds",
+            "estimated run time of one computation (exact power and sample-size searches, "
+            "simulations, count inference)",
+        ),
+        Limit(
+            "max_csv_field",
+            128 * 1024,
+            "bytes",
+            "longest field of a published.csv (a longer one is almost always a broken quote)",
+        ),
+        Limit(
+            "max_arm_size",
+            1_000_000,
+            "count",
+            "patients per arm in a design (arms.n_randomised) or a scenario (arms.n)",
+        ),
+        Limit(
+            "max_follow_up_weeks",
+            2600,
+            "count",
+            "weeks of follow-up in a design (schedule.follow_up_weeks; 2600 weeks = 50 years)",
+        ),
+    )
+}
+
+_overrides: list[dict[str, float]] = []
+
+_SUFFIX = {"": 1, "K": 1024, "M": 1024**2, "G": _GIB, "T": 1024**4}
+_TIME = {"": 1, "S": 1, "MIN": 60, "H": 3600, "D": 86400}
+
+
+def _parse(lim: Limit, value: Any) -> float:
+    """A limit value: a number, or for bytes ``"512M"``/``"16G"``, for time ``"2h"``/``"30min"``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+    else:
+        text = str(value).strip().upper().replace(" ", "")
+        m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:E[+-]?[0-9]+)?)([A-Z]*?)I?B?", text)
+        table = _SUFFIX if lim.unit == "bytes" else _TIME if lim.unit == "seconds" else {"": 1}
+        if not m or m.group(2) not in table:
+            raise ParameterError(
+                lim.name,
+                f"a number of {lim.unit}"
+                + (" (suffix K, M, G or T allowed)" if lim.unit == "bytes" else "")
+                + (" (suffix s, min, h or d allowed)" if lim.unit == "seconds" else ""),
+                value,
+            )
+        v = float(m.group(1)) * table[m.group(2)]
+    if not math.isfinite(v) or v <= 0:
+        raise ParameterError(lim.name, f"a positive number of {lim.unit}", value)
+    return v
+
+
+def _limit(name: str) -> Limit:
+    if name not in LIMITS:
+        raise ParameterError("limit", "one of " + ", ".join(LIMITS), name)
+    return LIMITS[name]
+
+
+def get(name: str) -> float:
+    """Current value of a limit: innermost :func:`override`, else the environment, else default."""
+    lim = _limit(name)
+    for layer in reversed(_overrides):
+        if name in layer:
+            return layer[name]
+    env = os.environ.get(lim.env)
+    if env:
+        return _parse(lim, env)
+    return float(lim.default)
+
+
+@contextlib.contextmanager
+def override(**values: Any) -> Iterator[None]:
+    """Raise or lower limits inside a ``with`` block (values as in the environment variables)."""
+    layer = {k: _parse(_limit(k), v) for k, v in values.items()}
+    _overrides.append(layer)
+    try:
+        yield
+    finally:
+        _overrides.remove(layer)
+
+
+def format_bytes(n: float) -> str:
+    """``74 GB``-style size (binary units, as the memory of a machine is quoted)."""
+    for unit, f in (("TB", 1024**4), ("GB", _GIB), ("MB", 1024**2), ("KB", 1024)):
+        if n >= f:
+            v = n / f
+            return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def format_seconds(s: float) -> str:
+    """``40 s``, ``12 min``, ``3.5 h``, ``140 days``, ``3e+04 years``."""
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 3 * 86400:
+        return f"{s / 3600:.1f} h"
+    if s < 3 * 365 * 86400:
+        return f"{s / 86400:.0f} days"
+    return f"{s / (365 * 86400):.2g} years"
+
+
+def _how(lim: Limit) -> str:
+    return f"{lim.env} or trial_analysis.limits.override({lim.name}=...); see docs/limits.md"
+
+
+def check_cost(
+    what: str,
+    *,
+    parameter: str,
+    memory: float = 0.0,
+    seconds: float = 0.0,
+    advice: str = "",
+) -> None:
+    """Refuse ``what`` if its estimated ``memory`` (bytes) or ``seconds`` exceed the limits.
+
+    ``what`` reads as the subject of "needs about ...", e.g. ``"exact Fisher power at
+    n1 = 100000, n2 = 100000 (1.0e+10 tables)"``; ``advice`` says what to do instead.
+    """
+    tail = f"; {advice}" if advice else ""
+    for name, need, fmt, noun in (
+        ("max_memory", memory, format_bytes, "of memory"),
+        ("max_seconds", seconds, format_seconds, "of computing"),
+    ):
+        lim = LIMITS[name]
+        cap = get(name)
+        if need > cap:
+            raise ResourceLimitError(
+                f"{what} needs about {fmt(need)} {noun}, above the limit {name} = {fmt(cap)}"
+                f"{tail} (to allow it, raise the limit: {_how(lim)})",
+                parameter=parameter,
+                limit=name,
+            )
+
+
+def check_limit(name: str, parameter: str, value: float, what: str, advice: str = "") -> None:
+    """Refuse a size ``value`` (of ``parameter``) above the count/bytes limit ``name``."""
+    lim = _limit(name)
+    cap = get(name)
+    if value > cap:
+        shown = format_bytes(cap) if lim.unit == "bytes" else f"{cap:,.0f}"
+        tail = f"; {advice}" if advice else ""
+        raise ResourceLimitError(
+            f"{what}: {parameter} = {value:,.0f} is above the limit {name} = {shown}{tail} "
+            f"(to allow it, raise the limit: {_how(lim)})",
+            parameter=parameter,
+            limit=name,
+        )

@@ -1,0 +1,315 @@
+"""The engine's binary-endpoint analyses: one experimental arm against the control.
+
+From the published numbers (when the trial published the endpoint's percentages): the counts
+they imply (:func:`trial_analysis.consistency.published_counts`), every test and interval
+(:func:`trial_analysis.binary.compare`), the fragility index of each test, the sensitivity to
+the randomised patients not analysed and its tipping point, and a Bayesian reanalysis. With
+patient-level data: the comparison on the data's counts and a Firth logistic regression
+adjusted for the endpoint's declared covariates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import bayes as _bayes
+from .. import binary as _binary
+from ..consistency import published_counts
+from ..errors import AnalysisError
+from ..results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
+from ._common import data_source, ipd_population, pair_label
+
+__all__ = ["BinaryReanalysis", "analyse_binary"]
+
+
+@dataclass(frozen=True)
+class _Table(Result):
+    """A bare table with a title (renders a DataFrame the way results render)."""
+
+    table: pd.DataFrame = field(repr=False)
+    title: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryReanalysis(Result):
+    """One binary endpoint, one experimental arm against the control (see :func:`analyse_binary`).
+
+    Attributes
+    ----------
+    trial, endpoint : str
+    arms : tuple of str
+        ``(experimental, control)``.
+    counts : DataFrame or None
+        Count tables reproducing the published percentages (``None``: nothing published).
+    comparison, fragility, sensitivity, tipping, bayes : Result or None
+        On the published counts.
+    ipd_comparison, firth : Result or None
+        On the patient-level data.
+    """
+
+    trial: str
+    endpoint: str
+    arms: tuple[str, str]
+    counts: pd.DataFrame | None = field(default=None, repr=False)
+    comparison: Any = field(default=None, repr=False)
+    fragility: Any = field(default=None, repr=False)
+    sensitivity: Any = field(default=None, repr=False)
+    tipping: Any = field(default=None, repr=False)
+    bayes: Any = field(default=None, repr=False)
+    ipd_comparison: Any = field(default=None, repr=False)
+    firth: Any = field(default=None, repr=False)
+    synthetic: bool = False
+    population: str = ""
+    extra_notes: tuple[str, ...] = ()
+    title: str = ""
+
+    def sections(self) -> dict[str, Result | None]:
+        """Named sub-results, in the order they are printed."""
+        return {
+            "comparison": self.comparison,
+            "fragility": self.fragility,
+            "sensitivity": self.sensitivity,
+            "tipping_point": self.tipping,
+            "bayes": self.bayes,
+            "ipd_comparison": self.ipd_comparison,
+            "firth": self.firth,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: every test and interval (published counts, else patient data)."""
+        main = self.comparison if self.comparison is not None else self.ipd_comparison
+        return main.to_frame() if main is not None else pd.DataFrame()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows for :class:`~trial_analysis.reanalysis.Reanalysis`."""
+        out: list[dict[str, Any]] = []
+        src = data_source(self.synthetic)
+        for res, source, what in (
+            (self.comparison, "published", "published counts"),
+            (self.ipd_comparison, src, f"patient-level, {self.population}"),
+        ):
+            if res is None:
+                continue
+            for _, r in res.to_frame().iterrows():
+                out.append(
+                    dict(
+                        analysis=f"{r['quantity']} ({what})",
+                        method=r["method"],
+                        estimate=r["estimate"],
+                        ci_low=r["ci_low"],
+                        ci_high=r["ci_high"],
+                        p_value=r["p_value"],
+                        data_source=source,
+                    )
+                )
+        if self.firth is not None:
+            t = self.firth.to_frame()
+            r = t.loc[t["term"] == "treatment"].iloc[0]
+            out.append(
+                dict(
+                    analysis=f"odds ratio, adjusted ({self.population})",
+                    method="Firth logistic regression",
+                    estimate=r["odds_ratio"],
+                    ci_low=r["ci_low"],
+                    ci_high=r["ci_high"],
+                    p_value=r["p_value"],
+                    data_source=src,
+                )
+            )
+        return out
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        out = list(self.extra_notes)
+        if self.synthetic:
+            out.append(SYNTHETIC_NOTE)
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "title": self.title,
+            "trial": self.trial,
+            "endpoint": self.endpoint,
+            "arms": list(self.arms),
+            "counts_inference": None if self.counts is None else to_jsonable(self.counts),
+        }
+        for k, v in self.sections().items():
+            d[k] = None if v is None else v.to_dict()
+        d["notes"] = list(self.notes)
+        return d
+
+    def figures(self) -> dict[str, Any]:
+        """Named matplotlib Figures for the report."""
+        figs = {}
+        if self.comparison is not None:
+            figs["intervals"] = self.comparison.plot()
+            figs["sensitivity"] = self.sensitivity.plot()
+            figs["tipping_point"] = self.tipping.plot()
+            figs["bayes"] = self.bayes.plot()
+        if self.ipd_comparison is not None:
+            figs["ipd_intervals"] = self.ipd_comparison.plot()
+        return figs
+
+    def _repr_html_(self) -> str:
+        import html
+
+        parts = [f"<h3>{html.escape(self.title)}</h3>"]
+        if self.counts is not None:
+            parts.append(
+                Result._repr_html_(_Table(self.counts, "Counts implied by the published numbers"))
+            )
+        parts += [v._repr_html_() for v in self.sections().values() if v is not None]
+        parts += [f"<p><em>Note:</em> {html.escape(n)}</p>" for n in self.notes]
+        return "<div class='trial-analysis-result'>" + "".join(parts) + "</div>"
+
+    def __str__(self) -> str:
+        parts = [self.title, "=" * len(self.title), ""]
+        if self.counts is not None:
+            parts.append(frame_to_text(self.counts, "Counts implied by the published numbers"))
+        for v in self.sections().values():
+            if v is not None:
+                parts += ["", str(v)]
+        parts += [""] + [f"Note: {n}" for n in self.notes]
+        return "\n".join(parts)
+
+
+def _published_part(trial, ep, e, c, *, mcid, alpha, seed, notes) -> dict[str, Any]:
+    try:
+        counts = published_counts(trial, ep.id, experimental=e.name)
+    except AnalysisError:
+        return {}
+    p1, p2, ci, cl = (counts.attrs[k] for k in ("p1", "p2", "ci", "conf_level"))
+    if counts.empty:
+        raise AnalysisError(
+            f"no counts with n1 <= {e.n_randomised}, n2 <= {c.n_randomised} reproduce the published "
+            f"{p1} % vs {p2} %" + (f" and CI {ci}" if ci else "")
+        )
+    tables = counts[["x1", "n1", "x2", "n2"]].drop_duplicates()
+    if len(tables) > 1:
+        notes.append(
+            f"{len(tables)} tables reproduce the published numbers; the one with the largest "
+            "denominators is analysed."
+        )
+        tables = tables.sort_values(["n1", "n2"], ascending=False)
+    x1, n1, x2, n2 = (int(v) for v in tables.iloc[0])
+    how = f" by the {counts.iloc[0]['method_label']} interval" if "method_label" in counts else ""
+    notes.append(
+        f"Counts {x1}/{n1} vs {x2}/{n2} inferred from the published {p1:g} % vs {p2:g} %"
+        + (f" and {cl:.0%} CI {ci[0]:g} to {ci[1]:g}{how}" if ci else "")
+        + f"; randomised {e.n_randomised} vs {c.n_randomised}."
+    )
+    if (n1, n2) != (e.n_randomised, c.n_randomised):
+        notes.append(
+            f"{e.n_randomised - n1} {e.name} and {c.n_randomised - n2} {c.name} randomised patients "
+            "were not in the published analysis."
+        )
+    labels = (e.name, c.name)
+    out = dict(
+        counts=counts,
+        comparison=_binary.compare(x1, n1, x2, n2, cl, arm_labels=labels),
+        fragility=_binary.fragility_table(x1, n1, x2, n2, alpha=alpha),
+        sensitivity=_binary.missing_sensitivity(
+            x1, n1, x2, n2, e.n_randomised, c.n_randomised, alpha=alpha
+        ),
+        tipping=_binary.tipping_point(x1, n1, x2, n2, e.n_randomised, c.n_randomised, alpha=alpha),
+        bayes=_bayes.reanalysis(x1, n1, x2, n2, mcid=mcid, seed=seed),
+    )
+    notes.append(
+        f"Bayesian: MCID {mcid:g} and the sceptical/enthusiastic priors' centre, weight and effect "
+        "are assumptions (trial_analysis.bayes.make_prior defaults)."
+    )
+    return out
+
+
+def _ipd_part(ipd, ep, e, c, population, conf_level, notes) -> dict[str, Any]:
+    ev = ipd.endpoint_values(ep.id, population=population)
+    ev = ev.loc[ev["ARM"].isin((e.name, c.name))]
+    obs = ev.dropna(subset=["value"])
+    k = obs.groupby("ARM", sort=False)["value"].agg(["sum", "count"])
+    try:
+        a, b = int(k.loc[e.name, "sum"]), int(k.loc[e.name, "count"])
+        cc, d = int(k.loc[c.name, "sum"]), int(k.loc[c.name, "count"])
+    except KeyError as exc:
+        raise AnalysisError(
+            f"the patient-level data have no evaluable patients in arm {exc}"
+        ) from None
+    labels = (e.name, c.name)
+    syn = (SYNTHETIC_NOTE,) if ipd.synthetic else ()
+    cmp_ = dataclasses.replace(
+        _binary.compare(a, b, cc, d, conf_level, arm_labels=labels),
+        title=f"Patient-level data ({population}, complete cases): tests and intervals",
+        extra_notes=syn,
+    )
+    data = obs.assign(treatment=(obs["ARM"] == e.name).astype(float))
+    covs = [v for v in ep.covariates if v in data.columns]
+    missing = [v for v in ep.covariates if v not in data.columns]
+    if missing:
+        notes.append(
+            f"Declared covariates not in the patient data, left out: {', '.join(missing)}."
+        )
+    firth = _binary.firth_logit(data, "value", ["treatment", *covs], conf_level=conf_level)
+    firth = dataclasses.replace(firth, extra_notes=firth.extra_notes + syn)
+    notes.append(
+        f"Patient-level data: {ipd.source}; {population} population, {len(ev) - len(obs)} "
+        "patient(s) with undetermined outcome left out of the comparison and the Firth fit"
+        + (f" (adjusted for {', '.join(covs)})." if covs else ".")
+    )
+    return dict(ipd_comparison=cmp_, firth=firth)
+
+
+def analyse_binary(
+    trial: Any,
+    ep: Any,
+    experimental: Any,
+    *,
+    ipd: Any = None,
+    seed: int,
+    mcid: float,
+    alpha: float,
+    conf_level: float,
+    population: str | None = None,
+) -> BinaryReanalysis:
+    """Reanalyse binary endpoint ``ep`` of ``trial`` for ``experimental`` vs the control arm.
+
+    Parameters
+    ----------
+    trial : Trial
+    ep : Endpoint
+    experimental : Arm
+    ipd : IPD, optional
+    seed : int
+        Seed of the Monte Carlo checks of the Bayesian reanalysis.
+    mcid, alpha, conf_level : float
+    population : str, optional
+        Population of the patient-level part (default the endpoint's, else ITT).
+    """
+    design = trial.design
+    c = design.control_arm
+    notes: list[str] = []
+    parts = _published_part(
+        trial, ep, experimental, c, mcid=mcid, alpha=alpha, seed=seed, notes=notes
+    )
+    pop = ipd_population(ep, population)
+    if ipd is not None:
+        parts.update(_ipd_part(ipd, ep, experimental, c, pop, conf_level, notes))
+    if not parts:
+        raise AnalysisError(
+            f"endpoint {ep.id!r}: nothing to analyse (no published percentages, no patient-level data)"
+        )
+    return BinaryReanalysis(
+        trial=trial.id,
+        endpoint=ep.id,
+        arms=(experimental.name, c.name),
+        synthetic=bool(ipd is not None and ipd.synthetic),
+        population=pop,
+        extra_notes=tuple(notes),
+        title=f"{design.short_title}: {ep.label} ({pair_label(experimental.name, c.name)})",
+        **parts,
+    )

@@ -1,0 +1,122 @@
+"""The engine's time-to-event analyses: one experimental arm against the control.
+
+With patient-level data (an ADTTE data set: ``time = AVAL``, ``event = 1 - CNSR`` of the
+endpoint's ``PARAMCD``): Kaplan-Meier medians per arm, the hazard ratio (Cox, Wald and profile
+CIs), the log-rank test, the global proportional-hazards test and the RMST difference — all from
+:func:`trial_analysis.survival.analyse_time_to_event`, checked against R ``survival``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import survival as _survival
+from ..errors import AnalysisError
+from ..results import SYNTHETIC_NOTE, Result
+from ._common import data_source, ipd_population, pair_label
+
+__all__ = ["TimeToEventReanalysis", "analyse_time_to_event"]
+
+
+@dataclass(frozen=True, eq=False)
+class TimeToEventReanalysis(Result):
+    """One time-to-event endpoint, one experimental arm against the control."""
+
+    trial: str
+    endpoint: str
+    arms: tuple[str, str]
+    analysis: Any = field(repr=False)
+    synthetic: bool = False
+    population: str = ""
+    extra_notes: tuple[str, ...] = ()
+    title: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.analysis.to_frame()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows for :class:`~trial_analysis.reanalysis.Reanalysis`."""
+        src = data_source(self.synthetic)
+        out = []
+        for _, r in self.analysis.to_frame().iterrows():
+            what = f"{r['measure']}" + (f", {r['group']}" if r["group"] else "")
+            out.append(
+                dict(
+                    analysis=f"{what} (patient-level, {self.population})",
+                    method=_METHODS.get(r["measure"], r["measure"]),
+                    estimate=r["estimate"],
+                    ci_low=r["ci_low"],
+                    ci_high=r["ci_high"],
+                    p_value=r["p_value"],
+                    data_source=src,
+                )
+            )
+        return out
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        out = [*self.extra_notes, *self.analysis.notes]
+        if self.synthetic:
+            out.insert(0, SYNTHETIC_NOTE)
+        return tuple(out)
+
+    def figures(self) -> dict[str, Any]:
+        return {"km": self.analysis.plot()}
+
+
+_METHODS = {
+    "hazard ratio (Wald CI)": "Cox proportional hazards, Wald",
+    "hazard ratio (profile CI)": "Cox proportional hazards, profile likelihood",
+    "log-rank chi-square": "log-rank",
+    "PH test (global chi-square)": "Grambsch-Therneau (cox.zph)",
+}
+
+
+def analyse_time_to_event(
+    trial: Any, ep: Any, experimental: Any, *, ipd: Any = None, population: str | None = None
+) -> TimeToEventReanalysis:
+    """Reanalyse time-to-event endpoint ``ep`` (ADTTE ``PARAMCD = ep.parameter``) of ``trial``
+    for ``experimental`` against the control, from the patient-level data.
+
+    Raises
+    ------
+    AnalysisError
+        "nothing to analyse" without patient-level data (published hazard ratios and medians are
+        checked by :func:`trial_analysis.survival.check_hazard_ratio` / ``check_medians``).
+    """
+    design = trial.design
+    e, c = experimental.name, design.control_arm.name
+    if ipd is None:
+        raise AnalysisError(
+            f"endpoint {ep.id!r}: nothing to analyse (a time-to-event endpoint needs "
+            "patient-level data: an ADTTE data set)"
+        )
+    pop = ipd_population(ep, population)
+    d = ipd.time_to_event(ep.parameter, population=None if pop == "ITT" and ipd.adam else pop)
+    d = d.loc[d["ARM"].isin((e, c))].copy()
+    d["ARM"] = d["ARM"].astype(str)
+    covs = [v for v in ep.covariates if v in d.columns]
+    res = _survival.analyse_time_to_event(
+        d,
+        "time",
+        "event",
+        "ARM",
+        reference=c,
+        strata=list(ep.strata) or None,
+        covariates=covs,
+        source=data_source(bool(ipd.synthetic)) + f" data ({ipd.source})",
+    )
+    a = d.attrs.get("analysis_set")
+    return TimeToEventReanalysis(
+        trial=trial.id,
+        endpoint=ep.id,
+        arms=(e, c),
+        analysis=res,
+        synthetic=bool(ipd.synthetic),
+        population=pop,
+        extra_notes=(f"Analysis set: {a}",) if a is not None else (),
+        title=f"{design.short_title}: {ep.label} ({pair_label(e, c)})",
+    )

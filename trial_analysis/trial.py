@@ -1,0 +1,147 @@
+"""A trial as the analyses see it: its design, its published numbers and its data folder.
+
+:func:`load_trial` is the one place where a trial *name* or *folder* becomes objects; the
+reanalysis engine, the report and the CLI take the :class:`Trial` it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._paths import trial_dir
+from .design import TrialDesign, load_design
+from .errors import ParameterError, TrialAnalysisError
+from .published import COLUMNS as PUBLISHED_COLUMNS
+from .published import load_published
+
+__all__ = ["Trial", "load_trial", "resolve_ipd"]
+
+
+@dataclass(frozen=True, eq=False)
+class Trial:
+    """A trial's design and published numbers, loaded once.
+
+    Attributes
+    ----------
+    design : TrialDesign
+    published : pandas.DataFrame
+        The tidy published aggregates (``published.csv``); empty (with its columns) for a trial
+        that ships none.
+    folder : Path or None
+        The trial's data folder (for the synthetic model and shipped patient data).
+    """
+
+    design: TrialDesign
+    published: pd.DataFrame = field(repr=False)
+    folder: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return self.design.id
+
+    @property
+    def has_synthetic_model(self) -> bool:
+        """Whether the folder holds a generative model for a synthetic cohort."""
+        return self.folder is not None and (self.folder / "synthetic_model.toml").is_file()
+
+    @property
+    def patient_data_folder(self) -> Path | None:
+        """The real patient-level data the trial ships (ADaM files in ``adam/``), if any."""
+        if self.folder is not None and (self.folder / "adam").is_dir():
+            return self.folder / "adam"
+        return None
+
+    @property
+    def has_patient_data(self) -> bool:
+        return self.patient_data_folder is not None
+
+    @property
+    def input_files(self) -> tuple[Path, ...]:
+        """The files the design and published table were read from."""
+        out = [Path(self.design.source_file)]
+        if "source_file" in self.published.attrs:
+            out.append(Path(self.published.attrs["source_file"]))
+        return tuple(out)
+
+
+def _folder_of(trial: str | Path) -> Path:
+    p = Path(trial).expanduser()
+    if p.is_file() and p.name == "design.toml":
+        return p.parent.resolve()
+    if p.is_dir() and (p / "design.toml").is_file():
+        return p.resolve()
+    return trial_dir(str(trial))
+
+
+def _published_of(folder: Path | None) -> pd.DataFrame:
+    if folder is not None and (folder / "published.csv").is_file():
+        return load_published(folder)
+    return pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
+
+
+def load_trial(trial: str | Path | TrialDesign | Trial) -> Trial:
+    """Load a trial by shipped name, folder (relative or absolute), ``design.toml`` path or design.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> t = ta.load_trial("zang2022")
+    >>> t.design.arm_names, len(t.published) > 0
+    (('UC-MSC', 'Placebo'), True)
+    """
+    if isinstance(trial, Trial):
+        return trial
+    if isinstance(trial, TrialDesign):
+        folder = Path(trial.source_file).parent if trial.source_file else None
+        return Trial(trial, _published_of(folder), folder)
+    if not isinstance(trial, (str, Path)):
+        raise ParameterError(
+            "trial", "a trial name, a trial folder, a TrialDesign or a Trial", type(trial).__name__
+        )
+    folder = _folder_of(trial)
+    return Trial(load_design(folder / "design.toml"), _published_of(folder), folder)
+
+
+def _name_or_folder(trial: Trial) -> str:
+    """The shipped name when the trial is a shipped one (records read ``synthetic:<name>``)."""
+    try:
+        if trial_dir(trial.id).resolve() == trial.folder:
+            return trial.id
+    except TrialAnalysisError:
+        pass
+    return str(trial.folder)
+
+
+def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
+    """Patient-level data for ``trial``: ``None`` (the real patient data the trial ships, if
+    any); ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic
+    cohort, from its generative model); a folder or file of patient data; or an ``IPD``."""
+    if ipd is None:
+        ipd = trial.patient_data_folder
+        if ipd is None:
+            return None
+    if ipd is False:
+        return None
+    from .ipd import IPD
+
+    if isinstance(ipd, IPD):
+        return ipd
+    if isinstance(ipd, str) and ipd == "synthetic":
+        if not trial.has_synthetic_model:
+            raise ParameterError(
+                "ipd",
+                f"patient data or a trial with a synthetic_model.toml ({trial.id} has none)",
+                ipd,
+            )
+        from .synthetic import synthetic_ipd
+
+        return synthetic_ipd(_name_or_folder(trial), seed=seed)
+    if isinstance(ipd, (str, Path)):
+        from .ipd import load_ipd
+
+        return load_ipd(ipd, design=trial.design)
+    raise ParameterError("ipd", "None, False, 'synthetic', a path or an IPD", type(ipd).__name__)
