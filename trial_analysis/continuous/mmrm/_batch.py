@@ -239,11 +239,23 @@ class _Param:
         return J * np.where(self.off, 1.0, vals)[:, :, None, None]
 
     def second(self, th: np.ndarray) -> np.ndarray:
-        """d2Sigma/dtheta_k dtheta_l (R, n, n, T, T): central differences of the Jacobian
-        (zero-cost not needed for UN, whose term vanishes at the optimum)."""
+        """d2Sigma/dtheta_k dtheta_l (R, n, n, T, T): exact for UN (Sigma = L L', L linear
+        in its off-diagonal entries and exp of the diagonal parameters), central differences
+        of the Jacobian for the other structures."""
         R, n = th.shape
         T = self.st.n_visits
         out = np.zeros((R, n, n, T, T))
+        if self.un:
+            # dL_k = v_k e_{r_k} e_{c_k}', so dL_k dL_l' = v_k v_l [c_k = c_l] e_{r_k} e_{r_l}';
+            # the diagonal parameters add d2L_k/dtheta_k^2 = dL_k (hence J_k) at k = l
+            _, vals = self._chol(th)
+            v = np.where(self.off, 1.0, vals)
+            k, l_ = np.nonzero(self.cols[:, None] == self.cols[None, :])
+            out[:, k, l_, self.rows[k], self.rows[l_]] = v[:, k] * v[:, l_]
+            out = out + np.swapaxes(out, 3, 4)
+            d = np.flatnonzero(~self.off)
+            out[:, d, d] += self.jacobian(th)[:, d]
+            return out
         for l_ in range(n):
             h = 1e-5 * np.maximum(1.0, np.abs(th[:, l_]))
             up, dn = th.copy(), th.copy()
@@ -326,13 +338,16 @@ def _hessian(cells: _Cells, J: np.ndarray, ev: _Eval, exact: bool) -> np.ndarray
     H = Jf @ H4 @ np.swapaxes(Jf, 1, 2)
     UZ = Vi @ ev.RZ  # (C, T, q)
     Jc = J[cells.rep]
-    h = cells.rsum(np.einsum("cta,cnab,cbi->cnti", Vi, Jc, UZ).reshape(C, n * T * q))
+    # (matmul rather than one 3-operand einsum: numpy's einsum would loop naively)
+    h = cells.rsum((Vi[:, None] @ Jc @ UZ[:, None]).reshape(C, n * T * q))
     h = h.reshape(R, n, T * q)
-    H = H - np.einsum("rkp,rpq,rlq->rkl", h, ev.phi, h)
+    H = H - (h @ ev.phi) @ np.swapaxes(h, 1, 2)
     if exact:
         M = _fixed_effect_derivatives(cells, Jc, Vi, R, n)
-        PM = ev.phi[:, None] @ M
-        H = H - 0.5 * np.einsum("rkab,rlba->rkl", PM, PM)
+        PM = ev.phi[:, None] @ M  # tr(PM_k PM_l) = <PM_k, PM_l'>
+        p_ = PM.shape[-1]
+        PMt = np.swapaxes(PM, 2, 3).reshape(R, n, p_ * p_)
+        H = H - 0.5 * (PM.reshape(R, n, p_ * p_) @ np.swapaxes(PMt, 1, 2))
     return 0.5 * (H + np.swapaxes(H, 1, 2))
 
 
