@@ -102,6 +102,15 @@ def test_three_arms_no_baseline_reference_and_empty_subjects():
     assert w["estimate"] < 1e-6 and w["se"] < 1e-6 and w["df"] < 1e-4, w
 
 
+def test_default_reference_is_that_of_fit():
+    """``fit`` takes the arm named like a control (here Placebo, the second level) by default."""
+    d = make(2, 30, 3, seed=4, arms=("Drug", "Placebo"))
+    out = mmrm.fit_batch(d, "y", "id", "visit", "arm", replicate="rep")
+    assert set(out["contrast"]) == {"Drug - Placebo"}
+    w = worst_difference(d, out)
+    assert w["estimate"] < 1e-6 and w["se"] < 1e-6 and w["df"] < 1e-4, w
+
+
 def test_kenward_roger_equals_single_fit():
     d = make(3, 30, 4, seed=5)
     out = mmrm.fit_batch(

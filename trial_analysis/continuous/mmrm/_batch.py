@@ -641,8 +641,9 @@ def fit_batch(
         Long format, one row per replicate, subject and visit; replicates are told apart by
         the ``replicate`` column (subject labels may repeat across replicates). Not modified.
     outcome, subject, visit, arm, baseline, covariance, reference, df, conf_level
-        As for :func:`fit`. Visit and arm levels (hence the default reference, the first arm
-        level) are taken from the whole of ``data``, the same for every replicate.
+        As for :func:`fit`. Visit and arm levels (hence the default reference: the arm named
+        like a control, else the first level) are taken from the whole of ``data``, the
+        same for every replicate.
     replicate : str
         Column naming the replicate each row belongs to.
 
@@ -681,7 +682,7 @@ def fit_batch(
     >>> out.shape[0], bool(out["converged"].all())
     (6, True)
     """
-    from ..._validate import check_choice, check_conf_level
+    from ..._validate import CONTROL_ARM_RE, check_choice, check_conf_level
     from . import _levels, _normalise_covariance, _t_table
 
     conf_level = check_conf_level(conf_level)
@@ -738,8 +739,9 @@ def fit_batch(
         raise AnalysisError(f"no observed values of {outcome!r}: nothing to fit")
     if not np.all(np.isfinite(d[outcome].to_numpy(dtype=float))):
         raise DataValidationError([Problem("data", None, outcome, None, "has infinite values")])
-    if reference is None:
-        reference = arms[0]
+    if reference is None:  # fit's rule: the arm named like a control, else the first
+        named_control = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
+        reference = named_control[0] if len(named_control) == 1 else arms[0]
     elif reference not in arms:
         raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
     if len(arms) < 2:
