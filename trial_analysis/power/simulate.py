@@ -3,8 +3,9 @@
 Replicates are generated and analysed in chunks of ``chunk_size`` trials with numpy arrays
 of shape ``(trials, patients)``: no Python loop per trial for the binary tests (the p-value
 grid of the test is computed once per pair of arm sizes and the simulated tables are looked
-up in it) nor for ANCOVA (closed-form least squares for all replicates at once). MMRM is
-opt-in and loops over a small number of replicates.
+up in it) nor for ANCOVA (closed-form least squares for all replicates at once). MMRM
+analyses the first ``max_sims`` replicates of the run, fitted together by
+``mmrm.fit_batch`` (batched REML; each replicate's result is that of ``mmrm.fit`` on it).
 
 Reproducibility: chunk ``i`` of scenario ``j`` draws from
 ``numpy.random.SeedSequence(seed, spawn_key=(j, i))`` — the ``i``-th child of the ``j``-th
@@ -254,7 +255,7 @@ def _run_chunk(
             if a.alternative != "two-sided":
                 pv = np.where(np.isnan(pv), np.nan, _t_one_sided(est, se, df, a.alternative))
             return pv
-        # MMRM: opt-in, one fit per replicate, only the first `max_sims` replicates
+        # MMRM: the first `max_sims` replicates, fitted together (mmrm.fit_batch)
         first = chunk_index * chunk_size
         k = max(0, min(n_rep, a.max_sims - first))
         if isinstance(model, ParametricModel):
@@ -303,79 +304,101 @@ def _sequential_counts(scen: Scenario, pvalues: Any, n_rep: int) -> dict[str, tu
     return out
 
 
-def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
-    if k == 0:
-        return np.array([])
-    from .. import mmrm  # another area; loaded only when an MMRM analysis is asked for
-
+def _mmrm_frame(scen, draws, observed, k, rng) -> pd.DataFrame:
+    """Long data of the first ``k`` replicates for the MMRM, a ``REP`` column telling them
+    apart. Dropouts leave at a uniformly chosen post-baseline visit (monotone missingness);
+    the leaving visits are drawn replicate by replicate, arm by arm (the stream order of the
+    earlier one-fit-per-replicate loop, so results did not move)."""
     weeks = [w for w in scen.visits if w > 0]
     names = scen.arm_names
     post = len(weeks)
-    pvals = np.full(k, np.nan)
+    for nm in names:
+        if f"HBA1C_W{weeks[-1]}" not in draws[nm]:
+            raise AnalysisError("MMRM needs HbA1c at every visit (HBA1C_W<week>) from the model")
+    sizes = [draws[nm][f"HBA1C_W{weeks[0]}"].shape[1] for nm in names]
+    last = {nm: np.empty((k, n), int) for nm, n in zip(names, sizes, strict=True)}
     for r in range(k):
-        rows = []
-        for nm in names:
-            d = draws[nm]
-            if f"HBA1C_W{weeks[-1]}" not in d:
-                raise AnalysisError(
-                    "MMRM needs HbA1c at every visit (HBA1C_W<week>) from the model"
-                )
-            n = d["HBA1C_BASE"].shape[1] if "HBA1C_BASE" in d else d["HBA1C_W0"].shape[1]
-            base = d["HBA1C_W0"][r] if "HBA1C_W0" in d else d["HBA1C_BASE"][r]
-            # dropouts leave at a uniformly chosen post-baseline visit (monotone missingness)
-            last = np.where(observed[nm][r], post, rng.integers(0, post, n))
-            for i in range(n):
-                for j, w in enumerate(weeks):
-                    val = d[f"HBA1C_W{w}"][r, i] if j < last[i] else np.nan
-                    rows.append((f"{nm}-{i}", nm, w, base[i], val))
-        df = pd.DataFrame(rows, columns=["USUBJID", "ARM", "AVISITN", "BASE", "AVAL"])
-        df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
-        try:
-            fit = mmrm.fit(
-                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
+        for nm, n in zip(names, sizes, strict=True):
+            last[nm][r] = np.where(observed[nm][r], post, rng.integers(0, post, n))
+    parts = []
+    for nm in names:
+        d = draws[nm]
+        base = (d["HBA1C_W0"] if "HBA1C_W0" in d else d["HBA1C_BASE"])[:k]
+        y = np.stack([d[f"HBA1C_W{w}"][:k] for w in weeks], axis=2)  # (k, n, visits)
+        y = np.where(np.arange(post) < last[nm][:, :, None], y, np.nan)
+        r, i, j = np.indices(y.shape).reshape(3, -1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "REP": r,
+                    "USUBJID": [f"{nm}-{v}" for v in i],
+                    "ARM": nm,
+                    "AVISITN": np.asarray(weeks)[j],
+                    "BASE": base[r, i],
+                    "AVAL": y.ravel(),
+                }
             )
-        except AnalysisError:  # a fit failing on this replicate counts as not analysed
-            continue
-        pvals[r] = _mmrm_p(fit, weeks[-1], alternative)
-    return pvals
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
-def _mmrm_p(fit: Any, last_week: int, alternative: str) -> float:
-    c = fit.contrasts
-    row = c[c["visit"] == last_week].iloc[0]
+def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
+    """p-values of the MMRM contrast at the last visit for the first ``k`` replicates, all
+    fitted together by ``mmrm.fit_batch`` (each equal to ``mmrm.fit`` on its replicate)."""
+    if k == 0:
+        return np.array([])
+    return _batch_pvalues(scen, _mmrm_frame(scen, draws, observed, k, rng), k, alternative)
+
+
+def _batch_pvalues(scen: Scenario, df: pd.DataFrame, k: int, alternative: str) -> np.ndarray:
+    from .. import mmrm  # another area; loaded only when an MMRM analysis is asked for
+
+    names = scen.arm_names
+    try:
+        out = mmrm.fit_batch(
+            df,
+            "AVAL",
+            "USUBJID",
+            "AVISITN",
+            "ARM",
+            replicate="REP",
+            baseline="BASE",
+            reference=names[1],
+        )
+    except AnalysisError:  # the data as a whole cannot be fitted: no replicate analysed
+        return np.full(k, np.nan)
+    row = out[(out["visit"] == out["visit"].max()) & out["converged"]]
+    pvals = np.full(k, np.nan)
+    reps = row["replicate"].to_numpy(dtype=int)
+    est, se, dfv = (row[c].to_numpy(dtype=float) for c in ("estimate", "se", "df"))
     if alternative == "two-sided":
-        return float(row["p_value"])
-    t = row["estimate"] / row["se"]
-    return float(
-        stats.t.sf(t, row["df"]) if alternative == "greater" else stats.t.cdf(t, row["df"])
-    )
+        pvals[reps] = row["p_value"].to_numpy(dtype=float)
+    elif alternative == "greater":
+        pvals[reps] = stats.t.sf(est / se, dfv)
+    else:
+        pvals[reps] = stats.t.cdf(est / se, dfv)
+    return pvals
 
 
 def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng) -> np.ndarray:
     """MMRM on HbA1c for ``k`` cohorts drawn with the generative model's ``sample_ipd``
-    (its own visit schedule and per-arm withdrawal with the scenario's dropout rates)."""
+    (its own visit schedule and per-arm withdrawal with the scenario's dropout rates), fitted
+    together by ``mmrm.fit_batch``."""
     if k == 0:
         return np.array([])
-    from .. import mmrm
-
     names = scen.arm_names
     n_by_arm = dict(zip(names, scen.n, strict=True))
     drop = dict(zip(names, scen.dropout_rate, strict=True))
-    pvals = np.full(k, np.nan)
+    frames = []
     for r in range(k):
         ipd = model.sample_ipd(n_by_arm, rng, dropout=drop)
         m = ipd.measurements
         m = m[(m["PARAMCD"] == "HBA1C") & (m["AVISITN"] > 0)].dropna(subset=["AVAL"])
-        df = m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID")
-        df["ARM"] = pd.Categorical(df["ARM"], categories=[names[1], names[0]])
-        try:
-            fit = mmrm.fit(
-                df, "AVAL", "USUBJID", "AVISITN", "ARM", baseline="BASE", reference=names[1]
-            )
-        except AnalysisError:  # a fit failing on this replicate counts as not analysed
-            continue
-        pvals[r] = _mmrm_p(fit, int(df["AVISITN"].max()), alternative)
-    return pvals
+        frames.append(m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID").assign(REP=r))
+    df = pd.concat(frames, ignore_index=True)
+    return _batch_pvalues(
+        scen, df[["REP", "USUBJID", "ARM", "AVISITN", "BASE", "AVAL"]], k, alternative
+    )
 
 
 # ---------------------------------------------------------------------------------------
