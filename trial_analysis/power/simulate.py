@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK = 10_000
+MMRM_BATCH = 1024  # replicates per mmrm.fit_batch call (a long frame of ~0.7M rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -304,11 +305,12 @@ def _sequential_counts(scen: Scenario, pvalues: Any, n_rep: int) -> dict[str, tu
     return out
 
 
-def _mmrm_frame(scen, draws, observed, k, rng) -> pd.DataFrame:
+def _mmrm_frame(scen, draws, observed, k, rng, batch: int | None = None) -> pd.DataFrame:
     """Long data of the first ``k`` replicates for the MMRM, a ``REP`` column telling them
-    apart. Dropouts leave at a uniformly chosen post-baseline visit (monotone missingness);
-    the leaving visits are drawn replicate by replicate, arm by arm (the stream order of the
-    earlier one-fit-per-replicate loop, so results did not move)."""
+    apart (with ``batch``: a generator of frames of ``batch`` replicates each, numbered from
+    0 within the frame). Dropouts leave at a uniformly chosen post-baseline visit (monotone
+    missingness); the leaving visits are drawn replicate by replicate, arm by arm (the stream
+    order of the earlier one-fit-per-replicate loop, so results did not move)."""
     weeks = [w for w in scen.visits if w > 0]
     names = scen.arm_names
     post = len(weeks)
@@ -320,34 +322,45 @@ def _mmrm_frame(scen, draws, observed, k, rng) -> pd.DataFrame:
     for r in range(k):
         for nm, n in zip(names, sizes, strict=True):
             last[nm][r] = np.where(observed[nm][r], post, rng.integers(0, post, n))
-    parts = []
-    for nm in names:
-        d = draws[nm]
-        base = (d["HBA1C_W0"] if "HBA1C_W0" in d else d["HBA1C_BASE"])[:k]
-        y = np.stack([d[f"HBA1C_W{w}"][:k] for w in weeks], axis=2)  # (k, n, visits)
-        y = np.where(np.arange(post) < last[nm][:, :, None], y, np.nan)
-        r, i, j = np.indices(y.shape).reshape(3, -1)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "REP": r,
-                    "USUBJID": [f"{nm}-{v}" for v in i],
-                    "ARM": nm,
-                    "AVISITN": np.asarray(weeks)[j],
-                    "BASE": base[r, i],
-                    "AVAL": y.ravel(),
-                }
+
+    def frame(r0: int, r1: int) -> pd.DataFrame:
+        parts = []
+        for nm in names:
+            d = draws[nm]
+            base = (d["HBA1C_W0"] if "HBA1C_W0" in d else d["HBA1C_BASE"])[r0:r1]
+            y = np.stack([d[f"HBA1C_W{w}"][r0:r1] for w in weeks], axis=2)  # (k, n, visits)
+            y = np.where(np.arange(post) < last[nm][r0:r1, :, None], y, np.nan)
+            r, i, j = np.indices(y.shape).reshape(3, -1)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "REP": r,
+                        "USUBJID": [f"{nm}-{v}" for v in i],
+                        "ARM": nm,
+                        "AVISITN": np.asarray(weeks)[j],
+                        "BASE": base[r, i],
+                        "AVAL": y.ravel(),
+                    }
+                )
             )
-        )
-    return pd.concat(parts, ignore_index=True)
+        return pd.concat(parts, ignore_index=True)
+
+    if batch is None:
+        return frame(0, k)
+    return (frame(r0, min(k, r0 + batch)) for r0 in range(0, k, batch))
 
 
 def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
-    """p-values of the MMRM contrast at the last visit for the first ``k`` replicates, all
-    fitted together by ``mmrm.fit_batch`` (each equal to ``mmrm.fit`` on its replicate)."""
+    """p-values of the MMRM contrast at the last visit for the first ``k`` replicates, fitted
+    together by ``mmrm.fit_batch`` (each equal to ``mmrm.fit`` on its replicate) in batches
+    of ``MMRM_BATCH`` replicates (bounded memory; a replicate's result depends on its batch
+    only through rounding, ~1e-13, and the batch size is fixed, so seeds reproduce)."""
     if k == 0:
         return np.array([])
-    return _batch_pvalues(scen, _mmrm_frame(scen, draws, observed, k, rng), k, alternative)
+    frames = _mmrm_frame(scen, draws, observed, k, rng, batch=MMRM_BATCH)
+    return np.concatenate(
+        [_batch_pvalues(scen, f, int(f["REP"].max()) + 1, alternative) for f in frames]
+    )
 
 
 def _batch_pvalues(scen: Scenario, df: pd.DataFrame, k: int, alternative: str) -> np.ndarray:
@@ -637,6 +650,8 @@ def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, 
 # shape (trials, patients) per endpoint and visit; one simulated patient costs ~1.5e-7 s.
 _ARRAYS_PER_PATIENT = 10
 _SECONDS_PER_PATIENT = 1.5e-7
+# mmrm.fit_batch: benchmarks/mmrm_batch.py, 15.6 ms per trial of 91 patients x 7 visits
+_MMRM_SECONDS = 2.5e-5  # per patient-visit of an analysed replicate
 
 
 def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
@@ -656,6 +671,8 @@ def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs:
         for a in s.analyses:
             if a.endpoint == "composite":  # p-values looked up in the grid of the arm sizes
                 check_grid_cost(s.n[0], s.n[1], a.method)
+            elif a.method == "mmrm":  # batched REML: ~16 ms per trial of 91 x 7 values
+                seconds += min(n_sims, a.max_sims) * s.n_total * len(s.visits) * _MMRM_SECONDS
         seconds += n_sims * s.n_total * _SECONDS_PER_PATIENT
     limits.check_cost(
         f"simulating n_sims = {n_sims} trials"
