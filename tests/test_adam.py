@@ -248,3 +248,41 @@ def test_documented_format_without_a_design_is_an_error(tmp_path):
     subj = ipd.subjects.drop(columns=["STUDYID"], errors="ignore")
     with pytest.raises(ParameterError, match="a design for these data"):
         validate_frames(subj, ipd.measurements)
+
+
+def test_flow_and_baseline_table_for_three_arms_with_the_data_labels(ipd):
+    from trial_analysis.baseline import baseline_table, participant_flow
+
+    flow = participant_flow(ipd)
+    assert list(flow.table.columns) == list(ARMS)
+    assert flow.table.loc["Randomised"].tolist() == [86, 84, 84]
+    assert flow.table.loc["Treated"].tolist() == [86, 84, 84]
+    done = flow.table.loc["Completed follow-up"] + flow.table.loc["Discontinued"]
+    assert done.tolist() == [86, 84, 84]
+    assert "infusion" not in " ".join(flow.table.index).lower()
+    t = baseline_table(ipd, population="SAFFL").table
+    assert list(t.columns) == ["characteristic", "statistic", *ARMS, "Total"]
+    assert t.loc[t["characteristic"] == "Subjects", "Total"].item() == "254"
+    chars = " ".join(t["characteristic"])
+    assert "Glucose (mmol/L)" in chars and "Diabetes" not in chars
+    assert "infusion" not in ta.load_design("cdiscpilot01").timeline().lower()
+
+
+def test_report_of_the_real_data_trial(tmp_path):
+    """trial-analysis report cdiscpilot01: 3 arms, the declared endpoints, no synthetic banner."""
+    from trial_analysis.cli import main
+
+    out = tmp_path / "cdisc.html"
+    assert main(["report", "cdiscpilot01", "-o", str(out), "--format", "html", "--quiet"]) == 0
+    html = out.read_text("utf-8")
+    for piece in (
+        "Key findings",
+        "Participant flow and baseline",
+        "Change in glucose from baseline to week 24 (primary)",
+        "Change in cholesterol from baseline to week 24 (secondary)",
+        "Xanomeline Low Dose vs Placebo",
+        "Xanomeline High Dose vs Placebo",
+        "patient-level data",
+    ):
+        assert piece in html, piece
+    assert "SYNTHETIC" not in html

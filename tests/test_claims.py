@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
-from trial_analysis.claims import COLUMNS, VERDICTS, audit, audit_report
+from trial_analysis.claims import COLUMNS, VERDICTS, audit
 from trial_analysis.cli import main
 from trial_analysis.errors import StatisticalWarning
-from trial_analysis.evidence import hba1c_effects, load_evidence
+from trial_analysis.evidence import load_claims, load_evidence
+from trial_analysis.meta.evidence import hba1c_effects
 
 SHIPPED = Path(__file__).resolve().parents[1] / "data" / "evidence"
 pytestmark = pytest.mark.filterwarnings(
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 @pytest.fixture(scope="module")
 def result():
-    return audit_report()
+    return audit(load_claims(), load_evidence())
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_c1_is_the_pooled_between_arm_difference(tab):
     """C1's numbers are rma(REML) of the derived between-arm HbA1c differences at 24-52 wk."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = ta.meta.rma(hba1c_effects(weeks=(24, 52)), method="REML")
+        ref = ta.meta.rma(hba1c_effects(load_evidence(), weeks=(24, 52)), method="REML")
     c1 = tab.loc["C1"]
     np.testing.assert_allclose(
         [c1.estimate, c1.ci_low, c1.ci_high, c1.pi_low, c1.pi_high],
@@ -65,7 +66,7 @@ def test_c1_is_the_pooled_between_arm_difference(tab):
 def test_c1_warns_about_two_studies():
     with pytest.warns(StatisticalWarning, match="only 2 studies"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ta.errors.ApproximationWarning)
-        audit()
+        audit(load_claims(), load_evidence())
 
 
 def test_fixed_verdicts_from_the_shipped_data(tab):
@@ -105,7 +106,7 @@ def test_c2_follows_the_data(copy):
     )
     row.overlap_group, row.include_default = "", "Y"
     pd.concat([t, row]).to_csv(copy / "trials.csv", index=False)
-    res = audit(load_evidence(copy)).set_index("id")
+    res = audit(load_claims(), load_evidence(copy)).to_frame().set_index("id")
     assert res.loc["C2", "verdict"] == "supported"
 
 
@@ -114,7 +115,7 @@ def test_c7_follows_the_data(copy):
     o = pd.read_csv(copy / "outcomes.csv", dtype=str, keep_default_na=False)
     o = o[~o.outcome.isin(["crp", "il6", "tnfa"])]
     o.to_csv(copy / "outcomes.csv", index=False)
-    res = audit(load_evidence(copy)).set_index("id")
+    res = audit(load_claims(), load_evidence(copy)).to_frame().set_index("id")
     assert "measures CRP" in res.loc["C7", "reason"]
     assert res.loc["C7", "verdict"] == "not supported"
 
@@ -125,12 +126,12 @@ def test_c1_without_usable_trials(copy):
         ~o.trial_id.isin(["zang2022", "bhansali2014"]) | ~o.outcome.isin(["hba1c", "hba1c_change"])
     ]
     o.to_csv(copy / "outcomes.csv", index=False)
-    res = audit(load_evidence(copy)).set_index("id")
+    res = audit(load_claims(), load_evidence(copy)).to_frame().set_index("id")
     assert res.loc["C1", "verdict"] == "not testable with public data"
 
 
 def test_overlap_choice_changes_c1():
-    res = audit(overlap="zang2023").set_index("id")
+    res = audit(load_claims(), load_evidence(), overlap="zang2023").to_frame().set_index("id")
     assert "Zang 2023" in res.loc["C1", "reason"]  # not pooled (no SE), named
 
 
@@ -208,7 +209,7 @@ def test_cli_meta_errors(capsys, tmp_path):
 
 
 def test_audit_returns_a_dataframe(result):
-    df = audit()
+    df = audit(load_claims(), load_evidence()).to_frame()
     assert isinstance(df, pd.DataFrame)
     pd.testing.assert_frame_equal(df, result.to_frame())
-    assert any("docs/claims-verdicts.md" in n for n in df.attrs["notes"])
+    assert any("docs/claims-verdicts.md" in n for n in result.notes)

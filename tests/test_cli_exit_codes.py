@@ -154,7 +154,7 @@ def test_validation_failure_is_exit_1(tmp_path, capsys):
     bad.mkdir()
     (bad / "subjects.csv").write_text("USUBJID,ARM\n1,UC-MSC\n1,UC-MSC\n")
     (bad / "measurements.csv").write_text("USUBJID,PARAMCD,AVISITN,AVAL\n1,HBA1C,0,abc\n")
-    code, out, err = _run(capsys, ["validate", str(bad)])
+    code, out, err = _run(capsys, ["validate", str(bad), "--design", "zang2022"])
     assert code == EXIT_INVALID, (out, err)
     assert "Traceback" not in out + err
 
@@ -240,8 +240,12 @@ def test_report_of_an_own_trial_folder_without_synthetic_model(tmp_path, capsys,
     from trial_analysis._paths import trial_dir
     from trial_analysis.report import sections
 
-    keep = [s for s in sections.SECTIONS if s[0] in ("design", "reproducibility")]
-    monkeypatch.setattr(sections, "SECTIONS", keep)
+    full = sections.sections_for
+    monkeypatch.setattr(
+        sections,
+        "sections_for",
+        lambda ctx: [s for s in full(ctx) if s[0] in ("design", "reproducibility")],
+    )
     own = tmp_path / "trials" / "mine"
     own.mkdir(parents=True)
     for f in ("design.toml", "published.csv"):
@@ -251,7 +255,8 @@ def test_report_of_an_own_trial_folder_without_synthetic_model(tmp_path, capsys,
     assert code == EXIT_OK, err
     out = tmp_path / "reports" / "mine_reanalysis.html"  # named after the folder
     html = out.read_text(encoding="utf-8")
-    assert "No patient-level data: the trial folder has no synthetic_model.toml" in html
+    assert "reanalyses the trial from its" in html and "published aggregates" in html
+    assert "SYNTHETIC" not in html and "Participant flow" not in html
 
 
 def test_cli_default_seed_equals_the_report_default():

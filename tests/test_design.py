@@ -169,7 +169,7 @@ def _write(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
         (
             'type = "binary"',
             'type = "ordinal"',
-            r"key 'endpoints\[0\].type': expected one of binary, continuous, got 'ordinal'",
+            r"key 'endpoints\[0\].type': expected one of binary, continuous, time_to_event, got 'ordinal'",
         ),
         (
             "week = 48\ncomponents",

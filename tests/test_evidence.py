@@ -18,12 +18,11 @@ from scipy import stats
 
 import trial_analysis as ta
 from trial_analysis.errors import ParameterError, PublishedDataError, StatisticalWarning
-from trial_analysis.evidence import (
-    LABELS,
+from trial_analysis.evidence import LABELS, load_evidence
+from trial_analysis.meta.evidence import (
     derived_counts,
     hba1c_effects,
     hba1c_table,
-    load_evidence,
     placebo_changes,
     select_trials,
 )
@@ -108,7 +107,7 @@ def test_select_trials_respects_overlap(ev):
     assert {"zang2022", "zang2023"} <= set(both)
     with pytest.raises(ParameterError, match="overlap"):
         select_trials(ev, "skyler2015")
-    assert "wu2014" not in select_trials(ev, msc_only=True)
+    assert "wu2014" not in select_trials(ev, cell_type="MSC")
 
 
 def test_zang2022_difference_and_se_from_p(ev):
@@ -124,7 +123,7 @@ def test_zang2022_difference_and_se_from_p(ev):
 def test_zang2022_change_sd_path(ev):
     """Cochrane 6.5.2.8 with rho: SD_c = sqrt(b^2 + f^2 - 2 rho b f), randomised n 45/46."""
     rho = 0.6
-    tab = hba1c_table(ev, rho=rho, zang2022_se="change_sd").set_index("trial_id")
+    tab = hba1c_table(ev, rho=rho, se_from="change_sd").set_index("trial_id")
     s1 = np.sqrt(1.27**2 + 1.07**2 - 2 * rho * 1.27 * 1.07)
     s2 = np.sqrt(1.11**2 + 1.02**2 - 2 * rho * 1.11 * 1.02)
     assert tab.loc["zang2022", "sei"] == pytest.approx(np.sqrt(s1**2 / 45 + s2**2 / 46))

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+import trial_analysis as ta
 from trial_analysis import limits
 from trial_analysis.binary import _exact
 from trial_analysis.errors import ParameterError, ResourceLimitError, ScenarioError
@@ -425,10 +426,10 @@ def test_large_trial_denominators_fall_back_to_the_randomised_sizes(tmp_path):
     (d / "design.toml").write_text(text, encoding="utf-8")
     shutil.copy(trial_dir("zang2022") / "published.csv", d / "published.csv")
     with pytest.raises(ResourceLimitError) as exc:
-        counts.published_counts(str(d), "composite")
+        counts.published_counts(ta.load_trial(d), "composite")
     assert exc.value.parameter == "arms.n_randomised"
     assert "arms.n_randomised = 20000, 20001" in str(exc.value)
-    n1, n2, source = summaries.default_denominators(str(d))
+    n1, n2, source = summaries.default_denominators(ta.load_trial(d))
     assert (n1, n2) == (20000, 20001) and source.startswith("randomised sizes")
 
 

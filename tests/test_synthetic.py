@@ -304,8 +304,9 @@ def test_draw_endpoints_dropout_and_reproducibility():
 
 def test_overrides_recalibrate_and_with_params_replaces():
     base = model_for("zang2022")
-    m = model_for("zang2022", insulin_pchg_sd=30.0)
-    assert m.insulin_pchg_sd == {"UC-MSC": 30.0, "Placebo": 30.0}
+    m = model_for("zang2022", insulin_pchg_sd=28.0)
+    assert m.insulin_pchg_sd == {"UC-MSC": 28.0, "Placebo": 28.0}
+    assert base.insulin_pchg_sd["UC-MSC"] > 28.0
     assert m.provenance["insulin_pchg_sd"].label == "user"
     # A narrower insulin distribution needs a stronger correlation for the same response rate.
     assert m.rho_hba1c_insulin["UC-MSC"] > base.rho_hba1c_insulin["UC-MSC"]
@@ -375,3 +376,120 @@ def test_every_attended_visit_has_hba1c_insulin_and_fpg(exact):
     weeks = ipd.design.visit_weeks
     for vs in visits["HBA1C"]:  # visits are a prefix of the schedule (withdrawal ends them)
         assert sorted(vs) == list(weeks[: len(vs)])
+
+
+# -- published inferences -------------------------------------------------------------------
+def _between_p_rows() -> list[dict]:
+    """The between-arm p-values of published.csv (read here, not through the package)."""
+    return [
+        r
+        for r in _published_rows()
+        if r["statistic"] == "p_value" and r["arm"] == f"{ARMS[0]} vs {ARMS[1]}"
+    ]
+
+
+def _holds(p: float, relation: str, value: float) -> bool:
+    if relation == "<":
+        return p < value
+    if relation == ">":
+        return p > value
+    assert relation == "="
+    return (p < 0.05) == (value < 0.05)  # an exact p is honoured by the same conclusion
+
+
+def test_published_inferences_are_the_between_arm_p_rows():
+    from trial_analysis.synthetic import published_inferences
+
+    design = ta.load_design("zang2022")
+    got = published_inferences(design, ta.published.load_published("zang2022"))
+    want = _between_p_rows()
+    assert len(want) >= 4
+    assert sorted((i.quantity, i.relation, i.value) for i in got) == sorted(
+        (r["quantity"], r["relation"], r["value"]) for r in want
+    )
+    by_quantity = {i.quantity: i for i in got}
+    for ep in design.endpoints:  # each is attached to the endpoint publishing that quantity
+        for role in ("percent", "change", "level"):
+            q = ep.published_quantity(role)
+            if q in by_quantity:
+                assert by_quantity[q].endpoint == ep.id
+    i = by_quantity["hba1c_change"]  # p = 0.0081: honoured by any p < 0.05
+    assert i.holds(0.03) and not i.holds(0.06)
+    i = by_quantity["gir_change"]  # p < 0.01
+    assert i.holds(0.009) and not i.holds(0.01) and not i.holds(math.nan)
+
+
+@pytest.mark.parametrize("row", _between_p_rows(), ids=lambda r: r["quantity"])
+def test_shipped_cohort_prespecified_analysis_honours_published_p(row):
+    """For every endpoint with a published between-arm p-value, the pre-specified analysis of
+    the shipped synthetic cohort (data/zang2022/synthetic/; the endpoint's design ``method``, as the reanalysis engine
+    and the findings page pick it) agrees with it, and the findings page finds no
+    contradiction between the synthetic cohort and the published numbers."""
+    import warnings
+
+    from trial_analysis.report.findings import findings
+
+    design = ta.load_design("zang2022")
+    ep = next(
+        e
+        for e in design.endpoints
+        if row["quantity"] in {e.published_quantity(r) for r in ("percent", "change", "level")}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shipped = ta.load_ipd(trial_dir("zang2022") / "synthetic", design=design)
+        frame = ta.reanalyze("zang2022", ep.id, ipd=shipped).to_frame()
+    syn = frame[(frame["data_source"] == "synthetic") & frame["p_value"].notna()]
+    method = ep.method or ("fisher" if ep.type == "binary" else "ancova")
+    pre = syn[syn["method"].str.lower().str.contains(method)]
+    assert len(pre), (ep.id, method)
+    p = float(pre["p_value"].iloc[0])
+    assert _holds(p, row["relation"], row["value"]), (ep.id, pre["method"].iloc[0], p)
+    verdicts = findings(frame, primary={ep.id: method})
+    assert not [f.text for f in verdicts if f.verdict == "contradict"]
+
+
+def test_exact_cohort_fits_the_model_insulin_sd(ipd):
+    """The % insulin change of the analysed patients has the model's SD in each arm (the SDs
+    the published between-arm p-value was checked against)."""
+    model = model_for("zang2022")
+    v = _analysed(ipd, "INSDOSE", 48)
+    sd = v.groupby("ARM")["PCHG"].std(ddof=1)
+    for arm in ARMS:
+        assert sd[arm] == pytest.approx(model.insulin_pchg_sd[arm], abs=0.005)
+    chk = ipd.info["inferences"]
+    assert set(chk["endpoint"]) == {"composite", "insulin", "hba1c", "gir"}
+    assert chk["holds"].all()
+    assert "published p < 0.05" in model.provenance["insulin_pchg_sd"].reason
+
+
+def test_assumed_sd_contradicting_a_published_p_is_refused(tmp_path):
+    """A synthetic_model.toml whose assumed SDs make the model's own t-test contradict the
+    published p < 0.05 (a common SD of 35: p = 0.105) is refused, naming the key."""
+    import shutil
+
+    from trial_analysis.errors import DesignError
+
+    folder = tmp_path / "trial"
+    shutil.copytree(trial_dir("zang2022"), folder)
+    f = folder / "synthetic_model.toml"
+    text = f.read_text("utf-8")
+    start = text.index("[assumed.insulin_pchg_sd]\nvalue = ")
+    end = text.index("\n", start + len("[assumed.insulin_pchg_sd]\n"))
+    f.write_text(text[:start] + "[assumed.insulin_pchg_sd]\nvalue = 35.0" + text[end:], "utf-8")
+    with pytest.raises(DesignError, match=r"assumed\.insulin_pchg_sd\.value.*p < 0\.05") as exc:
+        model_for(str(folder))
+    assert "p = 0.105" in str(exc.value)
+
+
+def test_exact_cohort_contradicting_a_published_p_is_never_returned(monkeypatch):
+    """With SDs of 40 (user overrides, not checked by model_for) every exact draw's ANCOVA
+    contradicts the published p < 0.05: synthetic_ipd refuses instead of returning one."""
+    from trial_analysis import synthetic
+    from trial_analysis.errors import AnalysisError
+
+    monkeypatch.setattr(synthetic, "_MAX_ATTEMPTS", 2)
+    with pytest.raises(AnalysisError, match=r"no exact synthetic cohort .*p < 0\.05.*'insulin'"):
+        ta.synthetic_ipd("zang2022", seed=1, insulin_pchg_sd=40.0)
+    draw = ta.synthetic_ipd("zang2022", seed=1, exact=False, insulin_pchg_sd=40.0)
+    assert "holds" in draw.info["inferences"]  # model draws are reported, not conditioned

@@ -179,6 +179,8 @@ def _fit_width(fig: Figure, target: float, pad: float, designed: tuple[float, fl
             break
         w, h = fig.get_size_inches()
         k = 1 - (drawn - target) / w  # shrink the figure by the overhang
+        if k < 0.25:  # an overhang wider than the figure (e.g. a very long label): give up
+            break
         fig.set_size_inches(w * k, h * k)
     _layout(fig)
     fitted = tuple(fig.get_size_inches())

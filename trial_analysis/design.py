@@ -396,7 +396,8 @@ class TrialDesign(Result):
     def summary(self) -> str:
         """Readable multi-line summary: arms, dosing, schedule timeline, endpoints."""
         lines = [self.title_line, "=" * len(self.title_line), self.citation, ""]
-        lines.append(f"Design: {self.info.get('design', '')}, phase {self.info.get('phase', '')}")
+        phase = f", phase {self.info['phase']}" if self.info.get("phase") else ""
+        lines.append(f"Design: {self.info.get('design', '')}{phase}")
         lines.append("Arms:")
         lines += [
             f"  - {a.name} ({a.role}): n = {a.n_randomised} randomised. {a.description}"
@@ -828,7 +829,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         )
     if fu > (cap := limits.get("max_follow_up_weeks")):
         raise ck.fail(
-            "schedule.follow_up",
+            "schedule.follow_up_weeks" if "follow_up_weeks" in st else "schedule.follow_up",
             f"at most max_follow_up_weeks = {cap:,.0f} weeks (a documented limit, see "
             "docs/limits.md)",
             fu,

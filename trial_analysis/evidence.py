@@ -1,51 +1,91 @@
-"""The evidence base: controlled trials of MSC-type cell therapy in type 2 diabetes.
+"""Loaders of the evidence base and of a clinic's claims (they load and validate; no analysis).
 
-:func:`load_evidence` reads ``data/evidence/`` (``trials.csv``, ``outcomes.csv``,
-``meta_analyses.csv``, ``claims.csv``; formats in ``data/evidence/README.md``) and validates it.
-:func:`hba1c_effects` turns what each trial reports into between-arm HbA1c effect sizes,
-deriving what is not published (SE from an exact p-value, change SDs from baseline and
-follow-up SDs with an assumed correlation, means/SDs from medians/IQR), and flagging each
-derivation. Missing numbers stay missing.
+:func:`load_evidence` reads an evidence folder (``trials.csv``, ``outcomes.csv``,
+``meta_analyses.csv`` and the optional ``alternatives.csv``; formats in
+``data/evidence/README.md``) into an :class:`Evidence` object. :func:`load_claims` reads a
+claims table (``claims.csv``, one row per claim with its verdict rule, and ``claims.toml``
+beside it with each claim's parameters, the named trial sets and the clinic) into a
+:class:`Claims` object; the rules are documented in ``docs/claims-verdicts.md``.
 
-Overlap: Zang 2022 and its 2023 CGM companion very likely share patients (``overlap_group``
-"Zang-PLA-cohort"). By default one study per overlap group is used, the one marked
-``include_default = Y`` (Zang 2022, the larger primary report); ``overlap="zang2023"`` picks
-the other, ``overlap="all"`` uses both and warns.
+The analyses built on these objects live in :mod:`trial_analysis.meta.evidence` (between-arm
+effect sizes, trial selection) and :mod:`trial_analysis.claims` (the audit); this module
+imports neither.
 """
 
 from __future__ import annotations
 
-import warnings
+import math
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._paths import data_dir
-from ._validate import check_choice
-from .errors import ParameterError, PublishedDataError, StatisticalWarning
-from .meta.escalc import (
-    EffectSizes,
-    change_sd,
-    mean_sd_from_median_iqr,
-    se_from_p,
-)
+from .errors import ParameterError, PublishedDataError
 
 __all__ = [
+    "CLAIM_RULES",
+    "CLAUSE_OPS",
     "LABELS",
+    "VERDICTS",
+    "Claims",
     "Evidence",
-    "derived_counts",
-    "hba1c_effects",
-    "hba1c_table",
-    "is_msc",
+    "load_claims",
     "load_evidence",
-    "placebo_changes",
-    "select_trials",
 ]
 
 LABELS = ("abstract", "full text", "secondary", "derived", "registry")
+
+#: the verdict vocabulary (``if_none`` in claims.toml uses it)
+VERDICTS = ("supported", "partly supported", "not supported", "not testable with public data")
+
+#: ops of a clause ``[column, op, value]`` on trials.csv (docs/claims-verdicts.md)
+CLAUSE_OPS = ("=", "!=", "<", "<=", ">", ">=", "between", "contains", "startswith", "in")
+
+#: verdict rules: parameter -> kind ("str", "strs", "num", "int", "pair", "verdict",
+#: "conditions", "set"); the first set is required, the second optional
+_COMMON = {"note": "str", "trials": "set"}
+CLAIM_RULES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "pooled_range": (
+        {"outcome": "str", "weeks": "pair", "range": "pair"},
+        {"sensitivity_cell_type": "str", "population": "str", "note": "str"},
+    ),
+    "covariate_effect": (
+        {"outcome": "str", "covariate": "str", "min_k": "int"},
+        {"subgroup_outcomes": "str", "note": "str"},
+    ),
+    "between_arm_results": (
+        {"outcomes": "strs", "label": "str", "min_trials": "int", "if_none": "verdict"},
+        {"proxy": "strs", "proxy_label": "str", "published_pooled": "str", **_COMMON},
+    ),
+    "findings": (
+        {"outcomes": "strs", "label": "str"},
+        {"cell_type": "str", "published_pooled": "str", **_COMMON},
+    ),
+    "longest_significant": (
+        {"outcomes": "strs", "weeks": "pair"},
+        {"label": "str", "wording_outcomes": "strs", **_COMMON},
+    ),
+    "trial_conditions": (
+        {"conditions": "conditions"},
+        {
+            "scope": "str",
+            "among": "str",
+            "outcomes": "strs",
+            "describe": "strs",
+            "unrecorded": "strs",
+            "list_by": "str",
+            **_COMMON,
+        },
+    ),
+    "not_testable": ({"reason": "str"}, {"note": "str"}),
+}
+
 _FILES = {
     "trials": (
         "trial_id",
@@ -85,21 +125,31 @@ _FILES = {
         "label",
         "url",
     ),
-    "claims": ("id", "claim", "testable_as", "source"),
 }
+_ALTERNATIVES = ("trial_id", "outcome", "week", "use", "reason", "source")
+#: how an alternative input is formed (alternatives.csv ``use``)
+ALTERNATIVE_USES = ("means",)
+_CLAIMS = ("id", "claim", "rule", "testable_as", "source")
 
 
 @dataclass(frozen=True, eq=False)
 class Evidence:
-    """The evidence tables (copies are returned by the accessors; never modified in place)."""
+    """The evidence tables (never modified in place by the toolkit).
+
+    ``alternatives`` lists, per study and outcome, an alternative input for a sensitivity
+    analysis (``use = "means"``: the difference of the published baseline and follow-up means
+    instead of the reported mean changes) with its reason and source.
+    """
 
     trials: pd.DataFrame
     outcomes: pd.DataFrame
     meta_analyses: pd.DataFrame
-    claims: pd.DataFrame
     source: str
+    alternatives: pd.DataFrame = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        if self.alternatives is None:
+            object.__setattr__(self, "alternatives", pd.DataFrame(columns=list(_ALTERNATIVES)))
         # lookup tables built once: value() and trial() are called many times by the audit
         o = self.outcomes
         index = {}
@@ -125,6 +175,44 @@ class Evidence:
             ) from None
 
 
+@dataclass(frozen=True, eq=False)
+class Claims:
+    """A clinic's claims: one row per claim and the parameters of its verdict rule.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``id, claim, rule, testable_as, source`` (``claims.csv``), in file order.
+    params : mapping of str -> mapping
+        Each claim's rule parameters (``claims.toml``, validated against
+        :data:`CLAIM_RULES`).
+    sets : mapping of str -> tuple of clauses
+        Named trial sets (``[sets]``); ``"all"`` is every trial.
+    clinic : mapping of str -> str
+        ``name`` (as the data file names it), ``page`` and ``source``.
+    source : str
+        The claims file.
+    """
+
+    table: pd.DataFrame
+    params: Mapping[str, Mapping[str, Any]]
+    sets: Mapping[str, tuple]
+    clinic: Mapping[str, str]
+    source: str
+
+    @property
+    def clinic_name(self) -> str:
+        """The clinic's name as the claims file gives it (empty when not given)."""
+        return str(self.clinic.get("name", ""))
+
+    def rule(self, claim_id: str) -> tuple[str, Mapping[str, Any]]:
+        """The rule name and parameters of one claim."""
+        row = self.table[self.table.id == claim_id]
+        if row.empty:
+            raise ParameterError("claim", "an id in " + self.source, claim_id)
+        return str(row.rule.iloc[0]), self.params.get(claim_id, MappingProxyType({}))
+
+
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -147,13 +235,22 @@ def _num(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
     return out
 
 
+def _first_bad(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str) -> None:
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PublishedDataError(
+            f"{path}, row {i + 2}, column {col}: expected {expected}, got {df[col].iloc[i]!r}"
+        )
+
+
 def load_evidence(path: str | Path | None = None) -> Evidence:
     """Load and validate the evidence tables.
 
     Parameters
     ----------
     path : str or Path, optional
-        Folder with the four CSV files (default: the shipped ``data/evidence``).
+        Folder with ``trials.csv``, ``outcomes.csv``, ``meta_analyses.csv`` and optionally
+        ``alternatives.csv`` (default: the shipped ``data/evidence``).
 
     Returns
     -------
@@ -163,7 +260,7 @@ def load_evidence(path: str | Path | None = None) -> Evidence:
     ------
     PublishedDataError
         Naming the file, row and column of a malformed entry (unknown label, non-numeric
-        value, outcome row of an unknown trial, duplicate number).
+        value, outcome row of an unknown trial, duplicate number, unknown alternative).
 
     Examples
     --------
@@ -176,13 +273,13 @@ def load_evidence(path: str | Path | None = None) -> Evidence:
     tabs = {name: _read(folder / f"{name}.csv", req) for name, req in _FILES.items()}
     t, o, m = tabs["trials"], tabs["outcomes"], tabs["meta_analyses"]
     for name, df in (("trials", t), ("outcomes", o), ("meta_analyses", m)):
-        bad = ~df["label"].isin(LABELS)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PublishedDataError(
-                f"{folder / (name + '.csv')}, row {i + 2}, column label: expected one of "
-                f"{', '.join(LABELS)}, got {df['label'].iloc[i]!r}"
-            )
+        _first_bad(
+            folder / f"{name}.csv",
+            df,
+            ~df["label"].isin(LABELS),
+            "label",
+            "one of " + ", ".join(LABELS),
+        )
     for col in (
         "year",
         "n_infusions",
@@ -221,318 +318,200 @@ def load_evidence(path: str | Path | None = None) -> Evidence:
                 f"{folder / 'trials.csv'}: overlap group {g!r} needs "
                 "exactly one member with include_default = Y"
             )
-    return Evidence(t, o, m, tabs["claims"], str(folder))
-
-
-def is_msc(cells: str) -> bool:
-    """True for mesenchymal stem/stromal/precursor cells (MSC, MPC), not mononuclear cells."""
-    c = str(cells)
-    return "MSC" in c or "mesenchymal" in c.lower()
-
-
-def select_trials(ev: Evidence, overlap: str = "default", msc_only: bool = False) -> list[str]:
-    """Randomised controlled T2DM trials to pool, one per overlap group unless ``"all"``.
-
-    Parameters
-    ----------
-    overlap : str
-        ``"default"`` (the member with ``include_default = Y``), a member's ``trial_id`` (use
-        it instead), or ``"all"`` (every member: warns, the same patients may count twice).
-    msc_only : bool, default False
-        Keep only MSC-type cells (MSC, MPC); by default every cell therapy in the data
-        (BM-MNC and BM-derived cells too).
-    """
-    t = ev.trials
-    rct = t[
-        (t.randomised == "Y")
-        & (t.controlled == "Y")
-        & (t.population == "T2DM")
-        & ~((t.include_default == "N") & (t.overlap_group == ""))
-    ]
-    if msc_only:
-        rct = rct[rct.cells.map(is_msc)]
-    groups = set(rct.overlap_group) - {""}
-    members = set(rct[rct.overlap_group != ""].trial_id)
-    if overlap not in ("default", "all") and overlap not in members:
-        raise ParameterError(
-            "overlap",
-            "'default', 'all' or an overlap-group member (" + ", ".join(sorted(members)) + ")",
-            overlap,
+    alt = None
+    if (folder / "alternatives.csv").is_file():
+        p = folder / "alternatives.csv"
+        alt = _read(p, _ALTERNATIVES)
+        _first_bad(p, alt, ~alt.trial_id.isin(t.trial_id), "trial_id", "a trial_id of trials.csv")
+        _first_bad(
+            p, alt, ~alt.use.isin(ALTERNATIVE_USES), "use", "one of " + ", ".join(ALTERNATIVE_USES)
         )
-    if overlap == "all" and groups:
-        warnings.warn(
-            "overlap='all': studies of the same overlap group ("
-            + ", ".join(sorted(groups))
-            + ") are pooled together and may count the "
-            "same patients twice",
-            StatisticalWarning,
-            stacklevel=2,
+        _first_bad(p, alt, alt.reason.str.strip() == "", "reason", "the reason for the alternative")
+        _first_bad(
+            p, alt, alt.source.str.strip() == "", "source", "where the alternative comes from"
         )
-    keep = []
-    for _, r in rct.iterrows():
-        if r.overlap_group == "" or overlap == "all":
-            keep.append(r.trial_id)
-        elif overlap == "default":
-            if r.include_default == "Y":
-                keep.append(r.trial_id)
+        alt["week"] = _num(alt, "week", p)
+        dup = alt.duplicated(["trial_id", "outcome", "week"], keep=False)
+        _first_bad(p, alt, dup, "trial_id", "one alternative per trial, outcome and week")
+    return Evidence(t, o, m, str(folder), alt)
+
+
+# ----------------------------------------------------------------------------------- claims
+def _claims_paths(path_or_name: str | Path | None) -> tuple[Path, Path]:
+    if path_or_name is None:
+        folder = data_dir() / "evidence"
+    else:
+        p = Path(path_or_name)
+        if p.suffix in (".csv", ".toml"):
+            return p.with_suffix(".csv"), p.with_suffix(".toml")
+        if p.is_dir():
+            folder = p
+        elif len(p.parts) == 1 and (data_dir() / p).is_dir():
+            folder = data_dir() / p
         else:
-            grp = rct[rct.overlap_group == r.overlap_group].trial_id
-            if overlap in set(grp):
-                if r.trial_id == overlap:
-                    keep.append(r.trial_id)
-            elif r.include_default == "Y":
-                keep.append(r.trial_id)
-    return keep
+            raise ParameterError(
+                "path_or_name",
+                "a claims.csv/claims.toml file, a folder holding them, or the name of a "
+                "folder in the shipped data/",
+                str(path_or_name),
+            )
+    return folder / "claims.csv", folder / "claims.toml"
 
 
-def _change_sd_arm(ev, tid, arm, w0, w1, rho):
-    sd0 = ev.value(tid, "hba1c", w0, arm, "sd")
-    sd1 = ev.value(tid, "hba1c", w1, arm, "sd")
-    return change_sd(sd0, sd1, rho)
+def _is_num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def hba1c_table(
-    ev: Evidence | None = None,
-    *,
-    rho: float = 0.5,
-    weeks: tuple[float, float] | None = (24, 52),
-    overlap: str = "default",
-    zang2022_se: str = "p_value",
-    median_method: str = "luo",
-    msc_only: bool = False,
-) -> pd.DataFrame:
-    """Between-arm HbA1c differences (MSC minus control, % points; negative = larger fall).
+def _check_clause(where: str, clause: Any) -> tuple:
+    if not (isinstance(clause, list) and len(clause) == 3 and isinstance(clause[0], str)):
+        raise PublishedDataError(f"{where}: expected a clause [column, op, value], got {clause!r}")
+    col, op, val = clause
+    if op not in CLAUSE_OPS:
+        raise PublishedDataError(
+            f"{where}: clause {clause!r}: op must be one of {', '.join(CLAUSE_OPS)}"
+        )
+    if op == "between" and not (
+        isinstance(val, list) and len(val) == 2 and all(map(_is_num, val)) and val[0] <= val[1]
+    ):
+        raise PublishedDataError(f"{where}: clause {clause!r}: 'between' needs [low, high]")
+    if op in ("<", "<=", ">", ">=") and not _is_num(val):
+        raise PublishedDataError(f"{where}: clause {clause!r}: {op!r} needs a number")
+    if op in ("contains", "startswith") and not isinstance(val, str):
+        raise PublishedDataError(f"{where}: clause {clause!r}: {op!r} needs a string")
+    if op == "in" and not isinstance(val, list):
+        raise PublishedDataError(f"{where}: clause {clause!r}: 'in' needs a list")
+    return (col, op, tuple(val) if isinstance(val, list) else val)
+
+
+def _check_clauses(where: str, clauses: Any) -> tuple:
+    if not isinstance(clauses, list) or not clauses:
+        raise PublishedDataError(f"{where}: expected a non-empty list of clauses")
+    return tuple(_check_clause(f"{where}[{i}]", c) for i, c in enumerate(clauses))
+
+
+def _check_param(where: str, kind: str, v: Any, sets: Mapping[str, Any]) -> Any:
+    def bad(expected: str) -> PublishedDataError:
+        return PublishedDataError(f"{where}: expected {expected}, got {v!r}")
+
+    if kind == "str":
+        if not isinstance(v, str):
+            raise bad("a string")
+        return v
+    if kind == "strs":
+        if not (isinstance(v, list) and v and all(isinstance(x, str) for x in v)):
+            raise bad("a non-empty list of strings")
+        return tuple(v)
+    if kind == "int":
+        if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            raise bad("a positive integer")
+        return v
+    if kind == "pair":
+        if not (isinstance(v, list) and len(v) == 2 and all(map(_is_num, v)) and v[0] <= v[1]):
+            raise bad("[low, high] with low <= high")
+        return (float(v[0]), float(v[1]))
+    if kind == "verdict":
+        if v not in VERDICTS:
+            raise bad("one of " + ", ".join(repr(x) for x in VERDICTS))
+        return v
+    if kind == "set":
+        if v != "all" and v not in sets:
+            raise bad("'all' or a set of [sets]: " + ", ".join(sets))
+        return v
+    if kind == "conditions":
+        if not (isinstance(v, list) and v and all(isinstance(c, dict) for c in v)):
+            raise bad("a non-empty array of tables [[<id>.conditions]]")
+        out = []
+        for i, c in enumerate(v):
+            w = f"{where}[{i}]"
+            unknown = set(c) - {"label", "where", "near", "describe"}
+            if unknown:
+                raise PublishedDataError(f"{w}: unknown key(s) {', '.join(sorted(unknown))}")
+            if not isinstance(c.get("label"), str) or "where" not in c:
+                raise PublishedDataError(f"{w}: needs a label (string) and where (clauses)")
+            cond = {"label": c["label"], "where": _check_clauses(f"{w}.where", c["where"])}
+            if "near" in c:
+                cond["near"] = _check_clauses(f"{w}.near", c["near"])
+            if "describe" in c:
+                cond["describe"] = _check_param(f"{w}.describe", "strs", c["describe"], sets)
+            out.append(MappingProxyType(cond))
+        return tuple(out)
+    raise AssertionError(kind)  # pragma: no cover - the schema names only the kinds above
+
+
+def load_claims(path_or_name: str | Path | None = None) -> Claims:
+    """Load and validate a clinic's claims (``claims.csv`` and ``claims.toml`` beside it).
 
     Parameters
     ----------
-    ev : Evidence, optional
-        Default: :func:`load_evidence`.
-    rho : float, default 0.5
-        Assumed baseline/follow-up correlation for imputed change SDs (always check
-        :func:`trial_analysis.meta.rho_sensitivity`).
-    weeks : (float, float) or None, default (24, 52)
-        Follow-up window (the claims' "6-12 months"); ``None`` takes every trial's longest
-        between-arm time point.
-    overlap : str
-        See :func:`select_trials`.
-    zang2022_se : {"p_value", "change_sd"}
-        Zang 2022's SE from its exact between-group p = 0.0081 (default; the trial's own
-        analysis) or from change SDs imputed with ``rho`` and the randomised n (45/46).
-    median_method : {"luo", "wan"}
-        Mean from median/IQR (Bhansali 2014).
-    msc_only : bool, default False
-        See :func:`select_trials`.
+    path_or_name : str or Path, optional
+        ``claims.csv`` (or ``claims.toml``), a folder holding both, or the name of a folder of
+        the shipped ``data/``. Default: the shipped ``data/evidence``.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per selected trial: ``trial_id, study, year, week, yi, sei, derivation,
-        label, overlap_group`` (``label`` is ``derived`` for every computed number; ``yi``
-        or ``sei`` NaN when the trial does not report enough: never guessed).
-    """
-    ev = load_evidence() if ev is None else ev
-    check_choice("zang2022_se", zang2022_se, ("p_value", "change_sd"))
-    if not -1 <= float(rho) <= 1:
-        raise ParameterError("rho", "a correlation in [-1, 1]", rho)
-    rows = []
-    for tid in select_trials(ev, overlap, msc_only):
-        tr = ev.trial(tid)
-        o = ev.outcomes[
-            (ev.outcomes.trial_id == tid) & ev.outcomes.outcome.isin(["hba1c", "hba1c_change"])
-        ]
-        numeric = o[o.value.notna() & (o.statistic != "p_value")]
-        if numeric.empty:
-            continue  # no HbA1c numbers (findings only, or not reported)
-        wk_all = sorted(set(numeric.week.dropna()) - {0})
-        if weeks is not None:
-            wk_all = [w for w in wk_all if weeks[0] <= w <= weeks[1]]
-        if not wk_all:
-            continue
-        wk = wk_all[-1]
-        yi, sei, how = np.nan, np.nan, ""
-        d1 = ev.value(tid, "hba1c_change", wk, "MSC", "mean")
-        if np.isfinite(d1):
-            d2 = ev.value(tid, "hba1c_change", wk, "control", "mean")
-            yi = d1 - d2
-            how = f"difference of reported mean changes ({d1:g} - ({d2:g}))"
-            p = ev.value(tid, "hba1c_change", wk, "MSC - control", "p_value")
-            rel = o[(o.statistic == "p_value") & (o.week == wk)].relation
-            exact_p = np.isfinite(p) and (rel == "=").all()
-            if exact_p and zang2022_se == "p_value":
-                sei = se_from_p(yi, p, study=tr.short)
-                how += f"; SE from exact p = {p:g} (normal approximation)"
-            elif np.isfinite(ev.value(tid, "hba1c", 0, "MSC", "sd")):
-                sc1 = _change_sd_arm(ev, tid, "MSC", 0, wk, rho)
-                sc2 = _change_sd_arm(ev, tid, "control", 0, wk, rho)
-                n1 = ev.value(tid, "n", 0, "MSC", "n")
-                n2 = ev.value(tid, "n", 0, "control", "n")
-                sei = float(np.sqrt(sc1**2 / n1 + sc2**2 / n2))
-                how += (
-                    f"; change SDs imputed from baseline/week-{wk:g} SDs with rho = {rho:g}"
-                    f", randomised n {n1:g}/{n2:g}"
-                )
-            else:
-                how += "; no SD, SE or exact p-value reported: SE missing"
-        elif np.isfinite(ev.value(tid, "hba1c_change", wk, "MPC - placebo", "md")):
-            yi = ev.value(tid, "hba1c_change", wk, "MPC - placebo", "md")
-            sei = ev.value(tid, "hba1c_change", wk, "MPC - placebo", "se")
-            how = "reported placebo-adjusted LS-mean difference +/- SE (most favourable dose)"
-        elif np.isfinite(ev.value(tid, "hba1c", wk, "MSC", "median")):
-            ch, sd_ch, ns = [], [], []
-            for arm in ("MSC", "control"):
-                n = ev.value(tid, "n", 0, arm, "n")
-                ms = [
-                    mean_sd_from_median_iqr(
-                        ev.value(tid, "hba1c", w, arm, "median"),
-                        ev.value(tid, "hba1c", w, arm, "q1"),
-                        ev.value(tid, "hba1c", w, arm, "q3"),
-                        n,
-                        method=median_method,
-                    )
-                    for w in (0, wk)
-                ]
-                ch.append(ms[1][0] - ms[0][0])
-                sd_ch.append(change_sd(ms[0][1], ms[1][1], rho))
-                ns.append(n)
-            yi = ch[0] - ch[1]
-            sei = float(np.sqrt(sd_ch[0] ** 2 / ns[0] + sd_ch[1] ** 2 / ns[1]))
-            how = (
-                f"means/SDs imputed from medians/IQR ({median_method.title()}/Wan), change "
-                f"SDs with rho = {rho:g}"
-            )
-        rows.append(
-            {
-                "trial_id": tid,
-                "study": tr.short,
-                "year": tr.year,
-                "week": wk,
-                "yi": float(yi),
-                "sei": float(sei),
-                "derivation": how,
-                "label": "derived",
-                "overlap_group": tr.overlap_group,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "trial_id",
-            "study",
-            "year",
-            "week",
-            "yi",
-            "sei",
-            "derivation",
-            "label",
-            "overlap_group",
-        ],
-    )
+    Claims
 
-
-def hba1c_effects(ev: Evidence | None = None, **kwargs: Any) -> EffectSizes:
-    """:func:`hba1c_table` as :class:`~trial_analysis.meta.EffectSizes` (measure ``MD``).
-
-    Trials whose SE is missing are kept with ``vi = NaN``; :func:`trial_analysis.meta.rma`
-    omits them with a warning that names them.
+    Raises
+    ------
+    PublishedDataError
+        Naming the file, row or claim and parameter of a malformed entry (unknown rule,
+        missing or unknown parameter, malformed clause, duplicate id).
 
     Examples
     --------
     >>> import trial_analysis as ta
-    >>> es = ta.evidence.hba1c_effects()
-    >>> es.slab
-    ('Zang 2022', 'Bhansali 2014')
+    >>> cl = ta.evidence.load_claims()
+    >>> cl.clinic_name, list(cl.table.id[:2])
+    ('BioGenesis', ['C1', 'C2'])
     """
-    tab = hba1c_table(ev, **kwargs)
-    return EffectSizes(
-        "MD",
-        tab.yi.to_numpy(float),
-        tab.sei.to_numpy(float) ** 2,
-        tuple(tab.study),
-        tuple(tab.derivation),
-        (
-            "HbA1c difference MSC - control in % points (negative favours MSC); "
-            "every value is derived from published numbers (see flags).",
-        ),
+    csv, toml = _claims_paths(path_or_name)
+    tab = _read(csv, _CLAIMS)
+    _first_bad(csv, tab, tab.id.str.strip() == "", "id", "a claim id")
+    _first_bad(csv, tab, tab.id.duplicated(), "id", "a unique claim id")
+    _first_bad(
+        csv, tab, ~tab.rule.isin(list(CLAIM_RULES)), "rule", "one of " + ", ".join(CLAIM_RULES)
     )
-
-
-def placebo_changes(ev: Evidence | None = None) -> pd.DataFrame:
-    """Control arms' own HbA1c changes (reported, or from medians) for the claims audit."""
-    ev = load_evidence() if ev is None else ev
-    rows = []
-    o = ev.outcomes
-    ch = o[(o.outcome == "hba1c_change") & (o.arm == "control") & (o.statistic == "mean")]
-    for _, r in ch.iterrows():
-        rows.append(
-            {
-                "trial_id": r.trial_id,
-                "study": ev.trial(r.trial_id).short,
-                "week": r.week,
-                "change": r.value,
-                "how": "reported mean change",
-                "label": r.label,
-            }
-        )
-    med = o[(o.outcome == "hba1c") & (o.arm == "control") & (o.statistic == "median")]
-    for tid, g in med.groupby("trial_id"):
-        g = g.sort_values("week")
-        if len(g) >= 2:
-            rows.append(
-                {
-                    "trial_id": tid,
-                    "study": ev.trial(tid).short,
-                    "week": g.week.iloc[-1],
-                    "change": g.value.iloc[-1] - g.value.iloc[0],
-                    "how": "difference of medians",
-                    "label": "derived",
-                }
+    try:
+        raw = tomllib.loads(toml.read_text(encoding="utf-8")) if toml.is_file() else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise PublishedDataError(f"{toml}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublishedDataError(f"{toml}: cannot read the file ({exc})") from None
+    clinic = raw.pop("clinic", {})
+    raw_sets = raw.pop("sets", {})
+    if not isinstance(clinic, dict) or not all(isinstance(v, str) for v in clinic.values()):
+        raise PublishedDataError(f"{toml}, [clinic]: expected string fields (name, page, source)")
+    if not isinstance(raw_sets, dict):
+        raise PublishedDataError(f"{toml}, [sets]: expected named lists of clauses")
+    sets = {k: _check_clauses(f"{toml}, sets.{k}", v) for k, v in raw_sets.items()}
+    extra = sorted(set(raw) - set(tab.id))
+    if extra:
+        raise PublishedDataError(f"{toml}: table(s) {', '.join(extra)} have no row in {csv.name}")
+    params: dict[str, Mapping[str, Any]] = {}
+    for i, r in enumerate(tab.itertuples()):
+        required, optional = CLAIM_RULES[r.rule]
+        given = raw.get(r.id, {})
+        where = f"{toml}, [{r.id}] (rule {r.rule}, {csv.name} row {i + 2})"
+        if not isinstance(given, dict):
+            raise PublishedDataError(f"{where}: expected a table")
+        missing = sorted(set(required) - set(given))
+        unknown = sorted(set(given) - set(required) - set(optional))
+        if missing:
+            raise PublishedDataError(f"{where}: missing parameter(s) {', '.join(missing)}")
+        if unknown:
+            raise PublishedDataError(
+                f"{where}: unknown parameter(s) {', '.join(unknown)} (allowed: "
+                + ", ".join(sorted({**required, **optional}))
+                + ")"
             )
-    return pd.DataFrame(rows)
-
-
-def derived_counts(ev: Evidence | None = None) -> pd.DataFrame:
-    """Counts implied by published percentages (e.g. Zang 2023's 43.2% of 37 -> 16).
-
-    Uses :func:`trial_analysis.consistency.infer_counts` with the randomised sizes as the only
-    denominators; rows are labelled ``derived``.
-    """
-    from .consistency import infer_counts
-
-    ev = load_evidence() if ev is None else ev
-    o = ev.outcomes
-    pct = o[(o.statistic == "percent") & o.arm.isin(["MSC", "control"])]
-    rows = []
-    for (tid, outc, wk), _ in pct.groupby(["trial_id", "outcome", "week"]):
-        p1 = ev.value(tid, outc, wk, "MSC", "percent")
-        p2 = ev.value(tid, outc, wk, "control", "percent")
-        n1 = int(ev.value(tid, "n", 0, "MSC", "n"))
-        n2 = int(ev.value(tid, "n", 0, "control", "n"))
-        dec = max(_decimals(p1), _decimals(p2))
-        cand = infer_counts(p1, p2, n1, n2, decimals=dec, n1_min=1, n2_min=1)
-        full = cand[(cand.n1 == n1) & (cand.n2 == n2)]
-        if len(full) == 1:
-            x1, x2, how = int(full.x1.iloc[0]), int(full.x2.iloc[0]), f"x/n with n = {n1}/{n2}"
-        else:
-            x1 = x2 = np.nan
-            how = "not reproducible with the randomised denominators"
-        rows.append(
-            {
-                "trial_id": tid,
-                "outcome": outc,
-                "week": wk,
-                "x1": x1,
-                "n1": n1,
-                "x2": x2,
-                "n2": n2,
-                "p1": p1,
-                "p2": p2,
-                "how": how,
-                "label": "derived",
-            }
+        kinds = {**required, **optional}
+        params[r.id] = MappingProxyType(
+            {k: _check_param(f"{where}, {k}", kinds[k], v, sets) for k, v in given.items()}
         )
-    return pd.DataFrame(rows)
-
-
-def _decimals(x: float) -> int:
-    s = f"{x:.6f}".rstrip("0").rstrip(".")
-    return len(s.split(".")[1]) if "." in s else 0
+    return Claims(
+        tab,
+        MappingProxyType(params),
+        MappingProxyType(sets),
+        MappingProxyType(dict(clinic)),
+        str(csv),
+    )

@@ -56,8 +56,8 @@ __all__ = [
     "validate_frames",
 ]
 
-#: Subject-level columns (ADSL-like). ``INFkWK``/``INFkDOSE`` repeat for each scheduled
-#: infusion of the design (three for Zang 2022).
+#: Subject-level columns of the documented format (ADSL-like). ``<records>kWK``/``<records>kDOSE``
+#: repeat for each scheduled administration the design declares (``dose.records``, e.g. INF).
 SUBJECT_COLUMNS = (
     "USUBJID",
     "ARM",

@@ -18,6 +18,11 @@ from .design import TrialDesign
 __all__ = ["FlowBox", "consort_flow", "design_timeline"]
 
 
+def _short(text: str, n: int = 70) -> str:
+    """A legend label of at most ``n`` characters (data-file text can be arbitrarily long)."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def design_timeline(design: TrialDesign) -> Figure:
     """Timeline of scheduled administrations (triangles) and visits (circles) to the end of
     follow-up.
@@ -49,7 +54,7 @@ def design_timeline(design: TrialDesign) -> Figure:
             "v",
             ms=10,
             color="C3",
-            label=f"administration ({design.dose})",
+            label=_short(f"administration ({design.dose})"),
             zorder=3,
         )
     primary = [e.week for e in design.endpoints if e.role == "primary"]

@@ -30,6 +30,19 @@ values on their recording grid (HbA1c 0.1 %, insulin 0.1 U/day, GIR 0.01 mg/min/
 published aggregate is reproduced to the published precision, with each responder meeting both
 components of the composite and no non-responder meeting both. ``exact=False`` draws a fresh
 cohort from the fitted model. Every synthetic table carries ``SYNTHFL = "Y"``.
+
+**Published inferences.** An exact cohort never contradicts a published between-arm p-value
+(``published.csv`` rows ``p_value`` of "experimental vs control" for a design endpoint; see
+:func:`published_inferences`): (1) assumed SDs of a variable the model draws with a published
+mean difference (the % insulin change) are refused when the t-test at the published means and
+the analysed denominators contradicts the published p (``DesignError`` naming the key; the check
+is recorded in the SD's provenance); (2) exact cohorts fit those SDs, not only the means; (3) the
+endpoint's pre-specified test (its ``method`` in ``design.toml``: ANCOVA with model and HC3 SEs,
+or Fisher's exact test) is run on every exact draw (:func:`inference_checks`), and a draw that
+contradicts a published p is redrawn from the same seeded stream (at most 20 draws, then an
+``AnalysisError``). A bound ``p < b`` needs ``p < b``; an exact ``p = v`` needs the same
+conclusion at α = 0.05. ``exact=False`` draws are not conditioned (their checks are in
+``ipd.info["inferences"]``).
 """
 
 from __future__ import annotations
@@ -54,7 +67,14 @@ from .errors import AnalysisError, DesignError, ParameterError
 from .ipd import IPD, SUBJECT_COLUMNS
 from .published import load_published, published_value
 
-__all__ = ["GenerativeModel", "model_for", "synthetic_ipd"]
+__all__ = [
+    "GenerativeModel",
+    "PublishedInference",
+    "inference_checks",
+    "model_for",
+    "published_inferences",
+    "synthetic_ipd",
+]
 
 _PER_ARM = (
     "hba1c_base_mean",
@@ -70,6 +90,8 @@ _PER_ARM = (
     "dropout",
 )
 _CALIBRATION_DRAWS = 100_000
+# Draws of an exact cohort before giving up on honouring the published inferences.
+_MAX_ATTEMPTS = 20
 
 
 def _bounds(design: TrialDesign, variable: str, lo: float, hi: float) -> tuple[float, float]:
@@ -768,10 +790,17 @@ def _model_cached(trial: str) -> GenerativeModel:
     )
     scalars: dict[str, Any] = {}
     for name, t in spec.get("assumed", {}).items():
-        if name in _PER_ARM:
-            per_arm[name] = dict.fromkeys(arms, float(t["value"]))
+        value = t.get("value")
+        if name in _PER_ARM and isinstance(value, Mapping):  # one value per arm
+            if set(value) != set(arms):
+                raise DesignError(
+                    str(path), f"assumed.{name}.value", "one value per arm " + str(arms), value
+                )
+            per_arm[name] = {a: float(value[a]) for a in arms}
+        elif name in _PER_ARM:
+            per_arm[name] = dict.fromkeys(arms, float(value))
         else:
-            scalars[name] = t["value"]
+            scalars[name] = value
         prov[name] = Provenance("assumed", reason=t.get("reason", ""))
     mspec = spec.get("model", {})
     scalars["sparse_parameters"] = tuple(mspec.get("sparse_parameters", ()))
@@ -782,6 +811,7 @@ def _model_cached(trial: str) -> GenerativeModel:
     missing = [f for f in _PER_ARM if f not in per_arm]
     if missing:
         raise DesignError(str(path), ", ".join(missing), "published or assumed model parameters")
+    _check_assumed_sds(design, pub, per_arm, analysed, prov, str(path))
     m = GenerativeModel(
         trial=trial,
         design=design,
@@ -797,6 +827,212 @@ def _model_cached(trial: str) -> GenerativeModel:
         source="calibrated so that the model's composite response rate equals the published one",
     )
     return dataclasses.replace(m, rho_hba1c_insulin=rho, provenance=prov)
+
+
+# ------------------------------------------------------------------------------------------
+# Published inferences: the between-arm p-values a cohort must not contradict
+# ------------------------------------------------------------------------------------------
+# A published exact p-value ("p = 0.0081") is honoured when the cohort's p is on the same side
+# of this conventional level (the conclusion it supports).
+_ALPHA = 0.05
+# Continuous endpoints whose per-arm mean and SD the model draws directly:
+# (PARAMCD, measure) -> (mean field, SD field) of GenerativeModel.
+_DRAWN_MOMENTS = {("INSDOSE", "pchg"): ("insulin_pchg_mean", "insulin_pchg_sd")}
+_INFERENCE_ROLES = ("percent", "change", "level")
+
+
+@dataclass(frozen=True)
+class PublishedInference:
+    """One published between-arm p-value of a design endpoint (a row of ``published.csv``)."""
+
+    endpoint: str
+    quantity: str
+    relation: str
+    value: float
+    line: int  # line of published.csv (the header is line 1)
+
+    def holds(self, p: float) -> bool:
+        """Whether a p-value ``p`` agrees with the published one (bound, or conclusion at
+        α = 0.05 for an exact published p)."""
+        if not math.isfinite(p):
+            return False
+        if self.relation == "=":
+            return (p < _ALPHA) == (self.value < _ALPHA)
+        return bool(_OPS[self.relation](p, self.value))
+
+    @property
+    def text(self) -> str:
+        if self.relation == "=":
+            verdict = "significant" if self.value < _ALPHA else "not significant"
+            return f"p = {self.value:g} ({verdict} at α = {_ALPHA:g})"
+        return f"p {self.relation} {self.value:g}"
+
+
+def published_inferences(design: TrialDesign, published: pd.DataFrame) -> list[PublishedInference]:
+    """The published between-arm p-values (experimental vs control, at the endpoint's week) of
+    every endpoint of ``design``, from a :func:`~trial_analysis.published.load_published` frame.
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> from trial_analysis.synthetic import published_inferences
+    >>> d, pub = ta.load_design("zang2022"), ta.published.load_published("zang2022")
+    >>> [(i.endpoint, i.text) for i in published_inferences(d, pub)][:2]
+    [('composite', 'p < 0.05'), ('insulin', 'p < 0.05')]
+    """
+    pair = f"{design.experimental_arm.name} vs {design.control_arm.name}"
+    out = []
+    for ep in design.endpoints:
+        quantities = {ep.published_quantity(r) for r in _INFERENCE_ROLES} - {None}
+        hit = (
+            published["quantity"].isin(quantities)
+            & (published["arm"] == pair)
+            & (published["statistic"] == "p_value")
+            & (published["week"] == ep.week).fillna(False)
+        )
+        for i, r in published.loc[hit].iterrows():
+            out.append(
+                PublishedInference(
+                    ep.id, str(r["quantity"]), str(r["relation"]), float(r["value"]), int(i) + 2
+                )
+            )
+    return out
+
+
+def _prespecified_p(ipd: IPD, ep: Any) -> list[tuple[str, float]]:
+    """``(method, p)`` of the endpoint's pre-specified between-arm test on ``ipd``, as the
+    reanalysis computes it (ANCOVA: model and HC3 SEs; Fisher: minimum-likelihood p, R's
+    ``fisher.test``), complete cases of the endpoint's population."""
+    from .binary import fisher_pvalues
+    from .continuous import ancova
+    from .reanalysis._common import ipd_population
+
+    d = ipd.design
+    e, c = d.experimental_arm.name, d.control_arm.name
+    ev = ipd.endpoint_values(ep.id, population=ipd_population(ep, None))
+    ev = ev.loc[ev["ARM"].isin((e, c))]
+    method = ep.method or ("fisher" if ep.type == "binary" else "ancova")
+    if method == "fisher" and ep.type == "binary":
+        v = ev.dropna(subset=["value"])
+        x = v.groupby("ARM")["value"].agg(["sum", "count"])
+        p = fisher_pvalues(
+            int(x.at[e, "sum"]), int(x.at[e, "count"]), int(x.at[c, "sum"]), int(x.at[c, "count"])
+        )["minlike"]
+        return [("Fisher exact (minimum likelihood)", p)]
+    if method == "ancova" and ep.type != "binary":
+        base = f"BASE_{ep.parameter}"
+        covs = [v for v in ep.covariates if v != base]
+        ev = ev.assign(y=(-1.0 if ep.negate else 1.0) * ev["value"])
+        ev = ev.dropna(subset=["y", base, *covs])
+        t = ancova(ev, "y", base, "ARM", control=c, covariates=covs).to_frame()
+        t = t.loc[t["comparison"] == f"{e} - {c}"]
+        return [(f"ANCOVA, {r['se_type']} SE", float(r["p_value"])) for _, r in t.iterrows()]
+    raise AnalysisError(
+        f"endpoint {ep.id!r}: its published p-value cannot be checked on a synthetic cohort: "
+        f"pre-specified method {method!r} (type {ep.type}) is not 'ancova' (continuous) or "
+        "'fisher' (binary)"
+    )
+
+
+def inference_checks(ipd: IPD, published: pd.DataFrame) -> pd.DataFrame:
+    """Each published between-arm p-value of ``ipd``'s design against the cohort's
+    pre-specified analysis of that endpoint (the endpoint's ``method`` in ``design.toml``).
+
+    Parameters
+    ----------
+    ipd : IPD
+        Patient-level data with a design (e.g. a synthetic cohort).
+    published : DataFrame
+        The trial's :func:`~trial_analysis.published.load_published` frame.
+
+    Returns
+    -------
+    DataFrame
+        ``endpoint, quantity, line, published, method, p_value, holds``: one row per
+        published p-value and analysis (ANCOVA gives a model-SE and an HC3 row).
+
+    Examples
+    --------
+    >>> import trial_analysis as ta
+    >>> ipd = ta.synthetic_ipd("zang2022")
+    >>> chk = ta.synthetic.inference_checks(ipd, ta.published.load_published("zang2022"))
+    >>> bool(chk["holds"].all())
+    True
+    """
+    if ipd.design is None:
+        raise ParameterError("ipd", "patient-level data with a design", ipd)
+    rows = []
+    for inf in published_inferences(ipd.design, published):
+        for method, p in _prespecified_p(ipd, ipd.design.endpoint(inf.endpoint)):
+            rows.append(
+                {
+                    "endpoint": inf.endpoint,
+                    "quantity": inf.quantity,
+                    "line": inf.line,
+                    "published": inf.text,
+                    "method": method,
+                    "p_value": p,
+                    "holds": inf.holds(p),
+                }
+            )
+    cols = ["endpoint", "quantity", "line", "published", "method", "p_value", "holds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _check_assumed_sds(
+    design: TrialDesign,
+    published: pd.DataFrame,
+    per_arm: dict[str, dict[str, float]],
+    analysed: Mapping[str, tuple[int, int]],
+    prov: dict[str, Provenance],
+    path: str,
+) -> None:
+    """Refuse assumed SDs under which the model itself contradicts a published inference.
+
+    For an endpoint whose mean and SD the model draws (``_DRAWN_MOMENTS``) with a published
+    between-arm p-value, the Student t-test at the model's means and SDs and the analysed
+    denominators (what an exact cohort, whose SDs are fitted to these, gives up to the
+    ANCOVA's baseline adjustment) must agree with it; the check is recorded in the SD's
+    provenance.
+    """
+    from .continuous import sd_sensitivity
+
+    e, c = design.experimental_arm.name, design.control_arm.name
+    src = published.attrs.get("source_file", "published.csv")
+    for inf in published_inferences(design, published):
+        ep = design.endpoint(inf.endpoint)
+        fields = _DRAWN_MOMENTS.get((ep.parameter, ep.measure))
+        if fields is None or fields[0] not in per_arm or fields[1] not in per_arm:
+            continue
+        if prov.get(fields[1], Provenance("assumed")).label != "assumed":
+            continue  # a published SD: the exact cohort's own check applies
+        mean, sd = per_arm[fields[0]], per_arm[fields[1]]
+        if mean[e] == mean[c]:
+            continue
+        n1, n2 = analysed[e][1], analysed[c][1]
+        level = inf.value if inf.relation != "=" else _ALPHA
+        res = sd_sensitivity(
+            mean[e], mean[c], n1, n2, sd=[sd[e]], alpha=level, sd_ratio=sd[c] / sd[e]
+        )
+        p = float(res.p_value[0])
+        where = f"{Path(src).name} line {inf.line} ({inf.quantity}, {e} vs {c})"
+        if not inf.holds(p):
+            raise DesignError(
+                path,
+                f"assumed.{fields[1]}.value",
+                f"SDs under which the t-test of endpoint {ep.id!r} at the analysed "
+                f"{n1}/{n2} agrees with the published {inf.text} ({where}); these give "
+                f"p = {p:.3g}, and with this SD ratio the {e} SD must be "
+                f"{'<' if inf.relation in ('<', '<=') else '>'} {res.sd_max:.3g}",
+                sd,
+            )
+        old = prov.get(fields[1], Provenance("assumed"))
+        note = (
+            f" Checked against the published {inf.text} ({where}): the t-test at these SDs and "
+            f"the analysed {n1}/{n2} gives p = {p:.3g} ({e} SD limit {res.sd_max:.3g}); exact "
+            "cohorts fit these SDs."
+        )
+        prov[fields[1]] = dataclasses.replace(old, reason=old.reason + note)
 
 
 # ------------------------------------------------------------------------------------------
@@ -949,7 +1185,8 @@ def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
             model.hba1c_48_sd[arm],
             what=f"{arm} HbA1c week 48",
         )
-        # Week-48 insulin dose on a 0.1 U/day grid; the mean of the stored % change is fitted.
+        # Week-48 insulin dose on a 0.1 U/day grid; the mean and SD of the stored % change are
+        # fitted (the SD to the model's, which honours the published between-arm p-value).
         margin = 0.01
         plo = np.where(fails_p, p_thr + margin, -100.0)
         phi = np.where(resp, p_thr - margin, 200.0)
@@ -964,7 +1201,7 @@ def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
             d0 * (1 + plo / 100),
             d0 * (1 + phi / 100),
             model.insulin_pchg_mean[arm],
-            None,
+            model.insulin_pchg_sd[arm],
             transform=pct,
             inverse=lambda t, d0=d0: d0 * (1 + t / 100),
             what=f"{arm} insulin week 48",
@@ -1007,20 +1244,25 @@ def synthetic_ipd(
         aggregate reproduced to the published precision in the analysed population
         (``PPROTFL = "Y"``): composite responders (each meeting both components; no
         non-responder meeting both), mean % insulin change, HbA1c mean and SD at weeks 0 and
-        48, GIR means at weeks 0 and 48. False: a fresh draw from :func:`model_for`'s model
-        (random withdrawals; aggregates vary as in a real trial).
+        48, GIR means at weeks 0 and 48; the % insulin change also has the model's SD per arm,
+        and every published between-arm p-value is honoured by the endpoint's pre-specified
+        test (a draw that contradicts one is redrawn; see the module docstring). False: a
+        fresh draw from :func:`model_for`'s model (random withdrawals; aggregates and p-values
+        vary as in a real trial).
     **overrides
         Parameters of the generative model (see :func:`model_for`).
 
     Returns
     -------
     IPD
-        ``synthetic=True``; both tables carry ``SYNTHFL = "Y"``.
+        ``synthetic=True``; both tables carry ``SYNTHFL = "Y"``. ``info["inferences"]`` is
+        :func:`inference_checks` of the cohort, ``info["draws"]`` the number of draws made.
 
     Notes
     -----
     Unanalysed patients (2 placebo patients for Zang 2022) are withdrawals: ``ITTFL = "Y"``,
-    ``PPROTFL = "N"``, ``DCSREAS`` filled, no data after the withdrawal visit. The published
+    ``PPROTFL = "N"``, ``DCSREAS`` filled, no data after the withdrawal visit. Raises
+    ``AnalysisError`` when no exact draw honours the published p-values. The published
     HbA1c changes ("decreased 1.31 %", "0.63 %") differ from the differences of the published
     means (1.50, 0.70) and cannot all hold in one cohort; the means are reproduced.
 
@@ -1043,12 +1285,36 @@ def synthetic_ipd(
         raise ParameterError("seed", "an integer", seed)
     rng = np.random.default_rng(seed)
     n = {a.name: a.n_randomised for a in model.design.arms}
-    if exact:
-        withdraw = {a: n[a] - model.analysed[a][1] for a in model.arms}
-        w = model._draw_wide(n, rng, withdraw, fixed=True)
-        w = _make_exact(model, w)
-    else:
-        w = model._draw_wide(n, rng, dict(model.dropout), fixed=False)
     src = f"synthetic:{name} seed={seed} exact={exact}"
-    ipd = model._assemble(w, n, rng, source=src)
-    return dataclasses.replace(ipd, info={"seed": int(seed), "exact": exact, "model": model})
+    published = load_published(name)
+    draws = 0
+    while True:
+        draws += 1
+        if exact:
+            withdraw = {a: n[a] - model.analysed[a][1] for a in model.arms}
+            w = _make_exact(model, model._draw_wide(n, rng, withdraw, fixed=True))
+        else:
+            w = model._draw_wide(n, rng, dict(model.dropout), fixed=False)
+        ipd = model._assemble(w, n, rng, source=src)
+        checks = inference_checks(ipd, published)
+        # An exact cohort is conditioned on the published inferences as on the published
+        # aggregates: a draw whose pre-specified test contradicts one is redrawn (same stream).
+        if not exact or checks["holds"].all():
+            break
+        if draws == _MAX_ATTEMPTS:
+            bad = checks.loc[~checks["holds"]].iloc[0]
+            raise AnalysisError(
+                f"no exact synthetic cohort of {name} (seed {seed}, {_MAX_ATTEMPTS} draws) "
+                f"honours the published {bad['published']} of endpoint {bad['endpoint']!r} "
+                f"(published.csv line {bad['line']}): the last draw's pre-specified "
+                f"{bad['method']} gives p = {bad['p_value']:.3g}; change the assumed "
+                "parameters (e.g. the SDs in synthetic_model.toml)"
+            )
+    info = {
+        "seed": int(seed),
+        "exact": exact,
+        "model": model,
+        "inferences": checks,
+        "draws": draws,
+    }
+    return dataclasses.replace(ipd, info=info)

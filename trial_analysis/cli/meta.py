@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -77,8 +78,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser("claims", help="audit a clinic's claims against the controlled evidence")
     c.add_argument("--evidence", help="evidence folder (default: the shipped data/evidence)")
+    c.add_argument(
+        "--claims",
+        help="claims.csv (with claims.toml beside it) or their folder (default: the evidence folder)",
+    )
     c.add_argument("--method", default="REML", choices=["REML", "DL", "PM", "SJ", "ML", "HE", "FE"])
-    c.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman for C1")
+    c.add_argument(
+        "--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman for pooled_range claims"
+    )
     c.add_argument("--rho", type=float, default=0.5)
     c.add_argument("--overlap", default="default")
     c.add_argument("--json", action="store_true", help="machine-readable output")
@@ -147,7 +154,8 @@ def _read_studies(path: Path) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     from .. import meta
-    from ..evidence import hba1c_effects, hba1c_table, load_evidence
+    from ..evidence import load_evidence
+    from ..meta.evidence import hba1c_effects, hba1c_table
 
     path = Path(args.data)
     if not path.exists():
@@ -226,13 +234,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from ..claims import audit_report
-    from ..evidence import load_evidence
+    from ..claims import audit
+    from ..evidence import load_claims, load_evidence
 
-    ev = load_evidence(args.evidence) if args.evidence else None
+    ev = load_evidence(args.evidence)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
-        res = audit_report(
+        res = audit(
+            load_claims(args.claims if args.claims else args.evidence),
             ev,
             method=args.method,
             test="knha" if args.hksj else "z",
@@ -245,7 +254,7 @@ def run_claims(args: argparse.Namespace) -> int:
     tab = res.to_frame()
     for r in tab.itertuples():
         est = ""
-        if r.id == "C1":
+        if r.rule == "pooled_range" and math.isfinite(r.estimate):
             est = (
                 f" Estimate {r.estimate:.2f} (CI {r.ci_low:.2f} to {r.ci_high:.2f}; "
                 f"PI {r.pi_low:.2f} to {r.pi_high:.2f})"

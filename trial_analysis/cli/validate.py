@@ -22,11 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Exit code 0 when clean, 1 when the data have problems."
         ),
     )
-    p.add_argument("path", help="folder with subjects.* and measurements.*, or an .xlsx workbook")
+    p.add_argument(
+        "path",
+        help="folder with subjects.* and measurements.*, a folder of ADaM data sets (ADSL + "
+        "BDS under any names), an .xlsx workbook, or a shipped trial name",
+    )
     p.add_argument(
         "--design",
-        help="trial name or design.toml path (default: design.toml in the folder, the STUDYID "
-        "column's trial, or zang2022)",
+        help="trial name or design.toml path (default: design.toml in the folder, else the "
+        "STUDYID column's shipped trial; ADaM data without a design are read as they are)",
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument(

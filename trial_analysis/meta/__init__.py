@@ -73,6 +73,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:  # plots import matplotlib: load on first use
+    if name == "evidence":  # effect sizes from an evidence base (ta.meta.evidence)
+        import importlib
+
+        return importlib.import_module(f"{__name__}.evidence")
     if name in ("forest_plot", "funnel_plot"):
         from . import plots
 

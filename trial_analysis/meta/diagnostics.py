@@ -487,7 +487,7 @@ def rho_sensitivity(
     Parameters
     ----------
     effects : callable
-        ``rho -> EffectSizes`` (e.g. :func:`trial_analysis.evidence.hba1c_effects` with
+        ``rho -> EffectSizes`` (e.g. :func:`trial_analysis.meta.evidence.hba1c_effects` with
         ``rho`` bound).
     rhos : sequence of float
         Correlations in [-1, 1].

@@ -77,6 +77,8 @@ class ContinuousReanalysis(Result):
     title: str = ""
     mmrm_fit: Any = field(default=None, repr=False, compare=False)
     tipping: Any = field(default=None, repr=False, compare=False)
+    #: (AVISITN, study week) of the design's visits, for the trajectory figure's axis
+    visit_weeks: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """All estimate tables stacked, with a ``section`` column (published values excluded)."""
@@ -136,7 +138,9 @@ class ContinuousReanalysis(Result):
                 out["rho_curve"] = self.audit.rho_by_endpoint[self.endpoint].plot()
         if self.mmrm_fit is not None:
             out["mmrm_trajectory"] = self.mmrm_fit.plot(
-                xlabel="visit", ylabel=f"LS-mean {self.measure_label}"
+                xlabel="week",
+                ylabel=f"LS-mean {self.measure_label}",
+                times=dict(self.visit_weeks) or None,
             )
         if self.tipping is not None:
             out["tipping_point"] = self.tipping.plot()
@@ -625,5 +629,6 @@ def analyse_continuous(
         extra_notes=tuple(notes),
         mmrm_fit=fit,
         tipping=tipping,
+        visit_weeks=tuple((v.avisitn, v.weeks) for v in design.visits),
         title=f"{design.short_title}: {ep.label} ({pair_label(e, c)})",
     )

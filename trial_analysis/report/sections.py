@@ -330,7 +330,7 @@ _FIGURE_AFTER = {
 }
 
 # printed at the designed width where hand-placed text (the ρ curve's legend) would collide
-_FIGURE_WIDTHS = {"rho_curve": 0.95}
+_FIGURE_WIDTHS = {"rho_curve": 0.95, "sd_curve": 0.9}
 
 
 def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
@@ -376,17 +376,22 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
             res = getattr(r, name)
             if res is not None:
                 s.add(table_from(res, caption, source="published"))
-        for name, caption in (
-            ("sensitivity", "Risk difference with its interval under each missing-data scenario."),
+        for name, caption, width in (
+            (
+                "sensitivity",
+                "Risk difference with its interval under each missing-data scenario.",
+                0.75,
+            ),
             (
                 "tipping_point",
-                "Tipping-point map: p-value for each number of responders among "
-                "the non-analysed patients.",
+                "Tipping-point map: p-value for each number of responders among the "
+                "non-analysed patients.",
+                0.75,  # its designed width: the cell labels collide if narrowed
             ),
-            ("bayes", "Prior and posterior densities of the risk difference."),
+            ("bayes", "Prior and posterior densities of the risk difference.", 0.8),
         ):
             if name in figs:
-                s.add(FigureBlock(figs[name], caption, width=0.7, source="published"))
+                s.add(FigureBlock(figs[name], caption, width=width, source="published"))
     if r.ipd_comparison is not None:
         s.add(*_synthetic_callout(ctx))
         s.add(
@@ -509,7 +514,8 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
     from ..power import power_two_means
 
     res = _reanalysis(ctx)
-    out = []
+    out: list[dict[str, Any]] = []
+    se_obs: list[float] = []
     for r in res.of(ep.id):
         t = r.sections.get("ipd")
         if t is None:
@@ -519,6 +525,7 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
             continue
         row = row.iloc[0]
         sd = row["se"] / (1 / row["n1"] + 1 / row["n2"]) ** 0.5
+        se_obs.append(float(row["se"]))
         for power in (0.8, 0.9):
             ss = power_two_means(abs(row["estimate"]), sd, power=power)
             out.append(
@@ -548,6 +555,14 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
             source=_data_source(ctx),
         )
     )
+    first = out[0]
+    _sequential_block(
+        s,
+        lambda d: d.sample_size_means(first["effect"], first["residual SD"]),
+        first["effect"],
+        se_obs[0],
+        _data_source(ctx),
+    )
     return s
 
 
@@ -569,8 +584,35 @@ def planning_section(ctx: ReportContext) -> Section | None:
     return None
 
 
+def _sequential_block(s: Section, size_of: Any, effect: float, se: float, src: str) -> None:
+    """The group-sequential alternative beside the fixed design, sized for the reanalysed
+    effect and averaged over its uncertainty (:func:`trial_analysis.power.sequential_alternative`)."""
+    from ..power import group_sequential, sequential_alternative
+
+    d = group_sequential(3, 0.025, 0.2, futility="obrien-fleming")
+    alt = sequential_alternative(size_of(d), effect, se)
+    s.add(
+        table_from(
+            d,
+            "A three-look group-sequential design (Lan-DeMets O'Brien-Fleming-type alpha "
+            "spending, one-sided alpha 0.025, power 0.8, non-binding O'Brien-Fleming-type beta "
+            "spending futility): boundaries and exit probabilities.",
+            source="computed",
+        )
+    )
+    s.add(
+        table_from(
+            alt,
+            f"Fixed versus group-sequential design for the reanalysed effect {effect:.3g} "
+            f"(SE {se:.2g}): maximum and expected sample size, power at the estimate and "
+            "assurance averaged over its uncertainty.",
+            source=src,
+        )
+    )
+
+
 def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | None:
-    from ..power import assurance, exact_power, group_sequential, power_curve, sample_size
+    from ..power import assurance, exact_power, power_curve, sample_size
 
     x1, n1, x2, n2, src = counts
     p1, p2 = x1 / n1, x2 / n2
@@ -636,15 +678,8 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
             source=src,
         )
     )
-    gs = group_sequential(3)
-    s.add(
-        table_from(
-            gs,
-            "A three-stage group-sequential alternative (Lan-DeMets O'Brien-Fleming-type "
-            "spending, one-sided alpha 0.025, power 0.8): boundaries and exit probabilities.",
-            source="computed",
-        )
-    )
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    _sequential_block(s, lambda d: d.sample_size_rates(p1, p2), p1 - p2, se, src)
     return s
 
 
@@ -652,14 +687,14 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
 def evidence_section(ctx: ReportContext) -> Section | None:
     """The trial among the other controlled trials and an audit of claims, for a trial that the
     evidence base (``data/evidence/trials.csv``) lists."""
-    from ..claims import audit_report
-    from ..evidence import load_evidence
+    from ..claims import audit
+    from ..evidence import load_claims, load_evidence
 
     ev = ctx.cached("evidence", load_evidence)
     if ctx.design.id not in set(ev.trials["trial_id"]):
         return None
 
-    rep = ctx.cached("claims", audit_report)
+    rep = ctx.cached("claims", lambda: audit(load_claims(), ev))
     s = Section("evidence", "Evidence and claims")
     s.add(
         Para(
@@ -686,7 +721,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
         s.add(
             table_from(
                 pooled,
-                "Pooled between-arm difference of the evidence base (experimental minus control).",
+                f"Pooled between-arm difference of the evidence base ({rep.comparison}).",
                 columns=[c for c in cols if c in pooled.to_frame()],
                 source="published",
             )
@@ -696,7 +731,7 @@ def evidence_section(ctx: ReportContext) -> Section | None:
                 pooled.forest_plot(),
                 "Forest plot of the between-arm differences, with the pooled estimate and its "
                 "prediction interval.",
-                width=0.85,
+                width=1.0,
                 source="published",
             )
         )

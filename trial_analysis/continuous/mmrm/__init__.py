@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -476,8 +476,19 @@ class MMRMResult(Result):
         )
         return d
 
-    def plot(self, *, ax: Any = None, xlabel: str | None = None, ylabel: str | None = None):
-        """LS-mean trajectories by arm with confidence intervals; returns a matplotlib Figure."""
+    def plot(
+        self,
+        *,
+        ax: Any = None,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        times: Mapping[Any, float] | None = None,
+    ):
+        """LS-mean trajectories by arm with confidence intervals; returns a matplotlib Figure.
+
+        ``times`` places each visit level at a time (e.g. study weeks of visit numbers);
+        default: numeric visits at their value, others evenly spaced.
+        """
         from ..._figures import TrialFigure
 
         if ax is None:
@@ -486,7 +497,17 @@ class MMRMResult(Result):
         else:
             fig = ax.figure
         numeric = all(isinstance(v, (int, float, np.integer, np.floating)) for v in self.visits)
-        xs = np.array(self.visits, float) if numeric else np.arange(len(self.visits), dtype=float)
+        if times is not None:
+            xs = np.array([float(times.get(v, np.nan)) for v in self.visits])
+            numeric = bool(np.isfinite(xs).all())
+            if not numeric:
+                xs = np.arange(len(self.visits), dtype=float)
+        else:
+            xs = (
+                np.array(self.visits, float)
+                if numeric
+                else np.arange(len(self.visits), dtype=float)
+            )
         span = (xs.max() - xs.min()) or 1.0
         for j, a in enumerate(self.arms):
             sub = self.lsmeans[self.lsmeans["arm"] == a]
