@@ -36,12 +36,15 @@ from ...errors import (
     Problem,
 )
 from ...results import SYNTHETIC_NOTE, Result, to_jsonable
+from ._batch import fit_batch
 from ._covariance import ALIASES, COVARIANCES, LABELS, make_structure
 from ._engine import (
     Engine,
     build_patterns,
     fixed_effect_derivatives,
     kenward_roger,
+    kenward_roger_df,
+    satterthwaite_df,
     single_blas_thread,
 )
 
@@ -52,6 +55,7 @@ __all__ = [
     "MMRMResult",
     "compare_covariances",
     "fit",
+    "fit_batch",
 ]
 
 DF_METHODS = ("satterthwaite", "kenward-roger")
@@ -772,16 +776,12 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
             PL = L @ Phi  # rows Phi l
             g = np.einsum("ra,iab,rb->ri", PL, M, PL)
             v = np.einsum("ra,ab,rb->r", L, Phi, L)
-            return 2 * v**2 / np.einsum("ri,ij,rj->r", g, Hinv, g)
+            return satterthwaite_df(v, g, Hinv)
     else:
         C, M, W = kenward_roger(eng, S, ev)
 
         def dfs(L: np.ndarray) -> np.ndarray:
-            PL = L @ Phi
-            a = np.einsum("ra,iab,rb->ri", PL, M, PL)
-            v = np.einsum("ra,ab,rb->r", L, Phi, L)
-            Avals = np.einsum("ri,ij,rj->r", a, W, a) / v**2
-            return 2.0 / Avals
+            return kenward_roger_df(L, Phi, M, W)
 
     def table(L: np.ndarray):
         est = L @ beta

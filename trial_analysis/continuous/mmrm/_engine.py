@@ -27,6 +27,37 @@ from ._covariance import Structure
 LOG2PI = float(np.log(2 * np.pi))
 
 
+# ---------------------------------------------------------------------------------------
+# formulas shared by the single fit (Engine) and the batched fits (_batch): each works on
+# arrays with any leading (pattern, replicate) axes
+# ---------------------------------------------------------------------------------------
+def reml_loglik(n_obs, p: int, logdet_v, logdet_xtvx, quad):
+    """l_R = -1/2 [(N - p) log 2pi + sum_i log|V_i| + log|X'V^-1 X| + r'V^-1 r]."""
+    return -0.5 * ((n_obs - p) * LOG2PI + logdet_v + logdet_xtvx + quad)
+
+
+def pattern_sigma_gradient(n, vinv, W, RR):
+    """One pattern's term of G, where dl_R/dtheta_i = -1/2 sum(dSigma_i * G):
+    n V^-1 - V^-1 (W + RR) V^-1, with W = sum_s X_s Phi X_s' and RR = sum_s r_s r_s'."""
+    n = np.asarray(n, dtype=float)
+    return n[..., None, None] * vinv - vinv @ (W + RR) @ vinv
+
+
+def kenward_roger_df(L, Phi, M, W):
+    """Kenward-Roger df of the contrasts (rows of L) for one contrast each: 2 / A with
+    A = sum_ij W_ij a_i a_j / (l'Phi l)^2 and a_i = l' Phi P_i Phi l (Kenward & Roger 1997)."""
+    PL = L @ Phi
+    a = np.einsum("ra,iab,rb->ri", PL, M, PL)
+    v = np.einsum("ra,ab,rb->r", L, Phi, L)
+    return 2.0 / (np.einsum("ri,ij,rj->r", a, W, a) / v**2)
+
+
+def satterthwaite_df(v, g, Hinv):
+    """Satterthwaite df 2 (l'C l)^2 / (g' H^-1 g) of contrasts with variance ``v = l'C l``
+    and ``g_k = l' Phi M_k Phi l`` (= -l' dC/dtheta_k l); leading axes broadcast."""
+    return 2 * v**2 / np.einsum("...i,...ij,...j->...", g, Hinv, g)
+
+
 def single_blas_thread() -> Any:
     """Context limiting BLAS to one thread: the fit is thousands of tiny matrix products, for
     which OpenBLAS threads cost more than they give (3x slower on a busy 2-core machine)."""
@@ -154,9 +185,7 @@ class Engine:
         beta = sla.cho_solve(cx, xtvy, check_finite=False)
         phi = sla.cho_solve(cx, np.eye(p), check_finite=False)
         quad = yvy - beta @ xtvy
-        ll = -0.5 * (
-            (self.n_obs - p) * LOG2PI + logdet + 2.0 * np.sum(np.log(np.diag(cx[0]))) + quad
-        )
+        ll = reml_loglik(self.n_obs, p, logdet, 2.0 * np.sum(np.log(np.diag(cx[0]))), quad)
         self.n_evals += 1
         ev = Evaluation(float(ll), beta, phi, vinvs)
         if gradient:
@@ -174,7 +203,7 @@ class Engine:
                     - F.transpose(0, 2, 1)
                     + (b.sxx @ bb).reshape(g, k, k)
                 )
-                Gp = b.n[:, None, None] * vinv - vinv @ (W + RR) @ vinv
+                Gp = pattern_sigma_gradient(b.n, vinv, W, RR)
                 np.add.at(G, (b.idx[:, :, None], b.idx[:, None, :]), Gp)
             ev.grad_sigma = G
         return ev
@@ -225,7 +254,7 @@ class Engine:
                 - np.swapaxes(F, -1, -2)
                 + (bb @ b.sxx2.T).reshape(m, g, k, k)
             )
-            Gp = b.n[None, :, None, None] * vinv - vinv @ (W + RR) @ vinv
+            Gp = pattern_sigma_gradient(b.n, vinv, W, RR)
             for j in range(g):
                 G[:, b.idx[j][:, None], b.idx[j][None, :]] += Gp[:, j]
         dS = np.stack([st.jacobian(t) for t in thetas])  # (m, n, T, T)
