@@ -521,7 +521,7 @@ def analysis_set(
             f"{first['USUBJID']} at AVISITN {first['AVISITN']:g}) after the record selection"
             + (hint or "; select one record per visit with an analysis flag: flag=...")
         )
-    for c in ("AVAL", "BASE", "CHG"):
+    for c in ("AVAL", "BASE", "CHG", "PCHG"):
         if c in out.columns:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     derived = []
@@ -541,6 +541,11 @@ def analysis_set(
         calc = out["AVAL"] - out["BASE"]
         out["CHG"] = out["CHG"].fillna(calc) if "CHG" in out.columns else calc
         derived.append("CHG = AVAL - BASE where blank")
+    # percent change where blank and defined (blank when BASE is 0, as the documented format)
+    pcalc = (100 * out["CHG"] / out["BASE"]).where(out["BASE"] != 0)
+    if "PCHG" not in out.columns or (out["PCHG"].isna() & pcalc.notna()).any():
+        out["PCHG"] = out["PCHG"].fillna(pcalc) if "PCHG" in out.columns else pcalc
+        derived.append("PCHG = 100 * CHG / BASE where blank")
     order = {a: i for i, a in enumerate(arms_l)}
     out = out.assign(_a=out["ARM"].map(order), AVISITN=out["AVISITN"].astype(float))
     out = out.sort_values(["_a", "USUBJID", "AVISITN"], kind="stable").drop(columns="_a")

@@ -445,11 +445,7 @@ class IPD(Result):
                     param, visits=[ep.avisitn], population=population or ep.population or None
                 ).set_index("USUBJID")
             a = cache[param]
-            if meas == "pchg":
-                v = a["PCHG"] if "PCHG" in a.columns else 100 * a["CHG"] / a["BASE"]
-                v = v.where(v.notna(), 100 * a["CHG"] / a["BASE"])
-            else:
-                v = a[{"value": "AVAL", "chg": "CHG"}[meas]]
+            v = a[{"value": "AVAL", "chg": "CHG", "pchg": "PCHG"}[meas]]
             return pd.to_numeric(v, errors="coerce").reindex(ids).to_numpy(dtype=float)
 
         out = self._values_frame(ep, measure, ids, subj)
@@ -2079,11 +2075,12 @@ def _adam_design_problems(
 
 def _trial_data_folder(name: str) -> Path:
     """The patient-level data a shipped trial has (``data/<trial>/adam/``)."""
-    from ._paths import trial_dir
+    from ._paths import patient_data_dir, trial_dir
 
     d = trial_dir(name)
-    if (d / "adam").is_dir():
-        return d / "adam"
+    found = patient_data_dir(d)
+    if found is not None:
+        return found
     raise DataValidationError(
         [
             Problem(

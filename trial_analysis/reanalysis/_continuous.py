@@ -386,8 +386,6 @@ def _long(ipd, ep, sign: float, arms, population: str) -> pd.DataFrame:
         m = ipd.analysis_set(ep.parameter, population=population)
         m = m.loc[m["AVISITN"] <= ep.avisitn].copy()
         m["ARM"] = m["ARM"].astype(str)
-        if ep.measure == "pchg" and "PCHG" not in m.columns:
-            m["PCHG"] = 100 * m["CHG"] / m["BASE"]
     else:
         subj = ipd.population(population)[["USUBJID", "ARM"]]
         m = ipd.measurements
