@@ -37,6 +37,12 @@ def available_trials() -> list[str]:
     return sorted(p.parent.name for p in data_dir().glob("*/design.toml"))
 
 
+def patient_data_dir(folder: Path) -> Path | None:
+    """The real patient-level data a trial folder ships (ADaM files in ``adam/``), if any."""
+    d = folder / "adam"
+    return d if d.is_dir() else None
+
+
 def trial_dir(name: str | Path) -> Path:
     """The data folder of a trial: a shipped trial's name (``trial_dir("zang2022")``), or the
     path, relative or absolute, of a user's trial folder holding a ``design.toml`` (or of

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._paths import trial_dir
+from ._paths import patient_data_dir, trial_dir
 from .design import TrialDesign, load_design
 from .errors import ParameterError, TrialAnalysisError
 from .published import COLUMNS as PUBLISHED_COLUMNS
@@ -51,9 +51,7 @@ class Trial:
     @property
     def patient_data_folder(self) -> Path | None:
         """The real patient-level data the trial ships (ADaM files in ``adam/``), if any."""
-        if self.folder is not None and (self.folder / "adam").is_dir():
-            return self.folder / "adam"
-        return None
+        return None if self.folder is None else patient_data_dir(self.folder)
 
     @property
     def has_patient_data(self) -> bool:

@@ -23,7 +23,7 @@ from ..errors import AnalysisError, ParameterError
 from ..results import SYNTHETIC_NOTE, Result, frame_to_text
 from ..trial import Trial, load_trial, resolve_ipd
 from ._binary import BinaryReanalysis, analyse_binary
-from ._common import SOURCES
+from ._common import SOURCES, data_source
 from ._continuous import ContinuousReanalysis, analyse_continuous
 from ._survival import TimeToEventReanalysis, analyse_time_to_event
 
@@ -38,6 +38,7 @@ __all__ = [
     "analyse_binary",
     "analyse_continuous",
     "analyse_time_to_event",
+    "data_source",
     "reanalyze",
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..plots import design_timeline
+from ..reanalysis import data_source
 from .build import ReportContext
 from .content import (
     Bold,
@@ -162,7 +163,7 @@ def _synthetic_callout(ctx: ReportContext) -> list[Callout]:
 
 def _data_source(ctx: ReportContext) -> str:
     """``synthetic`` or ``patient-level``: what the patient-level tables rest on."""
-    return "synthetic" if ctx.synthetic else "patient-level"
+    return data_source(ctx.synthetic)
 
 
 def flow_section(ctx: ReportContext) -> Section | None:
