@@ -8,24 +8,7 @@ import numpy as np
 import pytest
 
 import trial_analysis as ta
-
-
-def _endpoint(endpoint, trial, ipd=None, seed=20220503, n1=None, n2=None):
-    """The engine's result for one continuous endpoint (its first experimental arm)."""
-    if n1 is None and n2 is None:
-        return ta.reanalyze(trial, endpoint, ipd=ipd, seed=seed)[endpoint]
-    t = ta.load_trial(trial)
-    return ta.reanalysis.analyse_continuous(
-        t, t.design.endpoint(endpoint), t.design.experimental_arm, ipd=ipd, seed=seed, n1=n1, n2=n2
-    )
-
-
-def reanalyze_hba1c(trial, ipd=None, seed=20220503, **kw):
-    return _endpoint("hba1c", trial, ipd, seed, **kw)
-
-
-def reanalyze_insulin(trial, ipd=None, seed=20220503, **kw):
-    return _endpoint("insulin", trial, ipd, seed, **kw)
+from tests._engine import reanalyze_hba1c
 
 
 @pytest.fixture(scope="module")
