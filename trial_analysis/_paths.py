@@ -37,6 +37,27 @@ def available_trials() -> list[str]:
     return sorted(p.parent.name for p in data_dir().glob("*/design.toml"))
 
 
+def is_shipped(path: str | Path) -> bool:
+    """Whether ``path`` lies inside the package's ``data/`` (a shipped trial's files)."""
+    try:
+        return Path(path).resolve().is_relative_to(data_dir().resolve())
+    except Exception:
+        return False
+
+
+def display_path(path: str | Path) -> str:
+    """A path as outputs print it: relative to the repository (``data/zang2022/design.toml``)
+    for shipped data, relative to the working folder when inside it, else from the trial
+    folder's parent — never an absolute path of this machine."""
+    p = Path(path).resolve()
+    if is_shipped(p):
+        return str(Path("data") / p.relative_to(data_dir().resolve()))
+    cwd = Path.cwd().resolve()
+    if p.is_relative_to(cwd):
+        return str(p.relative_to(cwd))
+    return str(Path(*p.parts[-3:]))
+
+
 def patient_data_dir(folder: Path) -> Path | None:
     """The real patient-level data a trial folder ships (ADaM files in ``adam/``), if any."""
     d = folder / "adam"

@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import adam
 from ._optional import require
-from ._paths import available_trials
+from ._paths import available_trials, display_path, is_shipped
 from ._validate import check_choice
 from .design import Component, TrialDesign, load_design
 from .errors import DataValidationError, ParameterError, Problem
@@ -2001,7 +2001,8 @@ def _load_adam(folder: Path, design: Any, lim: Mapping[str, int] | None = None) 
         measurements,
         d,
         synthetic=False,
-        source=str(folder),
+        # a shipped trial's data are named as in the repository, a user's folder as given
+        source=display_path(folder) if is_shipped(folder) else str(folder),
         info=info,
         adam=True,
         tte=tte_frame,

@@ -15,6 +15,7 @@ import matplotlib
 import pandas as pd
 
 from .._io import atomic_write
+from .._paths import display_path
 from .._validate import check_choice
 from ..design import TrialDesign
 from ..results import SYNTHETIC_NOTE
@@ -67,25 +68,6 @@ class ReportContext:
         files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for f in files:
             self.inputs[display_path(f)] = sha256_file(f)
-
-
-def display_path(path: str | Path) -> str:
-    """A path as the report prints it: relative to the repository (``data/zang2022/design.toml``)
-    for shipped data, relative to the working folder when inside it, else from the trial
-    folder's parent — never an absolute path of this machine."""
-    p = Path(path).resolve()
-    from .._paths import data_dir
-
-    try:
-        data = data_dir().resolve()
-    except Exception:
-        data = None
-    if data is not None and p.is_relative_to(data):
-        return str(Path("data") / p.relative_to(data))
-    cwd = Path.cwd().resolve()
-    if p.is_relative_to(cwd):
-        return str(p.relative_to(cwd))
-    return str(Path(*p.parts[-3:]))
 
 
 def _resolve_ipd(ctx: ReportContext, ipd: Any) -> Any:
