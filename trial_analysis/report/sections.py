@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..plots import design_timeline
 from ..reanalysis import data_source
+from ..results import format_number
 from .build import ReportContext
 from .content import (
     Bold,
@@ -209,7 +210,8 @@ def flow_section(ctx: ReportContext) -> Section | None:
         from ..synthetic import model_for
 
         params = model_for(ctx.trial).to_frame()
-        params = params.loc[params["provenance"] != "published"].astype({"value": str})
+        params = params.loc[params["provenance"] != "published"].copy()
+        params["value"] = params["value"].map(format_number)  # journal decimals, as tables
         s.add(
             TableBlock(
                 params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
