@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..plots import design_timeline
 from ..reanalysis import data_source
-from ..results import format_number
+from ..results import format_cell
 from .build import ReportContext
 from .content import (
     Bold,
@@ -211,7 +211,7 @@ def flow_section(ctx: ReportContext) -> Section | None:
 
         params = model_for(ctx.trial).to_frame()
         params = params.loc[params["provenance"] != "published"].copy()
-        params["value"] = params["value"].map(format_number)  # journal decimals, as tables
+        params["value"] = params["value"].map(format_cell)  # journal decimals, tuples joined
         s.add(
             TableBlock(
                 params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
@@ -393,7 +393,7 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
         ):
             res = getattr(r, name)
             if res is not None:
-                s.add(table_from(res, caption, source="published"))
+                s.add(table_from(res, caption, columns=_named_columns(res), source="published"))
         for name, caption, width in (
             (
                 "sensitivity",
@@ -429,6 +429,13 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
                 source=src,
             )
         )
+
+
+def _named_columns(res: Any) -> list[str] | None:
+    """A result's columns without a test id printed beside the test's name (``test`` and
+    ``method`` of a fragility table)."""
+    cols = list(res.to_frame().columns)
+    return [c for c in cols if c != "test"] if {"test", "method"} <= set(cols) else None
 
 
 def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
@@ -662,11 +669,14 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
         for target in (0.8, 0.9):
             rows.append(sample_size(p1, p2, power=target, test=t).to_frame().iloc[0])
     table = pd.DataFrame(rows).reset_index(drop=True)
+    from .labels import test_label
+
+    shown = table.assign(test=[test_label(t) or t for t in table["test"]])
     s.add(
         table_from(
-            table,
-            "Sample size per arm for 80% and 90% power. For exact tests n1_first is the first n "
-            "reaching the target and n1 the smallest n beyond which power never drops below it.",
+            shown,
+            "Sample size per arm for 80% and 90% power. For exact tests the first n reaching the "
+            "target is given beside the smallest n beyond which power never drops below it.",
             source=src,
         )
     )
@@ -880,6 +890,61 @@ def findings_section(ctx: ReportContext) -> Section:
 SectionFunc = Callable[[ReportContext], "Section | None"]
 
 
+def _worded_runs(text: Any, design: Any) -> Any:
+    """Runs with code spellings in words (:func:`.labels.plain_text`); ``Code`` runs (commands,
+    file names), references and links are kept as they are."""
+    from .content import runs_of
+    from .labels import plain_text
+
+    out: list[Any] = []
+    for r in runs_of(text):
+        if isinstance(r, str):
+            out.append(plain_text(r, design))
+        elif isinstance(r, (Bold, Italic)):
+            out.append(type(r)(plain_text(r.text, design)))
+        else:
+            out.append(r)
+    return tuple(out)
+
+
+def worded(sec: Section | None, design: Any) -> Section | None:
+    """The report's wording pass over a built section: identifiers of the engine and of the data
+    files (covariates ``BASE_<PARAMCD>``, model parameters, test ids, data-source strings,
+    tuples, long floats) become words in every paragraph, caption, table cell and note."""
+    import dataclasses
+
+    from .labels import plain_text
+
+    if sec is None:
+        return None
+    blocks: list[Any] = []
+    for b in sec.blocks:
+        if isinstance(b, Heading):
+            b = dataclasses.replace(b, text=plain_text(b.text, design))
+        elif isinstance(b, (Para, Callout)):
+            b = dataclasses.replace(b, text=_worded_runs(b.text, design))
+        elif isinstance(b, TableBlock):
+            frame = b.frame.map(lambda v: plain_text(v, design) if isinstance(v, str) else v)
+            b = dataclasses.replace(
+                b,
+                frame=frame,
+                caption=_worded_runs(b.caption, design),
+                notes=tuple(plain_text(n, design) for n in b.notes),
+            )
+        elif isinstance(b, FigureBlock):
+            b = dataclasses.replace(b, caption=_worded_runs(b.caption, design))
+        blocks.append(b)
+    sec.blocks = blocks
+    return sec
+
+
+def _in_words(func: SectionFunc) -> SectionFunc:
+    def run(ctx: ReportContext) -> Section | None:
+        return worded(func(ctx), ctx.design)
+
+    return run
+
+
 def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
     """The report's sections for this trial and the data it has, in order: findings, design,
     flow and baseline (with patient-level data), the published-number audit (with published
@@ -901,4 +966,6 @@ def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
         ("evidence", "Evidence and claims", evidence_section),
         ("reproducibility", "Reproducibility", reproducibility_section),
     ]
-    return out
+    # every section through the wording pass; the reproducibility appendix prints commands,
+    # file names and versions as they are
+    return [(k, t, f if k == "reproducibility" else _in_words(f)) for k, t, f in out]
