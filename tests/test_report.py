@@ -275,3 +275,64 @@ def cdisc_html_text(tmp_path_factory) -> str:
 def test_cdisc_report_prints_no_code(cdisc_html_text):
     found = code_in(cdisc_html_text)
     assert found == [], "\n".join(found[:40])
+
+
+def _section_text(text: str, title: str) -> str:
+    """The body of a numbered section (not its contents-page entry) up to the next section."""
+    m = re.search(rf"(\d+)\. {re.escape(title)} (?!\.)", text)
+    assert m, title
+    nxt = re.search(
+        rf"(?<!Table )(?<!Figure )(?<!\d){int(m.group(1)) + 1}\. [A-Z]", text[m.end() :]
+    )
+    return text[m.end() : m.end() + nxt.start()] if nxt else text[m.end() :]
+
+
+def test_discussion_closes_the_analyses_with_computed_limitations(report_pdf):
+    """Issue 15, item 1: a closing discussion computed by rules — the data-source limitation,
+    fragility (index 1 on 9/45 vs 2/44), multiplicity, missing data (2 placebo patients) and the
+    next trial linked to the planning section — last before the references."""
+    _, text = report_pdf
+    disc = _section_text(text, "Discussion and limitations")
+    assert "Data. The patient-level analyses use a synthetic cohort" in disc
+    assert "fragility index 1" in disc and "in the Placebo arm" in disc
+    assert "Multiplicity. The report computes" in disc
+    assert "2 of 91 randomised patients (Placebo 2) are missing" in disc
+    planning = re.search(r"(\d+)\. Planning the next trial (?!\.)", text).group(1)
+    assert "Next trial." in disc and f"Section {planning}," in disc  # a resolved reference
+    number = int(re.search(r"(\d+)\. Discussion and limitations (?!\.)", text).group(1))
+    assert re.search(rf"{number + 1}\. References (?!\.)", text)
+
+
+def test_every_patient_table_names_its_population_with_n_per_arm(report_pdf):
+    """Issue 15, item 3: one vocabulary, defined once; placebo 44 (complete cases, ANCOVA)
+    and 46 (ITT, MMRM) are two populations by name."""
+    _, text = report_pdf
+    assert text.count("Analysis populations (randomised: UC-MSC 45, Placebo 46)") == 1
+    assert "Population: complete cases (n = 45 / 44)" in text
+    assert "Population: ITT (all randomised; n = 45 / 46)" in text
+    for old in ("Analysed (primary)", "ITT with 2 left out"):
+        assert old not in _section_text(text, "Key findings"), old
+
+
+def test_tables_print_short_analysis_labels(report_pdf):
+    """Issue 15, item 2: the measure and the model formula in a note, not in every row."""
+    _, text = report_pdf
+    assert "ANCOVA, model SE" in text and "MMRM, Week 48" in text
+    assert "~ arm + baseline, model SE" not in text
+    assert "ANCOVA models: % reduction in total daily insulin dose ~ arm + baseline" in text
+
+
+def test_synthetic_section_shows_the_unpublished_sd_range(report_pdf):
+    """Issue 15, item 2 of 'What to build': the patient-level pre-specified analysis across the
+    insulin SDs, and where the conclusion flips."""
+    _, text = report_pdf
+    flow = _section_text(text, "Participant flow and baseline")
+    assert "The assumed SD: Percentage reduction in daily insulin dose" in flow
+    assert "the conclusion flips" in flow and "exact, " in flow
+
+
+def test_cdisc_discussion_is_its_own(cdisc_html_text):
+    """Another trial gets its own discussion: real patient data, three arms."""
+    disc = cdisc_html_text[cdisc_html_text.index("Discussion and limitations") :]
+    assert "Data. The analyses use the trial's patient-level data" in disc
+    assert "synthetic" not in disc.split("References")[0]

@@ -159,3 +159,29 @@ def plain_text(text: Any, design: Any = None) -> str:
     s = _E_NOTATION.sub(lambda m: format_number(float(m.group(0))), s)
     s = _LONG_FLOAT.sub(lambda m: format_number(float(m.group(0))), s)
     return _IDENT.sub(lambda m: humanise(m.group(1), design), s)
+
+
+def short_analysis(text: str, measure: str = "") -> tuple[str, str]:
+    """(short label, model formula) of an engine analysis label: the endpoint's measure (which
+    the table's caption states) and the model formula (which its note states) taken out.
+
+    >>> short_analysis("ANCOVA change in HbA1c ~ arm + baseline, HC3 SE", "change in HbA1c")
+    ('ANCOVA, HC3 SE', 'change in HbA1c ~ arm + baseline')
+    >>> short_analysis("MMRM change in HbA1c, Week 12", "change in HbA1c")
+    ('MMRM, Week 12', '')
+    """
+    s = str(text)
+    formula = ""
+    if "~" in s:
+        before, after = s.split("~", 1)
+        head, _, lhs = before.strip().partition(" ")
+        rhs, comma, rest = after.strip().partition(",")
+        lhs = lhs.strip()
+        formula = f"{lhs} ~ {rhs.strip()}"
+        s = head + ("" if lhs == measure else " " + lhs) + (comma + rest if comma else "")
+    if measure:
+        s = s.replace(measure, "")
+    s = re.sub(r"\s+", " ", s)
+    s = re.sub(r"\s+,", ",", s)
+    s = re.sub(r",\s*,", ",", s).strip(" ,")
+    return s, formula
