@@ -19,6 +19,14 @@ Override one
       ...     limits.get("max_memory") == 16 * 1024**3
       True
 
+  An override holds for the code that runs inside the ``with`` block *in the same thread*
+  (or asyncio task): it is kept in a :class:`contextvars.ContextVar`, so that two threads
+  overriding the same limit at once never see each other's value, and no override outlives
+  its block whatever order the threads leave theirs. A thread started inside the block
+  starts with the environment and the defaults; to hand it the block's limits, run its
+  target in a copy of the context (``contextvars.copy_context().run(target)``), as
+  ``concurrent.futures`` users do for any context variable.
+
 The memory and time estimates are deliberately rough (cost per table or per simulated patient
 measured on a 2-core reference machine, see ``docs/limits.md``): they separate "seconds" from
 "days", not 10 s from 20 s.
@@ -27,6 +35,7 @@ measured on a 2-core reference machine, see ``docs/limits.md``): they separate "
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import os
 import re
@@ -102,7 +111,11 @@ LIMITS: dict[str, Limit] = {
     )
 }
 
-_overrides: list[dict[str, float]] = []
+# the active override layers of the current thread / task, innermost last (immutable tuples:
+# a layer added by one thread is never seen, nor removed, by another)
+_overrides: contextvars.ContextVar[tuple[dict[str, float], ...]] = contextvars.ContextVar(
+    "trial_analysis_limit_overrides", default=()
+)
 
 _SUFFIX = {"": 1, "K": 1024, "M": 1024**2, "G": _GIB, "T": 1024**4}
 _TIME = {"": 1, "S": 1, "MIN": 60, "H": 3600, "D": 86400}
@@ -137,9 +150,10 @@ def _limit(name: str) -> Limit:
 
 
 def get(name: str) -> float:
-    """Current value of a limit: innermost :func:`override`, else the environment, else default."""
+    """Current value of a limit: innermost :func:`override` of this thread, else the
+    environment, else default."""
     lim = _limit(name)
-    for layer in reversed(_overrides):
+    for layer in reversed(_overrides.get()):
         if name in layer:
             return layer[name]
     env = os.environ.get(lim.env)
@@ -150,13 +164,18 @@ def get(name: str) -> float:
 
 @contextlib.contextmanager
 def override(**values: Any) -> Iterator[None]:
-    """Raise or lower limits inside a ``with`` block (values as in the environment variables)."""
+    """Raise or lower limits inside a ``with`` block (values as in the environment variables).
+
+    Thread-safe: the override is seen by the code of this block in this thread (or asyncio
+    task) only, nested blocks win over outer ones, and leaving the block restores what was
+    in force before it (see the module docstring for threads started inside the block).
+    """
     layer = {k: _parse(_limit(k), v) for k, v in values.items()}
-    _overrides.append(layer)
+    token = _overrides.set((*_overrides.get(), layer))
     try:
         yield
     finally:
-        _overrides.remove(layer)
+        _overrides.reset(token)
 
 
 def format_bytes(n: float) -> str:
