@@ -39,12 +39,18 @@ def test_defaults_and_units():
     assert limits.get("max_csv_field") == 128 * 1024
     assert limits.get("max_arm_size") == 1_000_000
     assert limits.get("max_follow_up_weeks") == 2600
+    assert limits.get("max_title_length") == 300
+    assert limits.get("max_label_length") == 200
+    assert limits.get("max_text_length") == 5000
     assert set(limits.LIMITS) == {
         "max_memory",
         "max_seconds",
         "max_csv_field",
         "max_arm_size",
         "max_follow_up_weeks",
+        "max_title_length",
+        "max_label_length",
+        "max_text_length",
     }
     assert limits.LIMITS["max_memory"].env == "TRIAL_ANALYSIS_MAX_MEMORY"
 
@@ -443,6 +449,9 @@ def test_docs_list_every_limit_with_its_default():
         "max_csv_field": "128 KB",
         "max_arm_size": "1,000,000",
         "max_follow_up_weeks": "2600",
+        "max_title_length": "300 characters",
+        "max_label_length": "200 characters",
+        "max_text_length": "5,000 characters",
     }
     assert set(shown) == set(limits.LIMITS)
     for name, default in shown.items():

@@ -54,6 +54,7 @@ __all__ = [
     "format_seconds",
     "get",
     "override",
+    "text_problem",
 ]
 
 
@@ -107,6 +108,29 @@ LIMITS: dict[str, Limit] = {
             2600,
             "count",
             "weeks of follow-up in a design (schedule.follow_up_weeks; 2600 weeks = 50 years)",
+        ),
+        Limit(
+            "max_title_length",
+            300,
+            "count",
+            "characters of a trial's title and short title (design.toml trial.title, "
+            "trial.short_title)",
+        ),
+        Limit(
+            "max_label_length",
+            200,
+            "count",
+            "characters of a name, label, code or unit of a design (arm names, visit, "
+            "parameter, endpoint and variable labels, ids ...), a published.csv quantity, "
+            "arm, statistic or unit",
+        ),
+        Limit(
+            "max_text_length",
+            5000,
+            "count",
+            "characters of a free text of a design (citation, descriptions, eligibility "
+            "text, provenance sources and reasons, addresses) or a published.csv source "
+            "or note",
         ),
     )
 }
@@ -246,3 +270,35 @@ def check_limit(name: str, parameter: str, value: float, what: str, advice: str 
             parameter=parameter,
             limit=name,
         )
+
+
+# C0 controls, DEL and C1 controls: never in a name or a title; in a free text only tab, line
+# feed and carriage return (a text written on Windows) are allowed
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_SPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_problem(text: str, limit: str | None, *, multiline: bool = False) -> str | None:
+    """What is wrong with a text field read from a data file, or ``None``.
+
+    The text must be at most :func:`get` ``(limit)`` characters (``limit`` one of
+    ``max_title_length``, ``max_label_length``, ``max_text_length``; ``None``: no length
+    check, e.g. where a byte limit was applied while parsing) and hold no control
+    character (``U+0000``-``U+001F``, ``U+007F``-``U+009F``), except tab and line breaks when
+    ``multiline``. The answer completes "expected ...", e.g. ``"a text of at most 300
+    characters (limit max_title_length ...)"``; the caller names the file and key.
+    """
+    if limit is not None and len(text) > (cap := get(limit)):
+        lim = _limit(limit)
+        return (
+            f"a text of at most {cap:,.0f} characters (limit {limit}; to allow more: "
+            f"{_how(lim)}), got {len(text):,} characters starting {text[:40]!r}"
+        )
+    bad = (_CONTROL_BUT_SPACE if multiline else _CONTROL).search(text)
+    if bad:
+        allowed = " (tab and line breaks are allowed here)" if multiline else ""
+        return (
+            f"a text without control characters{allowed}, got U+{ord(bad.group()):04X} at "
+            f"character {bad.start() + 1} of {text[:40]!r}"
+        )
+    return None
