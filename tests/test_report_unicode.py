@@ -71,3 +71,49 @@ def test_chinese_title_and_arm_name_print_in_the_pdf(tmp_path, chinese_trial):
     emoji = [c for c in chars if c["text"] == EMOJI]
     assert emoji, "the emoji was dropped"
     assert {c["fontname"].split("+")[-1] for c in emoji} == {"LastResortHE-Regular"}
+
+
+def test_chinese_and_emoji_in_a_figure(tmp_path):
+    """Figures: matplotlib falls back to Noto Sans CJK for the characters DejaVu Sans lacks
+    (no "Glyph missing" warning for them, text measured in the right font); an emoji, which
+    no font has, becomes "□" in the SVG so that Typst still prints the rest of the label
+    (it draws a whole run holding an unknown glyph as Last Resort boxes). In the PDF the
+    figure's text is text, in DejaVu Sans and Noto Sans CJK."""
+    import io
+    import warnings
+
+    import matplotlib
+    import typst
+
+    from trial_analysis._figures import CJK_FONT, FONT, TrialFigure
+    from trial_analysis.report.pdf import figure_svg, font_paths
+
+    matplotlib.use("Agg")
+    fig = TrialFigure(figsize=(4, 2))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label=f"{PLACEBO} placebo {EMOJI}")
+    ax.set_title(f"{SHORT} R&D <x>")
+    ax.set_xticks([0, 1], [PLACEBO, "UC-MSC"])
+    ax.legend()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        svg = figure_svg(fig, 0.5, source="test").decode("utf-8")
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert all("TEST TUBE" in m for m in missing), missing  # only the emoji lacks a glyph
+    assert f"font-family: '{FONT}', '{CJK_FONT}'" in svg
+    assert f">{PLACEBO} placebo □<" in svg and EMOJI not in svg
+    assert f">{SHORT} R&amp;D &lt;x&gt;<" in svg  # the SVG writer escapes; Typst unescapes
+    (tmp_path / "f.svg").write_text(svg, encoding="utf-8")
+    (tmp_path / "t.typ").write_text('#image("f.svg", width: 100%)\n', encoding="utf-8")
+    pdf = typst.compile(
+        str(tmp_path / "t.typ"),
+        root=str(tmp_path),
+        font_paths=font_paths(),
+        ignore_system_fonts=True,
+    )
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = doc.pages[0]
+        flat = re.sub(r"\s+", "", page.extract_text())
+        fonts = {c["fontname"].split("+")[-1] for c in page.chars}
+    assert f"{PLACEBO}placebo□" in flat and re.sub(r"\s+", "", f"{SHORT}R&D<x>") in flat
+    assert fonts == {"DejaVuSans", "NotoSansCJKtc-Regular"}
