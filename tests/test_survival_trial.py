@@ -204,6 +204,15 @@ def test_planning_events_follow_sample_size_survival(tmp_path):
     )
     row = table.frame.iloc[0]
     assert int(row.iloc[3]) == want.events and int(row.iloc[4]) == want.n1
+    # the group-sequential alternative: fixed-design events are Schoenfeld's (one-sided 0.025,
+    # power 0.8), the maximum the design's inflation factor times them
+    captions = [getattr(b, "caption", "") for b in sec.blocks]
+    alt = sec.blocks[next(i for i, c in enumerate(captions) if c.startswith("Fixed versus"))]
+    fixed = ta.power.events_survival(hr, 0.8, 0.05)  # two-sided 0.05 = one-sided 0.025
+    assert float(alt.frame.iloc[0, 1]) == pytest.approx(fixed, rel=1e-3)
+    gs = ta.power.group_sequential(3, 0.025, 0.2, futility="obrien-fleming")
+    gss = ta.power.group_sequential_survival(gs, hr)
+    assert float(alt.frame.iloc[1, 1]) == pytest.approx(gss.max_events, rel=1e-3)
 
 
 def test_adtte_days_are_converted_to_the_declared_unit(tmp_path):

@@ -172,7 +172,7 @@ def analyse_time_to_event(
         if a is not None:
             notes.append(f"Analysis set: {a}")
     elif getattr(ep, "digitised", None) is not None:
-        pop = "as published"
+        pop = ep.population or "as published"
         d, recon, points = _reconstruct(trial, ep, e, c)
         src, where = RECONSTRUCTED, _survival.RECONSTRUCTED_SOURCE
         notes.append(
@@ -190,13 +190,21 @@ def analyse_time_to_event(
     if ep.event:
         notes.insert(0, f"Event: {ep.event}.")
     covs = [v for v in ep.covariates if v in d.columns]
+    strata = list(ep.strata) or None
+    if recon is not None and (ep.strata or ep.covariates):
+        strata = None  # a published curve has no patient characteristics: said, not hidden
+        notes.append(
+            "Declared strata/covariates ("
+            + ", ".join((*ep.strata, *ep.covariates))
+            + ") do not exist in reconstructed data: unstratified, unadjusted analyses."
+        )
     res = _survival.analyse_time_to_event(
         d,
         "time",
         "event",
         "ARM",
         reference=c,
-        strata=[s for s in ep.strata if s in d.columns] or None,
+        strata=strata,
         covariates=covs,
         tau=ep.tau,
         source=where,
@@ -372,8 +380,7 @@ def _audit_published(trial, ep, e, c, res, d) -> pd.DataFrame | None:
                 r["published"] - tol if not math.isnan(r["published"]) else np.nan,
                 r["published"] + tol if not math.isnan(r["published"]) else np.nan,
                 r["verdict"] == "consistent",
-                f"Kaplan-Meier median of the reconstruction within the published value's "
-                f"rounding ± {tol:.3g} {ep.unit} ({MEDIAN_TOLERANCE:.0%} of follow-up); "
-                "'>' in published.csv: not reached",
+                f"KM median of the reconstruction within the published value's rounding "
+                f"± {tol:.3g} {ep.unit} ({MEDIAN_TOLERANCE:.0%} of follow-up)",
             )
     return pd.DataFrame(rows) if rows else None

@@ -87,7 +87,7 @@ def survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
                     "allowing its reading error (HR: each inside the other's CI; p: log-rank z "
                     "within 0.5; medians: within 2% of follow-up).",
                 ),
-                col_widths=(3.4, 1.3, 1.3, 1.3, 1.3, 1.4, 4.5),
+                col_widths=(3.4, 1.3, 1.7, 1.5, 1.5, 1.4, 4.2),
                 source="published and reconstructed",
             )
         )
