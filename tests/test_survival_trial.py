@@ -329,3 +329,13 @@ def test_without_data_or_curve_the_endpoint_is_skipped_with_the_reason(tmp_path)
     shutil.rmtree(folder / "adam", ignore_errors=True)
     res = ta.reanalyze(folder)
     assert res.endpoints == () and "digitised published curve" in res.skipped[0][1]
+
+
+def test_findings_take_the_engines_pre_specified_analysis(tmp_path):
+    """The findings page names the row the engine marks ``primary`` (here the log-rank test the
+    design pre-specifies as ``method = "logrank"``), not the first row with a p-value."""
+    from trial_analysis.report.findings import findings
+
+    r = ta.reanalyze(write_trial(tmp_path / "trial"))
+    first = findings(r.to_frame(), primary={"os": "logrank"})[0]
+    assert "(log-rank, from the patients reconstructed" in first.text, first.text
