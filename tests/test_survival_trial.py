@@ -339,3 +339,38 @@ def test_findings_take_the_engines_pre_specified_analysis(tmp_path):
     r = ta.reanalyze(write_trial(tmp_path / "trial"))
     first = findings(r.to_frame(), primary={"os": "logrank"})[0]
     assert "(log-rank, from the patients reconstructed" in first.text, first.text
+
+
+def test_a_published_p_the_curve_contradicts_is_flagged(tmp_path):
+    """p = 0.20 printed beside HR 0.67 (0.53 to 0.83): contradicted by its own CI (Wald p about
+    0.0005) and by the reconstruction's log-rank test (p about 0.0002)."""
+    pub = published_rows().replace("p_value,<,0.001", "p_value,=,0.20")
+    c = ta.reanalyze(write_trial(tmp_path / "t", pub))["os"].published_checks.set_index("check")
+    assert c.loc["published: p-value from CI", "verdict"] == "inconsistent"
+    assert c.loc["published p-value vs reconstructed log-rank p", "verdict"] == "inconsistent"
+    assert c.loc["published HR vs reconstructed Cox HR", "verdict"] == "consistent"
+
+
+def test_three_arm_digitised_trial_gives_one_reconstruction_per_comparison(tmp_path):
+    folder = write_trial(tmp_path / "trial")
+    curve = pd.read_csv(folder / "km_curve.csv")
+    risk = pd.read_csv(folder / "at_risk.csv")
+    for f, d in (("km_curve.csv", curve), ("at_risk.csv", risk)):
+        pd.concat([d, d[d["arm"] == "Drug"].assign(arm="Drug high")]).to_csv(
+            folder / f, index=False
+        )
+    text = (folder / "design.toml").read_text("utf-8")
+    text = text.replace(
+        '[[arms]]\nname = "Placebo"',
+        '[[arms]]\nname = "Drug high"\nrole = "experimental"\nn_randomised = 250\n'
+        '[[arms]]\nname = "Placebo"',
+    )
+    (folder / "design.toml").write_text(text, "utf-8")
+    res = ta.reanalyze(folder)
+    a, b = res.of("os")
+    assert (a.arms, b.arms) == (("Drug", "Placebo"), ("Drug high", "Placebo"))
+    # the same digitised arm gives the same reconstruction, hence the same HR
+    assert a.analysis.cox.hazard_ratio[0] == pytest.approx(b.analysis.cox.hazard_ratio[0])
+    # the published HR and p are for Drug vs Placebo: the second comparison audits the control
+    # median only
+    assert b.published_checks["check"].tolist() == ["median, Placebo"]
