@@ -118,6 +118,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument(
         "--zone", type=float, nargs=2, metavar=("CP_LOW", "CP_HIGH"), help="promising zone"
     )
+    a.add_argument(
+        "--test", choices=("z", "t"), default="z", help="means: z (known SD) or stage-wise t tests"
+    )
     a.add_argument("--n-sims", type=int, default=100_000, help="0: exact integration (2 looks)")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--n-jobs", type=int, default=1)
@@ -219,9 +222,11 @@ def run_adaptive(args: argparse.Namespace) -> int:
             promising_zone=None if args.zone is None else tuple(args.zone),
         )
         if args.n_sims == 0:
+            if args.test == "t":
+                raise ParameterError("--n-sims", "a positive number of trials (--test t)", 0)
             r = adaptive_characteristics(d, args.delta, args.sd, args.planned, **kw)
         else:
-            r = simulate_adaptive(d, args.delta, args.sd, args.planned, **kw, **run)
+            r = simulate_adaptive(d, args.delta, args.sd, args.planned, test=args.test, **kw, **run)
     if args.json:
         print_json({"design": d.to_dict(), "characteristics": r.to_dict()})
     else:

@@ -27,6 +27,7 @@ Monte Carlo error).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -37,7 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, stdtr
 
 from .._validate import (
     check_count,
@@ -99,6 +100,7 @@ class _Plan:
     sd_h1: float  # SD assumed for the re-estimation
     f: float  # (1 + k)(1 + 1/k): N x Var(difference) / sd^2
     zone: tuple[float, float] | None
+    t_test: bool = False  # stage-wise t tests turned into z by their p-values
 
     def stage_size(
         self, k: int, comb_prev: np.ndarray, pooled_prev: np.ndarray, n_prev: np.ndarray
@@ -262,8 +264,14 @@ def _simulate_chunk(args: tuple[_Plan, float, int, int, int, int]) -> dict[str, 
             pooled = score / np.sqrt(n_cum)
             n_s = plan.stage_size(s, comb, pooled, n_cum)
         z_s = eps[:, s] + th_true * np.sqrt(n_s)
+        if plan.t_test:  # noncentral t with n - 2 df; its p-value gives the stage's z
+            df = n_s - 2
+            t_s = z_s / np.sqrt(rng.chisquare(df) / df)
+            z_s = ndtri(stdtr(df, t_s))
+        else:
+            t_s = z_s
         n_cum = np.where(alive, n_cum + n_s, n_cum)
-        score = score + np.sqrt(n_s) * z_s
+        score = score + np.sqrt(n_s) * t_s
         comb_num = comb_num + w[s] * z_s
         comb = comb_num / math.sqrt(plan.t[s])
         reached[s] = alive.sum()
@@ -401,6 +409,7 @@ def simulate_adaptive(
     theta: float | None = None,
     sd_h1: float | None = None,
     promising_zone: tuple[float, float] | None = None,
+    test: str = "z",
     n_sims: int = 100_000,
     seed: int = 0,
     chunk_size: int = 50_000,
@@ -433,6 +442,12 @@ def simulate_adaptive(
         ``(cp_low, cp_high)``: re-estimate only when the conditional power under the observed
         effect with the planned size lies in ``[cp_low, cp_high)``, never below the planned
         size (Mehta & Pocock 2011); usually ``cp_high = conditional_power``.
+    test : {"z", "t"}
+        ``"z"``: known variance, the stage-wise statistics drawn on the z scale (rpact
+        ``normalApproximation = TRUE``); ``"t"``: each stage analysed by a two-sample t test
+        (``n_k - 2`` df, a noncentral t drawn), turned into a z statistic by its one-sided
+        p-value before it is combined (rpact ``normalApproximation = FALSE``); the observed
+        effect of the re-estimation is then the pooled t statistic over ``sqrt(n)``.
     n_sims, seed, chunk_size, n_jobs, dask
         Replicates per effect; chunk ``i`` of effect ``j`` draws from
         ``SeedSequence(seed, spawn_key=(j, i))``, so results depend on ``seed`` and
@@ -477,6 +492,12 @@ def simulate_adaptive(
     plan = _make_plan(
         design, sd, planned, ratio, conditional_power, n_min, n_max, theta, sd_h1, promising_zone
     )
+    if test not in ("z", "t"):
+        raise ParameterError("test", '"z" (known variance) or "t" (stage-wise t tests)', test)
+    if test == "t":
+        if np.any(np.diff(np.r_[0.0, plan.planned]) <= 2) or np.any(plan.n_min[1:] <= 2):
+            raise ParameterError("planned", "more than 2 patients in every stage (t test)", planned)
+        plan = dataclasses.replace(plan, t_test=True)
     deltas = _deltas(delta)
     n_sims, chunk_size, n_jobs, seed = _check_sims(n_sims, chunk_size, n_jobs, seed, len(deltas))
     n_chunks = math.ceil(n_sims / chunk_size)
@@ -493,7 +514,7 @@ def simulate_adaptive(
         n_chunks=n_chunks,
         k=len(plan.t),
         bins=_bins(plan),
-        rule=_rule_label(plan),
+        rule=_rule_label(plan) + ("; stage-wise t tests" if plan.t_test else ""),
         seed=seed,
         chunk_size=chunk_size,
     )
@@ -759,7 +780,7 @@ def simulate_adaptive_rates(
     o2`` and their common value under H0 ``f = (a o1 + o2) / (1 + a)``; bounded by
     ``n_min, n_max`` and rounded up — rpact's rule for rates (Wassmer & Brannath 2016,
     ch. 7), which this reproduces within Monte Carlo error
-    (``tests/reference/adaptive_rates.R``).
+    (``tests/reference/adaptive_sims.R``).
 
     References
     ----------

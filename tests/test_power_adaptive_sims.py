@@ -1,6 +1,8 @@
-"""Adaptive two-arm trials of rates (``ta.power.simulate_adaptive_rates``).
+"""Adaptive two-arm trials of rates (``ta.power.simulate_adaptive_rates``) and of means with
+stage-wise t tests (``ta.power.simulate_adaptive(test="t")``).
 
-Reference: ``Rscript tests/reference/adaptive_rates.R`` -> ``tests/fixtures/adaptive_rates_from_r.py``:
+Reference: ``Rscript tests/reference/adaptive_sims.R`` -> ``tests/fixtures/adaptive_sims_from_r.py``
+(and ``getSimulationMeans(normalApproximation = FALSE)`` for the t version):
 ``getSimulationRates(getDesignInverseNormal(...), groups = 2, pi1, pi2, plannedSubjects,
 allocationRatioPlanned, conditionalPower, minNumberOfSubjectsPerStage,
 maxNumberOfSubjectsPerStage, pi1H1, pi2H1, normalApproximation = TRUE,
@@ -15,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.fixtures import adaptive_rates_from_r as R
+from tests.fixtures import adaptive_sims_from_r as R
 from trial_analysis.errors import ParameterError
 from trial_analysis.power import group_sequential, simulate_adaptive, simulate_adaptive_rates
 
@@ -119,3 +121,46 @@ def test_bad_input_names_the_parameter(kwargs, name):
     pi1, pi2, planned = args.pop("pi1"), args.pop("pi2"), args.pop("planned")
     with pytest.raises(ParameterError, match=name):
         simulate_adaptive_rates(d, pi1, pi2, planned, **args)
+
+
+@pytest.mark.parametrize("ref", R.ADAPTIVE_T, ids=lambda r: f"{r['label']}-delta{r['delta']:g}")
+def test_t_stages_match_rpact_within_monte_carlo_error(ref):
+    """``simulate_adaptive(test="t")`` against ``getSimulationMeans(normalApproximation =
+    FALSE, stDev = 1, ...)``: small stages, where the t and z versions differ."""
+    design = group_sequential(**eval(ref["kwargs"]))  # fixture literal
+    kw = {}
+    if ref["conditional_power"] is not None:
+        kw = dict(
+            conditional_power=ref["conditional_power"], n_min=ref["n_min"], n_max=ref["n_max"]
+        )
+    r = simulate_adaptive(
+        design, ref["delta"], 1.0, ref["planned"], test="t", n_sims=N_SIMS, seed=8, **kw
+    )
+    row = r.summary.iloc[0]
+    it = ref["iterations"]
+    p = ref["power"]
+    assert abs(row.power - p) <= 4 * math.sqrt(
+        row.power * (1 - row.power) / N_SIMS + p * (1 - p) / it
+    )
+    for look, q in enumerate(ref["reject_per_stage"], start=1):
+        ours = float(r.stages.loc[r.stages.look == look, "reject"].iloc[0])
+        assert abs(ours - q) <= 4 * math.sqrt(ours * (1 - ours) / N_SIMS + q * (1 - q) / it)
+    assert abs(row.expected_n - ref["expected_n"]) <= 4 * math.sqrt(
+        row.sd_n**2 / N_SIMS + ref["sd_n"] ** 2 / it
+    )
+    assert "t tests" in r.rule
+
+
+def test_t_differs_from_z_in_small_stages():
+    """Under H0 with 10 patients a stage the z draw at the t's boundaries is not the same
+    trial: the t version keeps alpha, and both versions keep it (within MC error)."""
+    d = group_sequential(3, 0.025, 0.2, spending="pocock")
+    z = simulate_adaptive(d, 0.0, 1.0, [10, 20, 30], n_sims=100_000, seed=2)
+    t = simulate_adaptive(d, 0.0, 1.0, [10, 20, 30], n_sims=100_000, seed=2, test="t")
+    se = math.sqrt(0.025 * 0.975 / 100_000)
+    assert abs(t.power[0] - 0.025) < 4 * se and abs(z.power[0] - 0.025) < 4 * se
+    assert t.power != z.power
+    with pytest.raises(ParameterError, match="test"):
+        simulate_adaptive(d, 0.0, 1.0, [10, 20, 30], test="wald")
+    with pytest.raises(ParameterError, match="planned"):
+        simulate_adaptive(d, 0.0, 1.0, [2, 20, 30], test="t")
