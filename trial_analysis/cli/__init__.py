@@ -26,8 +26,9 @@ Ctrl-C during start-up is answered the same way: the console command's entry poi
 130 and one line. Before it run only ``trial_analysis/__init__.py`` and this module, which
 import nothing at module level but ``os`` and ``sys`` (already loaded by the interpreter);
 ``signal`` (which imports ``enum``), ``argparse``, the exception classes, the sub-commands
-and the numerics are imported inside :func:`main`. A Ctrl-C while the interpreter itself starts (before any of
-the package's code) ends the process by the signal, without output (a shell reports 130).
+and the numerics are imported inside :func:`main`. A Ctrl-C while the interpreter itself
+starts (before any of the package's code) ends the process by the signal, without output (a
+shell reports 130), or with Python's own message.
 """
 
 from __future__ import annotations
@@ -109,23 +110,25 @@ def _error(msg: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (never raises, except ``SystemExit`` of --help)."""
-    old = None
-    try:  # first statement: a Ctrl-C from here on is exit 130 and one line
-        import signal
-
-        try:
-            old = signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread (e.g. called from a test runner's worker)
-            old = None
-        return _main(argv)
+    try:  # the first statement: a Ctrl-C from here on is exit 130 and one line
+        return _with_sigterm(argv)
     except (KeyboardInterrupt, _Terminated):
         return _interrupted()
+
+
+def _with_sigterm(argv: Sequence[str] | None) -> int:
+    """:func:`_main` with SIGTERM raised as :class:`_Terminated` (so ``finally`` blocks run)."""
+    import signal
+
+    try:
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from a test runner's worker)
+        old = None
+    try:
+        return _main(argv)
     finally:
         if old is not None:
-            try:  # noqa: SIM105 - contextlib is not imported for this
-                signal.signal(signal.SIGTERM, old)
-            except (KeyboardInterrupt, _Terminated):  # a second Ctrl-C while leaving
-                pass
+            signal.signal(signal.SIGTERM, old)
 
 
 def _interrupted() -> int:
