@@ -60,6 +60,13 @@ def _data_paragraph(
             "Where they disagree with a published result, the disagreement describes the "
             "assumptions; the trial's evidence is its published numbers."
         )
+    elif kind == "reconstructed":
+        runs.append(
+            "The time-to-event analyses use patients reconstructed from digitised published "
+            "Kaplan-Meier curves (Guyot 2012): they reproduce the published curves within the "
+            "digitisation error, not the trial's records, and carry no covariates or strata; "
+            "every other analysis rests on the published aggregates."
+        )
     elif kind == "patient-level":
         runs.append(
             "The analyses use the trial's patient-level data, so every model is fitted to the "
@@ -289,7 +296,7 @@ def discussion_section(
 ) -> Section:
     """The closing discussion (module docstring): one paragraph per rule that applies.
 
-    ``kind`` is ``synthetic``, ``patient-level`` or ``published`` (what the patient-level
+    ``kind`` is ``synthetic``, ``patient-level``, ``reconstructed`` or ``published`` (what the patient-level
     analyses rest on); ``sections`` the keys of the report's sections (references are made only
     to sections the report has, and checked when it is resolved); ``planning`` the planning
     section's sample size (``n``, ``power``, ``test``).

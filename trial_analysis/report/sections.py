@@ -1114,6 +1114,8 @@ def discussion_section(ctx: ReportContext) -> Section | None:
                     (str(q), str(v)) for q, v in zip(hit["quantity"], hit["reported"], strict=True)
                 }
     kind = "published" if ctx.ipd is None else _data_source(ctx)
+    if kind == "published" and (frame["data_source"] == "reconstructed").any():
+        kind = "reconstructed"
     return build(
         res,
         frame,
