@@ -10,6 +10,12 @@
 #    (numDeriv, as mmrm.R); the empirical (CR0) sandwich from the gls pieces and its
 #    Bell-McCaffrey df from the N x N hat matrix (what R's mmrm computes for
 #    vcov = "Empirical"; mmrm and clubSandwich are not in Debian).
+# 2. Three arms (Placebo, Low, High), binary outcome, stratified permuted blocks by region
+#    (written to tests/fixtures/adjusted_data/trial3.csv): g-computation from one glm over
+#    all arms (factor arm) with the K-arm Ye et al. (2023) variance (and its stratified
+#    permuted-block correction) and Ge et al. (2011) delta method, each arm vs Placebo;
+#    mantelhaen.test and metafor::rma.mh (RD, RR) on each pair of arms; Farrington-Manning
+#    score tests at a margin (RD and RR) for each arm vs Placebo.
 #
 # Writes tests/fixtures/adjusted2_from_r.py (stamped, DO NOT EDIT).
 
@@ -145,11 +151,132 @@ add("    empirical_contrast_df=", vec(apply(Lc, 1, bm_df)), ",")
 add(")")
 add("")
 
+# ------------------------------------------------------------------ 2. three arms, binary
+suppressPackageStartupMessages(library(metafor))
+set.seed(20261202)
+n3 <- 450
+region <- sample(c("ASI", "EUR", "NAM"), n3, replace = TRUE, prob = c(.25, .45, .3))
+arm3 <- character(n3)
+for (s in unique(region)) {   # permuted blocks of 6 within region
+  idx <- which(region == s)
+  a <- unlist(lapply(seq_len(ceiling(length(idx) / 6)),
+                     function(b) sample(rep(c("Placebo", "Low", "High"), 2))))
+  arm3[idx] <- a[seq_along(idx)]
+}
+age3 <- round(rnorm(n3, 58, 11))
+hb3 <- round(rnorm(n3, 8.4, 1.0), 1)
+lp3 <- -0.3 + c(Placebo = 0, Low = 0.35, High = 0.7)[arm3] - 0.025 * (age3 - 58) -
+  0.45 * (hb3 - 8.4) + c(ASI = 0.4, EUR = 0, NAM = -0.3)[region]
+y3 <- rbinom(n3, 1, plogis(lp3))
+d3 <- data.frame(id = seq_len(n3), y = y3, arm = arm3, age = age3, hba1c = hb3, region = region)
+write.csv(d3, "tests/fixtures/adjusted_data/trial3.csv", row.names = FALSE)
+d3$armf <- factor(d3$arm, levels = c("Placebo", "Low", "High"))
+f3 <- y ~ armf + age + hba1c + region
+g3 <- glm(f3, family = binomial, data = d3, control = glm.control(epsilon = 1e-14, maxit = 100))
+Xa <- lapply(levels(d3$armf), function(l) {
+  dd <- d3; dd$armf <- factor(l, levels = levels(d3$armf))
+  model.matrix(f3, model.frame(f3, dd))
+})
+P3 <- sapply(Xa, function(X) plogis(drop(X %*% coef(g3))))
+th3 <- colMeans(P3)
+K <- 3; code <- as.integer(d3$armf); pi3 <- as.numeric(table(code)) / n3
+V_ye3 <- matrix(0, K, K)
+for (i in 1:K) for (j in 1:K) {
+  in_i <- code == i; in_j <- code == j
+  if (i == j) {
+    V_ye3[i, i] <- var(d3$y[in_i] - P3[in_i, i]) / pi3[i] + 2 * cov(d3$y[in_i], P3[in_i, i]) - var(P3[, i])
+  } else {
+    V_ye3[i, j] <- cov(d3$y[in_i], P3[in_i, j]) + cov(d3$y[in_j], P3[in_j, i]) - cov(P3[, i], P3[, j])
+  }
+}
+res3 <- d3$y - P3[cbind(seq_len(n3), code)]
+Om3 <- diag(pi3) - pi3 %o% pi3
+erb3 <- matrix(0, K, K)
+for (z in sort(unique(d3$region))) {
+  in_z <- d3$region == z
+  r_z <- sapply(1:K, function(j) mean(res3[in_z & code == j]) / pi3[j])
+  erb3 <- erb3 + mean(in_z) * (diag(r_z) %*% Om3 %*% diag(r_z))
+}
+V_car3 <- (V_ye3 - erb3) / n3
+V_ye3 <- V_ye3 / n3
+D3 <- t(sapply(1:K, function(j) colMeans(P3[, j] * (1 - P3[, j]) * Xa[[j]])))
+V_ge3 <- D3 %*% vcov(g3) %*% t(D3)
+effects3 <- function(V) {
+  out <- NULL
+  for (j in 2:K) {
+    t0 <- th3[1]; t1 <- th3[j]; S <- V[c(1, j), c(1, j)]
+    grads <- list(c(-1, 1), c(-1 / t0, 1 / t1), c(-1 / (t0 * (1 - t0)), 1 / (t1 * (1 - t1))))
+    est <- c(t1 - t0, t1 / t0, (t1 / (1 - t1)) / (t0 / (1 - t0)))
+    se <- sapply(grads, function(g) sqrt(drop(t(g) %*% S %*% g)))
+    out <- rbind(out, cbind(est, se))
+  }
+  out   # rows: (rd, rr, or) for Low, then for High
+}
+e_car <- effects3(V_car3); e_ye <- effects3(V_ye3); e_ge <- effects3(V_ge3)
+add("KARM_GCOMP = dict(  # data: tests/fixtures/adjusted_data/trial3.csv; glm(y ~ arm + age + hba1c + region)")
+add("    risks=", vec(th3), ",  # Placebo, Low, High")
+add("    estimate=", vec(e_car[, 1]), ",  # (rd, rr, or) Low vs Placebo, then High vs Placebo")
+add("    se_car=", vec(e_car[, 2]), ",")
+add("    se_ye=", vec(e_ye[, 2]), ",")
+add("    se_ge=", vec(e_ge[, 2]), ",")
+add("    risk_se_car=", vec(sqrt(diag(V_car3))), ",")
+add(")")
+add("")
+add("KARM_CMH = dict(  # each arm vs Placebo over the region strata")
+for (l in c("Low", "High")) {
+  sub <- d3[d3$arm %in% c(l, "Placebo"), ]
+  regs <- sort(unique(sub$region))
+  arr <- array(0, c(2, 2, length(regs)))
+  for (k in seq_along(regs)) {
+    e <- sub[sub$region == regs[k], ]
+    arr[, , k] <- matrix(c(sum(e$y[e$arm == l]), sum(e$y[e$arm == "Placebo"]),
+                           sum(1 - e$y[e$arm == l]), sum(1 - e$y[e$arm == "Placebo"])), 2)
+  }
+  mh <- mantelhaen.test(arr, correct = FALSE); mhc <- mantelhaen.test(arr, correct = TRUE)
+  ai <- arr[1, 1, ]; bi <- arr[1, 2, ]; ci <- arr[2, 1, ]; di <- arr[2, 2, ]
+  rd <- rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = "RD")
+  rr <- rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = "RR")
+  add("    ", l, "=dict(statistic=", num(mh$statistic), ", p=", num(mh$p.value),
+      ", statistic_cc=", num(mhc$statistic), ", p_cc=", num(mhc$p.value),
+      ", or_mh=", num(mh$estimate), ", or_ci=", vec(mh$conf.int),
+      ", rd_mh=", num(rd$beta), ", rd_se=", num(rd$se), ", log_rr_mh=", num(rr$beta),
+      ", log_rr_se=", num(rr$se), "),")
+}
+add(")")
+add("")
+cmle_rd <- function(x1, n1, x0, n0, delta) {
+  ll <- function(p0) dbinom(x1, n1, p0 + delta, log = TRUE) + dbinom(x0, n0, p0, log = TRUE)
+  p0 <- optimize(ll, c(max(0, -delta), min(1, 1 - delta)), maximum = TRUE, tol = 1e-13)$maximum
+  c(p0 + delta, p0)
+}
+cmle_rr <- function(x1, n1, x0, n0, phi) {
+  ll <- function(p0) dbinom(x1, n1, phi * p0, log = TRUE) + dbinom(x0, n0, p0, log = TRUE)
+  p0 <- optimize(ll, c(0, min(1, 1 / phi)), maximum = TRUE, tol = 1e-13)$maximum
+  c(phi * p0, p0)
+}
+x0 <- sum(d3$y[d3$arm == "Placebo"]); n0 <- sum(d3$arm == "Placebo")
+add("KARM_MARGIN = dict(  # Farrington-Manning score at RD margin -0.10 and RR margin 0.8, vs Placebo")
+add("    x2=", x0, ", n2=", n0, ",")
+zs <- NULL
+for (l in c("Low", "High")) {
+  x1 <- sum(d3$y[d3$arm == l]); n1 <- sum(d3$arm == l)
+  q <- cmle_rd(x1, n1, x0, n0, -0.10)
+  z_rd <- (x1 / n1 - x0 / n0 + 0.10) / sqrt(q[1] * (1 - q[1]) / n1 + q[2] * (1 - q[2]) / n0)
+  r <- cmle_rr(x1, n1, x0, n0, 0.8)
+  z_rr <- (x1 / n1 - 0.8 * x0 / n0) / sqrt(r[1] * (1 - r[1]) / n1 + 0.64 * r[2] * (1 - r[2]) / n0)
+  add("    ", l, "=dict(x1=", x1, ", n1=", n1, ", z_rd=", num(z_rd), ", p_rd=", num(pnorm(-z_rd)),
+      ", z_rr=", num(z_rr), ", p_rr=", num(pnorm(-z_rr)), "),")
+}
+add(")")
+add("")
+
 header <- c(
   paste0('"""Generated by tests/reference/adjusted2.R on ', format(Sys.Date()), " with ", R.version.string,
-         " (nlme ", packageVersion("nlme"), ", emmeans ", packageVersion("emmeans"), ")."),
+         " (nlme ", packageVersion("nlme"), ", emmeans ", packageVersion("emmeans"),
+         ", metafor ", packageVersion("metafor"), ")."),
   "",
-  "DO NOT EDIT. Data set: tests/fixtures/mmrm_data/covariates.csv (written by the same script).",
+  "DO NOT EDIT. Data sets: tests/fixtures/mmrm_data/covariates.csv,",
+  "tests/fixtures/adjusted_data/trial3.csv (written by the same script).",
   "Matrices are flattened in R's column order.",
   '"""',
   "")
