@@ -105,3 +105,64 @@ def test_without_declarations_nothing_is_added(reanalysis):
     assert all(r["data_source"] == "synthetic" for r in t if "adjusted for" in r["analysis"])
     assert math.isfinite(res.adjusted.row("rd").se)
     assert np.isfinite(reanalysis.to_frame()["estimate"].dropna()).all()
+
+
+def test_engine_mmrm_uses_declared_covariates():
+    """A continuous endpoint declaring covariates beyond its baseline: the engine's MMRM is
+    ``ta.mmrm.fit(..., covariates=[...])`` on the same rows (that fit is checked against
+    nlme::gls in tests/test_mmrm_covariates.py)."""
+    import dataclasses
+
+    trial = ta.load_trial("cdiscpilot01")
+    ep = dataclasses.replace(
+        trial.design.endpoint("cholesterol"), covariates=("BASE_CHOLES", "AGE")
+    )
+    ipd = ta.trial.resolve_ipd(trial, None)
+    arm = trial.design.experimental_arm
+    res = ta.reanalysis.analyse_continuous(trial, ep, arm, ipd=ipd, seed=1)
+    fit = res.mmrm_fit
+    assert fit.covariates == ("AGE",)
+    assert "AGE" in fit.coef["term"].tolist()
+    from trial_analysis.reanalysis._continuous import _long
+
+    m = _long(ipd, ep, 1.0, trial.design.arm_names, "SAFFL")
+    m = m.merge(ipd.subjects[["USUBJID", "AGE"]], on="USUBJID")
+    direct = ta.mmrm.fit(
+        m,
+        "y",
+        "USUBJID",
+        "AVISITN",
+        "ARM",
+        baseline="BASE",
+        reference="Placebo",
+        covariates=["AGE"],
+        fallback=("toeph", "ar1h", "cs"),
+    )
+    assert_allclose(fit.contrasts["estimate"], direct.contrasts["estimate"], rtol=1e-10)
+    assert_allclose(fit.contrasts["se"], direct.contrasts["se"], rtol=1e-10)
+    assert any("adjusted for AGE" in n for n in res.notes)
+
+
+def test_report_table_adjusted_and_stratified(reanalysis):
+    """The binary endpoint section's table "Adjusted and stratified analyses": the engine's rows
+    as printed, the caption naming the data source."""
+    from trial_analysis.report.content import Section, TableBlock
+    from trial_analysis.report.sections import _adjusted_block
+
+    res = next(r for r in reanalysis.of("chol_responder") if r.arms[0] == ARMS["low"])
+    s = Section("ep", "responder")
+    _adjusted_block(s, res, "patient-level")
+    (block,) = s.blocks
+    assert isinstance(block, TableBlock)
+    assert block.source == "patient-level"
+    assert block.caption.startswith("Adjusted and stratified analyses on the patient-level data")
+    assert len(block.frame) == 6
+    printed = block.frame.to_string()
+    assert "CMH test, stratified by SITEID (SAFFL)" in printed
+    assert "0.149" in printed  # g-computation RD p-value, R: 0.14873
+    assert any("Ye, Shao, Yi & Zhao" in n for n in block.notes)
+    # nothing declared or computed: no table
+    empty = Section("ep", "x")
+    zang = ta.reanalyze("zang2022", "composite", ipd=False)["composite"]
+    _adjusted_block(empty, zang, "published")
+    assert empty.blocks == []
