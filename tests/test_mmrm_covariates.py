@@ -11,6 +11,10 @@ from first principles (numDeriv Hessian of nlme's REML likelihood); the CR0 sand
 ``Phi sum_i X_i' S_i^-1 e_i e_i' S_i^-1 X_i Phi`` with ``S_i = getVarCov(fit, individual = i)``
 and its Bell-McCaffrey df ``tr(G)^2 / tr(G^2)``, ``G = Gm' Omega Gm``, ``Gm`` the columns
 ``(I - H)_i' p_i`` from the N x N hat matrix (what R's mmrm does for ``vcov = "Empirical"``).
+
+Measured agreement: coefficients 3.4e-6 absolute, SEs, df, LS-means and the sandwich 3e-6
+relative or better. It is bounded by nlme's optimum: our REML log-likelihood is 4.3e-9 higher
+than nlme's (gradient 2e-10 at ours), hence the 1e-5 tolerances of this iterative fit.
 """
 
 from __future__ import annotations
