@@ -182,3 +182,24 @@ def test_score_margin_several_arms_matches_r():
         ta.binary.noninferiority([10, 12], [50], 10, 50, -0.1)
     with pytest.raises(ParameterError, match="comparisons"):
         ta.binary.noninferiority([10, 12], [50, 50], 10, 50, -0.1, comparisons=["a"])
+
+
+def test_gcomp_three_arms_with_interactions_matches_r(trial3):
+    """glm(y ~ armf * (age + hba1c) + region): arm-by-covariate interactions for every
+    experimental arm (region, the stratum, not interacted); Ye variance without the
+    permuted-block correction (randomization="simple")."""
+    res = ta.binary.adjusted(
+        trial3,
+        "y",
+        "arm",
+        ["age", "hba1c"],
+        strata="region",
+        interaction=True,
+        randomization="simple",
+        effect="all",
+    )
+    t = res.to_frame()
+    assert_allclose(res.risks["risk"], KARM_GCOMP["interaction_risks"], rtol=1e-8)
+    assert_allclose(t["estimate"], KARM_GCOMP["interaction_estimate"], rtol=1e-8)
+    assert_allclose(t["se"], KARM_GCOMP["interaction_se_ye"], rtol=1e-7)
+    assert "arm[High]:age" in res.coef["term"].tolist()

@@ -13,7 +13,8 @@
 # 2. Three arms (Placebo, Low, High), binary outcome, stratified permuted blocks by region
 #    (written to tests/fixtures/adjusted_data/trial3.csv): g-computation from one glm over
 #    all arms (factor arm) with the K-arm Ye et al. (2023) variance (and its stratified
-#    permuted-block correction) and Ge et al. (2011) delta method, each arm vs Placebo;
+#    permuted-block correction) and Ge et al. (2011) delta method, each arm vs Placebo, and with
+#    arm-by-covariate interactions (glm(y ~ armf * (age + hba1c) + region));
 #    mantelhaen.test and metafor::rma.mh (RD, RR) on each pair of arms; Farrington-Manning
 #    score tests at a margin (RD and RR) for each arm vs Placebo.
 # 3. Sample size and power of the Farrington-Manning score test of the risk ratio at a margin:
@@ -216,6 +217,29 @@ effects3 <- function(V) {
   out   # rows: (rd, rr, or) for Low, then for High
 }
 e_car <- effects3(V_car3); e_ye <- effects3(V_ye3); e_ge <- effects3(V_ge3)
+# arm-by-covariate interactions (one working model per arm for age and hba1c), Ye variance
+# for simple randomisation
+f3i <- y ~ armf * (age + hba1c) + region
+g3i <- glm(f3i, family = binomial, data = d3, control = glm.control(epsilon = 1e-14, maxit = 100))
+Xai <- lapply(levels(d3$armf), function(l) {
+  dd <- d3; dd$armf <- factor(l, levels = levels(d3$armf))
+  model.matrix(f3i, model.frame(f3i, dd))
+})
+P3i <- sapply(Xai, function(X) plogis(drop(X %*% coef(g3i))))
+V_i <- matrix(0, K, K)
+for (i in 1:K) for (j in 1:K) {
+  in_i <- code == i; in_j <- code == j
+  if (i == j) {
+    V_i[i, i] <- var(d3$y[in_i] - P3i[in_i, i]) / pi3[i] + 2 * cov(d3$y[in_i], P3i[in_i, i]) - var(P3i[, i])
+  } else {
+    V_i[i, j] <- cov(d3$y[in_i], P3i[in_i, j]) + cov(d3$y[in_j], P3i[in_j, i]) - cov(P3i[, i], P3i[, j])
+  }
+}
+th3_main <- th3
+th3 <- colMeans(P3i)
+e_int <- effects3(V_i / n3)
+th3_int <- th3
+th3 <- th3_main
 add("KARM_GCOMP = dict(  # data: tests/fixtures/adjusted_data/trial3.csv; glm(y ~ arm + age + hba1c + region)")
 add("    risks=", vec(th3), ",  # Placebo, Low, High")
 add("    estimate=", vec(e_car[, 1]), ",  # (rd, rr, or) Low vs Placebo, then High vs Placebo")
@@ -223,6 +247,9 @@ add("    se_car=", vec(e_car[, 2]), ",")
 add("    se_ye=", vec(e_ye[, 2]), ",")
 add("    se_ge=", vec(e_ge[, 2]), ",")
 add("    risk_se_car=", vec(sqrt(diag(V_car3))), ",")
+add("    interaction_risks=", vec(th3_int), ",  # glm(y ~ arm * (age + hba1c) + region)")
+add("    interaction_estimate=", vec(e_int[, 1]), ",")
+add("    interaction_se_ye=", vec(e_int[, 2]), ",")
 add(")")
 add("")
 add("KARM_CMH = dict(  # each arm vs Placebo over the region strata")
