@@ -86,3 +86,17 @@ def test_trajectory_axis_prints_visit_labels_not_numbers():
     )
     mixed = {1.0: "Baseline", 2.0: "Month 3"}
     assert _visit_axis(mixed) == ("visit", mixed)
+
+
+def test_cdisc_trajectory_ticks_are_the_visits_weeks():
+    """cdiscpilot01 numbers its visits AVISITN 4, 5, 7 ... for weeks 2, 4, 6 ...: the MMRM
+    figure's axis shows the design's visit labels (their week numbers), one per fitted visit,
+    not AVISITN and not the unfitted baseline."""
+    t = ta.load_trial("cdiscpilot01")
+    res = ta.reanalyze(t, t.design.endpoints[0].id)
+    ax = res.results[0].figures()["mmrm_trajectory"].axes[0]
+    fitted = res.results[0].mmrm_fit.visits
+    assert [x.get_text() for x in ax.get_xticklabels()] == [
+        t.design.visit_label(v).split()[-1] for v in fitted
+    ]
+    assert ax.get_xlabel() == "week"

@@ -141,7 +141,8 @@ class ContinuousReanalysis(Result):
             if self.endpoint in self.audit.rho_by_endpoint:
                 out["rho_curve"] = self.audit.rho_by_endpoint[self.endpoint].plot()
         if self.mmrm_fit is not None:
-            xlabel, ticks = _visit_axis(dict(self.visit_labels))
+            fitted = set(self.mmrm_fit.visits)  # the axis names the visits it shows
+            xlabel, ticks = _visit_axis({v: t for v, t in self.visit_labels if v in fitted})
             out["mmrm_trajectory"] = self.mmrm_fit.plot(
                 xlabel=xlabel,
                 ylabel=f"LS-mean {self.measure_label}",
