@@ -44,6 +44,8 @@ def test_plain_text_rewrites_code_but_keeps_files_and_english(design):
     assert plain_text("2 patient(s) with a missing 'y', 'BASE_GIR' dropped", design) == (
         "2 patient(s) with a missing outcome or baseline dropped"
     )
+    # a software function cited as the reference implementation keeps its name
+    assert plain_text("Barnard 1947; scipy barnard_exact") == "Barnard 1947; scipy barnard_exact"
     kept = "see published.csv line 12 and data/evidence/meta_analyses.csv; None of them"
     assert plain_text(kept) == kept
 

@@ -51,6 +51,7 @@ _IDENT = re.compile(
     r"(?<![\w/.:-])([A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)*_[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)*)"
     r"(?![\w/]|\.(?:csv|toml|md|py|xpt|json)\b)"
 )
+_SOFTWARE = ("scipy ", "scipy.stats.", "statsmodels ", "R ")
 _SOURCE = re.compile(r"synthetic:(\S+) seed=(\d+)(?: exact=(True|False))?")
 _INFER = re.compile(r"infer_counts\(([^()]*)\)(?:: method (\w+))?")
 _E_NOTATION = re.compile(r"(?<![0-9A-Za-z.])-?\d+(?:\.\d+)?e[-+]?\d+(?![0-9A-Za-z])")
@@ -158,7 +159,15 @@ def plain_text(text: Any, design: Any = None) -> str:
     s = _TUPLE.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), s)
     s = _E_NOTATION.sub(lambda m: format_number(float(m.group(0))), s)
     s = _LONG_FLOAT.sub(lambda m: format_number(float(m.group(0))), s)
-    return _IDENT.sub(lambda m: humanise(m.group(1), design), s)
+
+    def ident(m: re.Match) -> str:
+        # a software function cited as a reference implementation ("scipy barnard_exact")
+        # keeps its name
+        if s[: m.start()].endswith(_SOFTWARE):
+            return m.group(1)
+        return humanise(m.group(1), design)
+
+    return _IDENT.sub(ident, s)
 
 
 def short_analysis(text: str, measure: str = "") -> tuple[str, str]:

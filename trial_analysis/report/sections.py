@@ -1084,19 +1084,12 @@ def findings_section(ctx: ReportContext) -> Section:
     """Key findings, computed by rules from the reanalysis engine's results table
     (:mod:`.findings`)."""
     from .findings import findings_section as from_frame
-    from .labels import short_analysis
     from .populations import definitions
 
     d = ctx.design
     res = _reanalysis(ctx)
     keys = {k for k, _, _ in sections_for(ctx)}
-    frame = res.to_frame()
-    # the engine's long method labels, short as in the endpoint sections
-    measure = {r.endpoint: getattr(r, "measure_label", "") or "" for r in res.results}
-    frame["method"] = [
-        short_analysis(str(m), measure.get(ep, ""))[0]
-        for m, ep in zip(frame["method"], frame["endpoint"], strict=True)
-    ]
+    frame = _short_methods(res)
     s = from_frame(
         frame,
         labels={e.id: e.label for e in d.endpoints},
@@ -1109,6 +1102,20 @@ def findings_section(ctx: ReportContext) -> Section:
     return s
 
 
+def _short_methods(res: Any) -> pd.DataFrame:
+    """The engine's results table with its long method labels short, as in the endpoint
+    sections (:func:`.labels.short_analysis`)."""
+    from .labels import short_analysis
+
+    frame = res.to_frame()
+    measure = {r.endpoint: getattr(r, "measure_label", "") or "" for r in res.results}
+    frame["method"] = [
+        short_analysis(str(m), measure.get(ep, ""))[0]
+        for m, ep in zip(frame["method"], frame["endpoint"], strict=True)
+    ]
+    return frame
+
+
 def discussion_section(ctx: ReportContext) -> Section | None:
     """The closing discussion with limitations, by rules from the results (:mod:`.discussion`)."""
     from .discussion import discussion_section as build
@@ -1118,7 +1125,7 @@ def discussion_section(ctx: ReportContext) -> Section | None:
     res = _reanalysis(ctx)
     if not res.results:
         return None
-    frame = res.to_frame()
+    frame = _short_methods(res)
     labels = {e.id: e.label for e in d.endpoints}
     found = findings(
         frame, labels=labels, primary={e.id: e.method for e in d.endpoints if e.method}
