@@ -65,7 +65,15 @@ from .margin import (
 )
 from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
 from .planning import SequentialAlternative, sequential_alternative
-from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
+from .scenario import (
+    Analysis,
+    BinaryEndpoint,
+    ContinuousEndpoint,
+    Dropout,
+    Scenario,
+    SurvivalEndpoint,
+    load_scenario,
+)
 from .sequential import (
     AnalysisResults,
     ConditionalPower,
@@ -95,15 +103,16 @@ __all__ = [
     "Analysis",
     "AnalysisResults",
     "AssuranceResult",
+    "BinaryEndpoint",
     "ConditionalPower",
+    "ContinuousEndpoint",
+    "Dropout",
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
     "GroupSequentialSampleSize",
     "GroupSequentialSurvival",
     "MultiArmPower",
-    "ParametricArm",
-    "ParametricModel",
     "PowerCurve",
     "PowerResult",
     "SampleSize",
@@ -113,6 +122,7 @@ __all__ = [
     "SimulatedSurvivalPower",
     "SimulationResult",
     "SizeCurve",
+    "SurvivalEndpoint",
     "SurvivalPower",
     "adaptive_characteristics",
     "analysis_results",
