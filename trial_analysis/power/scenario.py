@@ -531,9 +531,18 @@ def _whole(v: Any, key: str, source: str, lo: int) -> int:
     return int(v)
 
 
-def _per_arm(v: Any, key: str, source: str, names: tuple[str, ...], check: Any) -> dict[str, Any]:
-    """A value for every arm: one value (all arms) or a table ``{arm = value}`` naming every
-    arm; ``check(value, key)`` validates and converts each."""
+def _per_arm(
+    v: Any, key: str, source: str, names: tuple[str, ...], check: Any, scalar: bool = False
+) -> dict[str, Any]:
+    """A value for every arm: one value (all arms), a table ``{arm = value}`` naming every
+    arm or (``scalar`` values) a list in the order of the arms; ``check(value, key)``
+    validates and converts each."""
+    if scalar and isinstance(v, list):
+        if len(v) != len(names):
+            raise ScenarioError(
+                source, key, f"one value, a list of {len(names)} (one per arm) or a table", v
+            )
+        return {a: check(x, f"{key}[{i}]") for i, (a, x) in enumerate(zip(names, v, strict=True))}
     if isinstance(v, dict):
         for a in v:
             if a not in names:
@@ -620,7 +629,12 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
                     typ,
                 )
             endpoints[eid] = _parse_survival(eid, tab, names, source)
-    _check_rules(endpoints, source)
+    if kind == "parametric":
+        _check_rules(endpoints, source)
+    else:  # the rule is evaluated on the generative model's draws, at the endpoint's week
+        for eid, ep in endpoints.items():
+            if isinstance(ep, BinaryEndpoint) and ep.visit is None:
+                raise ScenarioError(source, f"endpoints.{eid}.visit", "the week of the rule")
     dropout = _parse_dropout(raw, endpoints, names, kind, source)
     analyses = _parse_analyses(raw, endpoints, dropout, source)
     sequential = _parse_sequential(raw, analyses, source)
@@ -924,7 +938,7 @@ def _parse_binary(
     comps_in = t.get("components")
     if comps_in is None and dep is not None:
         comps = tuple(dep.components)
-        if visit is None and kind == "parametric":
+        if visit is None:
             visit = float(dep.week)
     else:
         if not isinstance(comps_in, list) or not comps_in:
@@ -1011,7 +1025,12 @@ def _parse_survival(eid: str, t: dict, names: list[str], source: str) -> Surviva
                 source, w + "cuts", "absent with median (one constant hazard per arm)"
             )
         med = _per_arm(
-            t["median"], w + "median", source, arms, lambda v, k: _num(v, k, source, 1e-9, math.inf)
+            t["median"],
+            w + "median",
+            source,
+            arms,
+            lambda v, k: _num(v, k, source, 1e-9, math.inf),
+            scalar=True,
         )
         hazard = {a: np.array([math.log(2) / m]) for a, m in med.items()}
     else:
@@ -1067,12 +1086,13 @@ def _parse_dropout(
             source,
             arms,
             lambda v, k: _num(v, k, source, 0.0, 1.0, closed_hi=False),
+            scalar=True,
         )
         hz = {a: np.full(nv, 1 - (1 - r) ** (1 / nv)) for a, r in rate.items()}
     num = lambda lo, hi: lambda v, k: _num(v, k, source, lo, hi)  # noqa: E731
-    slope = _per_arm(drop.get("slope", 0.0), "dropout.slope", source, arms, num(-10, 10))
+    slope = _per_arm(drop.get("slope", 0.0), "dropout.slope", source, arms, num(-10, 10), True)
     delta = _per_arm(
-        drop.get("delta", 0.0), "dropout.delta", source, arms, num(-math.inf, math.inf)
+        drop.get("delta", 0.0), "dropout.delta", source, arms, num(-math.inf, math.inf), True
     )
     if mech == "MCAR" and any(slope.values()):
         raise ScenarioError(

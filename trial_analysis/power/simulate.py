@@ -345,7 +345,7 @@ def _derive_binary(scen: Scenario, tr: _Trials, draws: Any) -> None:
     for k, ep in scen.endpoints.items():
         if not isinstance(ep, BinaryEndpoint):
             continue
-        for arm in scen.arm_names:
+        for arm in tr.drop_time:  # the arms drawn (one at a time for the truth)
             t_drop = tr.drop_time[arm]
             if ep.rate is not None:
                 visit = ep.visit if ep.visit is not None else (scen.visits or (0.0, 1.0))[-1]
@@ -755,18 +755,49 @@ def true_effects(scen: Scenario) -> dict[tuple[str, int], float]:
     (log-rank has no estimate; then bias and coverage are not reported).
     """
     out: dict[tuple[str, int], float] = {}
-    pop: _Trials | None = None
-    need_pop = _needs_population(scen)
-    if need_pop:
-        n = {a: TRUTH_PATIENTS for a in scen.arm_names}
-        pop = _draw(
-            scen, n, 1, np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31,)))
-        )
+    pop = _population(scen) if _needs_population(scen) else None
     for a in scen.analyses:
         ep = scen.endpoints[a.endpoint]
         for i, e in enumerate(scen.experimental):
             out[(a.name, i)] = _truth_one(scen, a, ep, e, pop)
     return out
+
+
+def _population(scen: Scenario) -> _Trials:
+    """``TRUTH_PATIENTS`` patients per arm, every arm drawn from the same fixed stream
+    (common random numbers: arms generated alike give exactly no difference)."""
+    parts = [
+        _draw(
+            scen,
+            {arm: TRUTH_PATIENTS},
+            1,
+            np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31,))),
+        )
+        for arm in scen.arm_names
+    ]
+
+    def merge(name: str) -> dict:
+        out: dict = {}
+        for p in parts:
+            for k, v in getattr(p, name).items():
+                if isinstance(v, dict):
+                    out.setdefault(k, {}).update(v)
+                else:
+                    out[k] = v
+        return out
+
+    draws = None
+    if parts[0].draws is not None:
+        draws = {k: v for p in parts for k, v in p.draws.items()}
+    return _Trials(
+        merge("values"),
+        merge("binary"),
+        {},
+        merge("drop_time"),
+        merge("drop_index"),
+        parts[0].visits,
+        draws,
+    )
 
 
 def _linear_outcome(ep: ContinuousEndpoint) -> bool:
