@@ -1328,6 +1328,7 @@ def simulate_grid(
     n_jobs: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: bool | None = None,
+    null: bool = False,
 ) -> GridResult:
     """Simulate every combination of scenario overrides (n x effect x dropout x test ...).
 
@@ -1343,6 +1344,8 @@ def simulate_grid(
         the streams ``SeedSequence(seed, spawn_key=(j, i))``.
     n_jobs : int, optional
         Local processes; default one per CPU (grids run on local processes by default).
+    null : bool
+        Simulate each scenario's :meth:`~.Scenario.null` (type I errors).
 
     Returns
     -------
@@ -1360,7 +1363,11 @@ def simulate_grid(
             raise ParameterError(f"grid[{k!r}]", "a non-empty list of values", v)
     seed_i = _as_seed(seed)
     combos = list(itertools.product(*(grid[k] for k in keys)))
+    if not isinstance(null, bool):
+        raise ParameterError("null", "True or False", null)
     scens = [base.with_overrides(dict(zip(keys, c, strict=True))) for c in combos]
+    if null:
+        scens = [s.null() for s in scens]
     _check_cost(scens, n_sims, chunk_size, n_jobs)
     scens[0].model()
     truths = [true_effects(s) for s in scens]
