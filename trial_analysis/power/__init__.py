@@ -84,7 +84,14 @@ from .sequential import (
     group_sequential,
     spend,
 )
-from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
+from .simulate import (
+    GridResult,
+    SimulationResult,
+    ancova_batch,
+    simulate,
+    simulate_grid,
+    true_effects,
+)
 from .survival import (
     GroupSequentialSurvival,
     SimulatedSurvivalPower,
@@ -159,4 +166,5 @@ __all__ = [
     "simulate_survival",
     "size_curve",
     "spend",
+    "true_effects",
 ]

@@ -207,8 +207,9 @@ class Dropout:
 
     ``hazard[arm][j]``: probability of leaving before post-baseline visit ``j`` having been
     present at the previous one. MAR/MNAR: log-odds ``a_j + slope * z``, ``z`` the last
-    observed value standardised by the model's mean and SD over arms at that visit, with
-    ``a_j`` such that the average over ``z ~ N(0, 1)`` is ``hazard[arm][j]``. MNAR: values
+    observed value standardised by the arm's model mean and SD at that visit, with ``a_j``
+    such that the average over ``z ~ N(0, 1)`` is ``hazard[arm][j]`` (the realised rate is
+    close to it, not equal: those still present at a later visit are a selected group). MNAR: values
     after dropout are shifted by ``delta[arm]`` (unobserved; the truth of the analyses).
     """
 

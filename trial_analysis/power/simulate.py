@@ -210,7 +210,8 @@ def _dropout_times(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monotone dropout: visits attended after baseline (``d``) and the time of the first
     missed visit. MAR/MNAR: the log-odds of leaving before visit ``j`` rise by ``slope`` per
-    SD of the value at visit ``j - 1`` (standardised by the model's mean and SD over arms)."""
+    SD of the value at visit ``j - 1`` (standardised by the arm's model mean and SD there, so
+    that each arm keeps about its declared rate; differential dropout by per-arm rates)."""
     d = scen.dropout
     h = d.hazard[arm]
     nv = h.size
@@ -227,7 +228,7 @@ def _dropout_times(
             p = h[j - 1]
         else:
             if scen.model_kind == "parametric":
-                mu, sd = _pooled_moments(scen, ep, j - 1)
+                mu, sd = _arm_moments(ep, arm, j - 1)
             else:  # a generative model: this arm's simulated values standardise
                 mu, sd = float(np.mean(x[..., j - 1])), float(np.std(x[..., j - 1]))
             z = (x[..., j - 1] - mu) / sd
@@ -239,30 +240,19 @@ def _dropout_times(
     return attended, t
 
 
-def _pooled_moments(scen: Scenario, ep: Any, j: int) -> tuple[float, float]:
-    """Mean and SD over arms (equal weights) of the values of ``ep`` at visit index ``j``
-    under the model (exact for the value scale, by moments of the transform otherwise)."""
-    if getattr(ep, "_moments", None) is None:
-        object.__setattr__(ep, "_moments", {})
-    cache = ep._moments
-    if j not in cache:
-        means, variances = [], []
-        for a in scen.arm_names:
-            mu, cov = ep.mean[a], ep.cov(a)
-            if ep.scale == "value" or j == 0:
-                m, v = mu[j], cov[j, j]
-            elif ep.scale == "chg":
-                m = mu[0] + mu[j]
-                v = cov[0, 0] + cov[j, j] + 2 * cov[0, j]
-            else:  # X0 (1 + Xj / 100): moments of a product of normals
-                a0, aj = mu[0], 1 + mu[j] / 100
-                v0, vj, c0j = cov[0, 0], cov[j, j] / 1e4, cov[0, j] / 100
-                m = a0 * aj + c0j
-                v = a0**2 * vj + aj**2 * v0 + 2 * a0 * aj * c0j + v0 * vj + c0j**2
-            means.append(m)
-            variances.append(v)
-        cache[j] = (float(np.mean(means)), float(math.sqrt(np.mean(variances))))
-    return cache[j]
+def _arm_moments(ep: Any, arm: str, j: int) -> tuple[float, float]:
+    """Mean and SD of the values of ``ep`` in ``arm`` at visit index ``j`` under the model
+    (exact for the value and change scales; moments of a product of normals for pchg)."""
+    mu, cov = ep.mean[arm], ep.cov(arm)
+    if ep.scale == "value" or j == 0:
+        return float(mu[j]), float(math.sqrt(cov[j, j]))
+    if ep.scale == "chg":
+        return float(mu[0] + mu[j]), float(math.sqrt(cov[0, 0] + cov[j, j] + 2 * cov[0, j]))
+    a0, aj = mu[0], 1 + mu[j] / 100  # X0 (1 + Xj / 100)
+    v0, vj, c0j = cov[0, 0], cov[j, j] / 1e4, cov[0, j] / 100
+    m = a0 * aj + c0j
+    v = a0**2 * vj + aj**2 * v0 + 2 * a0 * aj * c0j + v0 * vj + c0j**2
+    return float(m), float(math.sqrt(v))
 
 
 _SYNTH_KEYS = ("{p}_{w}", "{p}_CHG_{w}", "{p}_PCHG_{w}")
