@@ -411,9 +411,8 @@ def test_design_endpoints_and_arms_come_from_the_trial():
         "sd": 1.0,
         "correlation": {"structure": "cs", "rho": 0.7},
     }
-    chol["mean"] = dict.fromkeys(
-        ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"], [5.5, 5.3]
-    )
+    arms = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+    chol["mean"] = {a: [5.5, 5.3] for a in arms}
     s = Scenario.from_dict(
         {
             "scenario": {"trial": "cdiscpilot01"},
