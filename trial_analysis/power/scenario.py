@@ -1212,7 +1212,7 @@ def _parse_analyses(
             and dropout.active()
         ):
             pass  # dropout times of another endpoint's visits apply (documented)
-        name = a.get("name", f"{ep_id}_{method}")
+        name = a.get("name", f"{ep_id}_{method}" + (f"_{imp}" if method == "mi" else ""))
         if not isinstance(name, str) or not name or name in {x.name for x in analyses}:
             raise ScenarioError(source, where + "name", "a unique name", name)
         analyses.append(Analysis(name, ep_id, method, alpha, alt, margin, cov, df, imp, int(m)))
