@@ -114,12 +114,24 @@ def _name_or_folder(trial: Trial) -> str:
     return str(trial.folder)
 
 
+def default_ipd(trial: Trial, *, synthetic: bool = False) -> Path | str | None:
+    """What ``ipd=None`` means for ``trial``: the real patient data it ships (a folder), else,
+    with ``synthetic=True`` (the report's default), ``"synthetic"`` when it has a generative
+    model, else ``None`` (published numbers only; the engine's default)."""
+    if trial.patient_data_folder is not None:
+        return trial.patient_data_folder
+    if synthetic and trial.has_synthetic_model:
+        return "synthetic"
+    return None
+
+
 def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
-    """Patient-level data for ``trial``: ``None`` (the real patient data the trial ships, if
-    any); ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic
-    cohort, from its generative model); a folder or file of patient data; or an ``IPD``."""
+    """Patient-level data for ``trial``: ``None`` (the engine's default, :func:`default_ipd`:
+    the real patient data the trial ships, if any);
+    ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic cohort,
+    from its generative model); a folder or file of patient data; or an ``IPD``."""
     if ipd is None:
-        ipd = trial.patient_data_folder
+        ipd = default_ipd(trial)
         if ipd is None:
             return None
     if ipd is False:
