@@ -216,9 +216,9 @@ def _dropout_times(
     h = d.hazard[arm]
     nv = h.size
     visits = np.asarray(scen.visits if scen.visits else (0.0, 1.0))
+    if not d.active():  # read-only broadcasts: nobody leaves
+        return np.broadcast_to(nv, shape), np.broadcast_to(np.inf, shape)
     attended = np.full(shape, nv)
-    if not d.active():
-        return attended, np.full(shape, np.inf)
     alive = np.ones(shape, bool)
     slope = d.slope[arm]
     ep = scen.endpoints.get(d.endpoint)
@@ -338,8 +338,9 @@ def _derive_binary(scen: Scenario, tr: _Trials, draws: Any) -> None:
         for arm in tr.drop_time:  # the arms drawn (one at a time for the truth)
             t_drop = tr.drop_time[arm]
             if ep.rate is not None:
-                visit = ep.visit if ep.visit is not None else (scen.visits or (0.0, 1.0))[-1]
-                tr.binary[k][arm] = np.where(t_drop <= visit, np.nan, tr.binary[k][arm])
+                if scen.dropout.active():
+                    visit = ep.visit if ep.visit is not None else (scen.visits or (0.0, 1.0))[-1]
+                    tr.binary[k][arm] = np.where(t_drop <= visit, np.nan, tr.binary[k][arm])
                 continue
             shape = t_drop.shape
 
@@ -375,14 +376,15 @@ def _analyse(
         out = []
         v = {arm: _first(tr.binary[a.endpoint][arm], m(arm)) for arm in arms}
         x = {arm: np.nansum(v[arm], axis=1).astype(int) for arm in arms}
-        if ep.missing == "failure":
-            nn = {arm: np.full(v[arm].shape[0], v[arm].shape[1]) for arm in arms}
+        if ep.missing == "failure":  # every patient counts: one grid per comparison
+            nn: dict[str, Any] = {arm: v[arm].shape[1] for arm in arms}
         else:
             nn = {arm: np.sum(~np.isnan(v[arm]), axis=1) for arm in arms}
         for e in exp:
             p = _binary_pvalues(x[e], nn[e], x[ctl], nn[ctl], a.method, a.alternative)
             with np.errstate(all="ignore"):
                 est, lo, hi = rd_newcombe(x[e], nn[e], x[ctl], nn[ctl], a.conf_level)
+            est, lo, hi = (np.broadcast_to(q, p.shape) for q in (est, lo, hi))
             bad = np.isnan(p)
             out.append(_stats(est, np.nan, np.inf, p, lo, hi, bad))
         return out
