@@ -449,3 +449,122 @@ def test_cli_simulate_json_under_the_null(capsys):
     rows = out["table"]
     assert all(r["true_effect"] == 0 for r in rows)
     assert all(r["type1_error"] == r["power"] for r in rows)
+
+
+def test_mi_without_missing_data_is_the_ancova_and_j2r_shrinks_with_dropout():
+    """No dropout: every imputation is the data, so MI (any method) gives the ANCOVA estimate
+    and SE (Rubin's rules with no between-imputation variance). With dropout, jump to
+    reference pulls the experimental dropouts towards the control: its estimates are closer
+    to 0 than MAR's on the same trials."""
+    from trial_analysis.power.simulate import _analyse, _draw
+
+    raw = _raw(
+        n=[30, 30],
+        arms=["Drug", "Placebo"],
+        endpoints={"y": _y({"Drug": -0.8, "Placebo": 0.0})},
+        analyses=[
+            {"endpoint": "y", "method": "mi", "imputation": "mar", "m": 3},
+            {"endpoint": "y", "method": "mi", "imputation": "j2r", "m": 3},
+            {"endpoint": "y", "method": "ancova"},
+        ],
+    )
+    s = Scenario.from_dict(raw)
+    tr = _draw(s, s.n_by_arm, 4, np.random.default_rng(1))
+    rng = np.random.default_rng(2)
+    mar, j2r, anc = (_analyse(s, a, tr, None, rng)[0] for a in s.analyses)
+    np.testing.assert_allclose(mar["estimate"], anc["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(j2r["estimate"], anc["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(mar["se"], anc["se"], rtol=1e-6)
+    d = s.with_overrides({"dropout": {"rate": 0.4}})
+    tr = _draw(d, d.n_by_arm, 6, np.random.default_rng(3))
+    mar, j2r = (_analyse(d, a, tr, None, np.random.default_rng(4))[0] for a in d.analyses[:2])
+    assert np.mean(j2r["estimate"]) > np.mean(mar["estimate"])  # effect -0.8: J2R nearer 0
+
+
+# ---- adaptation: sample-size re-estimation ---------------------------------------------
+
+ADAPTIVE = {
+    "arms": {"names": ["Drug", "Placebo"], "n": [60, 60]},
+    "endpoints": {
+        "y": {
+            "type": "continuous",
+            "visits": [0, 12],
+            "mean": {"Drug": [0.0, 0.35], "Placebo": [0.0, 0.0]},
+            "sd": 1.0,
+            "correlation": {"structure": "cs", "rho": 0.0},
+            "outcome": "value",
+        }
+    },
+    "analyses": [{"endpoint": "y", "method": "ancova", "alternative": "greater", "alpha": 0.025}],
+    "sequential": {"looks": 2},
+    "adaptation": {"conditional_power": 0.9, "n_max": 240},
+}
+
+
+@pytest.mark.slow
+def test_adaptive_scenario_matches_simulate_adaptive():
+    """Two stages, re-estimation to conditional power 0.9 under the observed effect (stage 2
+    at most 240): the patient-level simulation (ANCOVA per stage, inverse-normal
+    combination) gives the power and expected N of ``simulate_adaptive(test="t")`` (stage-wise
+    t tests drawn on the t scale; checked against rpact getSimulationMeans in
+    test_power_adaptive_sims.py) within Monte Carlo error; expected N within 3 patients more
+    (stage sizes rounded up per arm). Under the null: the one-sided level 0.025."""
+    from trial_analysis.power import group_sequential, simulate_adaptive
+
+    s = Scenario.from_dict(ADAPTIVE)
+    d = group_sequential(2, 0.025, sided=1)
+    n = 2_000
+    for delta, null in ((0.35, False), (0.0, True)):
+        r = simulate(s, n_sims=n, seed=3, chunk_size=500, null=null).to_frame().iloc[0]
+        ref = (
+            simulate_adaptive(
+                d,
+                delta,
+                1.0,
+                [60, 120],
+                conditional_power=0.9,
+                n_max=240,
+                test="t",
+                n_sims=50_000,
+                seed=1,
+            )
+            .to_frame()
+            .iloc[0]
+        )
+        _within(r["power"], ref["power"], math.hypot(r["mcse"], ref["power_mcse"]))
+        sd_n = ref["sd_n"] / math.sqrt(n)
+        assert -4 * sd_n <= r["n_expected"] - ref["expected_n"] <= 3 + 4 * sd_n
+    assert null and r["type1_error"] == r["power"]
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"adaptation.conditional_powr": 0.9}, r"'adaptation.conditional_powr'.*did you mean"),
+        ({"adaptation.conditional_power": 1.5}, r"'adaptation.conditional_power'"),
+        ({"adaptation.n_max": -5}, r"'adaptation.n_max'"),
+        ({"adaptation.promising_zone": 0.3}, r"'adaptation.promising_zone'"),
+        ({"adaptation.theta": 0.3}, r"'adaptation.sd': expected the SD assumed"),
+        ({"analyses.0.alternative": "two-sided"}, r"'analyses\[0\]': expected one-sided"),
+        ({"sequential": None}, r"'sequential"),
+    ],
+)
+def test_bad_adaptation(override, key):
+    raw = json.loads(json.dumps(ADAPTIVE))
+    if override == {"sequential": None}:
+        del raw["sequential"]
+        override = {}
+    with pytest.raises(ScenarioError, match=key):
+        Scenario.from_dict(raw).with_overrides(override)
+
+
+def test_adaptive_trial_with_a_binary_endpoint_runs():
+    raw = json.loads(json.dumps(ADAPTIVE))
+    raw["endpoints"] = {"r": {"type": "binary", "rate": {"Drug": 0.5, "Placebo": 0.3}}}
+    raw["analyses"] = [
+        {"endpoint": "r", "method": "z_pooled", "alternative": "greater", "alpha": 0.025}
+    ]
+    raw["adaptation"]["promising_zone"] = [0.36, 0.9]
+    t = simulate(Scenario.from_dict(raw), n_sims=300, seed=1).to_frame()
+    assert list(t["analysis"]) == ["r_z_pooled", "r_z_pooled: look 1", "r_z_pooled: look 2"]
+    assert 120 <= t.loc[0, "n_expected"] <= 360 and 0 < t.loc[0, "power"] < 1

@@ -268,6 +268,7 @@ class Scenario:
     is_null: bool = False
     source: str = "<mapping>"
     sequential: Mapping[str, Any] | None = None
+    adaptation: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- derived -------------------------------------------------------------------------
@@ -438,7 +439,9 @@ _SCHEMA: dict[str, set[str]] = {
         "endpoints",
         "analyses",
         "sequential",
+        "adaptation",
     },
+    "adaptation": {"conditional_power", "n_min", "n_max", "theta", "sd", "promising_zone"},
     "sequential": {"looks", "information", "spending", "futility", "binding", "beta"},
     "scenario": {"name", "trial", "description", "null"},
     "arms": {"names", "n", "n_total", "allocation", "control"},
@@ -639,6 +642,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
     dropout = _parse_dropout(raw, endpoints, names, kind, source)
     analyses = _parse_analyses(raw, endpoints, dropout, source)
     sequential = _parse_sequential(raw, analyses, source)
+    adaptation = _parse_adaptation(raw, analyses, sequential, names, ns, source)
     s = Scenario(
         name=str(sc.get("name", Path(source).stem if source != "<mapping>" else "scenario")),
         arm_names=tuple(names),
@@ -652,6 +656,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
         trial=trial,
         source=source,
         sequential=sequential,
+        adaptation=adaptation,
         raw=raw,
     )
     return s.null() if null else s
@@ -1265,6 +1270,75 @@ def _parse_sequential(
                 exc.parameter, exc.parameter
             )
             raise ScenarioError(source, f"sequential.{key}", exc.expected, exc.got) from None
+    return spec
+
+
+def _parse_adaptation(
+    raw: Mapping[str, Any],
+    analyses: list[Analysis],
+    sequential: Mapping[str, Any] | None,
+    names: list[str],
+    ns: list[int],
+    source: str,
+) -> dict[str, Any] | None:
+    """``[adaptation]``: sample-size re-estimation of :func:`.simulate_adaptive` (conditional
+    power, optionally the promising zone) applied to the ``[sequential]`` design, read as an
+    inverse-normal combination test. Two arms; one-sided binary tests or ANCOVA."""
+    if "adaptation" not in raw:
+        return None
+    ad = _table(raw, "adaptation", source)
+    _unknown(ad, "adaptation", "adaptation.", source)
+    if sequential is None:
+        raise ScenarioError(source, "sequential", "the looks of the adaptive design ([sequential])")
+    if len(names) != 2:
+        raise ScenarioError(source, "arms.names", "two arms with [adaptation]", names)
+    for i, a in enumerate(analyses):
+        if a.method in ("mmrm", "mi", *SURVIVAL_METHODS) or a.alternative == "two-sided":
+            raise ScenarioError(
+                source,
+                f"analyses[{i}]",
+                "one-sided (alternative 'greater' or 'less') binary tests or ANCOVA with "
+                "[adaptation] (stage-wise z statistics)",
+                f"{a.method}, {a.alternative}",
+            )
+    if "conditional_power" not in ad:
+        raise ScenarioError(source, "adaptation.conditional_power", "the target conditional power")
+    spec = dict(ad)
+    if "promising_zone" in spec:
+        pz = spec["promising_zone"]
+        if not (isinstance(pz, list) and len(pz) == 2):
+            raise ScenarioError(source, "adaptation.promising_zone", "[cp_low, cp_high]", pz)
+        spec["promising_zone"] = tuple(pz)
+    if "theta" in spec and "sd" not in spec:
+        raise ScenarioError(
+            source, "adaptation.sd", "the SD assumed with theta (the effect's scale)"
+        )
+    from ..errors import ParameterError
+    from .adaptive import _make_plan
+    from .sequential import group_sequential
+
+    for a in analyses:
+        d = group_sequential(alpha=a.alpha, sided=1, **sequential)
+        planned = [t * sum(ns) for t in d.information_rates]
+        try:
+            _make_plan(
+                d,
+                spec.get("sd", 1.0),
+                planned,
+                ns[1] / ns[0],
+                spec["conditional_power"],
+                spec.get("n_min"),
+                spec.get("n_max"),
+                spec.get("theta"),
+                spec.get("sd"),
+                spec.get("promising_zone"),
+            )
+        except ParameterError as exc:
+            key = {"ratio": "arms.n", "planned": "arms.n", "sd_h1": "sd"}.get(
+                exc.parameter, exc.parameter
+            )
+            where = key if "." in key else f"adaptation.{key}"
+            raise ScenarioError(source, where, exc.expected, exc.got) from None
     return spec
 
 

@@ -364,10 +364,16 @@ def _first(x: np.ndarray, m: int | None) -> np.ndarray:
 
 
 def _analyse(
-    scen: Scenario, a: Analysis, tr: _Trials, sizes: Mapping[str, int] | None, rng
+    scen: Scenario,
+    a: Analysis,
+    tr: _Trials,
+    sizes: Mapping[str, int] | None,
+    rng,
+    select: Mapping[str, np.ndarray] | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Per comparison (each experimental arm vs the control): ``estimate, se, df, p, lo, hi``
-    of analysis ``a`` on the first ``sizes[arm]`` patients of each arm (all: ``None``)."""
+    of analysis ``a`` on the first ``sizes[arm]`` patients of each arm (all: ``None``), or on
+    the patients ``select[arm]`` (a mask per replicate; binary tests and ANCOVA)."""
     ep = scen.endpoints[a.endpoint]
     arms = scen.arm_names
     exp, ctl = scen.experimental, scen.control
@@ -375,9 +381,13 @@ def _analyse(
     if isinstance(ep, BinaryEndpoint):
         out = []
         v = {arm: _first(tr.binary[a.endpoint][arm], m(arm)) for arm in arms}
+        if select is not None:
+            v = {arm: np.where(select[arm], v[arm], np.nan) for arm in arms}
         x = {arm: np.nansum(v[arm], axis=1).astype(int) for arm in arms}
-        if ep.missing == "failure":  # every patient counts: one grid per comparison
+        if ep.missing == "failure" and select is None:  # every patient: one grid
             nn: dict[str, Any] = {arm: v[arm].shape[1] for arm in arms}
+        elif ep.missing == "failure":
+            nn = {arm: select[arm].sum(axis=1) for arm in arms}
         else:
             nn = {arm: np.sum(~np.isnan(v[arm]), axis=1) for arm in arms}
         for e in exp:
@@ -391,7 +401,7 @@ def _analyse(
     if isinstance(ep, SurvivalEndpoint):
         return _analyse_survival(scen, a, ep, tr)
     if a.method == "ancova":
-        return _analyse_ancova(scen, a, ep, tr, m)
+        return _analyse_ancova(scen, a, ep, tr, m, select)
     if a.method == "mmrm":
         return _analyse_mmrm(scen, a, ep, tr)
     return _analyse_mi(scen, a, ep, tr, rng)
@@ -404,15 +414,21 @@ def _stats(est, se, df, p, lo, hi, bad) -> dict[str, np.ndarray]:
 
 
 def _outcome_arrays(
-    scen: Scenario, ep: ContinuousEndpoint, tr: _Trials, m: Any
+    scen: Scenario,
+    ep: ContinuousEndpoint,
+    tr: _Trials,
+    m: Any,
+    select: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Outcome at every post-baseline visit, baseline, observed mask and arm codes (0 the
-    control, then the experimental arms in order), arms side by side."""
+    """Outcome at every post-baseline visit, baseline, observed mask (and ``select``ed) and
+    arm codes (0 the control, then the experimental arms in order), arms side by side."""
     order = (scen.control, *scen.experimental)
     ys, bs, obs, codes = [], [], [], []
     for code, arm in enumerate(order):
         vals = _first(tr.values[ep.id][arm], m(arm))
         o = _first(tr.observed(ep.id, arm), m(arm))
+        if select is not None:
+            o = o & select[arm][..., None]
         ys.append(np.stack([measure_of(vals, j, ep.outcome) for j in range(1, vals.shape[-1])], -1))
         bs.append(vals[..., 0])
         obs.append(o[..., 1:])
@@ -425,10 +441,10 @@ def _outcome_arrays(
     )
 
 
-def _analyse_ancova(scen, a, ep, tr, m) -> list[dict[str, np.ndarray]]:
+def _analyse_ancova(scen, a, ep, tr, m, select=None) -> list[dict[str, np.ndarray]]:
     """ANCOVA at the last visit on the patients observed there (completers), with the
     baseline value as covariate, all arms in one model."""
-    y, base, obs, codes = _outcome_arrays(scen, ep, tr, m)
+    y, base, obs, codes = _outcome_arrays(scen, ep, tr, m, select)
     k = len(scen.arm_names)
     est, se, df = _ols_arms(y[..., -1], codes, k, base, obs[..., -1])
     out = []
@@ -662,8 +678,10 @@ def _run_chunk(
     """Simulate and analyse ``n_rep`` trials; returns ``(analysis, comparison[, look])`` ->
     counts (:data:`_FIELDS`)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(scen_index, chunk_index)))
-    tr = _draw(scen, scen.n_by_arm, n_rep, rng)
     truth = truth or {}
+    if scen.adaptation is not None:
+        return _adaptive_counts(scen, n_rep, truth, rng)
+    tr = _draw(scen, scen.n_by_arm, n_rep, rng)
     if scen.sequential is not None:
         return _sequential_counts(scen, tr, n_rep, truth, rng)
     out: dict[Any, np.ndarray] = {}
@@ -713,6 +731,115 @@ def _sequential_counts(
             v[0], v[1], v[2] = total[i].sum(), n_rep, 0
             v[8] = used[i].sum()
             out[(a.name, i)] = v
+    return out
+
+
+def _adaptive_plan(scen: Scenario, a: Analysis) -> Any:
+    """The re-estimation rule of :mod:`.adaptive` (``_make_plan``) for analysis ``a``: the
+    design of ``[sequential]``, the planned cumulative totals ``t_j (n_e + n_c)``."""
+    from .adaptive import _make_plan
+
+    ad = scen.adaptation
+    d = scen.designs()[a.name]
+    n_e, n_c = scen.n_by_arm[scen.experimental[0]], scen.n_by_arm[scen.control]
+    planned = [t * (n_e + n_c) for t in d.information_rates]
+    sd = ad.get("sd", 1.0)
+    return _make_plan(
+        d,
+        sd,
+        planned,
+        n_c / n_e,
+        ad["conditional_power"],
+        ad.get("n_min"),
+        ad.get("n_max"),
+        ad.get("theta"),
+        sd,
+        ad.get("promising_zone"),
+    )
+
+
+def _max_sizes(scen: Scenario, plan: Any) -> dict[str, int]:
+    """Patients to draw per arm: the largest total the rule can reach, split as planned."""
+    n_e, n_c = scen.n_by_arm[scen.experimental[0]], scen.n_by_arm[scen.control]
+    top = float(plan.planned[0] + np.sum(plan.n_max[1:]))
+    return {
+        scen.experimental[0]: math.ceil(top * n_e / (n_e + n_c)) + 1,
+        scen.control: math.ceil(top * n_c / (n_e + n_c)) + 1,
+    }
+
+
+def _adaptive_counts(scen: Scenario, n_rep: int, truth, rng) -> dict[Any, np.ndarray]:
+    """Adaptive trials (inverse-normal combination, sample-size re-estimation by
+    :class:`.adaptive._Plan`): stage 1 on the planned first ``t_1 n`` patients of each arm;
+    stage ``k`` on the next ``m_k`` patients, ``m_k`` (total of both arms, split as planned)
+    from the conditional power given the combination z and the cumulative z so far. Each
+    stage's one-sided p-value becomes ``Z_k = Phi^-1(1 - p_k)``; ``Z*_k`` of the stage-wise
+    statistics with the planned weights meets the design's bounds. One analysis draws the
+    patients once (the largest size the rule allows); the counts are those of
+    :func:`_sequential_counts`, with the naive final estimate's bias and coverage."""
+    from .adaptive import combination_z
+
+    out: dict[Any, np.ndarray] = {}
+    e, c = scen.experimental[0], scen.control
+    for a in scen.analyses:
+        plan = _adaptive_plan(scen, a)
+        sizes_max = _max_sizes(scen, plan)
+        tr = _draw(scen, sizes_max, n_rep, rng)
+        n_e, n_c = scen.n_by_arm[e], scen.n_by_arm[c]
+        share = {e: n_e / (n_e + n_c), c: n_c / (n_e + n_c)}
+        idx = {arm: np.arange(sizes_max[arm])[None, :] for arm in (e, c)}
+        start = {arm: np.zeros(n_rep, int) for arm in (e, c)}
+        end = {
+            arm: np.full(n_rep, math.ceil(plan.t[0] * n - 1e-9)) for arm, n in ((e, n_e), (c, n_c))
+        }
+        alive = np.ones(n_rep, bool)
+        reject = np.zeros(n_rep, bool)
+        used = np.zeros(n_rep)
+        z_stages: list[np.ndarray] = []
+        final = None
+        k_looks = plan.t.size
+        for k in range(k_looks):
+            stage = {
+                arm: (idx[arm] >= start[arm][:, None]) & (idx[arm] < end[arm][:, None])
+                for arm in (e, c)
+            }
+            cum = {arm: idx[arm] < end[arm][:, None] for arm in (e, c)}
+            pk = _analyse(scen, a, tr, None, rng, select=stage)[0]["p"]
+            cst = _analyse(scen, a, tr, None, rng, select=cum)[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z_stages.append(np.nan_to_num(special.ndtri(1 - pk), nan=0.0, posinf=8, neginf=-8))
+                pooled = np.nan_to_num(special.ndtri(1 - cst["p"]), nan=0.0, posinf=8, neginf=-8)
+            t_k = plan.t[: k + 1]  # Z*_k of each replicate (adaptive.combination_z)
+            comb = np.apply_along_axis(
+                lambda z, t=t_k: combination_z(z, t)[-1], 0, np.stack(z_stages)
+            )
+            up = alive & (comb >= plan.c[k])
+            lo = alive & ~up & (comb <= plan.b[k]) if k < k_looks - 1 else np.zeros(n_rep, bool)
+            look = np.zeros(len(_FIELDS))
+            look[0], look[1] = up.sum(), n_rep
+            out[(a.name, 0, k + 1)] = look
+            reject |= up
+            n_now = end[e] + end[c]
+            used[alive & (up | lo)] = n_now[alive & (up | lo)]
+            final = (
+                cst
+                if final is None
+                else {key: np.where(alive, cst[key], final[key]) for key in cst}
+            )
+            alive &= ~(up | lo)
+            if k == k_looks - 1:
+                used[alive] = n_now[alive]
+                break
+            m_next = plan.stage_size(k + 1, comb, pooled, n_now.astype(float))
+            for arm in (e, c):
+                start[arm] = end[arm].copy()
+                end[arm] = np.minimum(
+                    sizes_max[arm], end[arm] + np.ceil(m_next * share[arm] - 1e-9).astype(int)
+                )
+        v = _count(final, a.alpha, truth.get((a.name, 0), math.nan))
+        v[0], v[1], v[2] = reject.sum(), n_rep, 0
+        v[8] = used.sum()
+        out[(a.name, 0)] = v
     return out
 
 
@@ -951,6 +1078,8 @@ def _summarise(
             )
         if scen.sequential is not None:
             r["n_expected"] = math.nan if look else (used / n if n else math.nan)
+        if scen.adaptation is not None and look:
+            r["coverage_mc_se"] = math.nan
         return r
 
     for a in scen.analyses:
