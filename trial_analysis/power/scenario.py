@@ -218,7 +218,6 @@ class Dropout:
     slope: Mapping[str, float]
     delta: Mapping[str, float]
     endpoint: str = ""
-    binary_missing: str = "failure"
 
     def active(self) -> bool:
         return any(np.any(h > 0) for h in self.hazard.values())
@@ -1159,7 +1158,7 @@ def _parse_analyses(
                 f"for a {ep.type} endpoint one of " + ", ".join(allowed),
                 method,
             )
-        if method in ("mmrm", "mi") and len(ep.visits) < 3 and method == "mmrm":
+        if method == "mmrm" and len(ep.visits) < 3:
             raise ScenarioError(
                 source,
                 f"endpoints.{ep_id}.visits",
@@ -1210,13 +1209,6 @@ def _parse_analyses(
             for k in ("imputation", "m"):
                 if k in a:
                     raise ScenarioError(source, where + k, "absent unless method = 'mi'", a[k])
-        if (
-            ep.type == "continuous"
-            and method in ("mmrm", "mi")
-            and dropout.endpoint != ep_id
-            and dropout.active()
-        ):
-            pass  # dropout times of another endpoint's visits apply (documented)
         name = a.get("name", f"{ep_id}_{method}" + (f"_{imp}" if method == "mi" else ""))
         if not isinstance(name, str) or not name or name in {x.name for x in analyses}:
             raise ScenarioError(source, where + "name", "a unique name", name)
