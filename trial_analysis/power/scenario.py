@@ -40,7 +40,7 @@ generates them, the dropout mechanism and the analyses applied to every simulate
     type = "time_to_event"
     median = { Drug = 16.0, Placebo = 12.0 }   # or hazard = { Drug = [...], ... } with cuts
     accrual_time = 12
-    events = 150                # or analysis_time = 36
+    events = 150                # or analysis_time = 36, or follow_up = 24 (after accrual)
     dropout_hazard = 0.01
 
     [dropout]                   # monotone dropout at the visits of one continuous endpoint
@@ -474,6 +474,7 @@ _SCHEMA: dict[str, set[str]] = {
         "cuts",
         "accrual_time",
         "analysis_time",
+        "follow_up",
         "events",
         "dropout_hazard",
         "tau",
@@ -1043,15 +1044,19 @@ def _parse_survival(eid: str, t: dict, names: list[str], source: str) -> Surviva
             t["hazard"], w + "hazard", source, arms, lambda v, k: _vector(v, k, source, pieces, 0.0)
         )
     acc = _num(t.get("accrual_time", 0.0), w + "accrual_time", source, 0, math.inf)
-    if ("analysis_time" in t) == ("events" in t):
+    given = [k for k in ("events", "analysis_time", "follow_up") if k in t]
+    if len(given) != 1:
         raise ScenarioError(
-            source, w + "events", "either events (event-driven analysis) or analysis_time"
+            source,
+            w + (given[1] if len(given) > 1 else "events"),
+            "one of events (event-driven analysis), analysis_time or follow_up (after the "
+            "end of accrual)",
         )
-    at = (
-        None
-        if "analysis_time" not in t
-        else _num(t["analysis_time"], w + "analysis_time", source, 1e-9, math.inf)
-    )
+    at = None
+    if "analysis_time" in t:
+        at = _num(t["analysis_time"], w + "analysis_time", source, 1e-9, math.inf)
+    elif "follow_up" in t:
+        at = acc + _num(t["follow_up"], w + "follow_up", source, 1e-9, math.inf)
     ev = None if "events" not in t else _whole(t["events"], w + "events", source, 2)
     drop = _num(t.get("dropout_hazard", 0.0), w + "dropout_hazard", source, 0, math.inf)
     tau = None if "tau" not in t else _num(t["tau"], w + "tau", source, 1e-9, math.inf)
