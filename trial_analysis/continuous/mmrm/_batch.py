@@ -516,13 +516,19 @@ def fit_cells(
 
 
 def _iterate(
-    cells: _Cells, par: _Param, theta: np.ndarray, done: np.ndarray, it0: int = 0
+    cells: _Cells,
+    par: _Param,
+    theta: np.ndarray,
+    done: np.ndarray,
+    it0: int = 0,
+    exact_from: int | None = None,
 ) -> tuple[np.ndarray, _Eval, np.ndarray]:
     """Newton iterations from ``theta`` on the replicates not ``done``: (theta, evaluation
     at theta with gradient, iterations). When half of the block has converged the others
     go on as a smaller block (``cells.take``), so a few slow replicates do not keep the
     whole block busy; every replicate follows the same path whatever its block."""
     R = cells.R
+    exact_from = EXACT_FROM if exact_from is None else exact_from
     theta = theta.copy()
     ev = _evaluate(cells, par.sigma(theta), gradient=True)
     J = par.jacobian(theta)
@@ -536,12 +542,14 @@ def _iterate(
             break
         rem = np.flatnonzero(~done)
         if R >= 8 and len(rem) <= R // 2:
-            th_s, ev_s, it_s = _iterate(cells.take(rem), par, theta[rem], done[rem], it)
+            th_s, ev_s, it_s = _iterate(
+                cells.take(rem), par, theta[rem], done[rem], it, exact_from
+            )
             theta[rem] = th_s
             ev.put(rem, ev_s)
             iters[rem] += it_s
             break
-        exact = it >= EXACT_FROM  # the cheap Hessian first, the exact one near the optimum
+        exact = it >= exact_from  # the cheap Hessian first, the exact one near the optimum
         H = _hessian(cells, J, ev, exact, par.rank2(theta) if exact else None)
         # away from the optimum the chain term d2Sigma/dtheta2 . G matters (for UN too)
         H = H + 0.5 * par.second_dot(theta, ev.G, J)
