@@ -140,7 +140,8 @@ def _make_cells(rep: np.ndarray, y: np.ndarray, mask: np.ndarray, z: np.ndarray,
 
 def _safe_cholesky(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Batched Cholesky; matrices that are not positive definite are replaced by I and
-    flagged (numpy raises for the whole stack when one fails)."""
+    flagged (numpy raises for the whole stack when one fails: then the factorisation is
+    redone column by column, vectorised across the stack, flagging a non-positive pivot)."""
     bad = ~np.all(np.isfinite(A), axis=(-2, -1))
     if bad.any():
         A = A.copy()
@@ -148,23 +149,21 @@ def _safe_cholesky(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         return np.linalg.cholesky(A), bad
     except np.linalg.LinAlgError:
-        w = np.linalg.eigvalsh(A)
-        neg = ~(w[..., 0] > 1e-300 * np.maximum(1.0, np.abs(w[..., -1])))
-        A = A.copy()
-        A[neg] = np.eye(A.shape[-1])
-        bad = bad | neg
-        try:
-            return np.linalg.cholesky(A), bad
-        except np.linalg.LinAlgError:  # pragma: no cover - eigenvalues said positive
-            ok = np.zeros(A.shape[:-2], bool)
-            Lc = np.broadcast_to(np.eye(A.shape[-1]), A.shape).copy()
-            for i in np.ndindex(A.shape[:-2]):
-                try:
-                    Lc[i] = np.linalg.cholesky(A[i])
-                    ok[i] = True
-                except np.linalg.LinAlgError:
-                    pass
-            return Lc, bad | ~ok
+        pass
+    n = A.shape[-1]
+    Lc = np.zeros_like(A)
+    for j in range(n):
+        row = Lc[..., j, :j]
+        d = A[..., j, j] - np.einsum("...k,...k->...", row, row)
+        good = d > 0
+        bad = bad | ~good
+        piv = np.sqrt(np.where(good, d, 1.0))
+        Lc[..., j, j] = piv
+        if j + 1 < n:
+            low = np.einsum("...ik,...k->...i", Lc[..., j + 1 :, :j], row)
+            Lc[..., j + 1 :, j] = (A[..., j + 1 :, j] - low) / piv[..., None]
+    Lc[bad] = np.eye(n)
+    return Lc, bad
 
 
 def _chol_inv(Lc: np.ndarray) -> np.ndarray:
@@ -516,13 +515,21 @@ def fit_cells(
 
 
 def _iterate(
-    cells: _Cells, par: _Param, theta: np.ndarray, done: np.ndarray, it0: int = 0
+    cells: _Cells,
+    par: _Param,
+    theta: np.ndarray,
+    done: np.ndarray,
+    it0: int = 0,
+    exact_from: int | None = None,
+    gtol: float | None = None,
 ) -> tuple[np.ndarray, _Eval, np.ndarray]:
     """Newton iterations from ``theta`` on the replicates not ``done``: (theta, evaluation
     at theta with gradient, iterations). When half of the block has converged the others
     go on as a smaller block (``cells.take``), so a few slow replicates do not keep the
-    whole block busy; every replicate follows the same path whatever its block."""
+    whole block busy; every replicate follows the same path whatever its block. Converged:
+    the largest gradient below ``gtol`` (default 1e-8 |REML|)."""
     R = cells.R
+    exact_from = EXACT_FROM if exact_from is None else exact_from
     theta = theta.copy()
     ev = _evaluate(cells, par.sigma(theta), gradient=True)
     J = par.jacobian(theta)
@@ -530,18 +537,22 @@ def _iterate(
     done = done | ev.bad
     iters = np.zeros(R, int)
     for it in range(it0, MAXITER):
-        conv = np.max(np.abs(g), axis=1) <= 1e-8 * np.maximum(1.0, np.abs(ev.f))
+        conv = np.max(np.abs(g), axis=1) <= (
+            1e-8 * np.maximum(1.0, np.abs(ev.f)) if gtol is None else gtol
+        )
         done = done | conv
         if done.all():
             break
         rem = np.flatnonzero(~done)
         if R >= 8 and len(rem) <= R // 2:
-            th_s, ev_s, it_s = _iterate(cells.take(rem), par, theta[rem], done[rem], it)
+            th_s, ev_s, it_s = _iterate(
+                cells.take(rem), par, theta[rem], done[rem], it, exact_from, gtol
+            )
             theta[rem] = th_s
             ev.put(rem, ev_s)
             iters[rem] += it_s
             break
-        exact = it >= EXACT_FROM  # the cheap Hessian first, the exact one near the optimum
+        exact = it >= exact_from  # the cheap Hessian first, the exact one near the optimum
         H = _hessian(cells, J, ev, exact, par.rank2(theta) if exact else None)
         # away from the optimum the chain term d2Sigma/dtheta2 . G matters (for UN too)
         H = H + 0.5 * par.second_dot(theta, ev.G, J)
