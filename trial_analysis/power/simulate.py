@@ -1176,6 +1176,24 @@ class SimulationResult(Result):
             f"Group-sequential: {d.k} analyses at information "
             f"{', '.join(f'{x:g}' for x in d.information_rates)} of the patients; "
             f"{d.notes[0]} Power = rejection at any look; n_expected = mean patients used.",
+            *self._adaptation_notes(),
+        )
+
+    def _adaptation_notes(self) -> tuple[str, ...]:
+        ad = self.scenario.adaptation
+        if ad is None:
+            return ()
+        zone = ad.get("promising_zone")
+        rule = (
+            f"in the promising zone [{zone[0]:g}, {zone[1]:g}) of conditional power"
+            if zone
+            else "at every interim"
+        )
+        return (
+            "Adaptive: inverse-normal combination of the stage-wise z statistics (planned "
+            f"weights); later stages re-sized to conditional power {ad['conditional_power']:g} "
+            f"{rule} under the {'assumed' if 'theta' in ad else 'observed'} effect "
+            "(power.simulate_adaptive's rule); bias and coverage of the naive final estimate.",
         )
 
 
