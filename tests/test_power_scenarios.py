@@ -596,3 +596,106 @@ def test_trial_generative_model_drives_every_declared_endpoint():
     for a in ("insulin_ancova", "hba1c_ancova"):
         _within(t.loc[a, "coverage"], 0.95, t.loc[a, "coverage_mc_se"])
     assert (t["n_failed"] == 0).all()
+
+
+@pytest.mark.slow
+def test_multiplicity_across_arms_matches_exact_multiarm_power():
+    """Three arms vs a shared control, one-sided alpha 0.025, effect 0.5 SD, 60 per arm:
+    Dunnett- and Bonferroni-adjusted ANCOVA (covariate uncorrelated: the t tests of the
+    means) against the exact single-step many-to-one z-test power of ``multiarm_power``
+    (checked against mvtnorm in test_multiarm.py): per arm, disjunctive and conjunctive power
+    within 4 MC SEs plus 0.01 (t vs z); under the null the family-wise error is at most
+    alpha (Holm's disjunctive power equals Bonferroni's, a property of the procedures)."""
+    from trial_analysis.power import multiarm_power
+
+    arms = ["A", "B", "C", "Placebo"]
+    one = {"endpoint": "y", "method": "ancova", "alternative": "greater", "alpha": 0.025}
+    raw = _raw(
+        n=60,
+        arms=arms,
+        endpoints={
+            "y": {
+                "type": "continuous",
+                "visits": [0, 12],
+                "mean": {a: [0.0, 0.0 if a == "Placebo" else 0.5] for a in arms},
+                "sd": 1.0,
+                "correlation": {"structure": "cs", "rho": 0.0},
+                "outcome": "value",
+            }
+        },
+        analyses=[
+            {**one, "name": "d", "multiplicity": "dunnett"},
+            {**one, "name": "b", "multiplicity": "bonferroni"},
+            {**one, "name": "h", "multiplicity": "holm"},
+        ],
+    )
+    s = Scenario.from_dict(raw)
+    t = simulate(s, n_sims=3_000, seed=1).to_frame().set_index(["analysis", "comparison"])
+    for name, method in (("d", "dunnett"), ("b", "bonferroni")):
+        e = multiarm_power([0.5] * 3, 1.0, 60, 60, alpha=0.025, method=method)
+        for comp in s.comparisons():
+            _within(
+                t.loc[(name, comp), "power"], e.per_arm[0], t.loc[(name, comp), "mcse"], extra=0.01
+            )
+        for label, want in (
+            ("disjunctive (any arm)", e.disjunctive),
+            ("conjunctive (all arms)", e.conjunctive),
+        ):
+            _within(t.loc[(name, label), "power"], want, t.loc[(name, label), "mcse"], extra=0.01)
+    assert (
+        t.loc[("h", "disjunctive (any arm)"), "power"]
+        == t.loc[("b", "disjunctive (any arm)"), "power"]
+    )
+    null = (
+        simulate(s, n_sims=3_000, seed=2, null=True)
+        .to_frame()
+        .set_index(["analysis", "comparison"])
+    )
+    for name in ("d", "b", "h"):
+        fwer = null.loc[(name, "disjunctive (any arm)"), "type1_error"]
+        assert fwer <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / 3_000)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ({"analyses.0.multiplicity": "sidak"}, r"'analyses\[0\].multiplicity': expected one of"),
+        ({"analyses.0.multiplicity": "graphical"}, r"'analyses\[0\].weights'"),
+        (
+            {
+                "analyses.0.multiplicity": "graphical",
+                "analyses.0.weights": [0.5, 0.5],
+                "analyses.0.transitions": [[0, 1]],
+            },
+            r"'analyses\[0\].transitions': expected a 2 x 2",
+        ),
+        ({"analyses.0.weights": [0.5, 0.5]}, r"'analyses\[0\].weights': expected absent unless"),
+    ],
+)
+def test_bad_multiplicity(override, key):
+    with pytest.raises(ScenarioError, match=key):
+        Scenario.from_dict(BASE).with_overrides(override)
+
+
+def test_graphical_procedure_runs_and_one_arm_refuses_multiplicity():
+    s = Scenario.from_dict(BASE).with_overrides(
+        {
+            "analyses": [
+                {
+                    "endpoint": "y",
+                    "method": "ancova",
+                    "multiplicity": "graphical",
+                    "weights": [1.0, 0.0],
+                    "transitions": [[0, 1], [1, 0]],
+                }
+            ]
+        }
+    )
+    t = simulate(s, n_sims=200, seed=1).to_frame()
+    assert len(t) == 4 and t["power"].between(0, 1).all()
+    two = _raw(n=20, arms=["Drug", "Placebo"], endpoints={"y": _y({"Drug": -0.5, "Placebo": 0.0})})
+    two["analyses"] = [{"endpoint": "y", "method": "ancova", "multiplicity": "holm"}]
+    with pytest.raises(
+        ScenarioError, match=r"'analyses\[0\].multiplicity': expected absent with one"
+    ):
+        Scenario.from_dict(two)

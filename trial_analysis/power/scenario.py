@@ -237,6 +237,9 @@ class Analysis:
     df: str = "satterthwaite"
     imputation: str = "j2r"
     m: int = 20
+    multiplicity: str = ""  # a method of multiplicity.adjust across the comparisons
+    weights: tuple[float, ...] | None = None  # graphical procedure
+    transitions: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def conf_level(self) -> float:
@@ -492,6 +495,9 @@ _SCHEMA: dict[str, set[str]] = {
         "df",
         "imputation",
         "m",
+        "multiplicity",
+        "weights",
+        "transitions",
     },
 }
 
@@ -640,7 +646,7 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
             if isinstance(ep, BinaryEndpoint) and ep.visit is None:
                 raise ScenarioError(source, f"endpoints.{eid}.visit", "the week of the rule")
     dropout = _parse_dropout(raw, endpoints, names, kind, source)
-    analyses = _parse_analyses(raw, endpoints, dropout, source)
+    analyses = _parse_analyses(raw, endpoints, len(names) - 1, source)
     sequential = _parse_sequential(raw, analyses, source)
     adaptation = _parse_adaptation(raw, analyses, sequential, names, ns, source)
     s = Scenario(
@@ -1133,7 +1139,7 @@ def _check_hazards(h: np.ndarray, key: str, source: str) -> np.ndarray:
 
 
 def _parse_analyses(
-    raw: dict, endpoints: Mapping[str, Any], dropout: Dropout, source: str
+    raw: dict, endpoints: Mapping[str, Any], n_comparisons: int, source: str
 ) -> list[Analysis]:
     alist = raw.get("analyses")
     if not isinstance(alist, list) or not alist:
@@ -1214,10 +1220,74 @@ def _parse_analyses(
             for k in ("imputation", "m"):
                 if k in a:
                     raise ScenarioError(source, where + k, "absent unless method = 'mi'", a[k])
+        mult = a.get("multiplicity", "")
+        weights = transitions = None
+        if mult:
+            from ..multiplicity import METHODS as MULT
+
+            if mult not in MULT:
+                raise ScenarioError(
+                    source, where + "multiplicity", "one of " + ", ".join(MULT), mult
+                )
+            if n_comparisons < 2:
+                raise ScenarioError(
+                    source, where + "multiplicity", "absent with one experimental arm", mult
+                )
+        if mult == "graphical":
+            k = n_comparisons
+            weights, transitions = a.get("weights"), a.get("transitions")
+            ok_w = (
+                isinstance(weights, list)
+                and len(weights) == k
+                and all(_isnum(x) and x >= 0 for x in weights)
+            )
+            if not ok_w or sum(weights) > 1 + 1e-12:
+                raise ScenarioError(
+                    source, where + "weights", f"{k} weights >= 0 summing to at most 1", weights
+                )
+            ok_t = (
+                isinstance(transitions, list)
+                and len(transitions) == k
+                and all(
+                    isinstance(r, list) and len(r) == k and all(_isnum(x) and x >= 0 for x in r)
+                    for r in transitions
+                )
+            )
+            if not ok_t:
+                raise ScenarioError(
+                    source,
+                    where + "transitions",
+                    f"a {k} x {k} matrix of weights >= 0",
+                    transitions,
+                )
+            weights = tuple(float(x) for x in weights)
+            transitions = tuple(tuple(float(x) for x in r) for r in transitions)
+        else:
+            for k_ in ("weights", "transitions"):
+                if k_ in a:
+                    raise ScenarioError(
+                        source, where + k_, "absent unless multiplicity = 'graphical'", a[k_]
+                    )
         name = a.get("name", f"{ep_id}_{method}" + (f"_{imp}" if method == "mi" else ""))
         if not isinstance(name, str) or not name or name in {x.name for x in analyses}:
             raise ScenarioError(source, where + "name", "a unique name", name)
-        analyses.append(Analysis(name, ep_id, method, alpha, alt, margin, cov, df, imp, int(m)))
+        analyses.append(
+            Analysis(
+                name,
+                ep_id,
+                method,
+                alpha,
+                alt,
+                margin,
+                cov,
+                df,
+                imp,
+                int(m),
+                mult,
+                weights,
+                transitions,
+            )
+        )
     return analyses
 
 
@@ -1248,12 +1318,13 @@ def _parse_sequential(
     if "beta" in seq:
         spec["beta"] = seq["beta"]
     bad = [a.method for a in analyses if a.method in ("mmrm", "mi", *SURVIVAL_METHODS)]
+    bad += [f"multiplicity {a.multiplicity}" for a in analyses if a.multiplicity]
     if bad:
         raise ScenarioError(
             source,
             "sequential",
-            "analyses by binary tests or ANCOVA (interim MMRM, MI and survival analyses are "
-            "not simulated)",
+            "analyses by binary tests or ANCOVA without multiplicity (interim MMRM, MI and "
+            "survival analyses, and multiplicity across arms at looks, are not simulated)",
             bad,
         )
     from ..errors import ParameterError

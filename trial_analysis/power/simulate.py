@@ -686,9 +686,42 @@ def _run_chunk(
         return _sequential_counts(scen, tr, n_rep, truth, rng)
     out: dict[Any, np.ndarray] = {}
     for a in scen.analyses:
-        for i, st in enumerate(_analyse(scen, a, tr, None, rng)):
+        sts = _analyse(scen, a, tr, None, rng)
+        if a.multiplicity:
+            _adjust(scen, a, sts, out)
+        for i, st in enumerate(sts):
             out[(a.name, i)] = _count(st, a.alpha, truth.get((a.name, i), math.nan))
     return out
+
+
+def _adjust(scen: Scenario, a: Analysis, sts: list[dict[str, np.ndarray]], out: dict) -> None:
+    """Replace the p-values of the comparisons of each replicate by their adjusted values
+    (``multiplicity.adjust``: family-wise level ``alpha`` over the experimental arms) and
+    count the replicates rejecting some (disjunctive) and every (conjunctive) hypothesis.
+    Dunnett: the correlation of many-to-one z statistics from the arm sizes."""
+    from ..multiplicity import adjust
+
+    p = np.stack([st["p"] for st in sts])  # (comparisons, replicates)
+    kw: dict[str, Any] = {}
+    if a.multiplicity.startswith("dunnett"):
+        n0 = scen.n_by_arm[scen.control]
+        ns = np.array([scen.n_by_arm[e] for e in scen.experimental], float)
+        r = np.sqrt(np.outer(ns, ns) / np.outer(ns + n0, ns + n0))
+        np.fill_diagonal(r, 1.0)
+        kw = {"correlation": r, "sided": 2 if a.alternative == "two-sided" else 1}
+    elif a.multiplicity == "graphical":
+        kw = {"weights": list(a.weights), "transitions": [list(r) for r in a.transitions]}
+    adj = np.full_like(p, np.nan)
+    ok = np.all(~np.isnan(p), axis=0)
+    for r_ in np.flatnonzero(ok):
+        adj[:, r_] = np.asarray(adjust(p[:, r_], a.multiplicity, alpha=a.alpha, **kw), float)
+    for st, q in zip(sts, adj, strict=True):
+        st["p"] = q
+    rej = adj[:, ok] <= a.alpha * (1 + _TIE)
+    for key, hit in (("any", rej.any(axis=0)), ("all", rej.all(axis=0))):
+        v = np.zeros(len(_FIELDS))
+        v[0], v[1], v[2] = hit.sum(), ok.sum(), (~ok).sum()
+        out[(a.name, key)] = v
 
 
 def _sequential_counts(
@@ -1044,6 +1077,8 @@ def _summarise(
         mcse = math.sqrt(p * (1 - p) / n) if n else math.nan
         ep = scen.endpoints[a.endpoint]
         method = _test_label(a.method) if isinstance(ep, BinaryEndpoint) else a.method.upper()
+        if a.multiplicity:
+            method += f" ({a.multiplicity.capitalize()} adjusted)"
         t = truth.get((a.name, i), math.nan)
         bias = se_sum / n_est if n_est else math.nan
         var = se2 / n_est - bias**2 if n_est else math.nan
@@ -1085,6 +1120,11 @@ def _summarise(
     for a in scen.analyses:
         for i in range(len(comps)):
             rows.append(row(a.name, a, i, counts.get((a.name, i))))
+        if a.multiplicity:  # family-wise: some / every comparison rejected
+            for key, label in (("any", "disjunctive (any arm)"), ("all", "conjunctive (all arms)")):
+                r = row(a.name, a, 0, counts.get((a.name, key)), True)
+                r["comparison"] = label
+                rows.append(r)
             if scen.sequential is not None:
                 for j in range(1, int(scen.sequential["k"]) + 1):
                     rows.append(row(f"{a.name}: look {j}", a, i, counts.get((a.name, i, j)), True))
@@ -1324,6 +1364,7 @@ _SURVIVAL_SECONDS = 2e-4  # per analysed trial and comparison (a Python loop ove
 # mi_ancova_batch (batched path): 66 ms per trial of 91 patients x 7 visits x m = 20 measured
 # here on a loaded machine (the estimate below: 127 ms, a margin for its loop fallback)
 _MI_SECONDS = 1e-5  # per patient-visit-imputation
+_DUNNETT_SECONDS = 1e-3  # multiplicity.adjust(method="dunnett") of 3 arms: ~0.5 ms measured
 
 
 def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
@@ -1353,6 +1394,8 @@ def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs:
                 seconds += n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS
             elif isinstance(ep, SurvivalEndpoint):
                 seconds += n_sims * ncomp * _SURVIVAL_SECONDS
+            if a.multiplicity:  # multiplicity.adjust once per trial
+                seconds += n_sims * (_DUNNETT_SECONDS if "dunnett" in a.multiplicity else 2e-4)
         seconds += n_sims * s.n_total * _SECONDS_PER_PATIENT
     limits.check_cost(
         f"simulating n_sims = {n_sims} trials"
