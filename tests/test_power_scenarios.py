@@ -603,7 +603,7 @@ def test_multiplicity_across_arms_matches_exact_multiarm_power():
     """Three arms vs a shared control, one-sided alpha 0.025, effect 0.5 SD, 60 per arm:
     Dunnett- and Bonferroni-adjusted ANCOVA (covariate uncorrelated: the t tests of the
     means) against the exact single-step many-to-one z-test power of ``multiarm_power``
-    (checked against mvtnorm in test_multiarm.py): per arm, disjunctive and conjunctive power
+    (checked against mvtnorm in test_multiplicity.py): per arm, disjunctive and conjunctive power
     within 4 MC SEs plus 0.01 (t vs z); under the null the family-wise error is at most
     alpha (Holm's disjunctive power equals Bonferroni's, a property of the procedures)."""
     from trial_analysis.power import multiarm_power

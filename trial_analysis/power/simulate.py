@@ -1120,14 +1120,14 @@ def _summarise(
     for a in scen.analyses:
         for i in range(len(comps)):
             rows.append(row(a.name, a, i, counts.get((a.name, i))))
+            if scen.sequential is not None:
+                for j in range(1, int(scen.sequential["k"]) + 1):
+                    rows.append(row(f"{a.name}: look {j}", a, i, counts.get((a.name, i, j)), True))
         if a.multiplicity:  # family-wise: some / every comparison rejected
             for key, label in (("any", "disjunctive (any arm)"), ("all", "conjunctive (all arms)")):
                 r = row(a.name, a, 0, counts.get((a.name, key)), True)
                 r["comparison"] = label
                 rows.append(r)
-            if scen.sequential is not None:
-                for j in range(1, int(scen.sequential["k"]) + 1):
-                    rows.append(row(f"{a.name}: look {j}", a, i, counts.get((a.name, i, j)), True))
     return pd.DataFrame(rows)
 
 
