@@ -528,12 +528,13 @@ def default_spec(design: TrialDesign, published: pd.DataFrame) -> ModelSpec:
         qs = level_q.get(code, [])
         lq = next((q for q in qs if _rows(published, q, first, "mean", arms)), None)
         label = code.lower()
-        if lq is None or not _rows(published, lq, first, "sd", arms):
+        base_ok = lq is not None and _rows(published, lq, first, "sd", arms)
+        if not base_ok:
             missing.append(
                 f"{code} at baseline (week {first:g}): per-arm mean and SD (the 'level' rows "
                 f"of an endpoint on {code}, quantity {qs[0] if qs else '?'!r})"
             )
-            continue
+            lq = lq or (qs[0] if qs else None)
         bm = pub(f"{label}_base_mean", lq, first, "mean")
         bs = pub(f"{label}_base_sd", lq, first, "sd")
         anchors = []
@@ -580,6 +581,8 @@ def default_spec(design: TrialDesign, published: pd.DataFrame) -> ModelSpec:
                     )
                     continue
                 anchors.append(Anchor(week, ep.measure, mean, sd))
+        if not base_ok:
+            continue
         params.append(
             Parameter(
                 code,
