@@ -207,11 +207,11 @@ def flow_section(ctx: ReportContext) -> Section | None:
         )
     )
     model = getattr(ctx.ipd, "info", {}).get("model") if ctx.synthetic else None
-    if model is None and ctx.synthetic and ctx.trial_obj is not None:
-        if ctx.trial_obj.has_synthetic_model:
-            from ..synthetic import model_for
+    trial = ctx.trial_obj
+    if model is None and ctx.synthetic and trial is not None and trial.has_synthetic_model:
+        from ..synthetic import model_for
 
-            model = model_for(ctx.trial)
+        model = model_for(ctx.trial)
     if model is not None:
         params = model.to_frame()
         params = params.loc[params["provenance"] != "published"].copy()
