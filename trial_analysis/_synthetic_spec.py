@@ -12,6 +12,7 @@ expression from a data file is evaluated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import tomllib
@@ -47,6 +48,9 @@ class ValueSource:
     sign: float = 1.0
     value: Any = None
     reason: str = ""
+    #: for an SD taken from an endpoint's ``assumed_sds``: the declared values, of which the
+    #: model keeps the median of those agreeing with the published between-arm p-values
+    choices: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -554,13 +558,21 @@ def default_spec(design: TrialDesign, published: pd.DataFrame) -> ModelSpec:
                 )
                 anchors.append(Anchor(week, "value", mean, sd, rho))
                 continue
-            for ep in change.get(code, []):
+            cands = [
+                ep
+                for ep in change.get(code, [])
+                if ep.week == week and ep.measure != "value" and ep.published_quantity("change")
+            ]
+            have = [
+                ep
+                for ep in cands
+                if _rows(published, ep.published_quantity("change"), week, "mean", arms)
+            ]
+            if cands and not have:
+                qs_c = ", ".join(repr(ep.published_quantity("change")) for ep in cands)
+                missing.append(f"{code} at week {week:g}: per-arm mean ({qs_c} or {lq!r})")
+            for ep in have[:1]:
                 cq = ep.published_quantity("change")
-                if ep.week != week or ep.measure == "value" or not cq:
-                    continue
-                if not _rows(published, cq, week, "mean", arms):
-                    missing.append(f"{code} at week {week:g}: per-arm mean ({cq!r} or {lq!r})")
-                    continue
                 sign = -1.0 if ep.negate else 1.0
                 mean = pub(f"{label}_{ep.measure}_{week:g}_mean", cq, week, "mean", sign)
                 name = f"{label}_{ep.measure}_{week:g}_sd"
@@ -569,10 +581,13 @@ def default_spec(design: TrialDesign, published: pd.DataFrame) -> ModelSpec:
                 elif ep.assumed_sds:
                     sd = assume(
                         name,
-                        float(statistics.median(ep.assumed_sds)),
+                        float(statistics.median_high(ep.assumed_sds)),
                         f"SD of {code} {ep.measure} at week {week:g} not published; the median "
                         f"of the design's assumed SDs {list(ep.assumed_sds)} for endpoint "
-                        f"{ep.id!r}",
+                        f"{ep.id!r} that agree with its published between-arm p-values",
+                    )
+                    values[sd] = dataclasses.replace(
+                        values[sd], choices=tuple(float(x) for x in ep.assumed_sds)
                     )
                 else:
                     missing.append(

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1191,6 +1192,23 @@ def _inference_sds(model: GenerativeModel, published: pd.DataFrame) -> set[str]:
     return out
 
 
+def _t_p(model: GenerativeModel, a: Anchor, inf: PublishedInference, sd: float) -> float:
+    """The Student t-test p of an anchor's means at a common SD and the analysed sizes."""
+    from .continuous import sd_sensitivity
+
+    c = model.design.control_arm.name
+    e = inf.arm
+    res = sd_sensitivity(
+        model.value(a.mean, e),
+        model.value(a.mean, c),
+        model.analysed[e][1],
+        model.analysed[c][1],
+        sd=[sd],
+        alpha=_ALPHA,
+    )
+    return float(res.p_value[0])
+
+
 def _check_assumed_sds(
     model: GenerativeModel, published: pd.DataFrame, prov: dict[str, Provenance]
 ) -> None:
@@ -1222,6 +1240,28 @@ def _check_assumed_sds(
         res = sd_sensitivity(me, mc, n1, n2, sd=[se], alpha=level, sd_ratio=sc / se)
         p = float(res.p_value[0])
         where = f"{Path(src).name} line {inf.line} ({inf.quantity}, {e} vs {c})"
+        choices = model.spec.values[a.sd].choices if a.sd in model.spec.values else ()
+        if choices:  # a design's assumed SDs: the median of those agreeing with every p
+            ok = [
+                x
+                for x in choices
+                if all(
+                    inf2.holds(_t_p(model, a, inf2, x))
+                    for inf2 in published_inferences(design, published)
+                    if _drawn_anchor(model, design.endpoint(inf2.endpoint)) == a
+                )
+            ]
+            if ok:
+                chosen = float(statistics.median_high(ok))
+                if chosen != se or any(model.value(a.sd, x) != chosen for x in model.arms):
+                    model.values[a.sd] = dict.fromkeys(model.arms, chosen)
+                    se = sc = chosen
+                    res = sd_sensitivity(me, mc, n1, n2, sd=[se], alpha=level, sd_ratio=1.0)
+                    p = float(res.p_value[0])
+                prov[a.sd] = dataclasses.replace(
+                    prov[a.sd],
+                    reason=prov[a.sd].reason + f" (agreeing: {ok}; chosen {chosen:g})",
+                )
         if not inf.holds(p):
             raise DesignError(
                 model.spec.source,
