@@ -285,9 +285,17 @@ class GenerativeModel:
         return _Calibration(ep.id, driver, follower, ep.week, self.spec.calibrate_value)
 
     # -- draws ---------------------------------------------------------------------------
-    def _covariates(self, arm: str, size: tuple[int, ...], rng: np.random.Generator) -> dict:
+    def _covariates(
+        self,
+        arm: str,
+        size: tuple[int, ...],
+        rng: np.random.Generator,
+        only: set[str] | None = None,
+    ) -> dict:
         out: dict[str, np.ndarray] = {}
         for c in self.spec.covariates:
+            if only is not None and c.name not in only:
+                continue
             dist = c.distribution
             if dist in ("normal", "truncnormal", "lognormal"):
                 mean, sd = (
@@ -349,13 +357,14 @@ class GenerativeModel:
         rng: np.random.Generator,
         cov: dict,
         rho: float | None = None,
+        only: set[str] | None = None,
     ) -> dict[str, dict[Any, np.ndarray]]:
         """Baseline and anchor levels of every parameter (latent scores in ``("z", week)``)."""
         cal = self._calibration
         rho = (self.value(cal.value, arm) if cal else 0.0) if rho is None else rho
         phi = self.value(self.spec.visit_ar1, arm) if self.spec.visit_ar1 else 0.0
         params = sorted(
-            (p for p in self.spec.parameters if not p.derive),
+            (p for p in self.spec.parameters if not p.derive and (only is None or p.code in only)),
             key=lambda p: bool(cal) and p.code == cal.follower,
         )
         out: dict[str, dict[Any, np.ndarray]] = {}
@@ -385,7 +394,7 @@ class GenerativeModel:
                 d[a.week] = np.clip(_level(meas, b, a.measure), p.low, p.high)
             out[p.code] = d
         for p in self.spec.parameters:
-            if p.derive:  # linear_change of a parameter drawn above, at its anchors
+            if p.derive and (only is None or p.code in only):  # linear_change, at its anchors
                 m0, s0 = self.value(p.base_mean, arm), self.value(p.base_sd, arm)
                 mu, sig = _fit_truncnorm(m0, s0, p.base_low, p.base_high)
                 b = _rtrunc(mu, sig, p.base_low, p.base_high, size, rng)
@@ -464,10 +473,12 @@ class GenerativeModel:
         rng = np.random.default_rng(rng)
         n_trials = check_count("n_trials", n_trials, minimum=1)
         drop = self._dropout_arg(dropout, default=0.0)
+        codes, covs = self._needed()
         out = {}
         for arm, n in self._n_by_arm(n_by_arm).items():
             size = (n_trials, n)
-            draw = self._levels(arm, size, rng, self._covariates(arm, size, rng))
+            cov = self._covariates(arm, size, rng, only=covs)
+            draw = self._levels(arm, size, rng, cov, only=codes)
             miss = rng.random(size) < drop[arm] if drop[arm] > 0 else None
             res: dict[str, np.ndarray] = {}
 
@@ -500,6 +511,30 @@ class GenerativeModel:
                 res["RESPONDER"] = res[self.responder_endpoint]
             out[arm] = res
         return out
+
+    def _needed(self) -> tuple[set[str], set[str]]:
+        """Parameters and covariates the endpoints need (with what they are derived from)."""
+        codes = set()
+        for ep in self.design.endpoints:
+            codes |= {c.parameter for c in ep.components} | ({ep.parameter} - {""})
+        known = {p.code: p for p in self.spec.parameters}
+        codes &= set(known)
+        todo = list(codes)
+        while todo:
+            p = known[todo.pop()]
+            if p.derive and p.derive_of not in codes:
+                codes.add(p.derive_of)
+                todo.append(p.derive_of)
+        covs = {known[c].baseline_from for c in codes} - {""}
+        by_name = {c.name: c for c in self.spec.covariates}
+        todo = list(covs)
+        while todo:
+            c = by_name[todo.pop()]
+            for dep in (*c.factors, c.by):
+                if dep and dep not in covs:
+                    covs.add(dep)
+                    todo.append(dep)
+        return codes, covs
 
     def _n_by_arm(self, n_by_arm: Mapping[str, int]) -> dict[str, int]:
         if not isinstance(n_by_arm, Mapping) or set(n_by_arm) - set(self.arms):
