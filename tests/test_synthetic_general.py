@@ -329,3 +329,30 @@ def test_unpublished_sd_is_a_declared_assumed_sd_agreeing_with_the_published_p(t
         assert round(x.mean(), 1) == mean
         assert x.std(ddof=1) == pytest.approx(10.0, abs=0.005)
     assert ipd.info["inferences"]["holds"].all()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ('mean = "age_mean"', "mean = \"__import__('os')\"", r"covariates\[0\]\.mean.*the name"),
+        ('distribution = "normal"', 'distribution = "weibull"', r"one of normal, truncnormal"),
+        ("format_version = 2", "format_version = 1", r"format_version.*expected 2"),
+        ('operation = "linear_change"', 'operation = "eval"', r"derive\.operation"),
+        ("weeks = [0, 48]", "weeks = [0, 50]", r"parameters\[3\]\.weeks.*visit weeks"),
+    ],
+)
+def test_a_bad_model_file_is_refused_naming_the_key(tmp_path, old, new, match):
+    """The model file's vocabulary is closed: names must be declared values, operations and
+    distributions come from fixed lists (nothing from the file is evaluated)."""
+    import shutil
+
+    from trial_analysis._paths import trial_dir
+
+    folder = tmp_path / "trial"
+    shutil.copytree(trial_dir("zang2022"), folder)
+    f = folder / "synthetic_model.toml"
+    text = f.read_text("utf-8")
+    assert old in text
+    f.write_text(text.replace(old, new, 1), "utf-8")
+    with pytest.raises(DesignError, match=match):
+        model_for(str(folder))
