@@ -99,6 +99,8 @@ def _truncnorm(mean: float, sd: float, lo: float, hi: float):
 
 def _rtrunc(mean, sd, lo: float, hi: float, size: tuple[int, ...], rng: np.random.Generator):
     """Truncated-normal draws by inversion (scipy's truncnorm.rvs is ~10x slower)."""
+    if lo == -math.inf and hi == math.inf:
+        return mean + sd * rng.standard_normal(size)
     a, b = special.ndtr((lo - mean) / sd), special.ndtr((hi - mean) / sd)
     u = a + (b - a) * rng.random(size)
     return np.clip(mean + sd * special.ndtri(u), lo, hi)
@@ -123,9 +125,15 @@ def _fit_truncnorm(mean: float, sd: float, lo: float, hi: float) -> tuple[float,
     return float(sol[0]), float(math.exp(sol[1]))
 
 
+def _clip(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return x if lo == -math.inf and hi == math.inf else np.clip(x, lo, hi)
+
+
 def _ar1(rng: np.random.Generator, shape: tuple[int, ...], t: int, phi: float) -> np.ndarray:
     """AR(1) standard-normal sequences of length ``t`` along the first axis."""
     e = rng.standard_normal((t, *shape))
+    if t == 1:
+        return e
     out = np.empty_like(e)
     out[0] = e[0]
     s = math.sqrt(1 - phi * phi)
@@ -291,8 +299,11 @@ class GenerativeModel:
         size: tuple[int, ...],
         rng: np.random.Generator,
         only: set[str] | None = None,
+        text: bool = False,
     ) -> dict:
-        out: dict[str, np.ndarray] = {}
+        """Covariate draws; a categorical one as level codes (``out[name]`` the level index,
+        its text levels under ``(name, "text")`` when ``text``)."""
+        out: dict[Any, np.ndarray] = {}
         for c in self.spec.covariates:
             if only is not None and c.name not in only:
                 continue
@@ -305,31 +316,30 @@ class GenerativeModel:
                 if dist == "truncnormal":
                     x = _rtrunc(mean, sd, c.low, c.high, size, rng)
                 elif dist == "normal":
-                    x = np.clip(mean + sd * rng.standard_normal(size), c.low, c.high)
+                    x = _clip(mean + sd * rng.standard_normal(size), c.low, c.high)
                 else:
                     s2 = np.log1p((sd / mean) ** 2)
                     x = np.exp(np.log(mean) - s2 / 2 + np.sqrt(s2) * rng.standard_normal(size))
-                    x = np.clip(x, c.low, c.high)
+                    x = _clip(x, c.low, c.high)
             elif dist == "bernoulli":
-                hit = rng.random(size) < self.value(c.prob, arm)
-                x = np.where(hit, c.levels[0], c.levels[1]).astype(object)
+                x = (rng.random(size) >= self.value(c.prob, arm)).astype(np.int8)  # 0: levels[0]
             elif dist == "categorical":
                 p = np.array([self.value(n, arm) for n in c.probs])
                 if np.any(p < 0) or abs(p.sum() - 1) > 1e-6:
                     raise DesignError(
                         self.spec.source, f"covariates.{c.name}.probs", "probabilities summing to 1"
                     )
-                x = np.asarray(c.levels, dtype=object)[
-                    np.searchsorted(np.cumsum(p), rng.random(size) * p.sum(), side="right").clip(
-                        0, len(p) - 1
-                    )
-                ]
+                x = np.searchsorted(np.cumsum(p), rng.random(size) * p.sum(), side="right")
+                x = x.clip(0, len(p) - 1)
             else:  # product
                 x = np.ones(size)
                 for f in c.factors:
                     x = x * out[f]
-                x = np.clip(x, c.low, c.high)
-            if c.decimals is not None and x.dtype != object:
+                x = _clip(x, c.low, c.high)
+            if dist in ("bernoulli", "categorical"):
+                if text:
+                    out[(c.name, "text")] = np.asarray(c.levels, dtype=object)[x]
+            elif c.decimals is not None:
                 x = np.round(x, int(c.decimals))
             out[c.name] = x
         return out
@@ -337,18 +347,15 @@ class GenerativeModel:
     def _by_level(self, c, names, arm: str, drawn: dict, size) -> Any:
         if not isinstance(names, Mapping):
             return self.value(names, arm)
-        lv = drawn[c.by]
-        out = np.full(size, np.nan)
-        for level, n in names.items():
-            out[lv == level] = self.value(n, arm)
-        if np.isnan(out).any():
+        levels = next(x.levels for x in self.spec.covariates if x.name == c.by)
+        if set(names) != set(levels):
             raise DesignError(
                 self.spec.source,
                 f"covariates.{c.name}",
-                f"a value for every level of {c.by} {sorted(set(np.unique(lv)))}",
+                f"a value for every level of {c.by} {list(levels)}",
                 sorted(names),
             )
-        return out
+        return np.array([self.value(names[lv], arm) for lv in levels])[drawn[c.by]]
 
     def _levels(
         self,
@@ -598,10 +605,11 @@ class GenerativeModel:
         parts = []
         for arm, k in n.items():
             size = (k,)
-            cov = self._covariates(arm, size, rng)
+            cov = self._covariates(arm, size, rng, text=True)
             draw = self._levels(arm, size, rng, cov)
             cols: dict[str, Any] = {"ARM": np.full(k, arm, dtype=object)}
-            cols.update(cov)
+            cols.update({n: v for n, v in cov.items() if isinstance(n, str)})
+            cols.update({n[0]: v for n, v in cov.items() if not isinstance(n, str)})
             for code, d in draw.items():
                 cols[f"{code}@base"] = d["base"]
                 for key, v in d.items():
