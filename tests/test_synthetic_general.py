@@ -356,3 +356,93 @@ def test_a_bad_model_file_is_refused_naming_the_key(tmp_path, old, new, match):
     f.write_text(text.replace(old, new, 1), "utf-8")
     with pytest.raises(DesignError, match=match):
         model_for(str(folder))
+
+
+MODEL_FILE = """
+format_version = 2
+[model]
+shipped_seed = 7
+dropout = "drop"
+
+[[covariates]]
+name = "AGE"
+distribution = "lognormal"
+mean = "age_mean"
+sd = "age_sd"
+low = 18.0
+high = 90.0
+decimals = 0
+
+[[covariates]]
+name = "SEX"
+distribution = "categorical"
+levels = ["M", "F", "U"]
+probs = ["p_male", "p_female", "p_unknown"]
+
+[[parameters]]
+code = "SBP"
+baseline = { mean = "sbp0_mean", sd = "sbp0_sd" }
+visits = [
+  { week = 24, measure = "value", mean = "sbp24_mean", sd = "sbp24_sd", rho = "sbp_rho" },
+]
+weeks = [0, 24]
+
+[published]
+sbp0_mean = ["sbp_level", 0, "mean"]
+sbp0_sd = ["sbp_level", 0, "sd"]
+sbp24_mean = ["sbp_level", 24, "mean"]
+sbp24_sd = ["sbp_level", 24, "sd"]
+
+[assumed.age_mean]
+value = 58.0
+reason = "test"
+[assumed.age_sd]
+value = 9.0
+reason = "test"
+[assumed.p_male]
+value = 0.5
+reason = "test"
+[assumed.p_female]
+value = 0.45
+reason = "test"
+[assumed.p_unknown]
+value = 0.05
+reason = "test"
+[assumed.sbp_rho]
+value = 0.6
+reason = "test"
+[assumed.drop]
+value = { Drug = 0.1, Placebo = 0.2 }
+reason = "test"
+"""
+
+
+def test_a_model_file_for_a_new_trial(tmp_path):
+    """A format-2 file for the test trial: lognormal age (mean 58, SD 9 on the natural scale),
+    a three-level sex, SBP measured at weeks 0 and 24 only (a sparse schedule), and an assumed
+    dropout; no responder counts are published, so the denominators follow the dropout."""
+    _write_trial(tmp_path, TWO_ARMS, "bp_file", {})
+    pub = pd.read_csv(tmp_path / "published.csv", dtype=str, keep_default_na=False)
+    pub.loc[pub["quantity"] != "controlled"].to_csv(tmp_path / "published.csv", index=False)
+    (tmp_path / "synthetic_model.toml").write_text(MODEL_FILE, "utf-8")
+    m = model_for(str(tmp_path))
+    assert m.analysed == {"Drug": (0, 54), "Placebo": (0, 48)}  # 60 - round(0.1 x 60) ...
+    big = m.sample_ipd({"Drug": 4000, "Placebo": 4000}, rng=1)
+    age = big.subjects["AGE"]
+    assert age.mean() == pytest.approx(58.0, abs=0.5) and age.std() == pytest.approx(9.0, abs=0.5)
+    assert stats.skew(np.log(age)) == pytest.approx(0.0, abs=0.15) and stats.skew(age) > 0.2
+    share = big.subjects["SEX"].value_counts(normalize=True)
+    assert share["U"] == pytest.approx(0.05, abs=0.01) and share["M"] == pytest.approx(
+        0.5, abs=0.02
+    )
+    ipd = ta.synthetic_ipd(str(tmp_path))
+    assert ipd.info["seed"] == 7
+    assert set(ipd.measurements["AVISITN"]) == {0, 24}
+    assert (ipd.subjects["PPROTFL"] == "N").groupby(ipd.subjects["ARM"]).sum().to_dict() == {
+        "Drug": 6,
+        "Placebo": 12,
+    }
+    v = _pp(ipd, 24)
+    for a, (_, _, levels) in TWO_ARMS.items():
+        x = v.loc[v["ARM"] == a, "AVAL"]
+        assert (round(x.mean(), 1), round(x.std(ddof=1), 1)) == levels[2]
