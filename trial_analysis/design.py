@@ -470,10 +470,31 @@ class TrialDesign(Result):
 # ---------------------------------------------------------------------------------------
 
 # Bounds on the text fields (checked on loading, before any work): names and titles print in
-# headings, table cells and figure labels; the longer fields print in paragraphs.
-_MAX_NAME = 400
-_MAX_TEXT = 5_000
-_LONG_TEXT = {"citation", "description", "text", "source", "reason", "title", "event"}
+# headings, table cells and figure labels; the longer fields print in paragraphs. Every text
+# field is bounded by a documented limit (limits.py, docs/limits.md) and holds no control
+# character: titles by max_title_length, free texts (line breaks allowed) by max_text_length,
+# every other string (names, ids, labels, codes, units, file names) by max_label_length.
+_TITLES = {"title", "short_title"}
+_LONG_TEXT = {
+    "citation",
+    "description",
+    "text",
+    "source",
+    "reason",
+    "url",
+    "registry_url",
+    "event",
+}
+
+
+def _text_limit(key: str) -> tuple[str, bool]:
+    """(limit name, line breaks allowed) of the text field ``key``."""
+    if key in _TITLES:
+        return "max_title_length", False
+    if key in _LONG_TEXT:
+        return "max_text_length", True
+    return "max_label_length", False
+
 
 _TYPES = {
     "str": (str,),
@@ -623,6 +644,7 @@ def _published_roles(ck: _Checker, raw: dict, where: str) -> tuple[tuple[str, st
             raise ck.fail(f"{where}.published.{role}", "one of " + ", ".join(PUBLISHED_ROLES), role)
         if not isinstance(q, str) or not q:
             raise ck.fail(f"{where}.published.{role}", "a published.csv quantity name", q)
+        ck.text(f"{where}.published.{role}", q, "max_label_length")
         out.append((role, q))
     return tuple(out)
 
@@ -670,13 +692,18 @@ class _Checker:
             if not ok:
                 raise self.fail(k, f"a {typ}", v)
             if typ == "str":
-                limit = _MAX_TEXT if key in _LONG_TEXT else _MAX_NAME
-                if len(v) > limit:
-                    raise self.fail(
-                        k, f"a text of at most {limit:,} characters", f"{len(v):,} characters"
-                    )
+                self.text(k, v, *_text_limit(key))
+            elif typ == "list[str]":
+                for j, x in enumerate(v):
+                    self.text(f"{k}[{j}]", x, "max_label_length")
             out[key] = v
         return out
+
+    def text(self, key: str, value: str, limit: str, multiline: bool = False) -> None:
+        """Refuse a text over its documented length limit or with control characters."""
+        problem = limits.text_problem(value, limit, multiline=multiline)
+        if problem:
+            raise self.fail(key, problem)
 
     def array(self, raw: dict, key: str) -> list[Any]:
         v = raw.get(key)
@@ -1062,6 +1089,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
     if not isinstance(prov_raw, dict):
         raise ck.fail("provenance", 'a table of [provenance."<key>"] tables', prov_raw)
     for key, pr in prov_raw.items():
+        ck.text(f"provenance.{key[:40]}", key, "max_label_length")  # the key named
         t = ck.table(pr, "provenance", f"provenance.{key}")
         if t["label"] not in PROVENANCE_LABELS:
             raise ck.fail(
