@@ -32,6 +32,7 @@ from .adaptive import (
     adaptive_characteristics,
     combination_z,
     simulate_adaptive,
+    simulate_adaptive_rates,
 )
 from .analytic import (
     PowerResult,
@@ -144,6 +145,7 @@ __all__ = [
     "sequential_alternative",
     "simulate",
     "simulate_adaptive",
+    "simulate_adaptive_rates",
     "simulate_grid",
     "simulate_multiarm",
     "simulate_survival",

@@ -8,8 +8,10 @@ from typing import Any
 
 from ..errors import AnalysisError, StatisticalWarning
 
-#: ``data_source`` values of the engine's tidy table
-SOURCES = ("published", "patient-level", "synthetic")
+#: ``data_source`` values of the engine's tidy table; ``reconstructed``: patients rebuilt from
+#: a digitised published Kaplan-Meier curve (Guyot 2012), never the trial's own patients
+SOURCES = ("published", "patient-level", "synthetic", "reconstructed")
+RECONSTRUCTED = "reconstructed"
 
 
 def data_source(synthetic: bool) -> str:

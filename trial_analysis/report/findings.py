@@ -2,7 +2,7 @@
 
 The input is the generic results table of a reanalysis — one row per analysis with columns
 ``endpoint, comparison, analysis, method, estimate, ci_low, ci_high, p_value, data_source``
-(``data_source`` one of ``published``, ``patient-level``, ``synthetic``), the frame
+(``data_source`` one of ``published``, ``patient-level``, ``synthetic``, ``reconstructed``), the frame
 ``ta.reanalyze(trial).to_frame()`` returns. Nothing is typed for a trial: each finding is the
 outcome of a rule applied to the rows, so another trial's table gives its own findings.
 
@@ -51,6 +51,7 @@ _SOURCE_WORDS = {
     "published": "the published numbers",
     "patient-level": "the patient-level data",
     "synthetic": "the synthetic cohort",
+    "reconstructed": "the patients reconstructed from the digitised published curve",
 }
 
 
@@ -94,7 +95,8 @@ def _check_frame(frame: Any) -> pd.DataFrame:
             "one of " + ", ".join(DATA_SOURCES),
             f"{bad[0]!r} in row {rows[0]}",
         )
-    out = frame.loc[:, list(COLUMNS)].copy()
+    # the engine's ``primary`` flag (the pre-specified analysis) is kept when present
+    out = frame.loc[:, [*COLUMNS, *(["primary"] if "primary" in frame.columns else [])]].copy()
     for c in ("estimate", "ci_low", "ci_high", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     for c in ("endpoint", "comparison", "analysis", "method", "data_source"):

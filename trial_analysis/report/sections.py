@@ -472,24 +472,9 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
 
 
 def _survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
-    src = _data_source(ctx)
-    s.add(*_synthetic_callout(ctx))
-    s.add(
-        table_from(
-            r,
-            "Kaplan-Meier medians, hazard ratio (Cox), log-rank test, proportional-hazards "
-            "test and RMST.",
-            source=src,
-        )
-    )
-    s.add(
-        FigureBlock(
-            r.figures()["km"],
-            "Kaplan-Meier curves with 95% CIs and the numbers at risk.",
-            width=0.9,
-            source=src,
-        )
-    )
+    from .survival import survival_block  # patient-level or reconstructed (report/survival.py)
+
+    survival_block(s, r, ctx)
 
 
 def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
@@ -592,8 +577,10 @@ def planning_section(ctx: ReportContext) -> Section | None:
             continue
         if ep.type == "continuous":
             sec = _planning_continuous(ctx, ep)
-        elif ep.type != "binary":
-            continue  # time-to-event planning: ta.power.sample_size_survival (not yet here)
+        elif ep.type == "time_to_event":
+            from .survival import planning_survival
+
+            sec = planning_survival(ctx, ep)
         else:
             counts = _binary_counts(ctx, res.of(ep.id)[0])
             sec = None if counts is None else _planning_binary(ctx, ep, counts)
