@@ -12,6 +12,22 @@ replicates taken in order of first appearance in ``data``; replicate ``i`` uses
 would, and with more than two arms the contrasts (non-reference arms in level order) draw
 from that one generator in turn. A replicate's numbers therefore depend on ``seed`` and its
 position only, not on the other replicates' data.
+
+How: the random stream of each replicate is drawn first, in ``mi_analysis``'s order (per
+imputation the bootstrap indices of each arm, ``rng.choice`` = ``h[rng.integers(0, len(h),
+len(h))]``, then one standard-normal block per missingness pattern in key order); no fit
+consumes random numbers, so the draws are identical. The bootstrap samples of a chunk of
+replicates (replicate x contrast x imputation, ``CHUNK_UNITS`` at a time) are then fitted
+together by the batched REML of ``mmrm._batch`` (each from its own moment start, cheap
+Newton steps, the exact Hessian for the few it leaves short), the last visit of every
+subject who misses it is drawn from its conditional normal law grouped by pattern, and the
+ANCOVA and Rubin's rules are evaluated for all replicates with array algebra. A replicate
+with anything unusual (a visit or arm without data, a bootstrap fit that does not converge
+or gives a covariance ``mi_analysis`` would refuse and redraw) is handed to ``mi_analysis``
+itself with a fresh generator from its own child seed.
+
+Why by hand: no library imputes by the approximate Bayesian bootstrap of an MMRM (R's rbmi,
+which does, loops over samples in R); the batch reuses the package's own REML engine.
 """
 
 from __future__ import annotations
@@ -96,13 +112,19 @@ def mi_ancova_batch(
         One row per replicate x contrast (``"<arm> - <reference>"``): ``replicate, contrast,
         estimate, se, df, p_value, ci_low, ci_high, converged``; a replicate whose imputation
         model cannot be fitted has NaN numbers and ``converged`` False. ``attrs`` holds
-        ``n_replicates`` and ``n_failed``.
+        ``n_replicates``, ``n_failed`` and ``n_single`` (replicates handed to
+        ``mi_analysis``).
 
     Notes
     -----
     Each row equals ``mi_analysis(sub, ..., method=method.upper(), reference=reference,
     treatment=arm_level, at_visit=last_visit, m=m, seed=rng_i)`` on the replicate's rows
-    ``sub`` with ``rng_i`` its generator (``tests/test_mi_batch.py``).
+    ``sub`` with ``rng_i`` its generator, up to the tolerance of ``mi_analysis``'s own
+    bootstrap fits (BFGS stopped at a gradient of 1e-4; the batch solves each to 1e-5):
+    measured 1e-6 relative on estimates, SEs and p-values, 3e-6 on df (``tests/test_mi_batch.py``
+    asserts 1e-5). The imputation model is the unstructured MMRM of ``mi_analysis``
+    (``y ~ visit * arm + visit * baseline``), the analysis the ANCOVA at the last visit
+    with complete-data df n - (arms + 1).
 
     Examples
     --------
