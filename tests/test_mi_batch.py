@@ -206,3 +206,22 @@ def test_unusual_replicate_goes_to_the_loop_and_chunks_do_not_matter(monkeypatch
     monkeypatch.setattr(_mi_batch, "CHUNK_UNITS", 4)
     small = mi_ancova_batch(d, "y", "id", "visit", "arm", **kw)
     pd.testing.assert_frame_equal(out, small, check_exact=False, rtol=1e-9)
+
+
+def test_work_is_bounded_before_it_starts():
+    from trial_analysis import limits
+    from trial_analysis.errors import ResourceLimitError
+
+    d = make(2, 20, 3, seed=1)
+    with limits.override(max_seconds=1e-3), pytest.raises(ResourceLimitError, match="m = 20"):
+        mi_ancova_batch(
+            d,
+            "y",
+            "id",
+            "visit",
+            "arm",
+            replicate="rep",
+            baseline="base",
+            reference="B",
+            seed=1,
+        )

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import limits
 from .._validate import CONTROL_ARM_RE, check_choice, check_conf_level, check_count
 from ..errors import AnalysisError, ParameterError
 from .mmrm._batch import (
@@ -180,6 +181,15 @@ def mi_ancova_batch(
         raise ParameterError("replicate", "a column without missing values", replicate)
     labels = pd.unique(data[replicate])
     kids = _children(seed, len(labels))
+    n_obs = int(data[outcome].notna().sum())
+    limits.check_cost(
+        f"multiple imputation (m = {m}) of {len(labels)} replicate trials with {n_obs} "
+        "observed values",
+        parameter="data",
+        seconds=_SECONDS_PER_VALUE * n_obs * m * len(treatments),
+        memory=_BYTES_PER_ROW * len(data),
+        advice="analyse fewer replicates per call or lower m",
+    )
     codes = pd.Categorical(data[replicate], categories=labels).codes
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
@@ -261,6 +271,10 @@ def mi_ancova_batch(
 # parameters whose ParameterError from mi_analysis means the replicate cannot be analysed
 # (no data at the last visit; Rubin's rules on non-finite or zero variances)
 _DRAW_FAILURES = ("at_visit", "estimates/variances", "variances")
+# cost (benchmarks/simpower.py, 2 shared cores): 62 ms CPU per trial of 91 x 7 at m = 20,
+# i.e. ~5e-6 s per observed value and imputation; a few arrays of the long frame in memory
+_SECONDS_PER_VALUE = 5e-6
+_BYTES_PER_ROW = 200.0
 CHUNK_UNITS = 1024  # bootstrap fits (replicate x contrast x imputation) fitted together
 # a bootstrap fit has converged when its largest gradient (of -REML in the parameters of
 # the single fit) is below this: 10x tighter than mi_analysis's BFGS (gtol 1e-4)
