@@ -5,7 +5,7 @@
 ``mice::pool.scalar``, imputation against the conditional normal law); here every replicate
 of a batch must reproduce it. The random draws are identical; the bootstrap REML fits differ
 by the optimiser's tolerance only: ``mi_analysis`` stops its BFGS at a gradient of 1e-4, the
-batch solves each draw to a gradient of 1e-5. Measured: estimates, SEs and p-values agree to
+batch's Newton steps stop at the same gradient. Measured: estimates, SEs and p-values agree to
 1e-6 relative, df to 3e-6; the tests allow 1e-5.
 """
 
