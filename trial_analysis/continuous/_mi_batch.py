@@ -42,6 +42,7 @@ from .. import limits
 from .._validate import CONTROL_ARM_RE, check_choice, check_conf_level, check_count
 from ..errors import AnalysisError, ParameterError
 from .mmrm._batch import (
+    _estimable,
     _iterate,
     _make_cells,
     _Param,
@@ -360,6 +361,8 @@ def _fast(
     arm_seen = np.zeros((R, A), bool)
     np.logical_or.at(arm_seen, (s_rep[has], s_arm[has]), True)
     odd |= ~vis_seen.all(axis=1) | ~arm_seen.all(axis=1)
+    # data in every arm at every visit and enough subjects per visit (fit's own checks)
+    odd |= ~_estimable(s_rep[has], mask[has], s_arm[has], A, R, True)
     z = design_arrays(s_arm, s_base, A)
     q = z.shape[1]
     zref = z.copy()
