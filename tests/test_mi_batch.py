@@ -225,3 +225,25 @@ def test_work_is_bounded_before_it_starts():
             reference="B",
             seed=1,
         )
+
+
+def test_replicate_fit_would_refuse_is_not_analysed_by_the_batch():
+    """An arm without data at a visit: ``mi_analysis`` refuses (the arm-by-visit mean is not
+    estimable), so the batch must not give numbers for that replicate either."""
+    d = make(3, 30, 3, seed=31, drop=0.2)
+    d.loc[(d["rep"] == 1) & (d["arm"] == "B") & (d["visit"] == 2), "y"] = np.nan
+    out = mi_ancova_batch(
+        d,
+        "y",
+        "id",
+        "visit",
+        "arm",
+        replicate="rep",
+        baseline="base",
+        method="mar",
+        m=3,
+        reference="B",
+        seed=9,
+    )
+    assert list(out["converged"]) == [True, False, True]
+    assert out.attrs["n_single"] == 1 and np.isnan(out.loc[1, "estimate"])
