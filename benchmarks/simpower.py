@@ -265,12 +265,14 @@ def bench_grid(n_total: int) -> None:
     raw = {
         "scenario": {"name": "HbA1c ANCOVA grid"},
         "arms": {"names": ["UC-MSC", "Placebo"], "n": [46, 45]},
-        "model": {
-            "kind": "parametric",
-            "arms": {
-                "UC-MSC": {"responder": 0.2, "hba1c_48_mean": 7.5},
-                "Placebo": {"responder": 0.05, "hba1c_48_mean": 8.2},
-            },
+        "endpoints": {
+            "hba1c": {  # baseline 9.0, SD 1.05, baseline-week 48 correlation 0.5
+                "type": "continuous",
+                "visits": [0, 48],
+                "mean": {"UC-MSC": [9.0, 7.5], "Placebo": [9.0, 8.2]},
+                "sd": {"UC-MSC": [1.05, 1.05], "Placebo": [1.05, 1.05]},
+                "correlation": {"structure": "cs", "rho": 0.5},
+            }
         },
         "dropout": {"mechanism": "MCAR", "rate": 0.15},
         "analyses": [{"name": "hba1c_ancova", "endpoint": "hba1c", "method": "ancova"}],
@@ -278,8 +280,8 @@ def bench_grid(n_total: int) -> None:
     s = Scenario.from_dict(raw)
     grid = {
         "arms.n": [[n, n] for n in (30, 45, 60, 90, 120)],
-        "model.arms.UC-MSC.hba1c_48_mean": [7.3, 7.5, 7.7, 7.9, 8.1],
-        "model.arms.UC-MSC.hba1c_48_sd": [0.9, 1.2],
+        "endpoints.hba1c.mean.UC-MSC": [[9.0, m] for m in (7.3, 7.5, 7.7, 7.9, 8.1)],
+        "endpoints.hba1c.sd.UC-MSC": [[1.05, 0.9], [1.05, 1.2]],
         "dropout.rate": [0.1, 0.2],
     }
     n_scen = 5 * 5 * 2 * 2

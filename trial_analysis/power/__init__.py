@@ -18,7 +18,7 @@ Entry points
 - multi-arm: :func:`multiarm_power` (exact, single-step Dunnett/Bonferroni),
   :func:`simulate_multiarm` (any :func:`trial_analysis.multiplicity.adjust` procedure).
 - equivalence and non-inferiority (:mod:`.margin`): :func:`power_tost_means` (exact TOST),
-  :func:`power_equivalence_proportions`, :func:`exact_power_margin` and
+  :func:`power_equivalence_proportions`, :func:`power_margin_rr`, :func:`exact_power_margin` and
   :func:`exact_sample_size_margin` (score tests, enumeration).
 - survival: :func:`sample_size_survival`, :func:`power_survival`, :func:`events_survival`
   (Schoenfeld/Freedman as rpact), :func:`simulate_survival` (piecewise-exponential trials
@@ -62,11 +62,20 @@ from .margin import (
     exact_power_margin,
     exact_sample_size_margin,
     power_equivalence_proportions,
+    power_margin_rr,
     power_tost_means,
 )
 from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
 from .planning import SequentialAlternative, sequential_alternative
-from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
+from .scenario import (
+    Analysis,
+    BinaryEndpoint,
+    ContinuousEndpoint,
+    Dropout,
+    Scenario,
+    SurvivalEndpoint,
+    load_scenario,
+)
 from .sequential import (
     AnalysisResults,
     ConditionalPower,
@@ -77,7 +86,14 @@ from .sequential import (
     group_sequential,
     spend,
 )
-from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
+from .simulate import (
+    GridResult,
+    SimulationResult,
+    ancova_batch,
+    simulate,
+    simulate_grid,
+    true_effects,
+)
 from .survival import (
     GroupSequentialSurvival,
     SimulatedSurvivalPower,
@@ -96,15 +112,16 @@ __all__ = [
     "Analysis",
     "AnalysisResults",
     "AssuranceResult",
+    "BinaryEndpoint",
     "ConditionalPower",
+    "ContinuousEndpoint",
+    "Dropout",
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
     "GroupSequentialSampleSize",
     "GroupSequentialSurvival",
     "MultiArmPower",
-    "ParametricArm",
-    "ParametricModel",
     "PowerCurve",
     "PowerResult",
     "SampleSize",
@@ -114,6 +131,7 @@ __all__ = [
     "SimulatedSurvivalPower",
     "SimulationResult",
     "SizeCurve",
+    "SurvivalEndpoint",
     "SurvivalPower",
     "adaptive_characteristics",
     "analysis_results",
@@ -133,6 +151,7 @@ __all__ = [
     "power_curve",
     "power_equivalence_proportions",
     "power_margin",
+    "power_margin_rr",
     "power_survival",
     "power_tost_means",
     "power_two_means",
@@ -151,4 +170,5 @@ __all__ = [
     "simulate_survival",
     "size_curve",
     "spend",
+    "true_effects",
 ]

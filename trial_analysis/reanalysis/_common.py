@@ -40,6 +40,34 @@ def tidy_row(
     )
 
 
+def with_subject_columns(ipd: Any, data: Any, columns: Any) -> Any:
+    """``data`` (one or more rows per ``USUBJID``) with the subject-level ``columns`` it lacks:
+    ``BASE_<PARAMCD>`` baselines from the IPD's analysis baselines, other names from its
+    subject table (ADSL). Names found in neither are left out (the caller notes them)."""
+    need = [c for c in columns if c not in data.columns]
+    if not need:
+        return data
+    subj = ipd.subjects
+    from_subj = [c for c in need if c in subj.columns and not c.startswith("BASE_")]
+    out = data
+    if from_subj:
+        add = subj[["USUBJID", *from_subj]].drop_duplicates("USUBJID")
+        out = out.merge(add, on="USUBJID", how="left", validate="many_to_one")
+    base = [c for c in need if c.startswith("BASE_") and c not in out.columns]
+    if base:
+        b = ipd.baseline()
+        base = [c for c in base if c in b.columns]
+        if base:
+            out = out.merge(
+                b[["USUBJID", *base]].drop_duplicates("USUBJID"),
+                on="USUBJID",
+                how="left",
+                validate="many_to_one",
+            )
+    out.attrs.update(data.attrs)
+    return out
+
+
 def endpoint_notes(extra: tuple[str, ...], synthetic: bool) -> tuple[str, ...]:
     """An endpoint result's notes: its own, then the synthetic-data note when it applies."""
     from ..results import SYNTHETIC_NOTE

@@ -429,6 +429,32 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
                 source=src,
             )
         )
+    _adjusted_block(s, r, src)
+
+
+def _adjusted_block(s: Section, r: Any, src: str) -> None:
+    """ "Adjusted and stratified analyses": the engine's g-computation and CMH rows of a binary
+    endpoint (declared covariates and strata), when the patient data allow them."""
+    rows = r.adjusted_rows()
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)[["analysis", "method", "estimate", "ci_low", "ci_high", "p_value"]]
+    notes: list[str] = []
+    for res in (r.adjusted, r.stratified):
+        if res is not None:
+            notes += [n for n in res.notes if n not in notes]
+    what = {"synthetic": "the synthetic cohort", "patient-level": "the patient-level data"}
+    s.add(
+        table_from(
+            frame,
+            f"Adjusted and stratified analyses on {what.get(src, src)} ({r.population}): "
+            "covariate-adjusted marginal effects (g-computation) on the declared covariates "
+            "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
+            notes=tuple(notes),
+            source=src,
+            col_widths=(4.2, 3, 1.2, 1.2, 1.2, 1.1),
+        )
+    )
 
 
 def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
