@@ -92,6 +92,7 @@ from .simulate import (
     ancova_batch,
     simulate,
     simulate_grid,
+    simulate_sample_size,
     true_effects,
 )
 from .survival import (
@@ -167,6 +168,7 @@ __all__ = [
     "simulate_adaptive_rates",
     "simulate_grid",
     "simulate_multiarm",
+    "simulate_sample_size",
     "simulate_survival",
     "size_curve",
     "spend",

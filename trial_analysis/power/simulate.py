@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .. import limits
-from .._validate import check_count
+from .._validate import check_count, check_probability
 from ..binary._intervals import rd_newcombe
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
@@ -54,10 +54,12 @@ from .survival import _analysis_times, _draw_trials, _observed, _survival_statis
 
 __all__ = [
     "GridResult",
+    "SimulatedSampleSize",
     "SimulationResult",
     "ancova_batch",
     "simulate",
     "simulate_grid",
+    "simulate_sample_size",
     "true_effects",
 ]
 
@@ -1577,4 +1579,179 @@ def simulate_grid(
         n_sims=n_sims,
         seed=seed_i,
         factors=tuple(keys),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# sample size by simulation
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SimulatedSampleSize(Result):
+    """The smallest trial whose simulated power reaches the target, and the search.
+
+    ``searched`` has one row per simulated size (``n_control``, ``n_per_arm``, ``power``,
+    ``mc_se``), in the order of the search.
+    """
+
+    analysis: str
+    comparison: str
+    target: float
+    n_per_arm: tuple[int, ...]
+    arms: tuple[str, ...]
+    power: float
+    mc_se: float
+    reached: bool
+    searched: pd.DataFrame
+    n_sims: int
+    seed: int
+    title: ClassVar[str] = "Sample size by simulation"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.searched.copy()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        sizes = ", ".join(f"{a} {n}" for a, n in zip(self.arms, self.n_per_arm, strict=True))
+        head = (
+            f"{self.analysis} ({self.comparison}): {sizes} give power {self.power:.3f} "
+            f"(Monte Carlo SE {self.mc_se:.3f}) for the target {self.target:g}."
+            if self.reached
+            else f"{self.analysis} ({self.comparison}): the target {self.target:g} is not "
+            f"reached at the largest size searched ({sizes}: power {self.power:.3f})."
+        )
+        return (
+            head,
+            f"Bisection over the control arm's size with the allocation kept; every size is "
+            f"simulated {self.n_sims} times from the same seed ({self.seed}: common random "
+            "numbers, so power is close to monotone in n); the answer is within Monte Carlo "
+            "error of the target.",
+        )
+
+
+def simulate_sample_size(
+    scenario: Scenario | str | Path | Mapping[str, Any],
+    analysis: str,
+    power: float = 0.8,
+    *,
+    n_range: tuple[int, int] = (10, 1000),
+    comparison: str | None = None,
+    n_sims: int = 2_000,
+    seed: int = 0,
+    n_jobs: int = 1,
+    dask: str | Any | None = None,
+) -> SimulatedSampleSize:
+    """Smallest sample size at which a scenario's analysis reaches ``power``, by simulation.
+
+    The arms keep the scenario's allocation; the control arm's size is searched by bisection
+    in ``n_range`` and each candidate is simulated with :func:`simulate` from the same seed.
+    This is the search a trial statistician runs by hand over rpact's or SAS's simulation
+    when no formula captures the dropout and the analysis (for example an MMRM, or multiple
+    imputation under jump-to-reference).
+
+    Parameters
+    ----------
+    scenario : Scenario, path or mapping
+        The scenario; its ``arms.n`` sets the allocation.
+    analysis : str
+        Name of one of its analyses.
+    power : float
+        Target power (rejection rate).
+    n_range : (int, int)
+        Smallest and largest control-arm size searched.
+    comparison : str, optional
+        With more than two arms: the comparison (e.g. ``"High vs Placebo"``); default the
+        first.
+    n_sims, seed, n_jobs, dask
+        As :func:`simulate`, for every size.
+
+    Returns
+    -------
+    SimulatedSampleSize
+
+    Examples
+    --------
+    >>> from trial_analysis.power import simulate_sample_size
+    >>> s = {"arms": {"names": ["Drug", "Placebo"], "n": [50, 50]},
+    ...      "endpoints": {"y": {"type": "continuous", "visits": [0, 12],
+    ...                          "mean": {"Drug": [0, -0.5], "Placebo": [0, 0]},
+    ...                          "sd": 1, "correlation": {"structure": "cs", "rho": 0.5}}},
+    ...      "analyses": [{"endpoint": "y", "method": "ancova", "name": "y_ancova"}]}
+    >>> r = simulate_sample_size(s, "y_ancova", 0.8, n_range=(20, 200), n_sims=1000, seed=1)
+    >>> 40 <= r.n_per_arm[0] <= 60
+    True
+    """
+    base = _as_scenario(scenario)
+    names = [a.name for a in base.analyses]
+    if analysis not in names:
+        raise ParameterError(
+            "analysis", "an analysis of the scenario (" + ", ".join(names) + ")", analysis
+        )
+    target = check_probability("power", power)
+    try:
+        lo, hi = (int(x) for x in n_range)
+    except (TypeError, ValueError):
+        raise ParameterError("n_range", "two whole numbers (smallest, largest)", n_range) from None
+    if not 2 <= lo < hi:
+        raise ParameterError("n_range", "2 <= smallest < largest", n_range)
+    seed = _as_seed(seed)
+    arms = base.arm_names
+    ci = arms.index(base.control)
+    weights = [n / base.n[ci] for n in base.n]
+    cache: dict[int, dict[str, Any]] = {}
+    order: list[int] = []
+
+    def sizes(nc: int) -> list[int]:
+        return [max(2, round(nc * w)) for w in weights]
+
+    def run(nc: int) -> dict[str, Any]:
+        if nc not in cache:
+            res = simulate(
+                base.with_overrides({"arms.n": sizes(nc)}),
+                n_sims=n_sims,
+                seed=seed,
+                n_jobs=n_jobs,
+                dask=dask,
+            )
+            f = res.to_frame()
+            f = f.loc[f["analysis"] == analysis]
+            if comparison is not None:
+                if comparison not in set(f["comparison"]):
+                    raise ParameterError(
+                        "comparison", "one of " + ", ".join(map(str, f["comparison"])), comparison
+                    )
+                f = f.loc[f["comparison"] == comparison]
+            row = f.iloc[0]
+            cache[nc] = {
+                "n_control": nc,
+                "n_per_arm": tuple(sizes(nc)),
+                "comparison": str(row["comparison"]),
+                "power": float(row["power"]),
+                "mc_se": float(row["mc_se"]),
+            }
+            order.append(nc)
+        return cache[nc]
+
+    reached = run(hi)["power"] >= target
+    if reached and run(lo)["power"] >= target:
+        hi = lo
+    elif reached:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if run(mid)["power"] >= target:
+                hi = mid
+            else:
+                lo = mid
+    best = cache[hi]
+    return SimulatedSampleSize(
+        analysis=analysis,
+        comparison=best["comparison"],
+        target=target,
+        n_per_arm=best["n_per_arm"],
+        arms=tuple(arms),
+        power=best["power"],
+        mc_se=best["mc_se"],
+        reached=bool(reached),
+        searched=pd.DataFrame([cache[k] for k in order]),
+        n_sims=n_sims,
+        seed=seed,
     )
