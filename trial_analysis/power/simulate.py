@@ -1694,6 +1694,14 @@ def simulate_sample_size(
     if not 2 <= lo < hi:
         raise ParameterError("n_range", "2 <= smallest < largest", n_range)
     seed = _as_seed(seed)
+    raw_analyses = base.raw.get("analyses")
+    if (
+        isinstance(raw_analyses, list)
+        and len(raw_analyses) == len(names)
+        and not {"sequential", "adaptation"} & set(base.raw)
+    ):
+        # simulate only the analysis searched for (the others cost time and change nothing)
+        base = base.with_overrides({"analyses": [raw_analyses[names.index(analysis)]]})
     arms = base.arm_names
     ci = arms.index(base.control)
     weights = [n / base.n[ci] for n in base.n]
