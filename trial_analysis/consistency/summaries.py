@@ -864,11 +864,15 @@ def _check_trial(trial: Any) -> Any:
     return trial
 
 
-def default_denominators(trial: Any, experimental: str | None = None) -> tuple[int, int, str]:
+def default_denominators(
+    trial: Any, experimental: str | None = None, endpoint: str | None = None
+) -> tuple[int, int, str]:
     """Analysed denominators ``(n1, n2, source)`` of ``experimental`` vs the control arm.
 
-    Those implied by the primary binary endpoint's published percentages and CI
-    (:func:`~trial_analysis.consistency.published_counts`) when they are unique, else the
+    The endpoint's own published ``n`` per arm (statistic ``n`` of its ``level`` or
+    ``change`` quantity at its week) when ``endpoint`` is given and both arms have one; else
+    those implied by the primary binary endpoint's published percentages and CI
+    (:func:`~trial_analysis.consistency.published_counts`) when they are unique; else the
     randomised sizes.
 
     Parameters
@@ -877,14 +881,27 @@ def default_denominators(trial: Any, experimental: str | None = None) -> tuple[i
         From :func:`trial_analysis.load_trial`.
     experimental : str, optional
         Experimental arm (default the design's first).
+    endpoint : str, optional
+        A continuous endpoint whose published per-arm ``n`` are preferred.
     """
     from ..errors import AnalysisError, ResourceLimitError
+    from ..published import published_value
     from .counts import published_counts
 
     trial = _check_trial(trial)
     design = trial.design
     e = design.arm(experimental) if experimental else design.experimental_arm
     c = design.control_arm
+    if endpoint is not None:
+        ep = design.endpoint(endpoint)
+        for role in ("level", "change"):
+            q = ep.published_quantity(role)
+            try:
+                n = [published_value(trial.published, q, a.name, ep.week, "n") for a in (e, c)]
+            except KeyError:
+                continue
+            if all(v >= 1 and v == int(v) for v in n):
+                return int(n[0]), int(n[1]), f"published n of {q!r} at week {ep.week:g}"
     binary = [ep for ep in design.endpoints if ep.type == "binary"]
     binary.sort(key=lambda ep: ep.role != "primary")
     for ep in binary[:1]:
@@ -965,7 +982,8 @@ def audit_summaries(
     e = (design.arm(experimental) if experimental else design.experimental_arm).name
     c = design.control_arm.name
     if n1 is None or n2 is None:
-        d1, d2, src = default_denominators(trial, e)
+        one = endpoints[0] if endpoints is not None and len(endpoints) == 1 else None
+        d1, d2, src = default_denominators(trial, e, endpoint=one)
         n1 = d1 if n1 is None else n1
         n2 = d2 if n2 is None else n2
         if src.startswith("inferred") and (n1, n2) != (d1, d2):

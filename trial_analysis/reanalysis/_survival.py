@@ -42,15 +42,18 @@ class TimeToEventReanalysis(Result):
         src = data_source(self.synthetic)
         out = []
         for _, r in self.analysis.to_frame().iterrows():
+            if r["measure"] in _DIAGNOSTICS:  # a model check, not a test of the arms
+                continue
             what = f"{r['measure']}" + (f", {r['group']}" if r["group"] else "")
-            out.append(
-                tidy_row(
-                    f"{what} (patient-level, {self.population})",
-                    _METHODS.get(r["measure"], r["measure"]),
-                    r,
-                    src,
-                )
+            row = tidy_row(
+                f"{what} (patient-level, {self.population})",
+                _METHODS.get(r["measure"], r["measure"]),
+                r,
+                src,
             )
+            if r["measure"] in _TESTS:  # the estimate column holds effects, not statistics
+                row["estimate"] = float("nan")
+            out.append(row)
         return out
 
     @property
@@ -61,6 +64,10 @@ class TimeToEventReanalysis(Result):
         return {"km": self.analysis.plot()}
 
 
+#: rows of a test statistic (chi-square), not an effect estimate
+_TESTS = ("log-rank chi-square",)
+#: model checks shown in the endpoint's own table, not in the engine's table of arm comparisons
+_DIAGNOSTICS = ("PH test (global chi-square)",)
 _METHODS = {
     "hazard ratio (Wald CI)": "Cox proportional hazards, Wald",
     "hazard ratio (profile CI)": "Cox proportional hazards, profile likelihood",

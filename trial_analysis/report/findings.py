@@ -94,7 +94,11 @@ def _check_frame(frame: Any) -> pd.DataFrame:
             "one of " + ", ".join(DATA_SOURCES),
             f"{bad[0]!r} in row {rows[0]}",
         )
-    out = frame.loc[:, list(COLUMNS)].copy()
+    # the engine's ``primary`` mark (the pre-specified analysis at the endpoint's visit) is kept
+    keep = list(COLUMNS) + (["primary"] if "primary" in frame.columns else [])
+    out = frame.loc[:, keep].copy()
+    if "primary" in out.columns:
+        out["primary"] = out["primary"].fillna(False).astype(bool)
     for c in ("estimate", "ci_low", "ci_high", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     for c in ("endpoint", "comparison", "analysis", "method", "data_source"):
