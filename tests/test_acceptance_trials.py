@@ -11,10 +11,13 @@ docstrings), the exit code, or the presence of the sections the design declares.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -22,6 +25,9 @@ import trial_analysis as ta
 from trial_analysis.cli import main
 
 from . import _acceptance_trials as acc
+from .fixtures import acceptance_from_r as R
+
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "acceptance_data"
 
 
 @pytest.fixture(scope="module")
@@ -271,3 +277,119 @@ def test_published_time_to_event_trial_says_what_it_cannot_do(root, capsys):
     code, out, err = run(capsys, "design", root / "acc_pubtte")
     assert code == 0, err
     assert "36 months" in out and "156.5" not in out
+
+
+# ------------------------------------------------------------------ against R
+def test_generator_writes_the_data_the_r_reference_read():
+    """tests/fixtures/acceptance_data/ holds what the seeded generator writes (the R script
+    reads those files), so the fixture stays the reference of these trials."""
+    for prefix, data in (("adam2", acc.adam2_data()), ("dose4", acc.dose4_data())):
+        for name, df in data.items():
+            path = FIXTURE_DATA / f"{prefix}_{name}.csv"
+            pd.testing.assert_frame_equal(
+                pd.read_csv(path, keep_default_na=False, na_values=[""]),
+                pd.read_csv(
+                    io.StringIO(df.to_csv(index=False)), keep_default_na=False, na_values=[""]
+                ),
+            )
+
+
+def test_mmrm_and_ancova_equal_r(adam2, dose4):
+    """MMRM contrast at the last visit and its model-based SE equal nlme::gls (UN, REML)
+    ``L %*% coef(fit)``, ``sqrt(L V L')``; the ANCOVA equals ``lm(CHG ~ arm + BASE)``
+    (tests/reference/acceptance_trials.R)."""
+    for res, ref, visit in (
+        (adam2, R.ADAM2_MMRM_WEEK12, "Week 12"),
+        (dose4, R.DOSE4_MMRM_WEEK12, "Week 12"),
+    ):
+        t = res.to_frame()
+        for arm, want in ref.items():
+            row = t.loc[
+                (t["comparison"] == f"{arm} vs {res.trial.design.control_arm.name}")
+                & t["method"].str.startswith("MMRM")
+                & t["method"].str.endswith(visit)
+            ].iloc[0]
+            assert row["estimate"] == pytest.approx(want["estimate"], abs=1e-6)
+            r = next(x for x in res.of(row["endpoint"]) if x.arms[0] == arm)
+            mm = r.sections["mmrm"]
+            se = mm.loc[mm["analysis"].str.endswith(visit), "se"].iloc[0]
+            assert se == pytest.approx(want["se"], rel=1e-5)
+    t = dose4.to_frame()
+    for arm, want in R.DOSE4_ANCOVA_WEEK12.items():
+        row = t.loc[
+            (t["comparison"] == f"{arm} vs Placebo")
+            & t["method"].str.startswith("ANCOVA")
+            & t["method"].str.contains("model SE")
+        ].iloc[0]
+        assert row["estimate"] == pytest.approx(want["estimate"], rel=1e-9)
+        assert row["p_value"] == pytest.approx(want["p"], rel=1e-7)
+
+
+def test_cox_and_logrank_equal_r(adam2):
+    """Cox HR (efron), Wald CI and p, and the log-rank test equal survival::coxph / survdiff."""
+    t = adam2.to_frame()
+    hr = t.loc[t["method"] == "Cox proportional hazards, Wald"].iloc[0]
+    for col, key in (
+        ("estimate", "hr"),
+        ("ci_low", "ci_low"),
+        ("ci_high", "ci_high"),
+        ("p_value", "p"),
+    ):
+        assert hr[col] == pytest.approx(R.ADAM2_COX[key], rel=1e-6)
+    lr = t.loc[t["method"] == "log-rank"].iloc[0]
+    assert lr["p_value"] == pytest.approx(R.ADAM2_LOGRANK["p"], rel=1e-6)
+
+
+# ------------------------------------------------------------------ reports
+ZANG_WORDS = ("zang", "uc-msc", "insulin", "hba1c", "stem cell", "infusion")
+
+
+def _report_text(path: Path) -> str:
+    import html as _html
+    import re
+
+    s = path.read_text("utf-8")
+    s = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", s, flags=re.S)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", s))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "trial", ["acc_adam2", "acc_dose4", "acc_pubbin", "acc_pubtte", "acc_tiny"]
+)
+def test_html_report_of_an_unseen_trial(root, capsys, tmp_path, trial):
+    """``trial-analysis report DIR --format html``: exit 0, one section per declared endpoint
+    (analysed, or saying why not), the design's own words and no other trial's, no traceback,
+    no 'None'/'nan' cells."""
+    out = tmp_path / f"{trial}.html"
+    argv = ["report", root / trial, "--format", "html", "-o", out, "--quiet"]
+    if trial == "acc_tiny":
+        argv += ["--ipd", root / trial / "ipd"]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    text = _report_text(out)
+    design = ta.load_design(root / trial)
+    for ep in design.endpoints:
+        assert f"{ep.label} ({ep.role})".replace(">=", "≥") in text, ep.id
+    low = text.lower()
+    for w in ZANG_WORDS:
+        assert w not in low, w
+    assert "Traceback" not in text
+    for bad in ("| None |", " nan ", "NaN"):
+        assert bad not in text, bad
+    if trial == "acc_pubtte":
+        assert "Not analysed" in text and "36 months" in text
+    if trial == "acc_tiny":  # 6/6 vs 0/6: planning at the observed proportions is explained
+        assert "include 0% or 100%" in text
+
+
+@pytest.mark.slow
+def test_pdf_report_of_a_published_only_trial(root, capsys, tmp_path):
+    """One PDF (the fastest trial): exit 0, a valid PDF whose text names the skipped endpoint."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "pubtte.pdf"
+    code, _, err = run(capsys, "report", root / "acc_pubtte", "-o", out, "--quiet")
+    assert code == 0, err
+    text = " ".join(p.extract_text() for p in PdfReader(out).pages)
+    assert "Progression-free survival" in text and "Not analysed" in text
