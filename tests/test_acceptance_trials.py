@@ -393,3 +393,21 @@ def test_pdf_report_of_a_published_only_trial(root, capsys, tmp_path):
     assert code == 0, err
     text = " ".join(p.extract_text() for p in PdfReader(out).pages)
     assert "Progression-free survival" in text and "Not analysed" in text
+
+
+def test_visits_labelled_by_avisit_only(root, tmp_path, adam2):
+    """A BDS without AVISITN: the visits are numbered by the design's visit labels ("Week 12"),
+    the unscheduled record gets none; the MMRM at week 12 equals the one with AVISITN (was:
+    "no AVISITN column, so no by-visit analysis set")."""
+    import shutil
+
+    d = tmp_path / "avisit_only"
+    shutil.copytree(root / "acc_adam2", d)
+    m = pd.read_csv(d / "adam" / "adeff.csv")
+    m.drop(columns="AVISITN").to_csv(d / "adam" / "adeff.csv", index=False)
+    r = ta.reanalyze(d, "itch", seed=1)
+    got = r.to_frame().set_index("method")["estimate"]
+    want = adam2.to_frame().set_index("method")["estimate"]
+    key = next(k for k in got.index if k.startswith("MMRM") and k.endswith("Week 12"))
+    assert got[key] == pytest.approx(want[key], rel=1e-9)
+    assert got[key] == pytest.approx(R.ADAM2_MMRM_WEEK12["Active 10 mg"]["estimate"], abs=1e-6)
