@@ -411,3 +411,24 @@ def test_visits_labelled_by_avisit_only(root, tmp_path, adam2):
     key = next(k for k in got.index if k.startswith("MMRM") and k.endswith("Week 12"))
     assert got[key] == pytest.approx(want[key], rel=1e-9)
     assert got[key] == pytest.approx(R.ADAM2_MMRM_WEEK12["Active 10 mg"]["estimate"], abs=1e-6)
+
+
+def test_robustness_counts_only_tests_at_the_endpoint_visit(dose4):
+    """The MMRM contrasts at weeks 4 and 8 are not tests of the week-12 endpoint: the
+    robustness finding neither counts nor names them (it said "depends on the test ... to
+    p = 0.121 (MMRM ..., Week 4)" for a dose significant at week 12 by every analysis)."""
+    from trial_analysis.report.findings import findings
+
+    t = dose4.to_frame()
+    assert not t.loc[t["method"].str.endswith("Week 4"), "endpoint_visit"].any()
+    assert t.loc[t["method"].str.endswith("Week 12"), "endpoint_visit"].all()
+    rob = [f for f in findings(t, primary={"sbp": "mmrm"}) if f.rule == "robustness"]
+    sbp = [f for f in rob if f.endpoint == "sbp"]
+    assert len(sbp) == 3
+    for f in sbp:
+        assert "Week 4" not in f.text and "Week 8" not in f.text, f.text
+    at12 = t.loc[(t["endpoint"] == "sbp") & t["endpoint_visit"] & t["p_value"].notna()]
+    for f in sbp:
+        arm = f.comparison
+        n = len(at12.loc[at12["comparison"] == arm])
+        assert f"{n} tests" in f.text or f"all {n}" in f.text or f"of the {n}" in f.text, f.text
