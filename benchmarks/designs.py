@@ -19,7 +19,12 @@ import time
 
 from _common import machine
 
-from trial_analysis.power import adaptive_characteristics, group_sequential, simulate_adaptive
+from trial_analysis.power import (
+    adaptive_characteristics,
+    group_sequential,
+    simulate_adaptive,
+    simulate_adaptive_rates,
+)
 
 
 def best_of(f, repeat: int) -> float:
@@ -114,6 +119,36 @@ def bench_adaptive(n_sims: int) -> None:
         )
 
 
+def bench_adaptive_rates(n_sims: int) -> None:
+    d = group_sequential(2, 0.025, 0.2)
+    kw = dict(conditional_power=0.8, n_min=100, n_max=400)
+    t0 = time.perf_counter()
+    sim = simulate_adaptive_rates(d, 0.35, 0.2, [100, 200], n_sims=n_sims, seed=1, **kw)
+    t_sim = time.perf_counter() - t0
+    # rpact loops over trials in R: time a tenth of the trials and scale (said in the output)
+    n_r = max(n_sims // 10, 1000)
+    r = r_seconds(
+        "d <- getDesignInverseNormal(kMax = 2, alpha = 0.025, beta = 0.2, typeOfDesign = 'asOF'); "
+        "cat(system.time(getSimulationRates(d, groups = 2, pi1 = 0.35, pi2 = 0.2, plannedSubjects = "
+        "c(100, 200), minNumberOfSubjectsPerStage = c(NA, 100), maxNumberOfSubjectsPerStage = "
+        f"c(NA, 400), conditionalPower = 0.8, maxNumberOfIterations = {n_r}, seed = 1))"
+        "[['elapsed']], '\\n')"
+    )
+    s = sim.summary.iloc[0]
+    print(
+        f"3. {n_sims:,} adaptive trials of rates, re-estimation for CP 0.8 (power "
+        f"{s['power']:.4f} +- {s['power_mcse']:.4f}): trial_analysis, 1 process: {t_sim:.2f} s"
+    )
+    if r is None:
+        print("   rpact: not available")
+    else:
+        scaled = r * n_sims / n_r
+        print(
+            f"   rpact getSimulationRates: {r:.2f} s for {n_r:,} trials, {scaled:.1f} s scaled to "
+            f"{n_sims:,}   ratio rpact/ours {scaled / t_sim:.0f}x"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats and trials")
@@ -121,6 +156,7 @@ def main() -> None:
     print(machine())
     bench_design(3 if a.quick else 10)
     bench_adaptive(20_000 if a.quick else 100_000)
+    bench_adaptive_rates(20_000 if a.quick else 100_000)
 
 
 if __name__ == "__main__":

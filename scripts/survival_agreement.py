@@ -8,6 +8,10 @@
    risk, against R's numbers on the original patients.
 2. Guyot et al. (2012)'s head-and-neck example against the published results.
 3. Cox, KM, log-rank and rpact fixtures: the largest differences from R.
+4. A trial folder that ships only a digitised curve (tests/test_survival_trial.py, R's noisy
+   digitisation of the simulated ``sim_ph`` trial) through ``ta.reanalyze``: HR, medians and
+   log-rank p of the reconstruction against R on the original patients, the diagnostics and
+   the verdicts of the published-number audit.
 """
 
 from __future__ import annotations
@@ -116,7 +120,30 @@ def fixtures() -> None:
     )
 
 
+def digitised_trial() -> None:
+    import tempfile
+
+    from tests.test_survival_trial import REF, write_trial
+
+    with tempfile.TemporaryDirectory() as d:
+        r = ta.reanalyze(write_trial(Path(d) / "trial"))["os"]
+    f = r.analysis.to_frame()
+    hr = f.loc[f["measure"] == "hazard ratio (Wald CI)"].iloc[0]
+    med = r.analysis.km.summary.set_index("group")["median"]
+    fit = r.reconstruction.to_frame()
+    print(
+        f"digitised trial via ta.reanalyze: HR {hr['estimate']:.4f} vs R {REF['hr']:.4f} "
+        f"({100 * (hr['estimate'] / REF['hr'] - 1):+.1f}%); medians {med['Placebo']:.2f} / "
+        f"{med['Drug']:.2f} vs R {REF['median'][0]:.2f} / {REF['median'][1]:.2f}; log-rank p "
+        f"{r.analysis.logrank.p_value:.2g} vs R {REF['logrank_p']:.2g}; max |S_rec - S_dig| "
+        f"{fit['max_abs_diff'].max():.4f}; at-risk max diff {fit['at_risk_max_diff'].max():g}; "
+        f"audit: {(r.published_checks['verdict'] == 'consistent').sum()} of "
+        f"{len(r.published_checks)} consistent"
+    )
+
+
 if __name__ == "__main__":
     round_trip()
     guyot_example()
     fixtures()
+    digitised_trial()

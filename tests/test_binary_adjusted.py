@@ -110,8 +110,13 @@ def test_string_arms_and_bool_outcome(trial):
     ref = ta.binary.adjusted(trial, "y", "arm", ["age"])
     assert_allclose(res.row("rd").estimate, ref.row("rd").estimate)
     assert "Drug" in str(res)
+    # the arm named like a control is the control when neither arm is named
+    inferred = ta.binary.adjusted(d, "y", "arm", ["age"])
+    assert_allclose(inferred.row("rd").estimate, ref.row("rd").estimate)
+    assert inferred.comparisons == ("Drug vs Placebo",)
+    other = d.assign(arm=d.arm.replace({"Placebo": "Other"}))
     with pytest.raises(ParameterError, match="experimental"):
-        ta.binary.adjusted(d, "y", "arm", ["age"])
+        ta.binary.adjusted(other, "y", "arm", ["age"])
 
 
 def test_input_not_modified_and_errors(trial):

@@ -114,3 +114,37 @@ def test_bad_spec_is_a_clear_error(capsys):
     assert "`--spending` must be" in capsys.readouterr().err
     assert main(["design-sequential", "--looks", "11"]) == 2
     assert "at most 10 analyses" in capsys.readouterr().err
+
+
+def test_design_adaptive_rates(capsys):
+    """``--pi1/--pi2`` run the rates simulation; its JSON equals the Python call's result."""
+    from trial_analysis.power import simulate_adaptive_rates
+
+    args = "design-adaptive --looks 2 --planned 100 200 --pi1 0.35 --pi2 0.2 --cp 0.8"
+    args += " --n-min 100 --n-max 400 --n-sims 4000 --seed 2 --json"
+    assert main(args.split()) == 0
+    out = json.loads(capsys.readouterr().out)
+    direct = simulate_adaptive_rates(
+        group_sequential(2),
+        0.35,
+        0.2,
+        [100, 200],
+        conditional_power=0.8,
+        n_min=100,
+        n_max=400,
+        n_sims=4000,
+        seed=2,
+    )
+    got = out["characteristics"]["table"][0]
+    assert got["power"] == pytest.approx(direct.power[0], abs=0)
+    assert got["pi1"] == 0.35
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["--pi1 0.3", "--pi1 0.3 --pi2 0.2 --delta 0.3 --sd 1", "--pi1 0.3 --pi2 0.2 --theta 0.1"],
+)
+def test_design_adaptive_rates_or_means_not_both(extra, capsys):
+    assert main(f"design-adaptive --looks 2 --planned 100 200 {extra}".split()) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -39,12 +39,18 @@ def test_defaults_and_units():
     assert limits.get("max_csv_field") == 128 * 1024
     assert limits.get("max_arm_size") == 1_000_000
     assert limits.get("max_follow_up_weeks") == 2600
+    assert limits.get("max_title_length") == 300
+    assert limits.get("max_label_length") == 200
+    assert limits.get("max_text_length") == 5000
     assert set(limits.LIMITS) == {
         "max_memory",
         "max_seconds",
         "max_csv_field",
         "max_arm_size",
         "max_follow_up_weeks",
+        "max_title_length",
+        "max_label_length",
+        "max_text_length",
     }
     assert limits.LIMITS["max_memory"].env == "TRIAL_ANALYSIS_MAX_MEMORY"
 
@@ -443,7 +449,59 @@ def test_docs_list_every_limit_with_its_default():
         "max_csv_field": "128 KB",
         "max_arm_size": "1,000,000",
         "max_follow_up_weeks": "2600",
+        "max_title_length": "300 characters",
+        "max_label_length": "200 characters",
+        "max_text_length": "5,000 characters",
     }
     assert set(shown) == set(limits.LIMITS)
     for name, default in shown.items():
         assert re.search(rf"\| `{name}` \| {re.escape(default)}", text), name
+
+
+def test_override_is_thread_safe():
+    """Threads overriding the same limit at once each see their own value, never another's;
+    the main thread and a thread started inside a block see the default; leaving the blocks
+    in any order restores the default everywhere."""
+    import contextvars
+    import threading
+
+    default = limits.get("max_seconds")
+    n = 8
+    inside = threading.Barrier(n + 1)
+    leave = [threading.Event() for _ in range(n)]
+    seen: dict[int, list[float]] = {}
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            with limits.override(max_seconds=10 + i):
+                with limits.override(max_memory=f"{i + 1}G"):
+                    inside.wait(timeout=10)  # every thread is inside its block now
+                    leave[i].wait(timeout=10)
+                    seen[i] = [limits.get("max_seconds"), limits.get("max_memory")]
+                seen[i].append(limits.get("max_memory"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    inside.wait(timeout=10)
+    assert limits.get("max_seconds") == default  # the main thread has no override
+    for i in reversed(range(n)):  # leave in the reverse order of entering
+        leave[i].set()
+    for t in threads:
+        t.join(timeout=10)
+    assert not errors
+    for i in range(n):
+        assert seen[i] == [10 + i, (i + 1) * 1024**3, limits.LIMITS["max_memory"].default]
+    assert limits.get("max_seconds") == default
+
+    with limits.override(max_seconds=42):
+        fresh, copied = [], []
+        t = threading.Thread(target=lambda: fresh.append(limits.get("max_seconds")))
+        ctx = contextvars.copy_context()
+        c = threading.Thread(target=lambda: copied.append(ctx.run(limits.get, "max_seconds")))
+        t.start(), c.start()
+        t.join(), c.join()
+    assert fresh == [default] and copied == [42]

@@ -1,6 +1,16 @@
 """Analytic power and sample size against R (power.prop.test, power.t.test, pwr, rpact).
 
 Reference values: ``tests/reference/power.R`` -> ``tests/fixtures/power_from_r.py``.
+
+Two conventions for a two-sided power, and each test says which one its reference uses:
+
+* **one tail** (our default, ``strict=False``): only the rejections on the side of the assumed
+  effect count — R's ``power.prop.test`` / ``power.t.test`` default (``strict = FALSE``) and
+  rpact's fixed-design sample sizes (``getSampleSizeRates`` / ``getSampleSizeMeans``,
+  ``sided = 2``);
+* **both tails** (``strict=True``): the opposite rejection tail counts too — R's
+  ``power.*.test(strict = TRUE)``, every ``pwr`` function, statsmodels' ``*IndPower`` and
+  rpact's ``getPowerMeans`` (``sided = 2``).
 """
 
 from __future__ import annotations
@@ -25,10 +35,13 @@ from trial_analysis.power import (
 
 @pytest.mark.parametrize("ref", R.POWER_PROP_TEST)
 def test_pooled_z_matches_power_prop_test(ref):
-    """R: power.prop.test(n, p1, p2, sig.level, strict = TRUE) and the n for power = 0.8."""
-    r = power_two_proportions(ref["p1"], ref["p2"], n1=ref["n"], alpha=ref["alpha"])
+    """Both tails. R: power.prop.test(n, p1, p2, sig.level, strict = TRUE) and the n for
+    power = 0.8."""
+    kw = dict(alpha=ref["alpha"], strict=True)
+    r = power_two_proportions(ref["p1"], ref["p2"], n1=ref["n"], **kw)
     assert r.power == pytest.approx(ref["power"], rel=1e-10)
-    s = power_two_proportions(ref["p1"], ref["p2"], power=0.8, alpha=ref["alpha"])
+    assert "both rejection tails" in r.method
+    s = power_two_proportions(ref["p1"], ref["p2"], power=0.8, **kw)
     assert s.n1_exact == pytest.approx(ref["n_for_80"], rel=1e-6)  # R uniroot tolerance
     assert s.n1 == math.ceil(ref["n_for_80"])
     assert s.power >= 0.8
@@ -36,21 +49,16 @@ def test_pooled_z_matches_power_prop_test(ref):
 
 @pytest.mark.parametrize("ref", R.PWR_2P2N)
 def test_arcsine_matches_pwr_2p2n(ref):
-    """R: pwr.2p2n.test(h = ES.h(p1, p2), n1, n2, sig.level); n1 solved for power 0.7."""
-    r = power_two_proportions(
-        ref["p1"], ref["p2"], n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"], method="arcsine"
-    )
+    """Both tails (pwr always counts them). R: pwr.2p2n.test(h = ES.h(p1, p2), n1, n2,
+    sig.level); n1 solved for power 0.7."""
+    kw = dict(alpha=ref["alpha"], method="arcsine", strict=True)
+    r = power_two_proportions(ref["p1"], ref["p2"], n1=ref["n1"], n2=ref["n2"], **kw)
     assert r.power == pytest.approx(ref["power"], rel=1e-10)
     # solve n1 for a fixed n2: bisection on n1 with our power function
     from scipy.optimize import brentq
 
     n1 = brentq(
-        lambda n: (
-            power_two_proportions(
-                ref["p1"], ref["p2"], n1=n, n2=ref["n2"], alpha=ref["alpha"], method="arcsine"
-            ).power
-            - 0.7
-        ),
+        lambda n: power_two_proportions(ref["p1"], ref["p2"], n1=n, n2=ref["n2"], **kw).power - 0.7,
         2,
         1e5,
     )
@@ -58,10 +66,11 @@ def test_arcsine_matches_pwr_2p2n(ref):
 
 
 def test_arcsine_matches_statsmodels():
-    """statsmodels NormalIndPower with Cohen's h (independent Python implementation)."""
+    """Both tails. statsmodels NormalIndPower with Cohen's h (independent Python
+    implementation)."""
     h = proportion_effectsize(0.2, 0.0455)
     sm = smp.NormalIndPower().power(h, nobs1=45, alpha=0.05, ratio=44 / 45)
-    r = power_two_proportions(0.2, 0.0455, n1=45, n2=44, method="arcsine")
+    r = power_two_proportions(0.2, 0.0455, n1=45, n2=44, method="arcsine", strict=True)
     assert r.power == pytest.approx(sm, rel=1e-10)
 
 
@@ -69,15 +78,19 @@ def test_arcsine_matches_statsmodels():
 def test_pooled_unpooled_and_fleiss_sample_size(ref):
     """R (coded from Fleiss, Levin & Paik 2003, sec. 4.2, in tests/reference/power.R):
     n1 = (z_a sqrt(V0) + z_b sqrt(V1))^2 / d^2 and n1' = n1/4 (1 + sqrt(1 + 2(k+1)/(n1 k |d|)))^2.
-    Our n counts both rejection tails, R's closed form one: agreement to 1e-5."""
+    One tail: the closed form is the default's exact inverse (our root-finder: 1e-9); counting
+    both tails as well needs slightly fewer patients (agreement only to 1e-5)."""
     method = "pooled" if ref["pooled"] else "unpooled"
     kw = dict(power=ref["power"], alpha=ref["alpha"], ratio=ref["ratio"], method=method)
     r = power_two_proportions(ref["p1"], ref["p2"], **kw)
-    assert r.n1_exact == pytest.approx(ref["n1"], rel=1e-5)
-    assert r.n2_exact == pytest.approx(ref["ratio"] * ref["n1"], rel=1e-5)
+    assert r.n1_exact == pytest.approx(ref["n1"], rel=1e-9)
+    assert r.n2_exact == pytest.approx(ref["ratio"] * ref["n1"], rel=1e-9)
     c = power_two_proportions(ref["p1"], ref["p2"], continuity=True, **kw)
-    assert c.n1_exact == pytest.approx(ref["n1_fleiss"], rel=1e-5)
+    assert c.n1_exact == pytest.approx(ref["n1_fleiss"], rel=1e-9)
     assert c.n1 > r.n1
+    both = power_two_proportions(ref["p1"], ref["p2"], strict=True, **kw)
+    assert both.n1_exact < r.n1_exact
+    assert both.n1_exact == pytest.approx(ref["n1"], rel=1e-5)
 
 
 def test_continuity_power_is_inverse_of_fleiss_size():
@@ -88,12 +101,14 @@ def test_continuity_power_is_inverse_of_fleiss_size():
 
 @pytest.mark.parametrize("ref", R.POWER_T_TEST)
 def test_t_test_matches_power_t_test(ref):
-    """R: power.t.test(n, delta, sd, sig.level, strict = TRUE); n and delta for power 0.9."""
-    r = power_two_means(ref["delta"], ref["sd"], n1=ref["n"], alpha=ref["alpha"])
+    """Both tails. R: power.t.test(n, delta, sd, sig.level, strict = TRUE); n and delta for
+    power 0.9."""
+    kw = dict(alpha=ref["alpha"], strict=True)
+    r = power_two_means(ref["delta"], ref["sd"], n1=ref["n"], **kw)
     assert r.power == pytest.approx(ref["power"], rel=1e-9)
-    n = power_two_means(ref["delta"], ref["sd"], power=0.9, alpha=ref["alpha"])
+    n = power_two_means(ref["delta"], ref["sd"], power=0.9, **kw)
     assert n.n1_exact == pytest.approx(ref["n_for_90"], rel=1e-5)
-    d = power_two_means(None, ref["sd"], n1=ref["n"], power=0.9, alpha=ref["alpha"])
+    d = power_two_means(None, ref["sd"], n1=ref["n"], power=0.9, **kw)
     # R's uniroot default tolerance (eps^0.25) limits R's own delta to ~1e-4
     assert d.effect["delta"] == pytest.approx(ref["delta_for_90"], rel=1e-4)
     assert d.solved_for == "effect"
@@ -101,8 +116,8 @@ def test_t_test_matches_power_t_test(ref):
 
 @pytest.mark.parametrize("ref", R.PWR_T2N)
 def test_unequal_t_matches_pwr_t2n(ref):
-    """R: pwr.t2n.test(d, n1, n2, sig.level)."""
-    r = power_two_means(ref["d"], 1.0, n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"])
+    """Both tails (pwr). R: pwr.t2n.test(d, n1, n2, sig.level)."""
+    r = power_two_means(ref["d"], 1.0, n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"], strict=True)
     assert r.power == pytest.approx(ref["power"], rel=1e-9)
 
 
@@ -113,14 +128,78 @@ def test_t_matches_statsmodels_one_sided():
     assert r.power == pytest.approx(sm, rel=1e-8)
 
 
+@pytest.mark.parametrize("ref", R.ONE_TAIL_PROPORTIONS)
+def test_default_two_sided_counts_one_tail_as_rpact_proportions(ref):
+    """One tail (the default). R: power.prop.test(n, p1, p2, sig.level) (strict = FALSE) and
+    its n for power 0.8; rpact getSampleSizeRates(pi1, pi2, sided = 2, alpha, beta = 0.2,
+    allocationRatioPlanned = 1 / ratio, normalApproximation = TRUE)$nFixed1, $nFixed2."""
+    kw = dict(alpha=ref["alpha"], ratio=ref["ratio"])
+    s = power_two_proportions(ref["p1"], ref["p2"], power=0.8, **kw)
+    assert s.n1_exact == pytest.approx(ref["rpact_n1_for_80"], rel=1e-9)
+    assert s.n2_exact == pytest.approx(ref["rpact_n2_for_80"], rel=1e-9)
+    assert "both" not in s.method
+    if ref["power"] is not None:  # power.prop.test: equal arms only
+        r = power_two_proportions(ref["p1"], ref["p2"], n1=ref["n"], **kw)
+        assert r.power == pytest.approx(ref["power"], rel=1e-10)
+        assert s.n1_exact == pytest.approx(ref["n_for_80"], rel=1e-9)
+        both = power_two_proportions(ref["p1"], ref["p2"], n1=ref["n"], strict=True, **kw)
+        # the opposite tail: positive, and small (below 1e-4 at these sizes)
+        assert 0 < both.power - r.power < 1e-4
+
+
+@pytest.mark.parametrize("ref", R.ONE_TAIL_MEANS)
+def test_default_two_sided_counts_one_tail_as_rpact_means(ref):
+    """One tail (the default). R: power.t.test(n, delta, sd, sig.level) (strict = FALSE), its n
+    and delta for power 0.9 (tol = 1e-12); rpact getSampleSizeMeans(alternative = delta,
+    stDev = sd, sided = 2, alpha, beta = 0.1, allocationRatioPlanned = 1 / ratio,
+    normalApproximation = FALSE)$nFixed1 (rpact's own root-finder is looser: at 1:2
+    allocation its n gives power 0.8999999, R ``pt`` at that n agreeing with ours to 1e-12;
+    agreement 1e-6, while our n gives 0.9 to 1e-12).
+    Both tails: rpact getPowerMeans(..., sided = 2, normalApproximation = FALSE) counts the
+    opposite tail, as ``strict=True`` (to 1e-6: rpact's approximation of the noncentral t)."""
+    kw = dict(alpha=ref["alpha"], ratio=ref["ratio"])
+    s = power_two_means(ref["delta"], ref["sd"], power=0.9, **kw)
+    assert s.n1_exact == pytest.approx(ref["rpact_n1_for_90"], rel=1e-6)
+    assert s.n2_exact == pytest.approx(ref["rpact_n2_for_90"], rel=1e-6)
+    at = power_two_means(ref["delta"], ref["sd"], n1=s.n1_exact, n2=s.n2_exact, alpha=ref["alpha"])
+    assert at.power == pytest.approx(0.9, abs=1e-12)
+    at_rpact = power_two_means(
+        ref["delta"], ref["sd"], n1=ref["rpact_n1_for_90"], n2=ref["rpact_n2_for_90"], **kw
+    )
+    assert at_rpact.power == pytest.approx(0.9, abs=1e-6)
+    both = power_two_means(ref["delta"], ref["sd"], n1=ref["n"], strict=True, **kw)
+    assert both.power == pytest.approx(ref["rpact_power_both_tails"], abs=1e-6)
+    if ref["power"] is not None:
+        r = power_two_means(ref["delta"], ref["sd"], n1=ref["n"], **kw)
+        assert r.power == pytest.approx(ref["power"], rel=1e-9)
+        assert s.n1_exact == pytest.approx(ref["n_for_90"], rel=1e-9)
+        d = power_two_means(None, ref["sd"], n1=ref["n"], power=0.9, **kw)
+        assert abs(d.effect["delta"]) == pytest.approx(ref["delta_for_90"], rel=1e-8)
+        assert r.power < both.power
+
+
+def test_strict_only_changes_two_sided_power():
+    """One-sided power has one rejection tail whatever ``strict`` says; at no effect the
+    two-sided size is alpha/2 by default and alpha with ``strict=True`` (as R)."""
+    g = power_two_means(0.4, 1, n1=40, alternative="greater", alpha=0.025)
+    assert power_two_means(0.4, 1, n1=40, alternative="greater", alpha=0.025, strict=True) == g
+    assert power_two_means(0.0, 1, n1=40).power == pytest.approx(0.025, rel=1e-12)
+    assert power_two_means(0.0, 1, n1=40, strict=True).power == pytest.approx(0.05, rel=1e-12)
+    assert power_two_proportions(0.3, 0.3, n1=40).power == pytest.approx(0.025, rel=1e-12)
+    # a negative effect: the lower tail is the one counted
+    lo = power_two_proportions(0.1, 0.3, n1=40)
+    up = power_two_proportions(0.3, 0.1, n1=40)
+    assert lo.power > 0.5 and up.power > 0.5
+
+
 @pytest.mark.parametrize("ref", R.ANCOVA)
 def test_ancova(ref):
-    """R (tests/reference/power.R, Borm et al. 2007): noncentral t, sd*sqrt(1-rho^2), df N-3."""
-    r = power_ancova(
-        ref["delta"], ref["sd"], ref["rho"], n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"]
-    )
+    """Both tails. R (tests/reference/power.R, Borm et al. 2007): noncentral t,
+    sd*sqrt(1-rho^2), df N-3, pt(q, ..., lower.tail = FALSE) + pt(-q, ...)."""
+    kw = dict(n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"], strict=True)
+    r = power_ancova(ref["delta"], ref["sd"], ref["rho"], **kw)
     assert r.power == pytest.approx(ref["power"], rel=1e-9)
-    plain = power_two_means(ref["delta"], ref["sd"], n1=ref["n1"], n2=ref["n2"], alpha=ref["alpha"])
+    plain = power_two_means(ref["delta"], ref["sd"], **kw)
     assert r.power > plain.power
 
 

@@ -12,20 +12,26 @@ Analysis modules are imported on first use (``ta.binary``, ``ta.power``, ...), s
 ``import trial_analysis`` stays fast and optional dependencies load only when needed.
 """
 
+# Nothing is imported here at import time, not even ``typing`` or the exception classes (they
+# load on first use, below): the console command ``trial_analysis.cli:main`` starts with
+# this module, and Ctrl-C during its start-up must reach ``main``'s handler, which maps it to
+# exit code 130 and one line (docs/limits.md). tests/test_cli_interrupt.py keeps it so.
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
 
-from .errors import (
-    AnalysisError,
-    DataValidationError,
-    DesignError,
-    MissingDependencyError,
-    ParameterError,
-    ScenarioError,
-    TrialAnalysisError,
-)
+    from .errors import (
+        AnalysisError,
+        DataValidationError,
+        DesignError,
+        MissingDependencyError,
+        ParameterError,
+        ScenarioError,
+        TrialAnalysisError,
+    )
+del TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -54,6 +60,16 @@ _SUBMODULES = {
     "survival",
     "synthetic",
     "trial",
+}
+# The exception classes of ``errors``, importable as ``ta.DesignError`` etc.
+_ERRORS = {
+    "AnalysisError",
+    "DataValidationError",
+    "DesignError",
+    "MissingDependencyError",
+    "ParameterError",
+    "ScenarioError",
+    "TrialAnalysisError",
 }
 # Top-level functions defined in submodules: name -> module
 # (loaded on first use too: ``import trial_analysis.cli`` stays light, so the command can
@@ -90,12 +106,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _FUNCTIONS:
         return getattr(importlib.import_module(f".{_FUNCTIONS[name]}", __name__), name)
+    if name in _ERRORS:
+        return getattr(importlib.import_module(".errors", __name__), name)
     raise AttributeError(f"module 'trial_analysis' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _SUBMODULES | set(_FUNCTIONS))
+    return sorted(set(globals()) | _SUBMODULES | set(_FUNCTIONS) | _ERRORS)

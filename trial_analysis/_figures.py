@@ -10,25 +10,31 @@ figures made through pyplot.
 its printed width (so a font size set in points is the size on paper), no text is smaller than
 :data:`MIN_PT`, every text uses the toolkit's font (:data:`FONT`, also the PDF report's sans
 font), and the data source is stamped under the figure. The figure is restored afterwards.
+Characters DejaVu Sans lacks (Chinese, Japanese, Korean: an arm named "安慰剂") fall back to
+Noto Sans CJK (:data:`CJK_FONT`, the PDF report's CJK font), so they print instead of boxes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 __all__ = [
+    "CJK_FONT",
     "FONT",
     "MIN_PT",
     "TrialFigure",
     "figure_bytes",
+    "font_families",
     "label_source",
     "print_ready",
     "text_sizes",
@@ -37,6 +43,9 @@ __all__ = [
 #: The figures' font: matplotlib's own DejaVu Sans, which the PDF report also uses (headings)
 #: from the same files, so figures and text match on every machine.
 FONT = "DejaVu Sans"
+#: The fallback for the characters :data:`FONT` lacks: Noto Sans CJK (SIL OFL) of the
+#: ``cvttf-notosanscjk-regular`` wheel, also the PDF report's CJK font.
+CJK_FONT = "Noto Sans CJK TC"
 #: The smallest text size on paper, in points (journal figure guidelines ask for 6–8 pt).
 MIN_PT = 7.0
 #: The width a figure is printed at when no page says otherwise (the PDF's text width, A4 with
@@ -77,6 +86,30 @@ def _phrase(source: str) -> str:
     return source_phrase(source)
 
 
+@functools.cache
+def cjk_font_file() -> str | None:
+    """The Noto Sans CJK font file the install brings, or ``None`` without that wheel."""
+    try:
+        import cvttf_NotoSansCJK_Regular as cjk
+    except ImportError:  # pragma: no cover - a dependency; without it CJK prints as boxes
+        return None
+    path = Path(cjk.__file__).with_name("NotoSansCJKtc-Regular.otf")
+    return str(path) if path.is_file() else None
+
+
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """:data:`FONT`, then :data:`CJK_FONT` (registered with matplotlib on first use) for
+    the characters FONT lacks; matplotlib picks per character the first family having it."""
+    path = cjk_font_file()
+    if path is None:  # pragma: no cover
+        return (FONT,)
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(path)
+    return (FONT, CJK_FONT)
+
+
 @contextlib.contextmanager
 def print_ready(
     fig: Figure, width_in: float | None = None, source: str | None = None
@@ -98,9 +131,15 @@ def print_ready(
     stamp = None
     try:
         fig.set_size_inches(width_in, width_in * old_size[1] / old_size[0])
-        fig.draw_without_rendering()  # tick labels exist only once the figure is drawn
+        families = list(font_families())
+        for t in _texts(fig):  # before the first draw: it measures the texts in their font
+            t.set_fontfamily(families)
+        import matplotlib
+
+        with matplotlib.rc_context({"font.family": families}):
+            fig.draw_without_rendering()  # tick labels exist only once the figure is drawn
         for t in _texts(fig):
-            t.set_fontfamily(FONT)
+            t.set_fontfamily(families)
             # mathtext prints exponents (10⁻⁶ on a log axis) at about 61% of the text size
             # (measured in the PDF: 6.07 pt for 10 pt tick labels)
             least = MIN_PT / 0.6 if _has_exponent(t.get_text()) else MIN_PT
@@ -119,7 +158,7 @@ def print_ready(
                 va="top",
                 fontsize=MIN_PT,
                 color="0.35",
-                family=FONT,
+                family=families,
                 gid=_SOURCE_GID,
             )
         yield fig
@@ -225,7 +264,7 @@ def figure_bytes(
     buf = io.BytesIO()
     with (
         print_ready(fig, target, source),
-        matplotlib.rc_context({"svg.fonttype": "none", "font.family": FONT}),
+        matplotlib.rc_context({"svg.fonttype": "none", "font.family": list(font_families())}),
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore")  # layout notices are not the reader's concern

@@ -12,6 +12,12 @@ builder and the command line all write through :func:`atomic_write`.
   that pattern whose process is gone (or that are older than a day).
 * :func:`check_writable` tells *before* an expensive build whether the target can be written
   (not a folder, folder exists or can be made, writable).
+* Tables written for spreadsheets never carry a live formula (OWASP "CSV Injection"): a text
+  cell beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+  (:data:`FORMULA_TRIGGERS`) is written to a workbook as an explicit string cell with Excel's
+  quote prefix (:func:`xlsx_text_cells`: the text reads back exactly as typed) and to a CSV
+  file with a leading ``'`` (:func:`csv_safe`), which :func:`unescape_formula_text` removes
+  when the package reads the file back. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +32,17 @@ from pathlib import Path
 
 from .errors import TrialAnalysisError
 
-__all__ = ["OutputPathError", "atomic_write", "check_writable", "sweep_stale_temps"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "OutputPathError",
+    "atomic_write",
+    "check_writable",
+    "csv_safe",
+    "escape_formula_text",
+    "sweep_stale_temps",
+    "unescape_formula_text",
+    "xlsx_text_cells",
+]
 
 _STALE_AGE = 86400.0  # seconds: a temp file this old is stale whatever its pid says
 
@@ -155,3 +171,63 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
             if tmp_path.exists():
                 tmp_path.unlink()
     return path
+
+
+# ------------------------------------------------------------------------------------------
+# Spreadsheet formula injection (OWASP "CSV Injection")
+# ------------------------------------------------------------------------------------------
+#: First characters that make Excel, LibreOffice or Google Sheets read a text cell as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# a trigger, or quotes before one: escaped with one more quote, so that the escape is lossless
+# (a text that really begins with "'=" is written "''=" and reads back as "'=")
+_ESCAPABLE = re.compile(r"'*[=+\-@\t\r]")
+
+
+def escape_formula_text(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + text if _ESCAPABLE.match(text) else text
+
+
+def unescape_formula_text(text: str) -> str:
+    """Undo :func:`escape_formula_text` (one leading ``'`` before a trigger is removed)."""
+    if text.startswith("'") and _ESCAPABLE.match(text, 1):
+        return text[1:]
+    return text
+
+
+def _escape_cell(v: object) -> object:
+    return escape_formula_text(v) if isinstance(v, str) else v
+
+
+def csv_safe(frame):  # -> pandas.DataFrame (pandas imported by the caller)
+    """A copy of ``frame`` whose text cells cannot run as formulas when a spreadsheet opens
+    the CSV: :func:`escape_formula_text` on every string cell; numbers, dates, booleans and
+    missing values are untouched."""
+    out = frame.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or str(col.dtype) in ("string", "str"):
+            out[c] = col.map(_escape_cell, na_action="ignore")
+    return out
+
+
+def xlsx_text_cells(worksheet) -> None:
+    """Make every text cell of an openpyxl ``worksheet`` a string cell, never a formula.
+
+    openpyxl stores a string beginning with ``=`` as a formula (``data_type == "f"``); here it
+    becomes a string cell again, and every text beginning with a formula trigger also gets
+    Excel's quote prefix (shown as typed, kept as text when the cell is edited). The text
+    itself is unchanged (reading the workbook back gives the cell as written), except a text
+    that already begins with quotes before a trigger, which gets one more quote as in a CSV
+    file, so that :func:`unescape_formula_text` on reading is lossless for both formats.
+    """
+    for row in worksheet.iter_rows():
+        for cell in row:
+            v = cell.value
+            if isinstance(v, str):
+                if v[:1] == "'":
+                    v = cell.value = escape_formula_text(v)
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+                if v[:1] in FORMULA_TRIGGERS:
+                    cell.quotePrefix = True

@@ -15,6 +15,7 @@ scale.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ._validate import check_alpha, check_choice, check_finite, check_positive
 from .errors import ParameterError
 from .results import SYNTHETIC_NOTE, Result, select_row
 
-__all__ = ["SIDES", "MarginResult", "margin_result", "wald_margin"]
+__all__ = ["SIDES", "MarginResult", "combine_margins", "margin_result", "wald_margin"]
 
 SIDES = ("greater", "less")
 COLUMNS = [
@@ -54,6 +55,12 @@ class MarginResult(Result):
     hypothesis, margin, estimate, statistic, df (NaN for z tests), one-sided p-value, the
     ``1 - 2 alpha`` interval and whether H0 is rejected at ``alpha``. ``p_value`` is the
     largest one-sided p (the TOST p-value); ``conclusion`` is True when every H0 is rejected.
+
+    Several experimental arms against one control (:func:`combine_margins`): the table has a
+    ``comparison`` column, one block of rows per arm; ``p_value`` and ``conclusion`` are those
+    of the intersection-union test that *every* arm meets the margin (the largest p; no
+    multiplicity adjustment is needed for it, Berger 1982), and ``estimate``, ``ci_low``,
+    ``ci_high`` are NaN (read them per arm from the table).
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -67,19 +74,44 @@ class MarginResult(Result):
     p_value: float
     conclusion: bool
     synthetic: bool = False
+    comparisons: tuple[str, ...] = ()
     title: ClassVar[str] = "Test against a margin"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def row(self, test: str) -> pd.Series:
-        """The ``"lower"`` or ``"upper"`` one-sided test."""
-        return select_row(self.table, "test", test)
+    def row(self, test: str, comparison: str | None = None) -> pd.Series:
+        """The ``"lower"`` or ``"upper"`` one-sided test (of one ``comparison`` when the
+        result holds several arms)."""
+        table = self.table
+        if "comparison" in table.columns:
+            if comparison is None and len(self.comparisons) > 1:
+                raise ParameterError("comparison", f"one of {list(self.comparisons)!r}", comparison)
+            if comparison is not None:
+                table = table[table["comparison"] == comparison]
+                if table.empty:
+                    raise ParameterError(
+                        "comparison", f"one of {list(self.comparisons)!r}", comparison
+                    )
+        return select_row(table, "test", test)
 
     @property
     def notes(self) -> tuple[str, ...]:
         lev = 1 - 2 * self.alpha
         verdict = "shown" if self.conclusion else "not shown"
+        if len(self.comparisons) > 1:
+            shown = self.table.groupby("comparison", sort=False)["rejected"].all()
+            out = [
+                f"{self.kind.capitalize()} of the {self.effect} ({self.method}) of "
+                f"{len(self.comparisons)} comparisons, each at one-sided alpha = "
+                f"{self.alpha:g}: shown for "
+                + (", ".join(c for c in self.comparisons if shown[c]) or "none")
+                + f". Every comparison at once (intersection-union, largest p = "
+                f"{self.p_value:.4g}): {verdict}.",
+            ]
+            if self.synthetic:
+                out.append(SYNTHETIC_NOTE)
+            return tuple(out)
         out = [
             f"{self.kind.capitalize()} of the {self.effect} ({self.method}): {verdict} at "
             f"one-sided alpha = {self.alpha:g} (p = {self.p_value:.4g}); estimate "
@@ -163,6 +195,38 @@ def margin_result(
         p_value=p_all,
         conclusion=bool(table["rejected"].all()),
         synthetic=synthetic,
+    )
+
+
+def combine_margins(results: list[MarginResult], labels: list[str]) -> MarginResult:
+    """One :class:`MarginResult` for several experimental arms against one control: each
+    result's rows under its ``comparison`` label; the overall p-value and conclusion are the
+    intersection-union test of every comparison (the largest p; all rejected)."""
+    if len(results) == 1:
+        r = results[0]
+        table = r.table.copy()
+        table.insert(0, "comparison", labels[0])
+        return dataclasses.replace(r, table=table, comparisons=tuple(labels))
+    parts = []
+    for r, lab in zip(results, labels, strict=True):
+        t = r.table.copy()
+        t.insert(0, "comparison", lab)
+        parts.append(t)
+    table = pd.concat(parts, ignore_index=True)
+    first = results[0]
+    return MarginResult(
+        table=table,
+        kind=first.kind,
+        effect=first.effect,
+        method=first.method,
+        estimate=math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        alpha=first.alpha,
+        p_value=float(table["p_value"].max()),
+        conclusion=bool(table["rejected"].all()),
+        synthetic=any(r.synthetic for r in results),
+        comparisons=tuple(labels),
     )
 
 

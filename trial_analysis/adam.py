@@ -487,19 +487,7 @@ def analysis_set(
                 [f"{v:g}" for v in absent],
             )
     rec = rec.loc[vis.isin(wanted).to_numpy()]
-    # population and treatment
-    inpop = in_population(subjects, pflag, trt)
-    subj = subjects.loc[inpop, ["USUBJID", trt]].copy()
-    subj[trt] = text(subj[trt])
-    if arms is None:
-        arms_l, ctrl = arms_of(subjects, trt, pflag)
-    else:
-        arms_l = list(arms)
-        ctrl = control if control is not None else arms_l[0]
-    if control is not None:
-        ctrl = control
-        arms_l = [ctrl] + [a for a in arms_l if a != ctrl]
-    subj = subj.loc[subj[trt].isin(arms_l)]
+    subj, arms_l = _subjects(subjects, trt, pflag, arms, control)
     keep = [
         c
         for c in (
@@ -518,7 +506,7 @@ def analysis_set(
     ]
     out = rec[keep].copy()
     out["USUBJID"] = text(out["USUBJID"])
-    out = out.merge(subj.rename(columns={trt: "ARM"}), on="USUBJID", how="inner")
+    out = out.merge(subj, on="USUBJID", how="inner")
     dup = out.duplicated(["USUBJID", "AVISITN"], keep=False)
     if dup.any():
         full = rec.assign(USUBJID=text(rec["USUBJID"]))
@@ -566,26 +554,53 @@ def analysis_set(
         labels = dict(zip(vis, text(rec["AVISIT"]), strict=False))
     sched = dict(scheduled)
     vt = tuple((float(v), sched.get(v) or labels.get(v, "")) for v in wanted)
-    n_by_arm = out.drop_duplicates("USUBJID")["ARM"].value_counts().to_dict()
-    desc = AnalysisSet(
+    out.attrs["analysis_set"] = _describe(
+        out,
+        arms_l,
         paramcd=paramcd,
         param=param,
         population=pflag or "ALL",
         treatment=trt,
-        arms=(*tuple(arms_l[1:]), arms_l[0]),
-        control=arms_l[0],
         visits=vt,
         flag=used_flag,
         dtype=dtype,
         timepoint=used_tp,
         unscheduled=unscheduled,
+        source=source + ("; " + ", ".join(derived) if derived else ""),
+    )
+    return out
+
+
+def _subjects(
+    subjects: pd.DataFrame,
+    trt: str,
+    pflag: str | None,
+    arms: Sequence[str] | None = None,
+    control: str | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """``USUBJID, ARM`` of the subjects in the population and analysed arms, and the arms
+    (control first): the one selection step of every analysis set."""
+    subj = subjects.loc[in_population(subjects, pflag, trt), ["USUBJID", trt]].copy()
+    subj[trt] = text(subj[trt])
+    subj["USUBJID"] = text(subj["USUBJID"])
+    arms_l = arms_of(subjects, trt, pflag)[0] if arms is None else list(arms)
+    if control is not None:
+        arms_l = [control] + [a for a in arms_l if a != control]
+    subj = subj.loc[subj[trt].isin(arms_l)].rename(columns={trt: "ARM"})
+    return subj, arms_l
+
+
+def _describe(out: pd.DataFrame, arms_l: Sequence[str], **fields: Any) -> AnalysisSet:
+    """The :class:`AnalysisSet` of a selected frame (counts read from ``out``)."""
+    n_by_arm = out.drop_duplicates("USUBJID")["ARM"].value_counts().to_dict()
+    return AnalysisSet(
+        arms=(*tuple(arms_l[1:]), arms_l[0]),
+        control=arms_l[0],
         n_subjects=int(out["USUBJID"].nunique()),
         n_records=len(out),
         n_by_arm={str(k): int(v) for k, v in n_by_arm.items()},
-        source=source + ("; " + ", ".join(derived) if derived else ""),
+        **fields,
     )
-    out.attrs["analysis_set"] = desc
-    return out
 
 
 def time_to_event(
@@ -606,10 +621,7 @@ def time_to_event(
     trt = treatment_variable(subjects, treatment)
     pflag = population_flag(subjects, population)
     rec = tte.loc[text(tte["PARAMCD"]) == paramcd]
-    inpop = in_population(subjects, pflag, trt)
-    subj = subjects.loc[inpop, ["USUBJID", trt]].copy()
-    subj[trt] = text(subj[trt])
-    arms_l, ctrl = arms_of(subjects, trt, pflag)
+    subj, arms_l = _subjects(subjects, trt, pflag)
     out = pd.DataFrame(
         {
             "USUBJID": text(rec["USUBJID"]).to_numpy(),
@@ -628,26 +640,23 @@ def time_to_event(
             f"{paramcd}: more than one ADTTE record for a subject (first: "
             f"{out.loc[out['USUBJID'].duplicated(), 'USUBJID'].iloc[0]})"
         )
-    out = out.merge(subj.rename(columns={trt: "ARM"}), on="USUBJID", how="inner")
+    out = out.merge(subj, on="USUBJID", how="inner")
     out["event"] = (1 - out.pop("CNSR")).astype(int)
     out = out[["USUBJID", "ARM", "time", "event"]]
     out["ARM"] = pd.Categorical(out["ARM"], categories=arms_l)
     out = out.sort_values(["ARM", "USUBJID"], kind="stable").reset_index(drop=True)
-    out.attrs["analysis_set"] = AnalysisSet(
+    out.attrs["analysis_set"] = _describe(
+        out,
+        arms_l,
         paramcd=paramcd,
         param=text(rec["PARAM"]).iloc[0] if "PARAM" in rec.columns else paramcd,
         population=pflag or "ALL",
         treatment=trt,
-        arms=(*tuple(arms_l[1:]), ctrl),
-        control=ctrl,
         visits=(),
         flag=None,
         dtype=None,
         timepoint=None,
         unscheduled=False,
-        n_subjects=len(out),
-        n_records=len(out),
-        n_by_arm={str(k): int(v) for k, v in out["ARM"].value_counts().items()},
         source=source,
     )
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ __all__ = [
     "Arm",
     "Component",
     "Criterion",
+    "Digitised",
     "DoseRule",
     "Endpoint",
     "Parameter",
@@ -50,6 +52,9 @@ ARM_ROLES = ("experimental", "control")
 ENDPOINT_TYPES = ("binary", "continuous", "time_to_event")
 MEASURES = ("value", "chg", "pchg")  # AVAL, CHG = AVAL - BASE, PCHG = 100 * CHG / BASE
 OPERATORS = ("<", "<=", ">", ">=")
+#: time units of a time-to-event endpoint, in days (a month is 365.25 / 12 days, as R's
+#: lubridate and SAS's INTCK "continuous" month conventions; a year 365.25 days)
+TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,18 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Digitised:
+    """A published Kaplan–Meier figure as digitised files (paths relative to the trial folder):
+    the curve (``arm, time, survival``), the numbers-at-risk table (``arm, time, n_risk``) and
+    the published total events per arm (``(arm, events)`` pairs, possibly empty)."""
+
+    curve: str
+    at_risk: str
+    total_events: tuple[tuple[str, int], ...] = ()
+    percent: bool = False  # survival in the curve file is in percent (0-100)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """An endpoint; binary endpoints may be composites of :class:`Component` conditions."""
 
@@ -211,6 +228,23 @@ class Endpoint:
     published: tuple[tuple[str, str], ...] = ()
     #: SDs at which summary-level t-tests are shown when none is published (assumed values)
     assumed_sds: tuple[float, ...] = ()
+    #: time-to-event endpoints only: the analysis time unit (TIME_UNITS), the unit of the
+    #: data's times (ADTTE AVAL, or the digitised curve's axis), the event definition, the
+    #: RMST truncation time and the fixed times of survival estimates (in ``unit``), and a
+    #: digitised published curve to reconstruct patients from (:class:`Digitised`)
+    unit: str = ""
+    data_unit: str = ""
+    event: str = ""
+    tau: float | None = None
+    times: tuple[float, ...] = ()
+    digitised: Digitised | None = None
+
+    @property
+    def time_scale(self) -> float:
+        """Factor converting the data's times to ``unit`` (1 when both are the same)."""
+        if not self.unit:
+            return 1.0
+        return TIME_UNITS[self.data_unit or self.unit] / TIME_UNITS[self.unit]
 
     def published_quantity(self, role: str) -> str | None:
         """The ``published.csv`` quantity holding this endpoint's numbers of ``role``.
@@ -458,10 +492,31 @@ class TrialDesign(Result):
 # ---------------------------------------------------------------------------------------
 
 # Bounds on the text fields (checked on loading, before any work): names and titles print in
-# headings, table cells and figure labels; the longer fields print in paragraphs.
-_MAX_NAME = 400
-_MAX_TEXT = 5_000
-_LONG_TEXT = {"citation", "description", "text", "source", "reason", "title"}
+# headings, table cells and figure labels; the longer fields print in paragraphs. Every text
+# field is bounded by a documented limit (limits.py, docs/limits.md) and holds no control
+# character: titles by max_title_length, free texts (line breaks allowed) by max_text_length,
+# every other string (names, ids, labels, codes, units, file names) by max_label_length.
+_TITLES = {"title", "short_title"}
+_LONG_TEXT = {
+    "citation",
+    "description",
+    "text",
+    "source",
+    "reason",
+    "url",
+    "registry_url",
+    "event",
+}
+
+
+def _text_limit(key: str) -> tuple[str, bool]:
+    """(limit name, line breaks allowed) of the text field ``key``."""
+    if key in _TITLES:
+        return "max_title_length", False
+    if key in _LONG_TEXT:
+        return "max_text_length", True
+    return "max_label_length", False
+
 
 _TYPES = {
     "str": (str,),
@@ -565,6 +620,18 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "sensitivity": ("list[str]", False),
         "published": ("table", False),
         "assumed_sds": ("list[number]", False),
+        "unit": ("str", False),
+        "data_unit": ("str", False),
+        "event": ("str", False),
+        "tau": ("number", False),
+        "times": ("list[number]", False),
+        "digitised": ("table", False),
+    },
+    "digitised": {
+        "curve": ("str", True),
+        "at_risk": ("str", True),
+        "total_events": ("table", False),
+        "percent": ("bool", False),
     },
     "components": {
         "parameter": ("str", True),
@@ -599,6 +666,7 @@ def _published_roles(ck: _Checker, raw: dict, where: str) -> tuple[tuple[str, st
             raise ck.fail(f"{where}.published.{role}", "one of " + ", ".join(PUBLISHED_ROLES), role)
         if not isinstance(q, str) or not q:
             raise ck.fail(f"{where}.published.{role}", "a published.csv quantity name", q)
+        ck.text(f"{where}.published.{role}", q, "max_label_length")
         out.append((role, q))
     return tuple(out)
 
@@ -646,13 +714,18 @@ class _Checker:
             if not ok:
                 raise self.fail(k, f"a {typ}", v)
             if typ == "str":
-                limit = _MAX_TEXT if key in _LONG_TEXT else _MAX_NAME
-                if len(v) > limit:
-                    raise self.fail(
-                        k, f"a text of at most {limit:,} characters", f"{len(v):,} characters"
-                    )
+                self.text(k, v, *_text_limit(key))
+            elif typ == "list[str]":
+                for j, x in enumerate(v):
+                    self.text(f"{k}[{j}]", x, "max_label_length")
             out[key] = v
         return out
+
+    def text(self, key: str, value: str, limit: str, multiline: bool = False) -> None:
+        """Refuse a text over its documented length limit or with control characters."""
+        problem = limits.text_problem(value, limit, multiline=multiline)
+        if problem:
+            raise self.fail(key, problem)
 
     def array(self, raw: dict, key: str) -> list[Any]:
         v = raw.get(key)
@@ -965,6 +1038,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         t = ck.table(e, "endpoints", where)
         if t["type"] not in ENDPOINT_TYPES:
             raise ck.fail(f"{where}.type", "one of " + ", ".join(ENDPOINT_TYPES), t["type"])
+        tte = _time_to_event(t, where, ck, names)
         if t["type"] == "time_to_event":
             # time from randomisation to the event (ADTTE PARAMCD = parameter), to follow-up
             if not t.get("parameter"):
@@ -1028,6 +1102,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
                 sensitivity=_sensitivity(t, where, ck),
                 published=_published_roles(ck, t.get("published", {}), where),
                 assumed_sds=tuple(float(x) for x in t.get("assumed_sds", ())),
+                **tte,
             )
         )
 
@@ -1036,6 +1111,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
     if not isinstance(prov_raw, dict):
         raise ck.fail("provenance", 'a table of [provenance."<key>"] tables', prov_raw)
     for key, pr in prov_raw.items():
+        ck.text(f"provenance.{key[:40]}", key, "max_label_length")  # the key named
         t = ck.table(pr, "provenance", f"provenance.{key}")
         if t["label"] not in PROVENANCE_LABELS:
             raise ck.fail(
@@ -1129,6 +1205,72 @@ def _sensitivity(t: dict, where: str, ck: _Checker) -> tuple[str, ...]:
         if v not in SENSITIVITY_ANALYSES:
             raise ck.fail(f"{where}.sensitivity", "a list of " + ", ".join(SENSITIVITY_ANALYSES), v)
     return tuple(t["sensitivity"])
+
+
+_TTE_KEYS = ("unit", "data_unit", "event", "tau", "times", "digitised")
+
+
+def _time_to_event(t: dict, where: str, ck: _Checker, arms: list[str]) -> dict[str, Any]:
+    """The time-to-event declarations of an endpoint (``unit``, ``data_unit``, ``event``,
+    ``tau``, ``times``, ``digitised``), checked; ``{}`` for other endpoint types.
+
+    ``unit`` is the analysis unit (default ``days``); ``data_unit`` the unit of the data's
+    times: ADTTE ``AVAL`` (default ``days``, ADaM's usual) or, for a ``digitised`` curve, its
+    time axis (default ``unit``). ``tau`` and ``times`` are in ``unit``; ``times`` strictly
+    increasing, ``tau`` > 0. ``digitised.curve`` / ``.at_risk`` are CSV files inside the trial
+    folder (relative paths); ``digitised.total_events`` maps arm names to published events.
+    """
+    given = [k for k in _TTE_KEYS if k in t]
+    if t["type"] != "time_to_event":
+        if given:
+            raise ck.fail(f"{where}.{given[0]}", "a key of time-to-event endpoints only", t["type"])
+        return {}
+    units = ", ".join(TIME_UNITS)
+    for k in ("unit", "data_unit"):
+        if k in t and t[k] not in TIME_UNITS:
+            raise ck.fail(f"{where}.{k}", f"a time unit: one of {units}", t[k])
+    unit = t.get("unit", "days")
+    if "tau" in t and not t["tau"] > 0:
+        raise ck.fail(f"{where}.tau", f"a positive RMST truncation time (in {unit})", t["tau"])
+    times = [float(x) for x in t.get("times", ())]
+    if any(x <= 0 for x in times) or any(b <= a for a, b in itertools.pairwise(times)):
+        raise ck.fail(
+            f"{where}.times", f"strictly increasing positive times (in {unit})", t["times"]
+        )
+    dig = None
+    if "digitised" in t:
+        d = ck.table(t["digitised"], "digitised", f"{where}.digitised")
+        for k in ("curve", "at_risk"):
+            p = d[k].replace("\\", "/")
+            if not p or p.startswith("/") or ":" in p or ".." in p.split("/"):
+                raise ck.fail(
+                    f"{where}.digitised.{k}",
+                    "a CSV file inside the trial folder (a relative path without '..')",
+                    d[k],
+                )
+        totals = []
+        for arm, v in d.get("total_events", {}).items():
+            if arm not in arms:
+                raise ck.fail(
+                    f"{where}.digitised.total_events.{arm}",
+                    "an arm name (" + ", ".join(arms) + ")",
+                    arm,
+                )
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ck.fail(
+                    f"{where}.digitised.total_events.{arm}", "a whole number of events >= 0", v
+                )
+            totals.append((arm, v))
+        dig = Digitised(d["curve"], d["at_risk"], tuple(totals), d.get("percent", False))
+    default_data = t.get("unit", "days") if dig is not None else "days"
+    return dict(
+        unit=unit,
+        data_unit=t.get("data_unit", default_data),
+        event=t.get("event", ""),
+        tau=float(t["tau"]) if "tau" in t else None,
+        times=tuple(times),
+        digitised=dig,
+    )
 
 
 def _endpoint_time(

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import adam
+from ._io import unescape_formula_text
 from ._optional import require
 from ._paths import available_trials, display_path, is_shipped
 from ._validate import check_choice
@@ -1260,7 +1261,11 @@ def _as_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(stripped text as an object array, blank mask); numbers lose a spurious '.0'."""
     codes, uniq = _factor(col)
     ut = np.array(
-        [x.strip() if type(x) is str else _cell_text(x).strip() for x in uniq] + [""],
+        [
+            unescape_formula_text(x.strip() if type(x) is str else _cell_text(x).strip()).strip()
+            for x in uniq
+        ]
+        + [""],
         dtype=object,
     )[:-1]
     ub = np.array([t in _BLANKS for t in ut], dtype=bool)
@@ -1602,7 +1607,10 @@ def _convert(
     known = {c.name for c in cols}
     for name, j in pos.items():  # extra columns are kept as read
         if name not in known and name:
-            out[name] = frame.iloc[:, j].to_numpy()
+            v = frame.iloc[:, j].to_numpy()
+            if v.dtype == object:  # the spreadsheet escape of save_ipd's CSV files undone
+                v = np.array([unescape_formula_text(x) if type(x) is str else x for x in v], object)
+            out[name] = v
     out = {k: out[k] for k in sorted(out, key=lambda k: pos.get(k, -1))}  # input column order
     return out, ok
 
@@ -2224,7 +2232,7 @@ def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
     ``excel``: one workbook with sheets ``subjects`` and ``measurements``. Synthetic data get a
     ``SYNTHFL = "Y"`` column in both tables. Files are written atomically.
     """
-    from ._io import atomic_write
+    from ._io import atomic_write, csv_safe, xlsx_text_cells
 
     check_choice("format", format, FORMATS)
     s, m = _export_frames(ipd)
@@ -2238,6 +2246,8 @@ def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
             with pd.ExcelWriter(tmp, engine="openpyxl") as w:
                 s.to_excel(w, sheet_name="subjects", index=False)
                 m.to_excel(w, sheet_name="measurements", index=False)
+                for sheet in w.sheets.values():  # text is never a live formula (OWASP)
+                    xlsx_text_cells(sheet)
 
         return atomic_write(p, write_xlsx)
     p.mkdir(parents=True, exist_ok=True)
@@ -2245,7 +2255,8 @@ def save_ipd(ipd: IPD, path: str | Path, format: str = "csv") -> Path:
     for name, df, table in (("subjects", s, "ADSL"), ("measurements", m, "ADBDS")):
         target = p / f"{name}{ext}"
         if format == "csv":
-            atomic_write(target, lambda t, df=df: df.to_csv(t, index=False, lineterminator="\n"))
+            safe = csv_safe(df)  # a leading ' before = + - @ (OWASP); the reader removes it
+            atomic_write(target, lambda t, df=safe: df.to_csv(t, index=False, lineterminator="\n"))
         elif format == "parquet":
             require("pyarrow", "io", "writing Parquet files")
             atomic_write(target, lambda t, df=df: df.to_parquet(t, index=False))

@@ -19,6 +19,14 @@ Override one
       ...     limits.get("max_memory") == 16 * 1024**3
       True
 
+  An override holds for the code that runs inside the ``with`` block *in the same thread*
+  (or asyncio task): it is kept in a :class:`contextvars.ContextVar`, so that two threads
+  overriding the same limit at once never see each other's value, and no override outlives
+  its block whatever order the threads leave theirs. A thread started inside the block
+  starts with the environment and the defaults; to hand it the block's limits, run its
+  target in a copy of the context (``contextvars.copy_context().run(target)``), as
+  ``concurrent.futures`` users do for any context variable.
+
 The memory and time estimates are deliberately rough (cost per table or per simulated patient
 measured on a 2-core reference machine, see ``docs/limits.md``): they separate "seconds" from
 "days", not 10 s from 20 s.
@@ -27,6 +35,7 @@ measured on a 2-core reference machine, see ``docs/limits.md``): they separate "
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import os
 import re
@@ -45,6 +54,7 @@ __all__ = [
     "format_seconds",
     "get",
     "override",
+    "text_problem",
 ]
 
 
@@ -99,10 +109,37 @@ LIMITS: dict[str, Limit] = {
             "count",
             "weeks of follow-up in a design (schedule.follow_up_weeks; 2600 weeks = 50 years)",
         ),
+        Limit(
+            "max_title_length",
+            300,
+            "count",
+            "characters of a trial's title and short title (design.toml trial.title, "
+            "trial.short_title)",
+        ),
+        Limit(
+            "max_label_length",
+            200,
+            "count",
+            "characters of a name, label, code or unit of a design (arm names, visit, "
+            "parameter, endpoint and variable labels, ids ...), a published.csv quantity, "
+            "arm, statistic or unit",
+        ),
+        Limit(
+            "max_text_length",
+            5000,
+            "count",
+            "characters of a free text of a design (citation, descriptions, eligibility "
+            "text, provenance sources and reasons, addresses) or a published.csv source "
+            "or note",
+        ),
     )
 }
 
-_overrides: list[dict[str, float]] = []
+# the active override layers of the current thread / task, innermost last (immutable tuples:
+# a layer added by one thread is never seen, nor removed, by another)
+_overrides: contextvars.ContextVar[tuple[dict[str, float], ...]] = contextvars.ContextVar(
+    "trial_analysis_limit_overrides", default=()
+)
 
 _SUFFIX = {"": 1, "K": 1024, "M": 1024**2, "G": _GIB, "T": 1024**4}
 _TIME = {"": 1, "S": 1, "MIN": 60, "H": 3600, "D": 86400}
@@ -137,9 +174,10 @@ def _limit(name: str) -> Limit:
 
 
 def get(name: str) -> float:
-    """Current value of a limit: innermost :func:`override`, else the environment, else default."""
+    """Current value of a limit: innermost :func:`override` of this thread, else the
+    environment, else default."""
     lim = _limit(name)
-    for layer in reversed(_overrides):
+    for layer in reversed(_overrides.get()):
         if name in layer:
             return layer[name]
     env = os.environ.get(lim.env)
@@ -150,13 +188,18 @@ def get(name: str) -> float:
 
 @contextlib.contextmanager
 def override(**values: Any) -> Iterator[None]:
-    """Raise or lower limits inside a ``with`` block (values as in the environment variables)."""
+    """Raise or lower limits inside a ``with`` block (values as in the environment variables).
+
+    Thread-safe: the override is seen by the code of this block in this thread (or asyncio
+    task) only, nested blocks win over outer ones, and leaving the block restores what was
+    in force before it (see the module docstring for threads started inside the block).
+    """
     layer = {k: _parse(_limit(k), v) for k, v in values.items()}
-    _overrides.append(layer)
+    token = _overrides.set((*_overrides.get(), layer))
     try:
         yield
     finally:
-        _overrides.remove(layer)
+        _overrides.reset(token)
 
 
 def format_bytes(n: float) -> str:
@@ -227,3 +270,35 @@ def check_limit(name: str, parameter: str, value: float, what: str, advice: str 
             parameter=parameter,
             limit=name,
         )
+
+
+# C0 controls, DEL and C1 controls: never in a name or a title; in a free text only tab, line
+# feed and carriage return (a text written on Windows) are allowed
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_SPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_problem(text: str, limit: str | None, *, multiline: bool = False) -> str | None:
+    """What is wrong with a text field read from a data file, or ``None``.
+
+    The text must be at most :func:`get` ``(limit)`` characters (``limit`` one of
+    ``max_title_length``, ``max_label_length``, ``max_text_length``; ``None``: no length
+    check, e.g. where a byte limit was applied while parsing) and hold no control
+    character (``U+0000``-``U+001F``, ``U+007F``-``U+009F``), except tab and line breaks when
+    ``multiline``. The answer completes "expected ...", e.g. ``"a text of at most 300
+    characters (limit max_title_length ...)"``; the caller names the file and key.
+    """
+    if limit is not None and len(text) > (cap := get(limit)):
+        lim = _limit(limit)
+        return (
+            f"a text of at most {cap:,.0f} characters (limit {limit}; to allow more: "
+            f"{_how(lim)}), got {len(text):,} characters starting {text[:40]!r}"
+        )
+    bad = (_CONTROL_BUT_SPACE if multiline else _CONTROL).search(text)
+    if bad:
+        allowed = " (tab and line breaks are allowed here)" if multiline else ""
+        return (
+            f"a text without control characters{allowed}, got U+{ord(bad.group()):04X} at "
+            f"character {bad.start() + 1} of {text[:40]!r}"
+        )
+    return None

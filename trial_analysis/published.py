@@ -43,6 +43,18 @@ COLUMNS = (
 REQUIRED = ("quantity", "arm", "week", "statistic", "value", "unit", "source")
 RELATIONS = ("=", "<", ">", "<=", ">=")
 LABELS = ("abstract", "full text", "registry", "secondary")
+# the text columns and their documented length limits (docs/limits.md): names by
+# max_label_length; the quoted source and the note by max_csv_field alone (checked while
+# parsing; the report bounds what it prints). No control character in any of them (a line
+# break is already refused as a quote never closed).
+_TEXT_LIMITS = {
+    "quantity": "max_label_length",
+    "arm": "max_label_length",
+    "statistic": "max_label_length",
+    "unit": "max_label_length",
+    "source": None,
+    "note": None,
+}
 
 
 @contextlib.contextmanager
@@ -166,6 +178,10 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
             )
 
         out = {c: (rec.get(c) or "").strip() for c in COLUMNS}
+        for c, lim in _TEXT_LIMITS.items():
+            problem = limits.text_problem(out[c], lim)
+            if problem:
+                raise PublishedDataError(f"{file}, row {i}, column {c}: expected {problem}")
         for c in ("quantity", "arm", "statistic", "source"):
             if not out[c]:
                 raise bad(c, "a non-empty value")

@@ -18,7 +18,7 @@ from .errors import ParameterError, TrialAnalysisError
 from .published import COLUMNS as PUBLISHED_COLUMNS
 from .published import load_published
 
-__all__ = ["Trial", "load_trial", "resolve_ipd"]
+__all__ = ["Trial", "load_digitised", "load_trial", "resolve_ipd"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +63,12 @@ class Trial:
         out = [Path(self.design.source_file)]
         if "source_file" in self.published.attrs:
             out.append(Path(self.published.attrs["source_file"]))
-        return tuple(out)
+        for ep in self.design.endpoints:  # digitised published curves (time-to-event)
+            if ep.digitised is not None and self.folder is not None:
+                for rel in (ep.digitised.curve, ep.digitised.at_risk):
+                    if (self.folder / rel).is_file():
+                        out.append(self.folder / rel)
+        return tuple(dict.fromkeys(out))
 
 
 def _folder_of(trial: str | Path) -> Path:
@@ -114,12 +119,24 @@ def _name_or_folder(trial: Trial) -> str:
     return str(trial.folder)
 
 
+def default_ipd(trial: Trial, *, synthetic: bool = False) -> Path | str | None:
+    """What ``ipd=None`` means for ``trial``: the real patient data it ships (a folder), else,
+    with ``synthetic=True`` (the report's default), ``"synthetic"`` when it has a generative
+    model, else ``None`` (published numbers only; the engine's default)."""
+    if trial.patient_data_folder is not None:
+        return trial.patient_data_folder
+    if synthetic and trial.has_synthetic_model:
+        return "synthetic"
+    return None
+
+
 def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
-    """Patient-level data for ``trial``: ``None`` (the real patient data the trial ships, if
-    any); ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic
-    cohort, from its generative model); a folder or file of patient data; or an ``IPD``."""
+    """Patient-level data for ``trial``: ``None`` (the engine's default, :func:`default_ipd`:
+    the real patient data the trial ships, if any);
+    ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic cohort,
+    from its generative model); a folder or file of patient data; or an ``IPD``."""
     if ipd is None:
-        ipd = trial.patient_data_folder
+        ipd = default_ipd(trial)
         if ipd is None:
             return None
     if ipd is False:
@@ -143,3 +160,68 @@ def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
 
         return load_ipd(ipd, design=trial.design)
     raise ParameterError("ipd", "None, False, 'synthetic', a path or an IPD", type(ipd).__name__)
+
+
+#: rows of a digitised curve or numbers-at-risk file read at most (work bounded before it starts)
+MAX_DIGITISED_ROWS = 1_000_000
+
+
+def load_digitised(trial: Trial, endpoint: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The digitised published Kaplan–Meier figure a time-to-event endpoint declares
+    (``digitised = {curve, at_risk, total_events}`` in the design): ``(curve, at_risk,
+    total_events)`` as read from the trial folder, each frame with ``attrs["source_file"]``.
+    Content is checked by :func:`trial_analysis.survival.reconstruct`; here only the files,
+    their columns and the arm names (the design's).
+
+    Raises
+    ------
+    DesignError
+        The endpoint declares no digitised curve, or a file is missing or outside the folder.
+    DataValidationError
+        A missing column or an arm the design does not have, naming file, row and column.
+    """
+    from .errors import DataValidationError, DesignError, Problem
+
+    ep = trial.design.endpoint(endpoint)
+    dig = ep.digitised
+    file = trial.design.source_file
+    key = f"endpoints.{ep.id}.digitised"
+    if dig is None or trial.folder is None:
+        raise DesignError(file, key, "a digitised curve declared for this endpoint")
+    folder = trial.folder.resolve()
+    frames = []
+    for name, rel, cols in (
+        ("curve", dig.curve, ("arm", "time", "survival")),
+        ("at_risk", dig.at_risk, ("arm", "time", "n_risk")),
+    ):
+        path = (folder / rel).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            raise DesignError(file, f"{key}.{name}", f"an existing file in {folder}", rel)
+        try:
+            df = pd.read_csv(path, dtype=str, nrows=MAX_DIGITISED_ROWS + 1)
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise DataValidationError(
+                [Problem(str(path), None, None, None, f"not a readable CSV file ({exc})")]
+            ) from None
+        if len(df) > MAX_DIGITISED_ROWS:
+            raise DataValidationError(
+                [Problem(str(path), None, None, None, f"more than {MAX_DIGITISED_ROWS:,} rows")]
+            )
+        df.columns = [str(c).strip() for c in df.columns]
+        problems = [
+            Problem(str(path), 1, c, None, "required column missing")
+            for c in cols
+            if c not in df.columns
+        ]
+        if not problems:
+            bad = ~df["arm"].isin(trial.design.arm_names)
+            names = ", ".join(trial.design.arm_names)
+            problems = [
+                Problem(str(path), int(i) + 2, "arm", df["arm"].iloc[i], f"not an arm ({names})")
+                for i in bad.to_numpy().nonzero()[0][:20]
+            ]
+        if problems:
+            raise DataValidationError(problems)
+        df.attrs["source_file"] = str(path)
+        frames.append(df)
+    return frames[0], frames[1], dict(dig.total_events)

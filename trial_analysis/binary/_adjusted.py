@@ -69,6 +69,7 @@ ADJUSTED_EFFECTS = ("rd", "rr", "or")
 ADJUSTED_VARIANCES = ("ye2023", "ye2023_robincar", "ge2011", "ge2011_hc0")
 RANDOMIZATIONS = ("permuted_block", "simple")
 COLUMNS = ["effect", "estimate", "se", "ci_low", "ci_high", "p_value", "variance"]
+COMPARISON = "comparison"  # the column naming each experimental arm vs the control
 _EFFECT_LABELS = {"rd": "risk difference", "rr": "risk ratio", "or": "odds ratio"}
 
 
@@ -76,10 +77,11 @@ _EFFECT_LABELS = {"rd": "risk difference", "rr": "risk ratio", "or": "odds ratio
 class AdjustedResult(Result):
     """Covariate-adjusted marginal effects (see :func:`adjusted`).
 
-    ``to_frame()``: one row per effect with ``effect, estimate, se, ci_low, ci_high, p_value,
-    variance``; for ``rr`` and ``or`` the ``se`` is that of the log effect (the interval is
-    ``exp(log est +/- z se)``). ``risks`` holds the counterfactual risks ``theta_0, theta_1``
-    with their standard errors; ``coef`` the working model.
+    ``to_frame()``: one row per effect (and per experimental arm) with ``effect, estimate,
+    se, ci_low, ci_high, p_value, variance, comparison``; for ``rr`` and ``or`` the ``se`` is
+    that of the log effect (the interval is ``exp(log est +/- z se)``). ``risks`` holds the
+    counterfactual risk of every arm (control first) with its standard error; ``vcov`` their
+    covariance; ``coef`` the working model.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -98,32 +100,50 @@ class AdjustedResult(Result):
     arm_labels: tuple[str, str]
     synthetic: bool = False
     extreme_fit: bool = False
+    comparisons: tuple[str, ...] = ()
     title: ClassVar[str] = "Covariate-adjusted marginal treatment effect (g-computation)"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def row(self, effect: str) -> pd.Series:
-        """The row of one effect (``"rd"``, ``"rr"`` or ``"or"``)."""
-        return select_row(self.table, "effect", effect)
+    def row(self, effect: str, comparison: str | None = None) -> pd.Series:
+        """The row of one effect (``"rd"``, ``"rr"`` or ``"or"``) of one ``comparison`` (needed
+        with more than two arms; see ``comparisons``)."""
+        return select_row(_comparison_rows(self, comparison), "effect", effect)
 
     def noninferiority(
-        self, margin: float, effect: str = "rd", *, alternative: str = "greater", alpha=0.025
+        self,
+        margin: float,
+        effect: str = "rd",
+        *,
+        alternative: str = "greater",
+        alpha=0.025,
+        comparison: str | None = None,
     ):
         """Wald test of the adjusted ``effect`` against a non-inferiority ``margin`` (on the
         effect's scale; ratios tested on the log scale with the row's SE). See
-        :func:`trial_analysis.binary.noninferiority` for the meaning of ``alternative``."""
-        return _wald_on_row(self, self.row(effect), effect, margin, alternative, alpha)
+        :func:`trial_analysis.binary.noninferiority` for the meaning of ``alternative``.
+        With more than two arms: one block per ``comparison`` (all unless one is named)."""
+        return _margin_by_comparison(self, "effect", effect, margin, alternative, alpha, comparison)
 
-    def equivalence(self, low: float, high: float, effect: str = "rd", *, alpha=0.05):
+    def equivalence(
+        self, low: float, high: float, effect: str = "rd", *, alpha=0.05, comparison=None
+    ):
         """Two one-sided Wald tests (TOST) of the adjusted ``effect`` at ``(low, high)``."""
-        return _wald_on_row(self, self.row(effect), effect, (low, high), None, alpha)
+        return _margin_by_comparison(self, "effect", effect, (low, high), None, alpha, comparison)
 
     @property
     def notes(self) -> tuple[str, ...]:
         exp_, ctl = self.arm_labels
+        if len(self.comparisons) > 1:
+            arms = ", ".join(
+                f"{a} (n={int(k)})" for a, k in zip(self.risks["arm"], self.risks["n"], strict=True)
+            )
+            who = f"Arms {arms}; each experimental arm vs {ctl}; "
+        else:
+            who = f"{exp_} (n={self.n_experimental}) vs {ctl} (n={self.n_control}); "
         out = [
-            f"{exp_} (n={self.n_experimental}) vs {ctl} (n={self.n_control}); estimates "
+            who + "estimates "
             "experimental - control (ratios experimental / control); logistic working model on "
             + (", ".join(self.covariates + self.model_strata) or "arm only")
             + (" with arm-by-covariate interactions" if self.interaction else "")
@@ -140,6 +160,36 @@ class AdjustedResult(Result):
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
+
+
+def _comparison_rows(res: Any, comparison: str | None) -> pd.DataFrame:
+    """The rows of one comparison of a result with a ``comparison`` column."""
+    table = res.table
+    comps = tuple(getattr(res, "comparisons", ()))
+    if comparison is None:
+        if len(comps) > 1:
+            raise ParameterError("comparison", f"one of {list(comps)!r}", None)
+        return table
+    if comparison not in comps:
+        raise ParameterError("comparison", f"one of {list(comps)!r}", comparison)
+    return table[table[COMPARISON] == comparison]
+
+
+def _margin_by_comparison(res, column, key, margin, alternative, alpha, comparison):
+    """Wald tests at a margin of the row ``column == key`` of each comparison (or one)."""
+    from .._margins import combine_margins
+
+    comps = list(getattr(res, "comparisons", ())) or [None]
+    if comparison is not None or len(comps) == 1:
+        row = select_row(_comparison_rows(res, comparison), column, key)
+        return _wald_on_row(res, row, key, margin, alternative, alpha)
+    results = [
+        _wald_on_row(
+            res, select_row(_comparison_rows(res, c), column, key), key, margin, alternative, alpha
+        )
+        for c in comps
+    ]
+    return combine_margins(results, comps)
 
 
 def _wald_on_row(res, row, effect, margin, alternative, alpha):
@@ -230,6 +280,65 @@ def arm_indicator(data: pd.DataFrame, arm: str, experimental: Any) -> tuple[np.n
         raise ParameterError("experimental", f"one of the arm levels {levels!r}", experimental)
     control = next(v for v in levels if v != experimental)
     return (s == experimental).to_numpy(dtype=float), (str(experimental), str(control))
+
+
+def arm_codes(
+    data: pd.DataFrame, arm: str, experimental: Any = None, reference: Any = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Arms coded 0 (control) and 1..K-1 (the experimental arms in level order).
+
+    Returns ``(codes, labels)`` with ``labels[0]`` the control. The control is ``reference``
+    if given; else, with two arms, the level other than ``experimental``; else, with 0/1 (or
+    bool) arms, 0; else the one level named like a control
+    (:data:`trial_analysis._validate.CONTROL_ARM_RE`: placebo, control, vehicle, sham,
+    standard or usual care). Levels: the categories of a Categorical (unused ones dropped),
+    else order of first appearance.
+    """
+    from .._validate import CONTROL_ARM_RE
+
+    s = data[arm]
+    if s.isna().any():
+        r = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise DataValidationError([Problem("data", r + 2, arm, None, "arm is missing")])
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        levels = list(s.cat.remove_unused_categories().cat.categories)
+    else:
+        levels = list(pd.unique(s))
+    levels = [_py(v) for v in levels]
+    if len(set(levels)) < 2:
+        raise AnalysisError(f"`{arm}` must have at least two arms; found {levels!r}")
+    if reference is not None:
+        if reference not in levels:
+            raise ParameterError("reference", f"one of the arm levels {levels!r}", reference)
+        if experimental is not None and (experimental == reference or len(levels) > 2):
+            raise ParameterError(
+                "experimental",
+                "None when reference is given with more than two arms (every other arm is "
+                "compared with it), else a level other than reference",
+                experimental,
+            )
+        control = reference
+    elif experimental is not None:
+        if len(levels) > 2:
+            raise ParameterError("reference", f"the control arm's level (one of {levels!r})", None)
+        if experimental not in levels:
+            raise ParameterError("experimental", f"one of the arm levels {levels!r}", experimental)
+        control = next(v for v in levels if v != experimental)
+    elif len(levels) == 2 and set(levels) <= {0, 1}:  # also True/False
+        control = 0
+        levels = [0, 1]
+    else:
+        named = [v for v in levels if CONTROL_ARM_RE.search(str(v))]
+        if len(named) != 1:
+            name = "experimental" if len(levels) == 2 else "reference"
+            what = "the experimental arm's level" if len(levels) == 2 else "the control arm's level"
+            raise ParameterError(name, f"{what} (one of {levels!r})", None)
+        control = named[0]
+    order = [control] + [v for v in levels if v != control]
+    codes = np.zeros(len(s), dtype=int)
+    for j, v in enumerate(order[1:], start=1):
+        codes[(s == v).to_numpy()] = j
+    return codes, tuple(str(v) for v in order)
 
 
 def design_frame(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -337,29 +446,29 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, names: list[str], maxiter: int =
 
 
 def gcomp_vcov(
-    X1: np.ndarray,
-    X0: np.ndarray,
+    Xs: Sequence[np.ndarray],
     y: np.ndarray,
-    a: np.ndarray,
+    codes: np.ndarray,
     beta: np.ndarray,
     cov_beta: np.ndarray | None,
     variance: str,
     strata_codes: np.ndarray | None = None,
     randomization: str = "permuted_block",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Counterfactual risks ``(theta_0, theta_1)`` and their 2 x 2 covariance."""
+    """Counterfactual risks ``theta_a`` (one per arm, ``Xs[a]`` the design with every patient
+    set to arm ``a``; ``codes`` the randomised arms 0..K-1) and their K x K covariance."""
     from scipy.special import expit
 
-    p1, p0 = expit(X1 @ beta), expit(X0 @ beta)
-    theta = np.array([p0.mean(), p1.mean()])
+    P = np.column_stack([expit(X @ beta) for X in Xs])  # (n, K)
+    K = P.shape[1]
+    theta = P.mean(axis=0)
     n = len(y)
     if variance in ("ge2011", "ge2011_hc0"):
-        D = np.vstack([(p0 * (1 - p0)) @ X0, (p1 * (1 - p1)) @ X1]) / n
+        D = np.vstack([(P[:, j] * (1 - P[:, j])) @ Xs[j] for j in range(K)]) / n
         return theta, D @ cov_beta @ D.T
-    P = np.column_stack([p0, p1])
-    arms = [a == 0, a == 1]
+    arms = [codes == j for j in range(K)]
     pi = np.array([m.mean() for m in arms])
-    V = np.empty((2, 2))
+    V = np.empty((K, K))
     Pc = P - P.mean(axis=0)
     S = Pc.T @ Pc / (n - 1)  # covariance of the predictions over all patients
 
@@ -367,7 +476,8 @@ def gcomp_vcov(
         uu, vv = u[m], v[m]
         return float(np.dot(uu - uu.mean(), vv - vv.mean()) / (m.sum() - 1))
 
-    for i in range(2):
+    # Ye et al. (2023) Theorem 1 for K arms
+    for i in range(K):
         r = y - P[:, i]
         c_yp = cov_in(arms[i], y, P[:, i])
         if variance == "ye2023_robincar":  # RobinCar's decomposition (module notes)
@@ -375,15 +485,16 @@ def gcomp_vcov(
         else:
             v_res = cov_in(arms[i], r, r)
         V[i, i] = v_res / pi[i] + 2 * c_yp - S[i, i]
-    V[0, 1] = V[1, 0] = cov_in(arms[0], y, P[:, 1]) + cov_in(arms[1], y, P[:, 0]) - S[0, 1]
+        for j in range(i):
+            V[i, j] = V[j, i] = cov_in(arms[i], y, P[:, j]) + cov_in(arms[j], y, P[:, i]) - S[i, j]
     if strata_codes is not None and randomization == "permuted_block":
-        resid = y - np.where(a == 1, p1, p0)
+        resid = y - P[np.arange(n), codes]
         omega = np.diag(pi) - np.outer(pi, pi)
         k = int(strata_codes.max()) + 1
-        erb = np.zeros((2, 2))
+        erb = np.zeros((K, K))
         for z in range(k):
             in_z = strata_codes == z
-            r_z = np.array([resid[in_z & arms[j]].mean() / pi[j] for j in range(2)])
+            r_z = np.array([resid[in_z & arms[j]].mean() / pi[j] for j in range(K)])
             erb += in_z.mean() * (r_z[:, None] * omega * r_z[None, :])
         V = V - erb
     return theta, V / n
@@ -432,6 +543,7 @@ def adjusted(
     experimental: Any = None,
     conf_level: float = 0.95,
     synthetic: bool | None = None,
+    reference: Any = None,
 ) -> AdjustedResult:
     """Covariate-adjusted marginal risk difference, risk ratio or odds ratio (g-computation).
 
@@ -442,8 +554,11 @@ def adjusted(
     outcome : str
         Binary outcome column (0/1 or bool).
     arm : str
-        Randomised arm; exactly two levels. With 0/1 (or bool) levels 1 is experimental,
-        otherwise name it with ``experimental``.
+        Randomised arm. Two levels: with 0/1 (or bool) levels 1 is experimental; otherwise the
+        level named like a control (placebo, control, vehicle, sham, standard or usual care)
+        is the control, or name the arms with ``experimental`` / ``reference``. More than two
+        levels: every arm against the control (``reference``, or the one level named like a
+        control) from one working model over all arms; one row per effect and arm.
     covariates : sequence of str, str or None
         Baseline covariates of the logistic working model; numeric columns enter linearly,
         others (strings, categoricals, bools) as treatment-coded dummies. Rows must be complete.
@@ -468,18 +583,20 @@ def adjusted(
         Enter ``strata`` in the working model (default, as the guidance recommends); False
         uses them for the variance only.
     experimental : optional
-        The experimental arm's level when ``arm`` is not 0/1.
+        The experimental arm's level (two arms).
     conf_level : float
         Level of the Wald intervals.
     synthetic : bool, optional
         Mark the result as computed from synthetic data; default ``data.attrs["synthetic"]``.
+    reference : optional
+        The control arm's level (any number of arms).
 
     Returns
     -------
     AdjustedResult
-        ``to_frame()`` columns ``effect, estimate, se, ci_low, ci_high, p_value, variance``;
-        estimates experimental - control (ratios experimental / control); ratio SEs on the
-        log scale.
+        ``to_frame()`` columns ``effect, estimate, se, ci_low, ci_high, p_value, variance,
+        comparison`` (``"<arm> vs <control>"``); estimates experimental - control (ratios
+        experimental / control); ratio SEs on the log scale.
 
     Raises
     ------
@@ -496,7 +613,10 @@ def adjusted(
     ``theta_a = mean_i p_ai``. Ge et al.: ``Var(theta) = D V_beta D'`` with
     ``D_a = mean_i p_ai (1 - p_ai) x_i(a)'``. Ye et al.: ``n V_aa = var_a(y - p_a)/pi_a +
     2 cov_a(y, p_a) - var(p_a)`` and ``n V_01 = cov_0(y, p_1) + cov_1(y, p_0) - cov(p_0, p_1)``
-    (subscript ``a``: patients randomised to ``a``; sample moments with ``n - 1``).
+    (subscript ``a``: patients randomised to ``a``; sample moments with ``n - 1``); with K
+    arms the same formulas for every pair ``(a, b)`` give the K x K covariance (the paper's
+    Theorem 1 is for K arms), and each experimental arm's effect uses its 2 x 2 block with
+    the control's.
     Stratified permuted blocks: ``n V = n V_ye - sum_z P(z) R_z Omega R_z`` with
     ``R_z = diag(mean(y - p_A | z, a) / pi_a)`` and ``Omega = diag(pi) - pi pi'``. Effects by
     the delta method: RD gradient ``(-1, 1)``; log RR ``(-1/theta_0, 1/theta_1)``; log OR
@@ -504,7 +624,8 @@ def adjusted(
     effect on the scale of the row.
 
     Checked against ``glm`` + the formulas coded in R, and ``sandwich::sandwich`` for HC0
-    (``tests/reference/adjusted.R``), to 1e-8.
+    (``tests/reference/adjusted.R``), to 1e-8; three arms against ``glm`` on a factor arm and
+    the K-arm formulas in R (``tests/reference/adjusted2.R``).
 
     References
     ----------
@@ -563,7 +684,8 @@ def adjusted(
         synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
     data = data.reset_index(drop=True)
     y = _binary_outcome(data, outcome)
-    a, labels = arm_indicator(data, arm, experimental)
+    arm_code, arms = arm_codes(data, arm, experimental, reference)
+    K = len(arms)
     Z = design_frame(data, covs)
     codes = None
     if strat:
@@ -588,11 +710,12 @@ def adjusted(
         )
         dummies.index = data.index
         for j in range(len(uniq)):
-            for arm_j in (0, 1):
-                if not np.any((codes == j) & (a == arm_j)):
+            for arm_j in range(K):
+                if not np.any((codes == j) & (arm_code == arm_j)):
+                    which = "control" if arm_j == 0 else "experimental"
                     raise AnalysisError(
-                        f"stratum {uniq[j]!r} has no patient in the "
-                        f"{'experimental' if arm_j else 'control'} arm"
+                        f"stratum {uniq[j]!r} has no patient in the {which} arm"
+                        + (f" {arms[arm_j]!r}" if K > 2 else "")
                     )
     if not strat or not strata_in_model:
         dummies = pd.DataFrame(index=data.index)
@@ -600,15 +723,17 @@ def adjusted(
     Sm = dummies.to_numpy(dtype=float)
 
     def build(arm_value: np.ndarray) -> np.ndarray:
-        cols = [np.ones(len(y)), arm_value, Zm, Sm]
+        A = np.column_stack([(arm_value == j).astype(float) for j in range(1, K)])
+        cols = [np.ones(len(y)), A, Zm, Sm]
         if interaction and Zm.shape[1]:
-            cols.append(arm_value[:, None] * Zm)
+            cols += [A[:, [j]] * Zm for j in range(K - 1)]
         return np.column_stack(cols)
 
-    names = ["(Intercept)", f"{arm}[{labels[0]}]", *Z.columns, *dummies.columns]
+    arm_terms = [f"{arm}[{lab}]" for lab in arms[1:]]
+    names = ["(Intercept)", *arm_terms, *Z.columns, *dummies.columns]
     if interaction:
-        names += [f"{arm}[{labels[0]}]:{c}" for c in Z.columns]
-    X = build(a)
+        names += [f"{t}:{c}" for t in arm_terms for c in Z.columns]
+    X = build(arm_code)
     fit = _fit_logistic(X, y, names)
     beta = np.asarray(fit.params)
     cov_beta = None
@@ -621,19 +746,27 @@ def adjusted(
         u = X * (y - expit(X @ beta))[:, None]
         cov_beta = bread @ (u.T @ u) @ bread
     n = len(y)
-    X1, X0 = build(np.ones(n)), build(np.zeros(n))
-    theta, V = gcomp_vcov(X1, X0, y, a, beta, cov_beta, variance, codes, randomization)
+    Xs = [build(np.full(n, j)) for j in range(K)]
+    theta, V = gcomp_vcov(Xs, y, arm_code, beta, cov_beta, variance, codes, randomization)
     label = variance
     if variance.startswith("ye2023") and codes is not None and randomization == "permuted_block":
         label = variance + "_car"
-    table = effect_rows(theta, V, effects, conf_level, label)
+    comparisons = tuple(f"{arms[j]} vs {arms[0]}" for j in range(1, K))
+    parts = []
+    for j in range(1, K):
+        sub = [0, j]
+        rows = effect_rows(theta[sub], V[np.ix_(sub, sub)], effects, conf_level, label)
+        rows[COMPARISON] = comparisons[j - 1]
+        parts.append(rows)
+    table = pd.concat(parts, ignore_index=True)
     se_t = np.sqrt(np.diag(V))
     risks = pd.DataFrame(
         {
-            "arm": [labels[1], labels[0]],
+            "arm": list(arms),
             "risk": theta,
             "se": se_t,
-            "observed": [y[a == 0].mean(), y[a == 1].mean()],
+            "observed": [y[arm_code == j].mean() for j in range(K)],
+            "n": [int(np.sum(arm_code == j)) for j in range(K)],
         }
     )
     coef = pd.DataFrame({"term": names, "estimate": beta, "se": np.asarray(fit.bse)})
@@ -644,6 +777,8 @@ def adjusted(
     # warns at 10 eps but stops its iterations (epsilon 1e-8) before reaching it
     eps = 1e-10
     extreme = bool(np.any((p_fit < eps) | (p_fit > 1 - eps)))
+    a = (arm_code > 0).astype(float)
+    labels = (arms[1], arms[0])
     return AdjustedResult(
         table=table,
         risks=risks,
@@ -661,4 +796,5 @@ def adjusted(
         arm_labels=labels,
         synthetic=bool(synthetic),
         extreme_fit=extreme,
+        comparisons=comparisons,
     )

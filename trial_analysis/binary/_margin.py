@@ -19,10 +19,11 @@ a margin or its inversion (statsmodels' ``test_proportions_2indep`` has the diff
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from .._margins import MarginResult, check_margins, margin_result, one_sided_p
+from .._margins import MarginResult, check_margins, combine_margins, margin_result, one_sided_p
 from .._validate import check_alpha, check_choice, check_events
 from ..errors import ParameterError
 from ._intervals import _bisect, constrained_mle_rr, mn_score, z_crit
@@ -117,9 +118,41 @@ def _score_margin(kind, x1, n1, x2, n2, margin, effect, method, alternative, alp
     )
 
 
+def _by_arm(kind, x1, n1, x2, n2, margin, effect, method, alternative, alpha, synthetic, labels):
+    """One score test per experimental arm (``x1``, ``n1`` sequences) against the control."""
+    if np.ndim(x1) == 0 and np.ndim(n1) == 0:
+        res = _score_margin(
+            kind, x1, n1, x2, n2, margin, effect, method, alternative, alpha, synthetic
+        )
+        return res if labels is None else combine_margins([res], [str(labels[0])])
+    xs, ns = list(np.atleast_1d(x1)), list(np.atleast_1d(n1))
+    if len(xs) != len(ns) or not xs:
+        raise ParameterError(
+            "x1/n1", "sequences of equal length (one entry per experimental arm)", (x1, n1)
+        )
+    if labels is None:
+        labels = [f"arm {i + 1} vs control" for i in range(len(xs))]
+    labels = [str(v) for v in labels]
+    if len(labels) != len(xs) or len(set(labels)) != len(labels):
+        raise ParameterError(
+            "comparisons", f"{len(xs)} distinct labels (one per experimental arm)", labels
+        )
+    results = [
+        _score_margin(
+            kind, _int(x), _int(n), x2, n2, margin, effect, method, alternative, alpha, synthetic
+        )
+        for x, n in zip(xs, ns, strict=True)
+    ]
+    return combine_margins(results, labels)
+
+
+def _int(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def noninferiority(
-    x1: int,
-    n1: int,
+    x1: int | Sequence[int],
+    n1: int | Sequence[int],
     x2: int,
     n2: int,
     margin: float,
@@ -129,13 +162,15 @@ def noninferiority(
     alternative: str = "greater",
     alpha: float = 0.025,
     synthetic: bool = False,
+    comparisons: Sequence[str] | None = None,
 ) -> MarginResult:
     """Non-inferiority (or superiority by a margin) of two proportions by a score test.
 
     Parameters
     ----------
-    x1, n1 : int
-        Events and patients, experimental arm.
+    x1, n1 : int or sequence of int
+        Events and patients, experimental arm; sequences for several experimental arms, each
+        tested against the one control (one block of rows per arm).
     x2, n2 : int
         Events and patients, control arm.
     margin : float
@@ -153,12 +188,18 @@ def noninferiority(
         One-sided level (default 0.025: the two-sided 95% interval).
     synthetic : bool
         Mark the result as computed from synthetic data.
+    comparisons : sequence of str, optional
+        Labels of the comparisons (e.g. ``["High vs Placebo", "Low vs Placebo"]``), one per
+        experimental arm; default ``"arm i vs control"``. Given (or with several arms), the
+        table has a ``comparison`` column.
 
     Returns
     -------
     MarginResult
         ``p_value`` one-sided, ``conclusion`` (H0 rejected), the ``1 - 2 alpha`` score interval
-        (``ci_low``, ``ci_high``) and ``to_frame()`` with the statistic.
+        (``ci_low``, ``ci_high``) and ``to_frame()`` with the statistic. Several arms: the
+        table has every arm's rows; ``p_value``/``conclusion`` are the intersection-union
+        test that every arm is non-inferior (see :class:`~trial_analysis._margins.MarginResult`).
 
     Notes
     -----
@@ -183,14 +224,25 @@ def noninferiority(
     >>> round(r.p_value, 4), r.conclusion
     (0.0393, False)
     """
-    return _score_margin(
-        "non-inferiority", x1, n1, x2, n2, margin, effect, method, alternative, alpha, synthetic
+    return _by_arm(
+        "non-inferiority",
+        x1,
+        n1,
+        x2,
+        n2,
+        margin,
+        effect,
+        method,
+        alternative,
+        alpha,
+        synthetic,
+        comparisons,
     )
 
 
 def equivalence(
-    x1: int,
-    n1: int,
+    x1: int | Sequence[int],
+    n1: int | Sequence[int],
     x2: int,
     n2: int,
     low: float,
@@ -200,12 +252,14 @@ def equivalence(
     method: str = "mn",
     alpha: float = 0.05,
     synthetic: bool = False,
+    comparisons: Sequence[str] | None = None,
 ) -> MarginResult:
     """Equivalence of two proportions: two one-sided score tests (TOST) at ``low`` and ``high``.
 
     ``H0: effect <= low`` and ``H0: effect >= high``, each by the score test of
     :func:`noninferiority` at one-sided ``alpha``; the TOST p-value is the larger one and
     equivalence is shown when the ``1 - 2 alpha`` score interval lies inside ``(low, high)``.
+    ``x1``, ``n1`` may be sequences (several experimental arms, as :func:`noninferiority`).
 
     Examples
     --------
@@ -214,6 +268,17 @@ def equivalence(
     >>> r.to_frame()["test"].tolist()
     ['lower', 'upper']
     """
-    return _score_margin(
-        "equivalence", x1, n1, x2, n2, (low, high), effect, method, None, alpha, synthetic
+    return _by_arm(
+        "equivalence",
+        x1,
+        n1,
+        x2,
+        n2,
+        (low, high),
+        effect,
+        method,
+        None,
+        alpha,
+        synthetic,
+        comparisons,
     )

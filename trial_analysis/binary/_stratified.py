@@ -45,7 +45,14 @@ from scipy import stats
 from .._validate import check_conf_level, check_count
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
 from ..results import SYNTHETIC_NOTE, Result, select_row
-from ._adjusted import _binary_outcome, _columns, _wald_on_row, arm_indicator
+from ._adjusted import (
+    COMPARISON,
+    _binary_outcome,
+    _columns,
+    _comparison_rows,
+    _wald_on_row,
+    arm_codes,
+)
 from ._intervals import _bisect, constrained_mle_rd, wilson, z_crit
 
 __all__ = ["CMHResult", "cmh", "cmh_counts"]
@@ -70,7 +77,10 @@ class CMHResult(Result):
 
     ``to_frame()``: one row per test or estimate (``key``): ``test_cmh``, ``test_cmh_cc``,
     ``test_breslow_day``, ``test_tarone``, ``rd_mh_sato``, ``rd_mh_gr``, ``rd_newcombe``,
-    ``rd_mn``, ``rr_mh``, ``or_mh``. Ratio ``se`` values are of the log.
+    ``rd_mn``, ``rr_mh``, ``or_mh``, with the ``comparison`` (``"<arm> vs <control>"``).
+    Ratio ``se`` values are of the log. With more than two arms the rows of every
+    experimental arm against the control follow each other; ``parts`` holds each
+    comparison's own two-arm result and ``strata`` has a ``comparison`` column.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -79,28 +89,54 @@ class CMHResult(Result):
     arm_labels: tuple[str, str]
     dropped: tuple[str, ...] = ()
     synthetic: bool = False
+    comparisons: tuple[str, ...] = ()
+    parts: tuple = field(default=(), repr=False)
     title: ClassVar[str] = "Stratified analysis: Cochran-Mantel-Haenszel"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def row(self, key: str) -> pd.Series:
-        return select_row(self.table, "key", key)
+    def row(self, key: str, comparison: str | None = None) -> pd.Series:
+        """The row ``key`` of one ``comparison`` (needed with more than two arms)."""
+        return select_row(_comparison_rows(self, comparison), "key", key)
 
     def noninferiority(
-        self, margin: float, key: str = "rd_mh_sato", *, alternative="greater", alpha=0.025
+        self,
+        margin: float,
+        key: str = "rd_mh_sato",
+        *,
+        alternative="greater",
+        alpha=0.025,
+        comparison: str | None = None,
     ):
         """Wald test of a Mantel-Haenszel estimate (``key``: ``rd_mh_sato``, ``rd_mh_gr``,
         ``rr_mh``, ``or_mh``) against a non-inferiority margin on its scale (ratios on the
         log scale with the row's SE); ``key="rd_mn"``: the stratified Miettinen-Nurminen
         score test with CMH weights at the margin, with its inverted ``1 - 2 alpha`` interval.
-        See :func:`trial_analysis.binary.noninferiority`."""
-        return self._margin(margin, key, alternative, alpha)
+        See :func:`trial_analysis.binary.noninferiority`. With more than two arms: one block
+        per ``comparison`` (all unless one is named)."""
+        return self._by_comparison(margin, key, alternative, alpha, comparison)
 
-    def equivalence(self, low: float, high: float, key: str = "rd_mh_sato", *, alpha=0.05):
+    def equivalence(
+        self, low: float, high: float, key: str = "rd_mh_sato", *, alpha=0.05, comparison=None
+    ):
         """Two one-sided tests (TOST) of a Mantel-Haenszel estimate (Wald) or of the
         stratified MN score (``key="rd_mn"``) at ``(low, high)``."""
-        return self._margin((low, high), key, None, alpha)
+        return self._by_comparison((low, high), key, None, alpha, comparison)
+
+    def _by_comparison(self, margin, key, alternative, alpha, comparison):
+        if not self.parts:
+            _comparison_rows(self, comparison)  # checks the name
+            return self._margin(margin, key, alternative, alpha)
+        from .._margins import combine_margins
+
+        names = list(self.comparisons)
+        if comparison is not None:
+            _comparison_rows(self, comparison)
+            return self.parts[names.index(comparison)]._margin(margin, key, alternative, alpha)
+        return combine_margins(
+            [p._margin(margin, key, alternative, alpha) for p in self.parts], names
+        )
 
     def _wald_row(self, key: str) -> pd.Series:
         if key not in ("rd_mh_sato", "rd_mh_gr", "rr_mh", "or_mh"):
@@ -117,8 +153,13 @@ class CMHResult(Result):
     @property
     def notes(self) -> tuple[str, ...]:
         e, c = self.arm_labels
+        if self.parts:
+            n_strata = max(len(p.strata) for p in self.parts)
+            e = "each of " + ", ".join(p.arm_labels[0] for p in self.parts)
+        else:
+            n_strata = len(self.strata)
         out = [
-            f"{e} vs {c} over {len(self.strata)} strata; estimates experimental - control "
+            f"{e} vs {c} over {n_strata} strata; estimates experimental - control "
             f"(ratios experimental / control); {self.conf_level:.0%} intervals; stratified "
             "intervals use CMH weights n1 n0 / N. Ratio SEs are of the log.",
         ]
@@ -448,7 +489,17 @@ def cmh_counts(
             "weight": wn,
         }
     )
-    return CMHResult(table, strata_tab, conf_level, tuple(arm_labels), dropped, bool(synthetic))
+    comparison = f"{arm_labels[0]} vs {arm_labels[1]}"
+    table[COMPARISON] = comparison
+    return CMHResult(
+        table,
+        strata_tab,
+        conf_level,
+        tuple(arm_labels),
+        dropped,
+        bool(synthetic),
+        comparisons=(comparison,),
+    )
 
 
 def cmh(
@@ -460,6 +511,7 @@ def cmh(
     experimental: Any = None,
     conf_level: float = 0.95,
     synthetic: bool | None = None,
+    reference: Any = None,
 ) -> CMHResult:
     """Cochran-Mantel-Haenszel test and stratified effects of a binary endpoint.
 
@@ -474,7 +526,12 @@ def cmh(
     strata : str or sequence of str
         Stratification column(s); several columns are crossed.
     experimental : optional
-        Level of the experimental arm when ``arm`` is not 0/1.
+        Level of the experimental arm (two arms) when ``arm`` is not 0/1 and no level is
+        named like a control.
+    reference : optional
+        The control arm's level. With more than two arms every other arm is compared with it
+        (default: the one level named like a control), each comparison on the patients of its
+        two arms; one block of rows per comparison.
     conf_level : float
         Level of the intervals.
     synthetic : bool, optional
@@ -537,7 +594,7 @@ def cmh(
         synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
     data = data.reset_index(drop=True)
     y = _binary_outcome(data, outcome)
-    a, labels = arm_indicator(data, arm, experimental)
+    code, arms = arm_codes(data, arm, experimental, reference)
     for c in strat:
         if data[c].isna().any():
             r = int(np.flatnonzero(data[c].isna().to_numpy())[0])
@@ -547,17 +604,42 @@ def cmh(
     )
     codes, uniq = pd.factorize(joint, sort=True)
     k = len(uniq)
-    x1 = np.bincount(codes, weights=y * a, minlength=k)
-    n1 = np.bincount(codes, weights=a, minlength=k)
-    x2 = np.bincount(codes, weights=y * (1 - a), minlength=k)
-    n2 = np.bincount(codes, weights=1 - a, minlength=k)
-    return cmh_counts(
-        x1.astype(int),
-        n1.astype(int),
-        x2.astype(int),
-        n2.astype(int),
+    parts = []
+    for j in range(1, len(arms)):
+        keep = (code == 0) | (code == j)
+        a = (code[keep] == j).astype(float)
+        yy, cc = y[keep], codes[keep]
+        present = np.unique(cc)  # strata with a patient in one of the two arms
+        x1 = np.bincount(cc, weights=yy * a, minlength=k)[present]
+        n1 = np.bincount(cc, weights=a, minlength=k)[present]
+        x2 = np.bincount(cc, weights=yy * (1 - a), minlength=k)[present]
+        n2 = np.bincount(cc, weights=1 - a, minlength=k)[present]
+        parts.append(
+            cmh_counts(
+                x1.astype(int),
+                n1.astype(int),
+                x2.astype(int),
+                n2.astype(int),
+                conf_level,
+                labels=[str(uniq[i]) for i in present],
+                arm_labels=(arms[j], arms[0]),
+                synthetic=bool(synthetic),
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    names = tuple(p.comparisons[0] for p in parts)
+    strata_tab = pd.concat(
+        [p.strata.assign(**{COMPARISON: nm}) for p, nm in zip(parts, names, strict=True)],
+        ignore_index=True,
+    )
+    return CMHResult(
+        pd.concat([p.table for p in parts], ignore_index=True),
+        strata_tab,
         conf_level,
-        labels=[str(u) for u in uniq],
-        arm_labels=labels,
-        synthetic=bool(synthetic),
+        (", ".join(arms[1:]), arms[0]),
+        tuple(f"{d} ({nm})" for p, nm in zip(parts, names, strict=True) for d in p.dropped),
+        bool(synthetic),
+        comparisons=names,
+        parts=tuple(parts),
     )

@@ -20,19 +20,27 @@ and the README):
 
 An unexpected exception (a bug) prints one line asking for a report, exit code 3; set
 ``TRIAL_ANALYSIS_DEBUG=1`` to see the traceback.
+
+Ctrl-C during start-up is answered the same way: the console command's entry point is
+:func:`main`, whose first statement opens the ``try`` that maps ``KeyboardInterrupt`` to exit
+130 and one line. Before it run only ``trial_analysis/__init__.py`` and this module, which
+import nothing at module level but ``os`` and ``sys`` (already loaded by the interpreter);
+``signal`` (which imports ``enum``), ``argparse``, the exception classes, the sub-commands
+and the numerics are imported inside :func:`main`. A Ctrl-C while the interpreter itself
+starts (before any of the package's code) ends the process by the signal, without output (a
+shell reports 130), or with Python's own message.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
-import signal
 import sys
-from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import TrialAnalysisError
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+    from collections.abc import Sequence
+del TYPE_CHECKING
 
 __all__ = [
     "COMMANDS",
@@ -60,6 +68,11 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="trial-analysis",
         description="Statistical reanalysis of published clinical trials.",
@@ -97,21 +110,38 @@ def _error(msg: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (never raises, except ``SystemExit`` of --help)."""
+    try:  # the first statement: a Ctrl-C from here on is exit 130 and one line
+        return _with_sigterm(argv)
+    except (KeyboardInterrupt, _Terminated):
+        return _interrupted()
+
+
+def _with_sigterm(argv: Sequence[str] | None) -> int:
+    """:func:`_main` with SIGTERM raised as :class:`_Terminated` (so ``finally`` blocks run)."""
+    import signal
+
     try:
         old = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread (e.g. called from a test runner's worker)
         old = None
     try:
         return _main(argv)
-    except (KeyboardInterrupt, _Terminated):
-        print("trial-analysis: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     finally:
         if old is not None:
             signal.signal(signal.SIGTERM, old)
 
 
+def _interrupted() -> int:
+    try:  # noqa: SIM105 - contextlib is not imported for this
+        print("trial-analysis: interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, _Terminated):  # a second Ctrl-C while printing the line
+        pass
+    return EXIT_INTERRUPTED
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    from ..errors import TrialAnalysisError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -102,10 +102,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument(
         "--planned", type=float, nargs="+", required=True, help="cumulative total N per look"
     )
-    a.add_argument(
-        "--delta", type=float, nargs="+", required=True, help="true difference(s) of means"
-    )
-    a.add_argument("--sd", type=float, required=True)
+    a.add_argument("--delta", type=float, nargs="+", help="true difference(s) of means")
+    a.add_argument("--sd", type=float, help="true SD (means)")
+    a.add_argument("--pi1", type=float, nargs="+", help="true rate(s), experimental (rates)")
+    a.add_argument("--pi2", type=float, help="true rate, control (rates)")
+    a.add_argument("--pi1-h1", type=float, help="rate assumed by the re-estimation (rates)")
+    a.add_argument("--pi2-h1", type=float, help="rate assumed by the re-estimation (rates)")
     a.add_argument("--ratio", type=float, default=1.0)
     a.add_argument("--cp", type=float, help="target conditional power of the re-estimation")
     a.add_argument("--n-min", type=float, nargs="+", help="minimum size of stages 2..k")
@@ -115,6 +117,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument(
         "--zone", type=float, nargs=2, metavar=("CP_LOW", "CP_HIGH"), help="promising zone"
+    )
+    a.add_argument(
+        "--test", choices=("z", "t"), default="z", help="means: z (known SD) or stage-wise t tests"
     )
     a.add_argument("--n-sims", type=int, default=100_000, help="0: exact integration (2 looks)")
     a.add_argument("--seed", type=int, default=0)
@@ -179,31 +184,49 @@ def run_sequential(args: argparse.Namespace) -> int:
 
 
 def run_adaptive(args: argparse.Namespace) -> int:
-    from ..power import adaptive_characteristics, simulate_adaptive
+    from ..power import adaptive_characteristics, simulate_adaptive, simulate_adaptive_rates
 
     d = _design(args)
-    kw = dict(
-        ratio=args.ratio,
-        conditional_power=args.cp,
-        n_min=args.n_min,
-        n_max=args.n_max,
-        theta=args.theta,
-        promising_zone=None if args.zone is None else tuple(args.zone),
-    )
-    if args.n_sims == 0:
-        r = adaptive_characteristics(d, args.delta, args.sd, args.planned, **kw)
-    else:
-        r = simulate_adaptive(
-            d,
-            args.delta,
-            args.sd,
-            args.planned,
-            n_sims=args.n_sims,
-            seed=args.seed,
-            n_jobs=args.n_jobs,
-            dask=args.dask,
-            **kw,
+    means = args.delta is not None or args.sd is not None
+    rates = args.pi1 is not None or args.pi2 is not None
+    if (
+        means == rates
+        or (means and None in (args.delta, args.sd))
+        or (rates and None in (args.pi1, args.pi2))
+    ):
+        raise ParameterError(
+            "--delta/--sd or --pi1/--pi2", "either means (--delta and --sd) or rates (--pi1, --pi2)"
         )
+    kw = dict(conditional_power=args.cp, n_min=args.n_min, n_max=args.n_max)
+    run = dict(n_sims=args.n_sims, seed=args.seed, n_jobs=args.n_jobs, dask=args.dask)
+    if rates:
+        if args.theta is not None or args.zone is not None:
+            raise ParameterError("--theta/--zone", "means only (rates: --pi1-h1, --pi2-h1)")
+        if args.n_sims == 0:
+            raise ParameterError("--n-sims", "a positive number of simulated trials (rates)", 0)
+        r = simulate_adaptive_rates(
+            d,
+            args.pi1,
+            args.pi2,
+            args.planned,
+            ratio=args.ratio,
+            pi1_h1=args.pi1_h1,
+            pi2_h1=args.pi2_h1,
+            **kw,
+            **run,
+        )
+    else:
+        kw |= dict(
+            ratio=args.ratio,
+            theta=args.theta,
+            promising_zone=None if args.zone is None else tuple(args.zone),
+        )
+        if args.n_sims == 0:
+            if args.test == "t":
+                raise ParameterError("--n-sims", "a positive number of trials (--test t)", 0)
+            r = adaptive_characteristics(d, args.delta, args.sd, args.planned, **kw)
+        else:
+            r = simulate_adaptive(d, args.delta, args.sd, args.planned, test=args.test, **kw, **run)
     if args.json:
         print_json({"design": d.to_dict(), "characteristics": r.to_dict()})
     else:

@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
     fit = ipd.attrs["fit"]
     km = kaplan_meier(ipd["time"], ipd["event"], ipd["arm"], source=RECONSTRUCTED_SOURCE)
     if args.out:
-        atomic_write(args.out, lambda t: ipd.to_csv(t, index=False, lineterminator="\n"))
+        from .._io import csv_safe  # arm labels come from the user's file: never a formula
+
+        safe = csv_safe(ipd)
+        atomic_write(args.out, lambda t: safe.to_csv(t, index=False, lineterminator="\n"))
     if args.plot:
         fig = fit.plot(time_label=args.time_label)
         fmt = Path(args.plot).suffix.lstrip(".") or "pdf"

@@ -18,7 +18,7 @@ Entry points
 - multi-arm: :func:`multiarm_power` (exact, single-step Dunnett/Bonferroni),
   :func:`simulate_multiarm` (any :func:`trial_analysis.multiplicity.adjust` procedure).
 - equivalence and non-inferiority (:mod:`.margin`): :func:`power_tost_means` (exact TOST),
-  :func:`power_equivalence_proportions`, :func:`exact_power_margin` and
+  :func:`power_equivalence_proportions`, :func:`power_margin_rr`, :func:`exact_power_margin` and
   :func:`exact_sample_size_margin` (score tests, enumeration).
 - survival: :func:`sample_size_survival`, :func:`power_survival`, :func:`events_survival`
   (Schoenfeld/Freedman as rpact), :func:`simulate_survival` (piecewise-exponential trials
@@ -32,6 +32,7 @@ from .adaptive import (
     adaptive_characteristics,
     combination_z,
     simulate_adaptive,
+    simulate_adaptive_rates,
 )
 from .analytic import (
     PowerResult,
@@ -61,6 +62,7 @@ from .margin import (
     exact_power_margin,
     exact_sample_size_margin,
     power_equivalence_proportions,
+    power_margin_rr,
     power_tost_means,
 )
 from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
@@ -132,6 +134,7 @@ __all__ = [
     "power_curve",
     "power_equivalence_proportions",
     "power_margin",
+    "power_margin_rr",
     "power_survival",
     "power_tost_means",
     "power_two_means",
@@ -144,6 +147,7 @@ __all__ = [
     "sequential_alternative",
     "simulate",
     "simulate_adaptive",
+    "simulate_adaptive_rates",
     "simulate_grid",
     "simulate_multiarm",
     "simulate_survival",

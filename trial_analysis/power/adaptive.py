@@ -27,6 +27,7 @@ Monte Carlo error).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -37,7 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, stdtr
 
 from .._validate import (
     check_count,
@@ -56,6 +57,7 @@ __all__ = [
     "adaptive_characteristics",
     "combination_z",
     "simulate_adaptive",
+    "simulate_adaptive_rates",
 ]
 
 MAX_SIMULATIONS = 50_000_000
@@ -98,6 +100,7 @@ class _Plan:
     sd_h1: float  # SD assumed for the re-estimation
     f: float  # (1 + k)(1 + 1/k): N x Var(difference) / sd^2
     zone: tuple[float, float] | None
+    t_test: bool = False  # stage-wise t tests turned into z by their p-values
 
     def stage_size(
         self, k: int, comb_prev: np.ndarray, pooled_prev: np.ndarray, n_prev: np.ndarray
@@ -142,25 +145,16 @@ class _Plan:
         return self._size(1, comb, comb, n1)[1]
 
 
-def _make_plan(
-    design: GroupSequentialDesign,
-    sd: Any,
-    planned: Any,
-    ratio: Any,
-    conditional_power: Any,
-    n_min: Any,
-    n_max: Any,
-    theta: Any,
-    sd_h1: Any,
-    promising_zone: Any,
-) -> _Plan:
+def _stages(
+    design: Any, planned: Any, conditional_power: Any, n_min: Any, n_max: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """Checked cumulative planned sizes, the bounds of stages 2..k (index 0 unused) and the
+    target conditional power, shared by the means and the rates simulations."""
     if not isinstance(design, GroupSequentialDesign):
         raise ParameterError("design", "a GroupSequentialDesign from group_sequential()", design)
     if design.sided != 1:
         raise ParameterError("design", "a one-sided design (sided=1)", design.sided)
     k = design.k
-    sd = check_positive("sd", sd)
-    ratio = check_ratio(ratio)
     try:
         n_plan = np.asarray(planned, dtype=float)
     except (TypeError, ValueError):
@@ -192,6 +186,24 @@ def _make_plan(
     hi = per_stage("n_max", n_max, np.r_[math.nan, 4 * stage_planned[1:]])
     if k > 1 and np.any(lo[1:] > hi[1:]):
         raise ParameterError("n_max", "at least n_min at every stage", n_max)
+    return n_plan, lo, hi, cp
+
+
+def _make_plan(
+    design: GroupSequentialDesign,
+    sd: Any,
+    planned: Any,
+    ratio: Any,
+    conditional_power: Any,
+    n_min: Any,
+    n_max: Any,
+    theta: Any,
+    sd_h1: Any,
+    promising_zone: Any,
+) -> _Plan:
+    sd = check_positive("sd", sd)
+    ratio = check_ratio(ratio)
+    n_plan, lo, hi, cp = _stages(design, planned, conditional_power, n_min, n_max)
     th = None if theta is None else check_finite("theta", theta)
     if th is not None and th <= 0:
         raise ParameterError("theta", "a positive effect (the direction of the alternative)", th)
@@ -252,8 +264,14 @@ def _simulate_chunk(args: tuple[_Plan, float, int, int, int, int]) -> dict[str, 
             pooled = score / np.sqrt(n_cum)
             n_s = plan.stage_size(s, comb, pooled, n_cum)
         z_s = eps[:, s] + th_true * np.sqrt(n_s)
+        if plan.t_test:  # noncentral t with n - 2 df; its p-value gives the stage's z
+            df = n_s - 2
+            t_s = z_s / np.sqrt(rng.chisquare(df) / df)
+            z_s = ndtri(stdtr(df, t_s))
+        else:
+            t_s = z_s
         n_cum = np.where(alive, n_cum + n_s, n_cum)
-        score = score + np.sqrt(n_s) * z_s
+        score = score + np.sqrt(n_s) * t_s
         comb_num = comb_num + w[s] * z_s
         comb = comb_num / math.sqrt(plan.t[s])
         reached[s] = alive.sum()
@@ -293,17 +311,17 @@ def _bins(plan: _Plan) -> np.ndarray:
     return np.linspace(plan.planned[0] - 0.5, _max_total(plan) + 0.5, 4001)
 
 
-def _run_jobs(jobs: list[Any], n_jobs: int, dask: Any) -> list[dict[str, np.ndarray]]:
+def _run_jobs(chunk: Any, jobs: list[Any], n_jobs: int, dask: Any) -> list[dict[str, np.ndarray]]:
     # the same execution pattern as power.simulate: chunks with their own seed streams, run
     # in order locally, on processes or on Dask, so results depend on seed and chunk size only
     if dask is not None:
         from ._dask import run_on_dask
 
-        return run_on_dask(_simulate_chunk, jobs, dask, n_jobs)
+        return run_on_dask(chunk, jobs, dask, n_jobs)
     if n_jobs == 1 or len(jobs) == 1:
-        return [_simulate_chunk(job) for job in jobs]
+        return [chunk(job) for job in jobs]
     with ProcessPoolExecutor(max_workers=n_jobs) as ex:
-        return list(ex.map(_simulate_chunk, jobs))
+        return list(ex.map(chunk, jobs))
 
 
 # ------------------------------------------------------------------------------ results
@@ -325,6 +343,7 @@ class AdaptiveCharacteristics(Result):
     n_sims: int | None = None
     seed: int | None = None
     chunk_size: int | None = None
+    whole_patients: bool = False
     title: ClassVar[str] = "Adaptive design: operating characteristics"
 
     def to_frame(self) -> pd.DataFrame:
@@ -353,7 +372,8 @@ class AdaptiveCharacteristics(Result):
         )
         return (
             f"Inverse-normal combination test with the planned weights; {self.rule}.",
-            f"Computed by {how}; sample sizes are totals over both arms, not rounded.",
+            f"Computed by {how}; sample sizes are totals over both arms"
+            + ("." if self.whole_patients else ", not rounded."),
         )
 
 
@@ -389,6 +409,7 @@ def simulate_adaptive(
     theta: float | None = None,
     sd_h1: float | None = None,
     promising_zone: tuple[float, float] | None = None,
+    test: str = "z",
     n_sims: int = 100_000,
     seed: int = 0,
     chunk_size: int = 50_000,
@@ -421,6 +442,12 @@ def simulate_adaptive(
         ``(cp_low, cp_high)``: re-estimate only when the conditional power under the observed
         effect with the planned size lies in ``[cp_low, cp_high)``, never below the planned
         size (Mehta & Pocock 2011); usually ``cp_high = conditional_power``.
+    test : {"z", "t"}
+        ``"z"``: known variance, the stage-wise statistics drawn on the z scale (rpact
+        ``normalApproximation = TRUE``); ``"t"``: each stage analysed by a two-sample t test
+        (``n_k - 2`` df, a noncentral t drawn), turned into a z statistic by its one-sided
+        p-value before it is combined (rpact ``normalApproximation = FALSE``); the observed
+        effect of the re-estimation is then the pooled t statistic over ``sqrt(n)``.
     n_sims, seed, chunk_size, n_jobs, dask
         Replicates per effect; chunk ``i`` of effect ``j`` draws from
         ``SeedSequence(seed, spawn_key=(j, i))``, so results depend on ``seed`` and
@@ -465,28 +492,65 @@ def simulate_adaptive(
     plan = _make_plan(
         design, sd, planned, ratio, conditional_power, n_min, n_max, theta, sd_h1, promising_zone
     )
+    if test not in ("z", "t"):
+        raise ParameterError("test", '"z" (known variance) or "t" (stage-wise t tests)', test)
+    if test == "t":
+        if np.any(np.diff(np.r_[0.0, plan.planned]) <= 2) or np.any(plan.n_min[1:] <= 2):
+            raise ParameterError("planned", "more than 2 patients in every stage (t test)", planned)
+        plan = dataclasses.replace(plan, t_test=True)
     deltas = _deltas(delta)
-    n_sims = check_count("n_sims", n_sims, minimum=1)
-    chunk_size = check_count("chunk_size", chunk_size, minimum=1)
-    if chunk_size > MAX_CHUNK:
-        raise ParameterError("chunk_size", f"at most {MAX_CHUNK} trials per chunk", chunk_size)
-    n_jobs = (os.cpu_count() or 1) if n_jobs is None else check_count("n_jobs", n_jobs, minimum=1)
-    seed = check_count("seed", seed)
-    if n_sims * len(deltas) > MAX_SIMULATIONS:
-        raise ParameterError(
-            "n_sims", f"at most {MAX_SIMULATIONS} simulated trials in all", n_sims * len(deltas)
-        )
+    n_sims, chunk_size, n_jobs, seed = _check_sims(n_sims, chunk_size, n_jobs, seed, len(deltas))
     n_chunks = math.ceil(n_sims / chunk_size)
     jobs = [
         (plan, float(dl), j, i, min(chunk_size, n_sims - i * chunk_size), seed)
         for j, dl in enumerate(deltas)
         for i in range(n_chunks)
     ]
-    parts = _run_jobs(jobs, n_jobs, dask)
-    k = len(plan.t)
+    parts = _run_jobs(_simulate_chunk, jobs, n_jobs, dask)
+    return _characteristics(
+        parts,
+        [{"delta": float(dl)} for dl in deltas],
+        n_sims=n_sims,
+        n_chunks=n_chunks,
+        k=len(plan.t),
+        bins=_bins(plan),
+        rule=_rule_label(plan) + ("; stage-wise t tests" if plan.t_test else ""),
+        seed=seed,
+        chunk_size=chunk_size,
+    )
+
+
+def _check_sims(n_sims: Any, chunk_size: Any, n_jobs: Any, seed: Any, n_effects: int) -> tuple:
+    n_sims = check_count("n_sims", n_sims, minimum=1)
+    chunk_size = check_count("chunk_size", chunk_size, minimum=1)
+    if chunk_size > MAX_CHUNK:
+        raise ParameterError("chunk_size", f"at most {MAX_CHUNK} trials per chunk", chunk_size)
+    n_jobs = (os.cpu_count() or 1) if n_jobs is None else check_count("n_jobs", n_jobs, minimum=1)
+    seed = check_count("seed", seed)
+    if n_sims * n_effects > MAX_SIMULATIONS:
+        raise ParameterError(
+            "n_sims", f"at most {MAX_SIMULATIONS} simulated trials in all", n_sims * n_effects
+        )
+    return n_sims, chunk_size, n_jobs, seed
+
+
+def _characteristics(
+    parts: list[dict[str, np.ndarray]],
+    effects: list[dict[str, float]],
+    *,
+    n_sims: int,
+    n_chunks: int,
+    k: int,
+    bins: np.ndarray,
+    rule: str,
+    seed: int,
+    chunk_size: int,
+    whole_patients: bool = False,
+) -> AdaptiveCharacteristics:
+    """Operating characteristics from the chunk totals (one set of chunks per effect)."""
     rows, stage_rows, q_rows = [], [], []
-    centres = 0.5 * (_bins(plan)[:-1] + _bins(plan)[1:])
-    for j, dl in enumerate(deltas):
+    centres = 0.5 * (bins[:-1] + bins[1:])
+    for j, eff in enumerate(effects):
         tot = {
             key: sum(p[key] for p in parts[j * n_chunks : (j + 1) * n_chunks]) for key in parts[0]
         }
@@ -495,8 +559,8 @@ def simulate_adaptive(
         mean_n = tot["n_sum"][0] / n
         var_n = max(tot["n_sq"][0] / n - mean_n**2, 0.0) * n / max(n - 1, 1)
         rows.append(
-            {
-                "delta": float(dl),
+            eff
+            | {
                 "power": power,
                 "power_mcse": math.sqrt(power * (1 - power) / n),
                 "early_stop": (tot["reject"][:-1].sum() + tot["futile"][:-1].sum()) / n,
@@ -511,8 +575,8 @@ def simulate_adaptive(
         for s in range(k):
             reached = tot["reached"][s]
             stage_rows.append(
-                {
-                    "delta": float(dl),
+                eff
+                | {
                     "look": s + 1,
                     "reject": tot["reject"][s] / n,
                     "futility": tot["futile"][s] / n if s < k - 1 else math.nan,
@@ -522,7 +586,7 @@ def simulate_adaptive(
             )
         cdf = np.cumsum(tot["hist"]) / n
         q_rows.append(
-            {"delta": float(dl)}
+            eff
             | {
                 f"q{int(100 * q)}": float(
                     centres[min(np.searchsorted(cdf, q - 1e-12), len(centres) - 1)]
@@ -535,10 +599,262 @@ def simulate_adaptive(
         summary=pd.DataFrame(rows),
         stages=pd.DataFrame(stage_rows),
         n_quantiles=pd.DataFrame(q_rows),
-        rule=_rule_label(plan),
+        rule=rule,
         n_sims=n_sims,
         seed=seed,
         chunk_size=chunk_size,
+        whole_patients=whole_patients,
+    )
+
+
+# ------------------------------------------------------------------------------ rates
+@dataclass(frozen=True)
+class _RatesPlan:
+    c: np.ndarray
+    b: np.ndarray
+    t: np.ndarray
+    planned: np.ndarray  # cumulative total sizes (integers)
+    n_min: np.ndarray
+    n_max: np.ndarray
+    cp: float | None
+    pi1_h1: float | None  # rates assumed by the re-estimation (None: observed)
+    pi2_h1: float | None
+    a: float  # allocation n_experimental / n_control (rpact's allocationRatioPlanned)
+
+    def split(self, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-arm sizes of a stage of ``total`` patients (experimental rounded up, as rpact)."""
+        n1 = np.ceil(self.a * total / (1 + self.a) - 1e-9)
+        return n1, total - n1
+
+    def stage_size(self, k: int, comb_prev: np.ndarray, e: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Total size of stage ``k`` (k >= 1) from the cumulative events ``e`` and sizes ``n``
+        (2 x trials: experimental, control) of the stages before it."""
+        planned = self.planned[k] - self.planned[k - 1]
+        if self.cp is None:
+            return np.full(comb_prev.shape, planned)
+        t, a = self.t, self.a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            o1 = e[0] / n[0] if self.pi1_h1 is None else np.full(comb_prev.shape, self.pi1_h1)
+            o2 = e[1] / n[1] if self.pi2_h1 is None else np.full(comb_prev.shape, self.pi2_h1)
+        if self.c[k] >= 6:  # no rejection possible at this look (rpact: infinite critical value)
+            ccv = np.full(comb_prev.shape, math.inf)
+        else:
+            ccv = (self.c[k] * math.sqrt(t[k]) - comb_prev * math.sqrt(t[k - 1])) / math.sqrt(
+                t[k] - t[k - 1]
+            )
+        fm = (a * o1 + o2) / (1 + a)  # rates restricted to equality (Farrington-Manning, H0)
+        num = ccv * np.sqrt(fm * (1 - fm) * (1 + a)) + ndtri(self.cp) * np.sqrt(
+            o1 * (1 - o1) + a * o2 * (1 - o2)
+        )
+        raw = (1 + 1 / a) * np.maximum(0.0, num) ** 2 / np.maximum(1e-12, o1 - o2) ** 2
+        return np.ceil(np.minimum(np.maximum(raw, self.n_min[k]), self.n_max[k]) - 1e-9)
+
+
+def _pooled_z(e1: np.ndarray, n1: np.ndarray, e2: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Stage-wise z of two rates with the pooled variance (0 where the rates are equal)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r1, r2 = e1 / n1, e2 / n2
+        p = (e1 + e2) / (n1 + n2)
+        z = (r1 - r2) / np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    return np.where(r1 == r2, 0.0, z)
+
+
+def _simulate_rates_chunk(
+    args: tuple[_RatesPlan, tuple[float, float], int, int, int, int],
+) -> dict[str, np.ndarray]:
+    plan, (p1, p2), j, i, n_rep, seed = args
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(j, i)))
+    k = len(plan.t)
+    w = np.sqrt(np.diff(np.r_[0.0, plan.t]))
+    alive = np.ones(n_rep, bool)
+    e = np.zeros((2, n_rep))
+    n = np.zeros((2, n_rep))
+    comb_num = np.zeros(n_rep)
+    comb = np.zeros(n_rep)
+    reject, futile, stage_n, reached = (np.zeros(k) for _ in range(4))
+    increase = 0
+    for s in range(k):
+        total = np.full(n_rep, plan.planned[0]) if s == 0 else plan.stage_size(s, comb, e, n)
+        n1, n2 = plan.split(total)
+        e1 = rng.binomial(n1.astype(np.int64), p1)
+        e2 = rng.binomial(n2.astype(np.int64), p2)
+        z_s = _pooled_z(e1, n1, e2, n2)
+        e = np.where(alive, e + np.stack([e1, e2]), e)
+        n = np.where(alive, n + np.stack([n1, n2]), n)
+        comb_num = comb_num + w[s] * z_s
+        comb = comb_num / math.sqrt(plan.t[s])
+        reached[s] = alive.sum()
+        if s == k - 1:
+            increase = int(np.sum(alive & (n.sum(0) > plan.planned[-1] + 1e-6)))
+        stage_n[s] = total[alive].sum()
+        up = alive & (comb >= plan.c[s])
+        lo = alive & ~up & (comb <= plan.b[s]) if s < k - 1 else np.zeros(n_rep, bool)
+        reject[s] = up.sum()
+        futile[s] = lo.sum()
+        alive &= ~(up | lo)
+        if s == k - 1 or not alive.any():
+            if s < k - 1:
+                reached[s + 1 :] = 0
+            break
+    n_final = n.sum(0)
+    return {
+        "reject": reject,
+        "futile": futile,
+        "stage_n": stage_n,
+        "reached": reached,
+        "n_sum": np.array([n_final.sum()]),
+        "n_sq": np.array([np.square(n_final).sum()]),
+        "n_max_hits": np.array([np.sum(n_final >= _max_total(plan) - 1e-6)]),
+        "increase": np.array([increase]),
+        "hist": np.histogram(n_final, bins=_integer_bins(plan))[0].astype(float),
+    }
+
+
+def _integer_bins(plan: _RatesPlan) -> np.ndarray:
+    """One histogram bin per whole number of patients (final sizes are integers)."""
+    return np.arange(plan.planned[0] - 0.5, _max_total(plan) + 1.0, 1.0)
+
+
+def simulate_adaptive_rates(
+    design: GroupSequentialDesign,
+    pi1: float | Sequence[float],
+    pi2: float,
+    planned: Sequence[int],
+    *,
+    ratio: float = 1.0,
+    conditional_power: float | None = None,
+    n_min: float | Sequence[float] | None = None,
+    n_max: float | Sequence[float] | None = None,
+    pi1_h1: float | None = None,
+    pi2_h1: float | None = None,
+    n_sims: int = 100_000,
+    seed: int = 0,
+    chunk_size: int = 50_000,
+    n_jobs: int = 1,
+    dask: Any = None,
+) -> AdaptiveCharacteristics:
+    """Simulate an adaptive two-arm trial of rates with sample-size re-estimation.
+
+    The binomial counts of each stage are drawn, each stage is tested by the pooled z test
+    of two rates, and the stage-wise statistics are combined by the inverse-normal method
+    with the planned weights, as :func:`simulate_adaptive` does for means (rpact
+    ``getSimulationRates(normalApproximation = TRUE)`` with ``getDesignInverseNormal``).
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+        One-sided design (rejection for ``pi1 > pi2``).
+    pi1 : float or sequence of float
+        True rate of the experimental arm; several give several rows.
+    pi2 : float
+        True rate of the control arm.
+    planned : sequence of int
+        Planned cumulative total sample sizes at the looks (both arms).
+    ratio : float
+        Allocation ``n_control / n_experimental`` (the toolkit's convention; rpact's
+        ``allocationRatioPlanned`` is its inverse). Stage sizes are split with the
+        experimental arm rounded up.
+    conditional_power : float, optional
+        Target conditional power of the re-estimation; ``None`` keeps the planned sizes.
+    n_min, n_max : float or sequence, optional
+        Bounds on the total size of stages 2..k (default: the planned size and 4 times it).
+    pi1_h1, pi2_h1 : float, optional
+        Rates assumed by the re-estimation (default: the rates observed so far).
+    n_sims, seed, chunk_size, n_jobs, dask
+        As :func:`simulate_adaptive`: chunk ``i`` of effect ``j`` draws from
+        ``SeedSequence(seed, spawn_key=(j, i))``.
+
+    Returns
+    -------
+    AdaptiveCharacteristics
+        ``summary`` has ``pi1, pi2, delta`` (``pi1 - pi2``) and the columns of
+        :func:`simulate_adaptive`.
+
+    Notes
+    -----
+    Stage ``k``'s z statistic is ``(r1 - r2) / sqrt(p (1 - p) (1/n1 + 1/n2))`` with the pooled
+    rate ``p`` of that stage (0 when the two rates are equal). The re-estimated total size of
+    stage ``k`` is ``(1 + 1/a) max(0, c~_k sqrt((1 + a) f (1 - f)) + z_cp sqrt(o1 (1 - o1) +
+    a o2 (1 - o2)))**2 / (o1 - o2)**2`` with ``a = 1 / ratio``, the conditional critical value
+    ``c~_k`` of :func:`simulate_adaptive`, the cumulative observed (or assumed) rates ``o1,
+    o2`` and their common value under H0 ``f = (a o1 + o2) / (1 + a)``; bounded by
+    ``n_min, n_max`` and rounded up — rpact's rule for rates (Wassmer & Brannath 2016,
+    ch. 7), which this reproduces within Monte Carlo error
+    (``tests/reference/adaptive_sims.R``).
+
+    References
+    ----------
+    .. [1] Wassmer G, Brannath W. Group Sequential and Confirmatory Adaptive Designs in
+       Clinical Trials. Springer 2016, ch. 6-7.
+    .. [2] Lehmacher W, Wassmer G. Adaptive sample size calculations in group sequential
+       trials. Biometrics 1999;55:1286-90.
+
+    Examples
+    --------
+    >>> from trial_analysis.power import group_sequential, simulate_adaptive_rates
+    >>> d = group_sequential(2, 0.025, 0.2)
+    >>> r = simulate_adaptive_rates(d, [0.2, 0.35], 0.2, [100, 200], conditional_power=0.8,
+    ...                             n_min=100, n_max=400, n_sims=20_000, seed=1)
+    >>> [round(p, 2) for p in r.power]
+    [0.03, 0.88]
+    """
+    ratio = check_ratio(ratio)
+    n_plan, lo, hi, cp = _stages(design, planned, conditional_power, n_min, n_max)
+    if np.any(n_plan != np.round(n_plan)):
+        raise ParameterError("planned", "whole numbers of patients", planned)
+    p1s = np.atleast_1d(check_float_array("pi1", pi1, "one or more rates in [0, 1]"))
+    if p1s.ndim != 1 or p1s.size == 0:
+        raise ParameterError("pi1", "one or more rates in [0, 1]", pi1)
+    p1s = np.array([check_probability("pi1", x) for x in p1s])
+    p2 = check_probability("pi2", pi2)
+    h1 = None if pi1_h1 is None else check_probability("pi1_h1", pi1_h1)
+    h2 = None if pi2_h1 is None else check_probability("pi2_h1", pi2_h1)
+    n_sims, chunk_size, n_jobs, seed = _check_sims(n_sims, chunk_size, n_jobs, seed, len(p1s))
+    b = np.nan_to_num(np.asarray(design.futility_bounds, dtype=float), nan=-math.inf)
+    b[-1] = -math.inf
+    plan = _RatesPlan(
+        c=np.asarray(design.critical_values, dtype=float),
+        b=b,
+        t=np.asarray(design.information_rates, dtype=float),
+        planned=n_plan,
+        n_min=lo,
+        n_max=hi,
+        cp=cp,
+        pi1_h1=h1,
+        pi2_h1=h2,
+        a=1 / ratio,
+    )
+    n_chunks = math.ceil(n_sims / chunk_size)
+    jobs = [
+        (plan, (float(x), p2), j, i, min(chunk_size, n_sims - i * chunk_size), seed)
+        for j, x in enumerate(p1s)
+        for i in range(n_chunks)
+    ]
+    parts = _run_jobs(_simulate_rates_chunk, jobs, n_jobs, dask)
+    if cp is None:
+        rule = "no sample-size re-estimation"
+    else:
+        under = (
+            "the observed rates"
+            if h1 is None and h2 is None
+            else f"rates {h1 if h1 is not None else 'observed'} vs "
+            f"{h2 if h2 is not None else 'observed'}"
+        )
+        rule = (
+            f"stage sizes for conditional power {cp:g} under {under}, within [n_min, n_max], "
+            "rounded up (the pooled z test per stage)"
+        )
+    return _characteristics(
+        parts,
+        [{"pi1": float(x), "pi2": p2, "delta": round(float(x) - p2, 12)} for x in p1s],
+        n_sims=n_sims,
+        n_chunks=n_chunks,
+        k=len(plan.t),
+        bins=_integer_bins(plan),
+        rule=rule,
+        seed=seed,
+        chunk_size=chunk_size,
+        whole_patients=True,
     )
 
 

@@ -50,6 +50,8 @@ __all__ = [
 PROPORTION_METHODS = ("pooled", "unpooled", "arcsine")
 MARGIN_VARIANCES = ("fm", "mn")
 _N_MAX = 1e8
+# the method label of a two-sided power that counts the opposite rejection tail (strict=True)
+_BOTH_TAILS = ", both rejection tails"
 
 
 @dataclass(frozen=True)
@@ -165,12 +167,19 @@ def _z(alpha: float, alternative: str) -> float:
     return float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
 
 
-def _normal_power(d: float, se0: float, se1: float, z: float, alternative: str) -> float:
-    """P(reject) for a z statistic D/se0 when D ~ N(d, se1**2)."""
+def _normal_power(
+    d: float, se0: float, se1: float, z: float, alternative: str, strict: bool = False
+) -> float:
+    """P(reject) for a z statistic D/se0 when D ~ N(d, se1**2).
+
+    Two-sided: the rejection on the side of ``d`` only, unless ``strict`` (both tails).
+    """
     up = stats.norm.cdf((d - z * se0) / se1)
     lo = stats.norm.cdf((-d - z * se0) / se1)
     if alternative == "two-sided":
-        return float(up + lo)
+        if strict:
+            return float(up + lo)
+        return float(up if d >= 0 else lo)
     return float(up if alternative == "greater" else lo)
 
 
@@ -190,9 +199,10 @@ def _power_props(
     alternative: str,
     method: str,
     continuity: bool,
+    strict: bool = False,
 ) -> float:
     if p1 == p2:
-        return _normal_power(0.0, 1.0, 1.0, _z(alpha, alternative), alternative)
+        return _normal_power(0.0, 1.0, 1.0, _z(alpha, alternative), alternative, strict)
     if continuity:
         n1 = _fleiss_effective_n1(n1, p1, p2, k)
     n2 = k * n1
@@ -200,18 +210,25 @@ def _power_props(
     if method == "arcsine":
         h = 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2))
         se = math.sqrt(1 / n1 + 1 / n2)
-        return _normal_power(h, se, se, z, alternative)
+        return _normal_power(h, se, se, z, alternative, strict)
     se1 = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     if method == "pooled":
         pbar = (p1 * n1 + p2 * n2) / (n1 + n2)
         se0 = math.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n2))
     else:
         se0 = se1
-    return _normal_power(p1 - p2, se0, se1, z, alternative)
+    return _normal_power(p1 - p2, se0, se1, z, alternative, strict)
 
 
 def _power_t(
-    delta: float, sd: float, n1: float, n2: float, alpha: float, alternative: str, n_cov: int = 0
+    delta: float,
+    sd: float,
+    n1: float,
+    n2: float,
+    alpha: float,
+    alternative: str,
+    n_cov: int = 0,
+    strict: bool = False,
 ) -> float:
     df = n1 + n2 - 2 - n_cov
     if df <= 0:
@@ -226,7 +243,9 @@ def _power_t(
 
     if alternative == "two-sided":
         q = stats.t.isf(alpha / 2, df)
-        return upper(q) + lower(-q)
+        if strict:
+            return upper(q) + lower(-q)
+        return upper(q) if ncp >= 0 else lower(-q)
     q = stats.t.isf(alpha, df)
     return upper(q) if alternative == "greater" else lower(-q)
 
@@ -396,6 +415,7 @@ def power_two_proportions(
     continuity: bool = False,
     alternative: str = "two-sided",
     dropout: float = 0.0,
+    strict: bool = False,
 ) -> PowerResult:
     """Power, sample size or detectable effect for comparing two proportions.
 
@@ -426,6 +446,13 @@ def power_two_proportions(
     dropout : float
         Expected dropout proportion in [0, 1); the result's ``n1_enrolled``/``n2_enrolled``
         are ``ceil(n / (1 - dropout))``.
+    strict : bool
+        Two-sided only: also count the rejections in the tail opposite to the assumed
+        effect (R ``power.prop.test(..., strict = TRUE)``, ``pwr``). The default counts only
+        the tail of the assumed effect, as rpact's fixed-design sample sizes
+        (``getSampleSizeRates``) and R's ``power.prop.test`` default; the two differ by the
+        opposite tail's probability (about 1e-5 in power at usual sizes). With no effect
+        (``p1 == p2``) the default gives ``alpha / 2``.
 
     Returns
     -------
@@ -438,13 +465,13 @@ def power_two_proportions(
     .. math::
 
         \\text{power} = \\Phi\\left(\\frac{|d| - z_{1-\\alpha/2}\\,\\mathrm{se}_0}
-        {\\mathrm{se}_1}\\right) + \\Phi\\left(\\frac{-|d| - z_{1-\\alpha/2}\\,\\mathrm{se}_0}
-        {\\mathrm{se}_1}\\right)
+        {\\mathrm{se}_1}\\right) \\; \\left[+ \\Phi\\left(\\frac{-|d| - z_{1-\\alpha/2}\\,
+        \\mathrm{se}_0}{\\mathrm{se}_1}\\right) \\text{ with strict}\\right]
 
     with ``se1**2 = p1 q1/n1 + p2 q2/n2`` and ``se0**2 = pbar qbar (1/n1 + 1/n2)`` (pooled)
-    or ``se0 = se1`` (unpooled). Both rejection tails are counted (R ``power.prop.test(...,
-    strict = TRUE)``). The continuity-corrected size is Fleiss's
-    ``n1' = n1/4 (1 + sqrt(1 + 2 (k+1)/(n1 k |d|)))**2``; its power is that of the
+    or ``se0 = se1`` (unpooled). The second term, the opposite rejection tail, is counted only
+    with ``strict=True`` (R ``power.prop.test(..., strict = TRUE)``). The continuity-corrected
+    size is Fleiss's ``n1' = n1/4 (1 + sqrt(1 + 2 (k+1)/(n1 k |d|)))**2``; its power is that of the
     uncorrected test at the inverse ``n1``. Arcsine: ``h = 2 asin sqrt(p1) - 2 asin sqrt(p2)``,
     ``se = sqrt(1/n1 + 1/n2)``.
 
@@ -483,10 +510,13 @@ def power_two_proportions(
     label = f"two proportions, {method} z" if method != "arcsine" else "two proportions, arcsine"
     if continuity:
         label += ", Fleiss continuity correction"
+    strict = bool(strict) and alternative == "two-sided"
+    if strict:
+        label += _BOTH_TAILS
 
     def pw(n: float, kk: float, p1_: float | None = None) -> float:
         q = p1 if p1_ is None else p1_
-        return _power_props(q, p2, n, kk, alpha, alternative, method, continuity)  # type: ignore[arg-type]
+        return _power_props(q, p2, n, kk, alpha, alternative, method, continuity, strict)  # type: ignore[arg-type]
 
     if solved == "effect":
         assert n1v is not None and power is not None
@@ -513,6 +543,7 @@ def power_two_means(
     rho: float = 0.0,
     alternative: str = "two-sided",
     dropout: float = 0.0,
+    strict: bool = False,
 ) -> PowerResult:
     """Power, sample size or detectable difference of two means (t test or ANCOVA).
 
@@ -526,6 +557,10 @@ def power_two_means(
         Common standard deviation of the outcome (> 0).
     n1, power, alpha, n2, ratio, alternative, dropout
         As in :func:`power_two_proportions`.
+    strict : bool
+        Two-sided only: also count the rejections in the tail opposite to ``delta`` (R
+        ``power.t.test(..., strict = TRUE)``, ``pwr.t2n.test``). The default counts only the
+        tail of ``delta``, as rpact's ``getSampleSizeMeans`` and R's ``power.t.test`` default.
     rho : float
         Correlation between the outcome and a baseline covariate adjusted for by ANCOVA, in
         [0, 1). ``rho=0`` is the two-sample t test.
@@ -538,8 +573,8 @@ def power_two_means(
     -----
     The t statistic has a noncentral t distribution with ``df = n1 + n2 - 2`` (``- 1`` more
     with a covariate) and noncentrality ``delta / (s sqrt(1/n1 + 1/n2))`` where
-    ``s = sd sqrt(1 - rho**2)`` for ANCOVA (Borm et al. 2007). Both rejection tails are
-    counted (R ``power.t.test(..., strict = TRUE)``, ``pwr.t2n.test``).
+    ``s = sd sqrt(1 - rho**2)`` for ANCOVA (Borm et al. 2007). Two-sided, only the rejection
+    tail of ``delta`` is counted unless ``strict=True``.
 
     References
     ----------
@@ -569,12 +604,13 @@ def power_two_means(
     n1v, k = _sizes(n1, n2, ratio)
     n_cov = 1 if rho != 0 else 0
     s = sd * math.sqrt(1 - rho**2)
+    strict = bool(strict) and alternative == "two-sided"
     if delta == 0 and solved != "power":
         raise ParameterError("delta", "non-zero to solve for n (no effect to detect)", delta)
 
     def pw(n: float, kk: float, d_: float | None = None) -> float:
         d = delta if d_ is None else d_
-        return _power_t(d, s, n, kk * n, alpha, alternative, n_cov)  # type: ignore[arg-type]
+        return _power_t(d, s, n, kk * n, alpha, alternative, n_cov, strict)  # type: ignore[arg-type]
 
     if solved == "effect":
         assert n1v is not None and power is not None
@@ -589,6 +625,8 @@ def power_two_means(
         lo = max(2.0, 2.0 / k, (3.0 + n_cov) / (1 + k))
         n1v = _solve_n(lambda n: pw(n, k), power, lo=lo)
     label = "two means, ANCOVA (noncentral t)" if n_cov else "two means, t test (noncentral t)"
+    if strict:
+        label += _BOTH_TAILS
     effect = {"delta": float(delta), "sd": sd}  # type: ignore[arg-type]
     if n_cov:
         effect["rho"] = rho

@@ -5,6 +5,9 @@
 - :func:`power_equivalence_proportions` — large-sample power of the two one-sided score tests
   of two proportions (null variances from the restricted MLE at each margin, as
   :func:`~trial_analysis.power.power_margin` for one margin).
+- :func:`power_margin_rr` — large-sample power or sample size of the Farrington-Manning score
+  test of the risk ratio at a non-inferiority margin (as rpact
+  ``getSampleSizeRates(riskRatio = TRUE, thetaH0 = ...)``).
 - :func:`exact_power_margin` — exact power and size of the score test of
   :func:`trial_analysis.binary.noninferiority` / :func:`~trial_analysis.binary.equivalence`
   by enumeration of all ``(n1 + 1)(n2 + 1)`` tables (the rejection region is computed once
@@ -25,13 +28,22 @@ from scipy import integrate, stats
 from .._validate import check_choice, check_finite, check_positive
 from ..errors import ParameterError
 from ._common import check_alpha, check_dropout, check_n, check_power_target, check_probability
-from .analytic import PowerResult, _exactly_one_none, _finish, _sizes, _solve_n, restricted_mle
+from .analytic import (
+    PowerResult,
+    _exactly_one_none,
+    _finish,
+    _normal_power,
+    _sizes,
+    _solve_n,
+    restricted_mle,
+)
 from .exact import _reject_prob
 
 __all__ = [
     "exact_power_margin",
     "exact_sample_size_margin",
     "power_equivalence_proportions",
+    "power_margin_rr",
     "power_tost_means",
 ]
 
@@ -243,6 +255,123 @@ def power_equivalence_proportions(
         k,
         alpha,
         "equivalence",
+        effect,
+        power,
+        dropout,
+    )
+
+
+def _power_margin_rr(p1, p2, rr0, n1, k, alpha, variance) -> float:
+    """Power of the one-sided FM (or MN) score test of ``H0: p1 / p2 = rr0`` at (p1, p2)."""
+    from ..binary._intervals import constrained_mle_rr
+
+    # the restricted MLE of the test (binary._intervals) at the expected counts: x1 = p1 of
+    # n1 = 1 and x2 = p2 k of n2 = k give the same quadratic in p1, p2 and k = n2 / n1
+    q1, q2 = (float(v) for v in constrained_mle_rr(p1, 1.0, p2 * k, k, rr0))
+    n2 = k * n1
+    v0 = q1 * (1 - q1) / n1 + rr0**2 * q2 * (1 - q2) / n2
+    if variance == "mn":
+        v0 *= (n1 + n2) / (n1 + n2 - 1)
+    v1 = p1 * (1 - p1) / n1 + rr0**2 * p2 * (1 - p2) / n2
+    d = p1 - rr0 * p2
+    alt = "greater" if d > 0 else "less"
+    return _normal_power(d, math.sqrt(v0), math.sqrt(v1), float(stats.norm.isf(alpha)), alt)
+
+
+def power_margin_rr(
+    p1: float,
+    p2: float,
+    rr0: float,
+    n1: float | None = None,
+    power: float | None = None,
+    alpha: float = 0.025,
+    *,
+    n2: float | None = None,
+    ratio: float = 1.0,
+    variance: str = "fm",
+    dropout: float = 0.0,
+) -> PowerResult:
+    """Power or sample size of the score test of the risk ratio at a margin (one-sided).
+
+    Tests ``H0: p1 / p2 = rr0`` against the side on which the assumed ``p1 / p2`` lies:
+    non-inferiority when the event is good (``rr0 < 1 <= p1 / p2``, e.g. ``rr0=0.8``) or
+    harmful (``rr0 > 1``, ``H1: p1 / p2 < rr0``), superiority by a margin otherwise. Exactly
+    one of ``n1``, ``power`` is ``None`` (the one solved for).
+
+    Parameters
+    ----------
+    p1, p2 : float
+        Assumed event probabilities, experimental and control (alternative).
+    rr0 : float
+        Null risk ratio ``p1 / p2`` (the margin), positive and different from ``p1 / p2``.
+    n1, power, n2, ratio, dropout
+        As in :func:`~trial_analysis.power.power_two_proportions` (``ratio = n2 / n1``).
+    alpha : float
+        One-sided significance level (default 0.025).
+    variance : {"fm", "mn"}
+        Null variance from the restricted MLE under ``p1 = rr0 p2``: Farrington-Manning, or
+        Miettinen-Nurminen (the same times ``N/(N-1)``), as the test of
+        :func:`trial_analysis.binary.noninferiority` with ``effect="rr"``.
+
+    Returns
+    -------
+    PowerResult
+
+    Notes
+    -----
+    With ``d = p1 - rr0 p2``, the null variance
+    ``s0^2 = p1~ q1~ / n1 + rr0^2 p2~ q2~ / n2`` ((p1~, p2~) the MLE under ``p1 = rr0 p2`` at
+    the expected counts) and ``s1^2 = p1 q1 / n1 + rr0^2 p2 q2 / n2``,
+    ``power = Phi((|d| - z_{1-alpha} s0) / s1)`` (Farrington & Manning 1990, eq. for the
+    ratio; Blackwelder 1982 with the unrestricted variance); n1 solves it for the target.
+    Checked against rpact ``getSampleSizeRates(riskRatio = TRUE, thetaH0 = rr0)`` and
+    ``getPowerRates`` (``tests/reference/adjusted2.R``), which use the same restricted MLE.
+
+    References
+    ----------
+    .. [1] Farrington CP, Manning G. Test statistics and sample size formulae for comparative
+       binomial trials with null hypothesis of non-zero risk difference or non-unity relative
+       risk. Stat Med 1990;9:1447-1454.
+    .. [2] Blackwelder WC. "Proving the null hypothesis" in clinical trials. Control Clin
+       Trials 1982;3:345-353.
+
+    Examples
+    --------
+    >>> from trial_analysis.power import power_margin_rr
+    >>> power_margin_rr(0.6, 0.65, rr0=0.8, power=0.8).n1
+    473
+    """
+    solved = _exactly_one_none(n1=n1, power=power)
+    p1 = check_probability("p1", p1)
+    p2 = check_probability("p2", p2)
+    rr0 = check_positive("rr0", rr0)
+    if math.isclose(p1 / p2, rr0, rel_tol=1e-12):
+        raise ParameterError("rr0", f"different from p1 / p2 = {p1 / p2:g}", rr0)
+    alpha = check_alpha(alpha)
+    variance = check_choice("variance", variance, ("fm", "mn"))
+    dropout = check_dropout(dropout)
+    if power is not None:
+        power = check_power_target(power)
+    n1v, k = _sizes(n1, n2, ratio)
+
+    def pw(n: float, kk: float) -> float:
+        return _power_margin_rr(p1, p2, rr0, n, kk, alpha, variance)
+
+    if solved == "n":
+        assert power is not None
+        n1v = _solve_n(lambda n: pw(n, k), power)
+    alt = "greater" if p1 / p2 > rr0 else "less"
+    kind = "non-inferiority" if (rr0 < 1) == (alt == "greater") else "superiority by a margin"
+    label = "Farrington-Manning" if variance == "fm" else "Miettinen-Nurminen"
+    effect = {"p1": p1, "p2": p2, "rr0": rr0}
+    return _finish(
+        f"risk ratio of two proportions, {kind}, {label}",
+        solved,
+        pw,
+        n1v,  # type: ignore[arg-type]
+        k,
+        alpha,
+        alt,
         effect,
         power,
         dropout,

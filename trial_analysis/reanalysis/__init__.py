@@ -84,7 +84,8 @@ class Reanalysis(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per analysis: ``endpoint, comparison, analysis, method, estimate, ci_low,
-        ci_high, p_value, data_source`` (``published``, ``patient-level`` or ``synthetic``),
+        ci_high, p_value, data_source`` (``published``, ``patient-level``, ``synthetic`` or
+        ``reconstructed``),
         and ``primary``: True on the row of the endpoint's pre-specified analysis (the design's
         ``method``) at the endpoint's visit, and ``endpoint_visit``: False on the rows of a
         by-visit model (MMRM) at the other visits, which do not test the endpoint itself."""
@@ -133,6 +134,11 @@ class Reanalysis(Result):
         out = [f"Trial {self.trial.id}: {self.trial.design.citation}"]
         if self.ipd_source:
             out.append(f"Patient-level data: {self.ipd_source}")
+        elif any(getattr(r, "reconstructed", False) for r in self.results):
+            out.append(
+                "No patient-level data: analyses from the published numbers and from patients "
+                "reconstructed from digitised published Kaplan-Meier curves (Guyot 2012)."
+            )
         else:
             out.append("No patient-level data: analyses from the published numbers only.")
         out += [f"Endpoint {ep} not analysed: {why}" for ep, why in self.skipped]

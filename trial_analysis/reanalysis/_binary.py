@@ -21,9 +21,25 @@ from .. import binary as _binary
 from ..consistency import published_counts
 from ..errors import AnalysisError
 from ..results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
-from ._common import data_source, endpoint_notes, ipd_population, pair_label, tidy_row
+from ._common import (
+    attempt,
+    data_source,
+    endpoint_notes,
+    ipd_population,
+    pair_label,
+    tidy_row,
+    with_subject_columns,
+)
 
 __all__ = ["BinaryReanalysis", "analyse_binary"]
+
+_EFFECT_NAMES = {"rd": "risk difference", "rr": "risk ratio", "or": "odds ratio"}
+#: the rows of the stratified analysis the engine's table shows
+_CMH_ROWS = (
+    ("test_cmh", "CMH test"),
+    ("test_cmh_cc", "CMH test, continuity-corrected"),
+    ("rd_mh_sato", "risk difference, Mantel-Haenszel"),
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,10 @@ class BinaryReanalysis(Result):
         On the published counts.
     ipd_comparison, firth : Result or None
         On the patient-level data.
+    adjusted, stratified : Result or None
+        On the patient-level data: g-computation on the declared covariates
+        (:class:`~trial_analysis.binary.AdjustedResult`, RD/RR/OR, Ye 2023 variance) and the
+        CMH analysis over the declared strata (:class:`~trial_analysis.binary.CMHResult`).
     """
 
     trial: str
@@ -65,10 +85,13 @@ class BinaryReanalysis(Result):
     bayes: Any = field(default=None, repr=False)
     ipd_comparison: Any = field(default=None, repr=False)
     firth: Any = field(default=None, repr=False)
+    adjusted: Any = field(default=None, repr=False)
+    stratified: Any = field(default=None, repr=False)
     synthetic: bool = False
     population: str = ""
     extra_notes: tuple[str, ...] = ()
     title: str = ""
+    stratified_by: tuple[str, ...] = ()
 
     def sections(self) -> dict[str, Result | None]:
         """Named sub-results, in the order they are printed."""
@@ -80,6 +103,8 @@ class BinaryReanalysis(Result):
             "bayes": self.bayes,
             "ipd_comparison": self.ipd_comparison,
             "firth": self.firth,
+            "adjusted": self.adjusted,
+            "stratified": self.stratified,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -111,6 +136,32 @@ class BinaryReanalysis(Result):
                     estimate="odds_ratio",
                 )
             )
+        out += self.adjusted_rows()
+        return out
+
+    def adjusted_rows(self) -> list[dict[str, Any]]:
+        """Tidy rows of the covariate-adjusted (g-computation) and stratified (CMH) analyses."""
+        src = data_source(self.synthetic)
+        out: list[dict[str, Any]] = []
+        if self.adjusted is not None:
+            covs = ", ".join(self.adjusted.covariates)
+            for _, r in self.adjusted.to_frame().iterrows():
+                out.append(
+                    tidy_row(
+                        f"{_EFFECT_NAMES[r['effect']]}, adjusted for {covs} ({self.population})",
+                        "g-computation, Ye et al. 2023 robust variance",
+                        r,
+                        src,
+                    )
+                )
+        if self.stratified is not None:
+            by = ", ".join(self.stratified_by)
+            t = self.stratified.to_frame().set_index("key")
+            for key, what in _CMH_ROWS:
+                r = t.loc[key]
+                out.append(
+                    tidy_row(f"{what}, stratified by {by} ({self.population})", r["method"], r, src)
+                )
         return out
 
     @property
@@ -232,12 +283,16 @@ def _ipd_part(ipd, ep, e, c, population, conf_level, notes) -> dict[str, Any]:
         title=f"Patient-level data ({population}, complete cases): tests and intervals",
         extra_notes=syn,
     )
-    data = obs.assign(treatment=(obs["ARM"] == e.name).astype(float))
+    declared = list(dict.fromkeys([*ep.covariates, *ep.strata]))
+    data = with_subject_columns(ipd, obs, declared)
+    data = data.assign(treatment=(data["ARM"] == e.name).astype(float))
     covs = [v for v in ep.covariates if v in data.columns]
-    missing = [v for v in ep.covariates if v not in data.columns]
+    strata = [v for v in ep.strata if v in data.columns]
+    missing = [v for v in declared if v not in data.columns]
     if missing:
         notes.append(
-            f"Declared covariates not in the patient data, left out: {', '.join(missing)}."
+            f"Declared covariates or strata not in the patient data, left out: "
+            f"{', '.join(missing)}."
         )
     firth = _binary.firth_logit(data, "value", ["treatment", *covs], conf_level=conf_level)
     firth = dataclasses.replace(firth, extra_notes=firth.extra_notes + syn)
@@ -246,7 +301,62 @@ def _ipd_part(ipd, ep, e, c, population, conf_level, notes) -> dict[str, Any]:
         "patient(s) with undetermined outcome left out of the comparison and the Firth fit"
         + (f" (adjusted for {', '.join(covs)})." if covs else ".")
     )
-    return dict(ipd_comparison=cmp_, firth=firth)
+    out: dict[str, Any] = dict(ipd_comparison=cmp_, firth=firth)
+    pair = data.assign(ARM=data["ARM"].astype(str))
+
+    def complete(cols: list[str], what: str):
+        d = pair.dropna(subset=cols)
+        if len(d) < len(pair):
+            notes.append(
+                f"{what}: {len(pair) - len(d)} patient(s) with a missing {' or '.join(cols)} "
+                "left out."
+            )
+        return d
+
+    if covs:
+        adj_data = complete(covs, "Covariate-adjusted analysis")
+        adj = attempt(
+            notes,
+            "Covariate-adjusted analysis (g-computation)",
+            lambda: _binary.adjusted(
+                adj_data,
+                "value",
+                "ARM",
+                covs,
+                effect="all",
+                variance="ye2023",
+                reference=c.name,
+                conf_level=conf_level,
+                synthetic=bool(ipd.synthetic),
+            ),
+        )
+        if adj is not None:
+            out["adjusted"] = adj
+            notes.append(
+                f"Covariate-adjusted marginal effects: logistic working model on arm and "
+                f"{', '.join(covs)} fitted to the {e.name} and {c.name} patients with a "
+                "determined outcome, risks standardised over them (g-computation), Ye et al. "
+                "(2023) robust variance."
+            )
+    if strata:
+        st_data = complete(strata, "Stratified analysis")
+        st = attempt(
+            notes,
+            "Stratified analysis (CMH)",
+            lambda: _binary.cmh(
+                st_data,
+                "value",
+                "ARM",
+                strata,
+                reference=c.name,
+                conf_level=conf_level,
+                synthetic=bool(ipd.synthetic),
+            ),
+        )
+        if st is not None:
+            out["stratified"] = st
+            notes += [n for n in st.notes if n.startswith("Strata with fewer")]
+    return out
 
 
 def analyse_binary(
@@ -296,5 +406,6 @@ def analyse_binary(
         population=pop,
         extra_notes=tuple(notes),
         title=f"{design.short_title}: {ep.label} ({pair_label(experimental.name, c.name)})",
+        stratified_by=tuple(ep.strata) if "stratified" in parts else (),
         **parts,
     )

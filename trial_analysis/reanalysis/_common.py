@@ -8,8 +8,10 @@ from typing import Any
 
 from ..errors import AnalysisError, StatisticalWarning
 
-#: ``data_source`` values of the engine's tidy table
-SOURCES = ("published", "patient-level", "synthetic")
+#: ``data_source`` values of the engine's tidy table; ``reconstructed``: patients rebuilt from
+#: a digitised published Kaplan-Meier curve (Guyot 2012), never the trial's own patients
+SOURCES = ("published", "patient-level", "synthetic", "reconstructed")
+RECONSTRUCTED = "reconstructed"
 
 
 def data_source(synthetic: bool) -> str:
@@ -36,6 +38,34 @@ def tidy_row(
         p_value=r["p_value"],
         data_source=data_source,
     )
+
+
+def with_subject_columns(ipd: Any, data: Any, columns: Any) -> Any:
+    """``data`` (one or more rows per ``USUBJID``) with the subject-level ``columns`` it lacks:
+    ``BASE_<PARAMCD>`` baselines from the IPD's analysis baselines, other names from its
+    subject table (ADSL). Names found in neither are left out (the caller notes them)."""
+    need = [c for c in columns if c not in data.columns]
+    if not need:
+        return data
+    subj = ipd.subjects
+    from_subj = [c for c in need if c in subj.columns and not c.startswith("BASE_")]
+    out = data
+    if from_subj:
+        add = subj[["USUBJID", *from_subj]].drop_duplicates("USUBJID")
+        out = out.merge(add, on="USUBJID", how="left", validate="many_to_one")
+    base = [c for c in need if c.startswith("BASE_") and c not in out.columns]
+    if base:
+        b = ipd.baseline()
+        base = [c for c in base if c in b.columns]
+        if base:
+            out = out.merge(
+                b[["USUBJID", *base]].drop_duplicates("USUBJID"),
+                on="USUBJID",
+                how="left",
+                validate="many_to_one",
+            )
+    out.attrs.update(data.attrs)
+    return out
 
 
 def endpoint_notes(extra: tuple[str, ...], synthetic: bool) -> tuple[str, ...]:

@@ -28,7 +28,15 @@ from ..consistency.summaries import Finding, SummaryAudit, audit_summaries
 from ..errors import AnalysisError, StatisticalWarning
 from ..published import published_value
 from ..results import SYNTHETIC_NOTE, Result, frame_to_text, to_jsonable
-from ._common import attempt, data_source, endpoint_notes, ipd_population, pair_label, tidy_row
+from ._common import (
+    attempt,
+    data_source,
+    endpoint_notes,
+    ipd_population,
+    pair_label,
+    tidy_row,
+    with_subject_columns,
+)
 
 __all__ = ["ContinuousReanalysis", "analyse_continuous"]
 
@@ -410,8 +418,25 @@ def _long(ipd, ep, sign: float, arms, population: str) -> pd.DataFrame:
 
 
 def _mmrm(ipd, ep, sign, arms, control, population, notes, label):
-    """One MMRM over every arm (reference = control): the variance is pooled across arms."""
+    """One MMRM over every arm (reference = control): the variance is pooled across arms;
+    adjusted for the baseline and the endpoint's other declared covariates."""
     m = _long(ipd, ep, sign, arms, population)
+    declared = [v for v in ep.covariates if v != f"BASE_{ep.parameter}"]
+    covs: list[str] = []
+    if declared:
+        m = with_subject_columns(ipd, m, declared)
+        covs = [v for v in declared if v in m.columns]
+        gone = [v for v in declared if v not in m.columns]
+        if gone:
+            notes.append(f"MMRM: declared covariates not in the patient data: {', '.join(gone)}.")
+        if covs:
+            full = m.dropna(subset=covs)
+            if len(full) < len(m):
+                lost = m["USUBJID"].nunique() - full["USUBJID"].nunique()
+                notes.append(
+                    f"MMRM: {lost} subject(s) with a missing {' or '.join(covs)} left out."
+                )
+            m = full
     res = attempt(
         notes,
         "MMRM",
@@ -425,6 +450,7 @@ def _mmrm(ipd, ep, sign, arms, control, population, notes, label):
             covariance="unstructured",
             reference=control,
             fallback=("toeph", "ar1h", "cs"),
+            covariates=covs or None,
         ),
     )
     if res is not None:
@@ -539,6 +565,8 @@ def _ipd_part(ipd, ep, e, c, population, seed, notes, sections, shared) -> tuple
         ev["follow"] = wk[ep.avisitn].to_numpy(float) if ep.avisitn in wk.columns else np.nan
         specs.append((f"week-{ep.week} value ~ arm + baseline", "follow", base))
     covs = [v for v in ep.covariates if v != base]
+    ev = with_subject_columns(ipd, ev, covs)  # ADSL covariates (AGE, ...) beside BASE_<PARAMCD>
+    covs = [v for v in covs if v in ev.columns]
     rows = _ancova_rows(ev, specs, (e, c), notes, shared, covs)
     ev = ev.loc[ev["ARM"].isin((e, c))]
     rows += _two_sample_rows(ev, "y", label, (e, c), seed, notes)

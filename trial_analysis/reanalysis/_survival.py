@@ -1,29 +1,61 @@
 """The engine's time-to-event analyses: one experimental arm against the control.
 
 With patient-level data (an ADTTE data set: ``time = AVAL``, ``event = 1 - CNSR`` of the
-endpoint's ``PARAMCD``): Kaplan-Meier medians per arm, the hazard ratio (Cox, Wald and profile
-CIs), the log-rank test, the global proportional-hazards test and the RMST difference — all from
-:func:`trial_analysis.survival.analyse_time_to_event`, checked against R ``survival``.
+endpoint's ``PARAMCD``): Kaplan-Meier medians per arm, survival at the endpoint's ``times``,
+the hazard ratio (Cox, Wald and profile CIs), the log-rank test, the global
+proportional-hazards test and, with ``tau``, the RMST difference and ratio — all from
+:func:`trial_analysis.survival.analyse_time_to_event`, checked against R ``survival``. Times are
+converted from the data's unit (``data_unit``, ADTTE's days by default) to the endpoint's
+``unit``.
+
+Without patient-level data, for an endpoint that declares a ``digitised`` published curve: the
+patients are reconstructed (:func:`trial_analysis.survival.reconstruct`, Guyot 2012), every
+analysis above runs on the reconstruction (``data_source = "reconstructed"``), and the
+published hazard ratio, its CI and p-value and the medians (``published.csv``) are audited
+against it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .. import survival as _survival
-from ..errors import AnalysisError
+from ..errors import AnalysisError, DataValidationError
 from ..results import Result
-from ._common import data_source, endpoint_notes, ipd_population, pair_label, tidy_row
+from ._common import (
+    RECONSTRUCTED,
+    data_source,
+    endpoint_notes,
+    ipd_population,
+    pair_label,
+    tidy_row,
+)
 
 __all__ = ["TimeToEventReanalysis", "analyse_time_to_event"]
+
+#: the reading error allowed when a reconstruction is compared with published numbers (the
+#: errors Guyot et al. 2012 report: hazard ratios within a few percent, medians within the
+#: digitising resolution): z statistics within 0.5, medians within 2 % of the curve's length
+Z_TOLERANCE = 0.5
+MEDIAN_TOLERANCE = 0.02
+FIGURE_LABEL = "reconstructed from a digitised published curve"
 
 
 @dataclass(frozen=True, eq=False)
 class TimeToEventReanalysis(Result):
-    """One time-to-event endpoint, one experimental arm against the control."""
+    """One time-to-event endpoint, one experimental arm against the control.
+
+    ``reconstruction`` (a :class:`~trial_analysis.survival.ReconstructionFit`) and
+    ``published_checks`` (one row per audited published number) are set when the analyses run
+    on patients reconstructed from a digitised published curve.
+    """
 
     trial: str
     endpoint: str
@@ -33,23 +65,48 @@ class TimeToEventReanalysis(Result):
     population: str = ""
     extra_notes: tuple[str, ...] = ()
     title: str = ""
+    unit: str = ""
+    event: str = ""
+    survival_at: pd.DataFrame | None = field(default=None, repr=False)
+    source: str = "patient-level"
+    reconstruction: Any = field(default=None, repr=False)
+    digitised_points: pd.DataFrame | None = field(default=None, repr=False)
+    published_checks: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        return self.analysis.to_frame()
+        out = self.analysis.to_frame()
+        if self.survival_at is not None and len(self.survival_at):
+            s = self.survival_at
+            extra = pd.DataFrame(
+                {
+                    "measure": [f"survival at {t:g} {self.unit}".rstrip() for t in s["time"]],
+                    "group": s["group"].astype(str),
+                    "estimate": s["survival"],
+                    "ci_low": s["ci_low"],
+                    "ci_high": s["ci_high"],
+                    "p_value": np.nan,
+                }
+            )
+            out = pd.concat([out, extra], ignore_index=True)
+        return out
+
+    @property
+    def reconstructed(self) -> bool:
+        return self.source == RECONSTRUCTED
 
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows for :class:`~trial_analysis.reanalysis.Reanalysis`."""
-        src = data_source(self.synthetic)
+        basis = "reconstructed patients" if self.reconstructed else "patient-level"
         out = []
-        for _, r in self.analysis.to_frame().iterrows():
-            if r["measure"] in _DIAGNOSTICS:  # a model check, not a test of the arms
-                continue
+        for _, r in self.to_frame().iterrows():
+            if r["measure"] in _MODEL_CHECKS:
+                continue  # a check of the Cox model, not an analysis of the effect
             what = f"{r['measure']}" + (f", {r['group']}" if r["group"] else "")
             row = tidy_row(
-                f"{what} (patient-level, {self.population})",
-                _METHODS.get(r["measure"], r["measure"]),
+                f"{what} ({basis}, {self.population})",
+                _METHODS.get(r["measure"], _method_of(r["measure"])),
                 r,
-                src,
+                self.source,
             )
             if r["measure"] in _TESTS:  # the estimate column holds effects, not statistics
                 row["estimate"] = float("nan")
@@ -61,13 +118,17 @@ class TimeToEventReanalysis(Result):
         return endpoint_notes((*self.extra_notes, *self.analysis.notes), self.synthetic)
 
     def figures(self) -> dict[str, Any]:
-        return {"km": self.analysis.plot()}
+        label = f"{self.unit.capitalize()} since randomisation" if self.unit else None
+        fig = self.analysis.plot(**({"time_label": label} if label else {}))
+        if self.digitised_points is not None:
+            ax = fig.axes[0]
+            p = self.digitised_points
+            ax.plot(p["time"], p["survival"], ".", color="0.45", ms=2.5, zorder=1)
+        return {"km": fig}
 
 
 #: rows of a test statistic (chi-square), not an effect estimate
 _TESTS = ("log-rank chi-square",)
-#: model checks shown in the endpoint's own table, not in the engine's table of arm comparisons
-_DIAGNOSTICS = ("PH test (global chi-square)",)
 _METHODS = {
     "hazard ratio (Wald CI)": "Cox proportional hazards, Wald",
     "hazard ratio (profile CI)": "Cox proportional hazards, profile likelihood",
@@ -76,48 +137,253 @@ _METHODS = {
 }
 
 
+#: rows of the endpoint's own table left out of the engine's tidy table (shown in its section)
+_MODEL_CHECKS = ("PH test (global chi-square)",)
+
+
+def _method_of(measure: str) -> str:
+    if measure.startswith("RMST"):
+        return "RMST (as survRM2)"
+    return "Kaplan-Meier" if measure.startswith(("median", "survival at")) else measure
+
+
 def analyse_time_to_event(
     trial: Any, ep: Any, experimental: Any, *, ipd: Any = None, population: str | None = None
 ) -> TimeToEventReanalysis:
     """Reanalyse time-to-event endpoint ``ep`` (ADTTE ``PARAMCD = ep.parameter``) of ``trial``
-    for ``experimental`` against the control, from the patient-level data.
+    for ``experimental`` against the control: from the patient-level data, or else from the
+    patients reconstructed from the endpoint's digitised published curve.
 
     Raises
     ------
     AnalysisError
-        "nothing to analyse" without patient-level data (published hazard ratios and medians are
-        checked by :func:`trial_analysis.survival.check_hazard_ratio` / ``check_medians``).
+        "nothing to analyse" without patient-level data or a digitised curve.
     """
     design = trial.design
     e, c = experimental.name, design.control_arm.name
-    if ipd is None:
+    scale = ep.time_scale
+    notes: list[str] = []
+    recon = points = checks = None
+    if ipd is not None:
+        pop = ipd_population(ep, population)
+        d = ipd.time_to_event(ep.parameter, population=None if pop == "ITT" and ipd.adam else pop)
+        d = d.loc[d["ARM"].isin((e, c))].copy()
+        d["ARM"] = d["ARM"].astype(str)
+        src = data_source(bool(ipd.synthetic))
+        where = f"{src} data ({ipd.source})"
+        a = d.attrs.get("analysis_set")
+        if a is not None:
+            notes.append(f"Analysis set: {a}")
+    elif getattr(ep, "digitised", None) is not None:
+        pop = ep.population or "as published"
+        d, recon, points = _reconstruct(trial, ep, e, c)
+        src, where = RECONSTRUCTED, _survival.RECONSTRUCTED_SOURCE
+        notes.append(
+            "Patients reconstructed from the digitised published Kaplan-Meier curve and its "
+            "numbers at risk (Guyot 2012); not the trial's patient-level data."
+        )
+    else:
         raise AnalysisError(
             f"endpoint {ep.id!r}: nothing to analyse (a time-to-event endpoint needs "
-            "patient-level data: an ADTTE data set)"
+            "patient-level data, an ADTTE data set, or a digitised published curve)"
         )
-    pop = ipd_population(ep, population)
-    d = ipd.time_to_event(ep.parameter, population=None if pop == "ITT" and ipd.adam else pop)
-    d = d.loc[d["ARM"].isin((e, c))].copy()
-    d["ARM"] = d["ARM"].astype(str)
+    if scale != 1.0:
+        d["time"] = d["time"] * scale
+        notes.append(f"Times converted from {ep.data_unit} to {ep.unit} (x {scale:.6g}).")
+    if ep.event:
+        notes.insert(0, f"Event: {ep.event}.")
     covs = [v for v in ep.covariates if v in d.columns]
+    strata = list(ep.strata) or None
+    if recon is not None and (ep.strata or ep.covariates):
+        strata = None  # a published curve has no patient characteristics: said, not hidden
+        notes.append(
+            "Declared strata/covariates ("
+            + ", ".join((*ep.strata, *ep.covariates))
+            + ") do not exist in reconstructed data: unstratified, unadjusted analyses."
+        )
     res = _survival.analyse_time_to_event(
         d,
         "time",
         "event",
         "ARM",
         reference=c,
-        strata=list(ep.strata) or None,
+        strata=strata,
         covariates=covs,
-        source=data_source(bool(ipd.synthetic)) + f" data ({ipd.source})",
+        tau=ep.tau,
+        source=where,
     )
-    a = d.attrs.get("analysis_set")
+    at = res.km.survival_at(list(ep.times)) if ep.times else None
+    if recon is not None:
+        checks = _audit_published(trial, ep, e, c, res, d)
     return TimeToEventReanalysis(
         trial=trial.id,
         endpoint=ep.id,
         arms=(e, c),
         analysis=res,
-        synthetic=bool(ipd.synthetic),
+        synthetic=src == "synthetic",
         population=pop,
-        extra_notes=(f"Analysis set: {a}",) if a is not None else (),
+        extra_notes=tuple(notes),
         title=f"{design.short_title}: {ep.label} ({pair_label(e, c)})",
+        unit=ep.unit,
+        event=ep.event,
+        survival_at=at,
+        source=src,
+        reconstruction=recon,
+        digitised_points=points,
+        published_checks=checks,
     )
+
+
+def _reconstruct(trial: Any, ep: Any, e: str, c: str):
+    """(patients with ``ARM, time, event``, ReconstructionFit, digitised points in ``unit``)."""
+    from ..trial import load_digitised
+
+    curve, at_risk, totals = load_digitised(trial, ep.id)
+    files = {"curve": curve.attrs["source_file"], "at_risk": at_risk.attrs["source_file"]}
+    for name, df in (("curve", curve), ("at_risk", at_risk)):
+        for arm in (e, c):
+            if not (df["arm"] == arm).any():
+                raise DataValidationError(
+                    [
+                        _problem(
+                            files[name], None, "arm", arm, "no rows for this arm of the comparison"
+                        )
+                    ]
+                )
+    curve = curve.loc[curve["arm"].isin((e, c))].reset_index(drop=True)
+    at_risk = at_risk.loc[at_risk["arm"].isin((e, c))].reset_index(drop=True)
+    totals = {a: v for a, v in totals.items() if a in (e, c)}
+    try:
+        ipd = _survival.reconstruct(curve, at_risk, totals or None, percent=ep.digitised.percent)
+    except DataValidationError as exc:  # name the files, not the argument names
+        raise DataValidationError(
+            [dataclasses.replace(p, file=files.get(p.file, p.file)) for p in exc.problems]
+        ) from None
+    fit = ipd.attrs["fit"]
+    pts = fit.points.rename(columns={"digitised": "survival"})[["arm", "time", "survival"]]
+    pts = pts.assign(time=pts["time"] * ep.time_scale)
+    d = pd.DataFrame({"ARM": ipd["arm"].astype(str), "time": ipd["time"], "event": ipd["event"]})
+    return d, fit, pts
+
+
+def _problem(file, row, column, value, rule):
+    from ..errors import Problem
+
+    return Problem(file, row, column, value, rule)
+
+
+def _published_rows(trial: Any, ep: Any, e: str, c: str) -> dict[str, Any]:
+    """The endpoint's published survival numbers (``quantity`` = endpoint id): between-arm
+    ``hazard_ratio, ci_low, ci_high, p_value`` (arm ``"E vs C"``) and ``median`` per arm."""
+    pub = trial.published
+    if not len(pub):
+        return {}
+    rows = pub.loc[pub["quantity"] == ep.id]
+    out: dict[str, Any] = {}
+    pair = {f"{e} vs {c}", f"{e} - {c}", f"{e} / {c}"}
+    for _, r in rows.iterrows():
+        if r["arm"] in pair and r["statistic"] in ("hazard_ratio", "ci_low", "ci_high", "p_value"):
+            out[r["statistic"]] = r
+        elif r["arm"] in (e, c) and r["statistic"] == "median":
+            out.setdefault("median", {})[r["arm"]] = r
+    return out
+
+
+def _z_of(p: float) -> float:
+    return float(stats.norm.isf(p / 2))
+
+
+def _audit_published(trial, ep, e, c, res, d) -> pd.DataFrame | None:
+    """Published HR / CI / p-value / medians against the reconstruction: the published numbers'
+    own consistency (:func:`~trial_analysis.survival.check_hazard_ratio`) and their agreement
+    with the reconstruction's Cox HR, log-rank p and Kaplan-Meier medians."""
+    pub = _published_rows(trial, ep, e, c)
+    if not pub:
+        return None
+    rows: list[dict[str, Any]] = []
+    cf = res.cox.to_frame().set_index("term").loc[f"arm={e}"]
+    hr_rec, lo_rec, hi_rec = cf["hazard_ratio"], cf["ci_low"], cf["ci_high"]
+
+    def add(check, published, reconstructed, low, high, ok, detail):
+        rows.append(
+            dict(
+                check=check,
+                published=published,
+                reconstructed=reconstructed,
+                implied_low=low,
+                implied_high=high,
+                verdict="consistent" if ok else "inconsistent",
+                detail=detail,
+            )
+        )
+
+    if {"hazard_ratio", "ci_low", "ci_high"} <= set(pub):
+        hr, lo, hi = (float(pub[k]["value"]) for k in ("hazard_ratio", "ci_low", "ci_high"))
+        level = pub["ci_low"]["conf_level"]
+        level = 0.95 if pd.isna(level) else float(level)
+        p = pub.get("p_value")
+        p_arg = None
+        if p is not None and p["relation"] in ("=", "<", "<="):
+            p_arg = f"<{p['value']!r}" if p["relation"] != "=" else float(p["value"])
+        totals = dict(ep.digitised.total_events) if ep.digitised else {}
+        events = sum(totals[a] for a in (e, c)) if all(a in totals for a in (e, c)) else None
+        n = d.groupby("ARM").size()
+        own = _survival.check_hazard_ratio(
+            hr, lo, hi, p_value=p_arg, events=events, conf_level=level, ratio=n[c] / n[e]
+        ).to_frame()
+        for _, r in own.iterrows():
+            add(
+                f"published: {r['check']}",
+                r["reported"],
+                np.nan,
+                r["implied_low"],
+                r["implied_high"],
+                r["verdict"] == "consistent",
+                r["detail"],
+            )
+        add(
+            "published HR vs reconstructed Cox HR",
+            hr,
+            hr_rec,
+            lo_rec,
+            hi_rec,
+            lo_rec <= hr <= hi_rec and lo <= hr_rec <= hi,
+            f"each HR inside the other's CI; relative difference {100 * (hr_rec / hr - 1):+.1f}%",
+        )
+    if "p_value" in pub:
+        p = pub["p_value"]
+        z_rec = _z_of(res.logrank.p_value)
+        p_lo, p_hi = 2 * stats.norm.sf(z_rec + Z_TOLERANCE), 2 * stats.norm.sf(z_rec - Z_TOLERANCE)
+        v = float(p["value"])
+        rel = p["relation"]
+        # "=": the published p inside the range; "< v": the range reaches below v; "> v": above
+        ok = p_lo <= v <= p_hi if rel == "=" else (p_lo <= v if rel.startswith("<") else p_hi >= v)
+        add(
+            "published p-value vs reconstructed log-rank p",
+            v,
+            res.logrank.p_value,
+            p_lo,
+            min(p_hi, 1.0),
+            bool(ok),
+            f"published relation '{p['relation']}'; range: log-rank z of the reconstruction "
+            f"± {Z_TOLERANCE}",
+        )
+    if "median" in pub:
+        tol = MEDIAN_TOLERANCE * float(d["time"].max())
+        med = {
+            a: (np.nan if r["relation"] == ">" else float(r["value"]))
+            for a, r in pub["median"].items()
+        }
+        mc = _survival.check_medians(res.km, med, tolerance=tol).to_frame()
+        for _, r in mc.iterrows():
+            add(
+                f"median, {r['arm']}",
+                r["published"],
+                r["km_median"],
+                r["published"] - tol if not math.isnan(r["published"]) else np.nan,
+                r["published"] + tol if not math.isnan(r["published"]) else np.nan,
+                r["verdict"] == "consistent",
+                f"KM median of the reconstruction within the published value's rounding "
+                f"± {tol:.3g} {ep.unit} ({MEDIAN_TOLERANCE:.0%} of follow-up)",
+            )
+    return pd.DataFrame(rows) if rows else None

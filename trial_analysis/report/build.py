@@ -72,18 +72,14 @@ class ReportContext:
 
 def _resolve_ipd(ctx: ReportContext, ipd: Any) -> Any:
     """The report's patient-level data: ``ipd`` as given, else what the trial ships (real data
-    first, else its synthetic cohort); ``False``: published numbers only."""
-    from ..trial import resolve_ipd
+    first, else its synthetic cohort: :func:`~trial_analysis.trial.default_ipd` with
+    ``synthetic=True``); ``False``: published numbers only. Inputs are checksummed."""
+    from ..trial import default_ipd, resolve_ipd
 
     t = ctx.trial_obj
     if ipd is None:
-        if t.has_patient_data:
-            ipd = t.patient_data_folder
-        elif t.has_synthetic_model:
-            ipd = "synthetic"
-        else:
-            return None
-    if ipd is False:
+        ipd = default_ipd(t, synthetic=True)
+    if ipd is None or ipd is False:
         return None
     if ipd == "synthetic" and t.folder is not None and (t.folder / "synthetic").is_dir():
         ctx.add_input(t.folder / "synthetic")

@@ -52,7 +52,16 @@ __all__ = [
 MAX_TITLE = 400
 MAX_TEXT = 20_000
 
-SOURCES = ("published", "registry", "inferred", "assumed", "synthetic", "patient-level", "computed")
+SOURCES = (
+    "published",
+    "registry",
+    "inferred",
+    "assumed",
+    "synthetic",
+    "patient-level",
+    "reconstructed",
+    "computed",
+)
 
 
 # ------------------------------------------------------------------------------- inline runs
@@ -243,6 +252,8 @@ _SOURCE_WORDS = {
     "assumed": "assumed values (reasons in the design file)",
     "synthetic": "SYNTHETIC cohort, not the trial's patients",
     "patient-level": "patient-level data",
+    "reconstructed": "patients reconstructed from a digitised published curve (Guyot 2012), "
+    "not the trial's patient-level data",
     "computed": "computed from published aggregates",
 }
 

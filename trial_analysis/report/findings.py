@@ -2,7 +2,7 @@
 
 The input is the generic results table of a reanalysis — one row per analysis with columns
 ``endpoint, comparison, analysis, method, estimate, ci_low, ci_high, p_value, data_source``
-(``data_source`` one of ``published``, ``patient-level``, ``synthetic``), the frame
+(``data_source`` one of ``published``, ``patient-level``, ``synthetic``, ``reconstructed``), the frame
 ``ta.reanalyze(trial).to_frame()`` returns. Nothing is typed for a trial: each finding is the
 outcome of a rule applied to the rows, so another trial's table gives its own findings.
 
@@ -53,6 +53,7 @@ _SOURCE_WORDS = {
     "published": "the published numbers",
     "patient-level": "the patient-level data",
     "synthetic": "the synthetic cohort",
+    "reconstructed": "the patients reconstructed from the digitised published curve",
 }
 
 

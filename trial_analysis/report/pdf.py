@@ -16,6 +16,7 @@ document), and the only images are the figure files this module writes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -25,7 +26,7 @@ from typing import Any
 
 import matplotlib
 
-from .._figures import figure_bytes
+from .._figures import FONT, cjk_font_file, figure_bytes
 from .content import Resolved
 
 __all__ = ["font_paths", "render_pdf"]
@@ -38,12 +39,9 @@ def font_paths() -> list[str]:
     Sans CJK font of the ``cvttf-notosanscjk-regular`` wheel. System fonts are ignored, so the
     PDF is the same on every machine."""
     paths = [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
-    try:
-        import cvttf_NotoSansCJK_Regular as cjk
-
-        paths.append(str(Path(cjk.__file__).parent))
-    except ImportError:  # pragma: no cover - a dependency; without it CJK prints as boxes
-        pass
+    cjk = cjk_font_file()
+    if cjk is not None:
+        paths.append(str(Path(cjk).parent))
     return paths
 
 
@@ -55,8 +53,40 @@ TEXT_WIDTH_IN = (210 - 2 * 18) / 25.4
 def figure_svg(fig: Any, width: float = 1.0, source: str | None = None) -> bytes:
     """A figure as SVG, drawn at its printed width (``width`` × :data:`TEXT_WIDTH_IN`), text
     kept as text (searchable in the PDF), no text under 7 pt, its data source under it
-    (:func:`trial_analysis._figures.print_ready`)."""
-    return figure_bytes(fig, "svg", width_in=width * TEXT_WIDTH_IN, source=source)
+    (:func:`trial_analysis._figures.print_ready`); a character no figure font has (an
+    emoji) becomes "□" (:func:`_missing_glyphs_boxed`)."""
+    svg = figure_bytes(fig, "svg", width_in=width * TEXT_WIDTH_IN, source=source)
+    return _missing_glyphs_boxed(svg)
+
+
+@functools.cache
+def _figure_glyphs() -> frozenset[int]:
+    """Code points the figures' fonts (DejaVu Sans, Noto Sans CJK) can draw."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    files = [font_manager.findfont(font_manager.FontProperties(family=FONT)), cjk_font_file()]
+    return frozenset().union(*(FT2Font(f).get_charmap() for f in files if f))
+
+
+_SVG_TEXT = re.compile(r"<text\b.*?</text>", re.S)
+_SVG_RUN = re.compile(r">([^<]+)<")
+
+
+def _missing_glyphs_boxed(svg: bytes) -> bytes:
+    """Typst draws an SVG text run holding one character no font has (an emoji in an arm
+    name) entirely in its Last Resort placeholder glyphs, so the whole label becomes boxes;
+    such a character is replaced by "□" (in DejaVu Sans), the rest of the label prints."""
+    glyphs = _figure_glyphs()
+
+    def run(m: re.Match[str]) -> str:
+        t = m.group(1)
+        if all(ord(c) in glyphs or c.isspace() for c in t):
+            return m.group(0)
+        return ">" + "".join(c if ord(c) in glyphs or c.isspace() else "□" for c in t) + "<"
+
+    text = svg.decode("utf-8")
+    return _SVG_TEXT.sub(lambda m: _SVG_RUN.sub(run, m.group(0)), text).encode("utf-8")
 
 
 # A word longer than this may be broken anywhere (an identifier, a URL, a careless or hostile

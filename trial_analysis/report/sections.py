@@ -450,6 +450,32 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
                 source=src,
             )
         )
+    _adjusted_block(s, r, src)
+
+
+def _adjusted_block(s: Section, r: Any, src: str) -> None:
+    """ "Adjusted and stratified analyses": the engine's g-computation and CMH rows of a binary
+    endpoint (declared covariates and strata), when the patient data allow them."""
+    rows = r.adjusted_rows()
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)[["analysis", "method", "estimate", "ci_low", "ci_high", "p_value"]]
+    notes: list[str] = []
+    for res in (r.adjusted, r.stratified):
+        if res is not None:
+            notes += [n for n in res.notes if n not in notes]
+    what = {"synthetic": "the synthetic cohort", "patient-level": "the patient-level data"}
+    s.add(
+        table_from(
+            frame,
+            f"Adjusted and stratified analyses on {what.get(src, src)} ({r.population}): "
+            "covariate-adjusted marginal effects (g-computation) on the declared covariates "
+            "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
+            notes=tuple(notes),
+            source=src,
+            col_widths=(4.2, 3, 1.2, 1.2, 1.2, 1.1),
+        )
+    )
 
 
 def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
@@ -493,24 +519,9 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
 
 
 def _survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
-    src = _data_source(ctx)
-    s.add(*_synthetic_callout(ctx))
-    s.add(
-        table_from(
-            r,
-            "Kaplan-Meier medians, hazard ratio (Cox), log-rank test, proportional-hazards "
-            "test and RMST.",
-            source=src,
-        )
-    )
-    s.add(
-        FigureBlock(
-            r.figures()["km"],
-            "Kaplan-Meier curves with 95% CIs and the numbers at risk.",
-            width=0.9,
-            source=src,
-        )
-    )
+    from .survival import survival_block  # patient-level or reconstructed (report/survival.py)
+
+    survival_block(s, r, ctx)
 
 
 def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
@@ -618,8 +629,10 @@ def planning_section(ctx: ReportContext) -> Section | None:
             continue
         if ep.type == "continuous":
             sec = _planning_continuous(ctx, ep)
-        elif ep.type != "binary":
-            continue  # time-to-event planning: ta.power.sample_size_survival (not yet here)
+        elif ep.type == "time_to_event":
+            from .survival import planning_survival
+
+            sec = planning_survival(ctx, ep)
         else:
             counts = _binary_counts(ctx, res.of(ep.id)[0])
             sec = None if counts is None else _planning_binary(ctx, ep, counts)

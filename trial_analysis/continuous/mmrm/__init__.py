@@ -59,6 +59,8 @@ __all__ = [
 ]
 
 DF_METHODS = ("satterthwaite", "kenward-roger")
+WEIGHTS = ("equal", "proportional")
+VCOVS = ("model", "empirical")
 
 
 # ====================================================================== data preparation
@@ -76,7 +78,10 @@ class _Prepared:
     n_subjects: int
     has_baseline: bool
     counts: pd.DataFrame  # visit x arm observation counts
-    design_rows: Callable[[np.ndarray, np.ndarray | None], np.ndarray]  # (arm idx, base) -> X
+    design_rows: Callable[..., np.ndarray]  # (arm idx, base[, covariate row]) -> X
+    covariates: tuple[str, ...] = ()
+    #: covariate design row of the LS-means grid by weighting ("equal", "proportional")
+    covariate_grid: dict = field(default_factory=dict)
 
 
 def _py(v: Any) -> Any:
@@ -101,6 +106,7 @@ def _prepare(
     arm: str,
     baseline: str | None,
     reference: Any,
+    covariates: Sequence[str] | None = None,
 ) -> _Prepared:
     if not isinstance(data, pd.DataFrame):
         raise ParameterError(
@@ -115,9 +121,20 @@ def _prepare(
         raise ParameterError(
             "baseline", f"None or a column of data ({', '.join(map(str, data.columns))})", baseline
         )
-    cols = [subject, visit, arm, outcome] + ([baseline] if baseline else [])
+    if covariates is None:
+        covs: tuple[str, ...] = ()
+    else:
+        covs = (covariates,) if isinstance(covariates, str) else tuple(covariates)
+    for c in covs:
+        if not isinstance(c, str) or c not in data.columns:
+            raise ParameterError(
+                "covariates", f"column names of data ({', '.join(map(str, data.columns))})", c
+            )
+    cols = [subject, visit, arm, outcome] + ([baseline] if baseline else []) + list(covs)
     if len(set(cols)) != len(cols):
-        raise ParameterError("outcome/subject/visit/arm/baseline", "different columns", cols)
+        raise ParameterError(
+            "outcome/subject/visit/arm/baseline/covariates", "different columns", cols
+        )
     df = data[cols].copy()
     problems: list[Problem] = []
     for col in [outcome] + ([baseline] if baseline else []):
@@ -129,7 +146,7 @@ def _prepare(
     visit_levels = _levels(df[visit], sort=True)
     arm_levels_all = _levels(df[arm], sort=False)
     df = df[df[outcome].notna()]
-    for col in [subject, visit, arm] + ([baseline] if baseline else []):
+    for col in [subject, visit, arm] + ([baseline] if baseline else []) + list(covs):
         bad = df.index[df[col].isna()]
         for r in bad[:20]:
             problems.append(
@@ -194,6 +211,42 @@ def _prepare(
                     for i in differ[:10]
                 ]
             )
+    # covariate design (numeric as is, others as treatment-coded factors, as R's model.matrix),
+    # one value per subject like the baseline
+    zcols: list[str] = []
+    Zrows = np.zeros((len(df), 0))
+    z_equal = np.zeros(0)
+    if covs:
+        from ...binary._adjusted import design_frame
+
+        Zdf = design_frame(df.reset_index(drop=True), covs)
+        zcols = [c if c in covs else "{}[{}]".format(*c.split("=", 1)) for c in Zdf.columns]
+        Zrows = Zdf.to_numpy(dtype=float)
+        for j, zc in enumerate(zcols):
+            differ = np.flatnonzero(per_subject_range(Zrows[:, j]) > 0)
+            if len(differ):
+                col = zc.split("[", 1)[0]
+                raise DataValidationError(
+                    [
+                        Problem(
+                            "data",
+                            None,
+                            col,
+                            _py(subj_uniques[i]),
+                            "covariate differs between a subject's rows (covariates are "
+                            "subject-level, like the baseline)",
+                        )
+                        for i in differ[:10]
+                    ]
+                )
+        # LS-means grid (emmeans): numeric covariates at their mean over the analysed rows;
+        # factor levels with equal weights (1/K each) or in proportion to their frequency
+        z_equal = Zrows.mean(axis=0)
+        for c in covs:
+            dummies = [j for j, zc in enumerate(zcols) if zc.startswith(f"{c}[")]
+            if c not in zcols:  # a factor with len(dummies) + 1 levels
+                z_equal[dummies] = 1.0 / (len(dummies) + 1)
+    q = len(zcols)
     two_arms = np.flatnonzero(per_subject_range(acode.astype(float)) > 0)
     if len(two_arms):
         raise DataValidationError(
@@ -245,14 +298,15 @@ def _prepare(
                     "not estimable (drop the visit, or pool visits)"
                 )
     per_visit = counts_all[present].sum(axis=1)
-    need = A + (1 if baseline else 0) + 1
+    need = A + (1 if baseline else 0) + 1 + q
     thin = np.flatnonzero(per_visit < need)
     if len(thin):
         v = visits[thin[0]]
         raise AnalysisError(
             f"visit {v!r} has {int(per_visit[thin[0]])} subject(s) with {outcome!r}; the model "
             f"needs at least {need} there to estimate the visit's arm"
-            f"{' and baseline' if baseline else ''} effects and its variance (drop or pool the "
+            f"{' and baseline' if baseline else ''}{' and covariate' if q else ''} effects and "
+            "its variance (drop or pool the "
             "visit)"
         )
     remap = np.full(len(visit_levels), -1)
@@ -263,24 +317,29 @@ def _prepare(
     subj_arm[subj_codes] = ai
     base = None
     base_mean = None
+    Zsubj = np.zeros((n, q))
+    Zsubj[subj_codes] = Zrows
     if baseline:
         base = np.zeros(n)
         base[subj_codes] = b_rows
         base_mean = float(np.mean(b_rows))  # emmeans: covariate mean over the rows of the fit
 
-    # Columns in the order R's model.matrix uses for y ~ visit * arm + visit * base
+    # Columns in the order R's model.matrix uses for y ~ visit * arm + visit * base + covariates
+    # (main effects in order of appearance, then the interactions)
     names = ["(Intercept)"]
     names += [f"{visit}[{v}]" for v in visits[1:]]
     names += [f"{arm}[{a}]" for a in arms[1:]]
     if baseline:
         names.append(baseline)
+    names += zcols
     names += [f"{visit}[{v}]:{arm}[{a}]" for a in arms[1:] for v in visits[1:]]
     if baseline:
         names += [f"{visit}[{v}]:{baseline}" for v in visits[1:]]
     p = len(names)
 
-    def rows(arm_idx: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        """Design rows for every visit: (len(arm_idx), T, p)."""
+    def rows(arm_idx: np.ndarray, b: np.ndarray | None, z: np.ndarray | None = None) -> np.ndarray:
+        """Design rows for every visit: (len(arm_idx), T, p); ``z`` the covariate rows
+        ((len(arm_idx), q), default the equal-weights LS-means grid)."""
         m = len(arm_idx)
         X = np.zeros((m, T, p))
         X[:, :, 0] = 1.0
@@ -294,6 +353,10 @@ def _prepare(
         if b is not None:
             X[:, :, c] = b[:, None]
             c += 1
+        if q:
+            zz = np.broadcast_to(z_equal if z is None else z, (m, q))
+            X[:, :, c : c + q] = zz[:, None, :]
+            c += q
         for a in range(1, A):
             for t in range(1, T):
                 X[:, t, c] = arm_idx == a
@@ -304,7 +367,7 @@ def _prepare(
                 c += 1
         return X
 
-    Xfull = rows(subj_arm, base)
+    Xfull = rows(subj_arm, base, Zsubj)
     yfull = np.zeros((n, T))
     mask = np.zeros((n, T), dtype=bool)
     yfull[subj_codes, vi] = df[outcome].to_numpy(dtype=float)
@@ -321,7 +384,8 @@ def _prepare(
     if rank < p:
         raise AnalysisError(
             f"the fixed effects are not estimable (design rank {rank} < {p} columns); e.g. the "
-            "baseline is constant within a visit, or an arm is confounded with the missing visits"
+            "baseline is constant within a visit, a covariate is constant or collinear with "
+            "others, or an arm is confounded with the missing visits"
         )
     prep = _Prepared(
         visits,
@@ -337,6 +401,8 @@ def _prepare(
         baseline is not None,
         counts,
         rows,
+        covs,
+        {"equal": z_equal, "proportional": Zrows.mean(axis=0)},
     )
     return prep
 
@@ -429,6 +495,9 @@ class MMRMResult(Result):
     fit_info: dict = field(default_factory=dict)
     extra_notes: tuple[str, ...] = ()
     synthetic: bool = False
+    covariates: tuple[str, ...] = ()
+    weights: str = "equal"
+    vcov_method: str = "model"
 
     digits: ClassVar[int] = 4
 
@@ -439,13 +508,26 @@ class MMRMResult(Result):
     @property
     def notes(self) -> tuple[str, ...]:
         arms = [a for a in self.arms if a != self.reference]
+        df_label = (
+            "Bell-McCaffrey Satterthwaite" if self.vcov_method == "empirical" else self.df_method
+        )
         out = [
             f"Estimate = {', '.join(map(str, arms))} minus {self.reference!s} (reference arm); "
-            f"REML, {LABELS[self.covariance_structure]} covariance, {self.df_method} df.",
+            f"REML, {LABELS[self.covariance_structure]} covariance, {df_label} df.",
         ]
+        if self.vcov_method == "empirical":
+            out.append(
+                "Standard errors from the empirical (sandwich, CR0) covariance of the fixed "
+                "effects, valid if the covariance structure is misspecified."
+            )
         if self.baseline_mean is not None:
             out.append(
                 f"LS-means at the mean baseline over the analysed rows ({self.baseline_mean:.4g})."
+            )
+        if self.covariates:
+            out.append(
+                f"Also adjusted for {', '.join(self.covariates)}: LS-means at the mean of numeric "
+                f"covariates, factor levels with {self.weights} weights."
             )
         out += list(self.extra_notes)
         if self.synthetic:
@@ -590,11 +672,15 @@ def fit(
     conf_level: float = 0.95,
     fallback: Sequence[str] = (),
     synthetic: bool | None = None,
+    covariates: Sequence[str] | None = None,
+    weights: str = "equal",
+    vcov: str = "model",
 ) -> MMRMResult:
     """Fit a mixed model for repeated measures by REML.
 
-    Fixed effects: arm x visit and (when ``baseline`` is given) baseline x visit, i.e. R's
-    ``y ~ visit * arm + visit * base``; the residual covariance within a subject is
+    Fixed effects: arm x visit, (when ``baseline`` is given) baseline x visit and the main
+    effects of ``covariates``, i.e. R's ``y ~ visit * arm + visit * base + cov1 + cov2``; the
+    residual covariance within a subject is
     ``covariance``. Rows with a missing outcome are dropped (likelihood analysis: valid under
     missing at random); subjects with some visits missing contribute the visits they have.
 
@@ -628,6 +714,21 @@ def fit(
     synthetic : bool, optional
         Mark the result as computed from synthetic data (adds the synthetic-data note);
         default ``data.attrs.get("synthetic", False)``.
+    covariates : sequence of str, optional
+        Further subject-level covariates (constant within a subject), as main effects:
+        numeric columns linearly, other columns (and pandas Categoricals) as factors with
+        treatment coding, the first level (sorted, or the categories' order) as reference.
+    weights : {"equal", "proportional"}
+        How the LS-means average over the levels of factor covariates: equally (emmeans'
+        default; SAS LSMEANS) or in proportion to their frequency over the analysed rows
+        (emmeans ``weights = "proportional"``; SAS ``OBSMARGINS``). Arm contrasts do not
+        depend on it (no arm-by-covariate interaction).
+    vcov : {"model", "empirical"}
+        Covariance of the fixed effects: the model-based ``(X'V^-1 X)^-1`` (or its
+        Kenward-Roger adjustment) or the empirical sandwich (CR0, Liang & Zeger 1986; SAS
+        ``EMPIRICAL``, R mmrm ``vcov = "Empirical"``), valid when the covariance structure is
+        misspecified. With ``"empirical"`` the df are Bell-McCaffrey Satterthwaite df, as R's
+        mmrm computes them (``df="kenward-roger"`` is refused: KR has its own covariance).
 
     Returns
     -------
@@ -639,9 +740,11 @@ def fit(
     Raises
     ------
     ParameterError
-        Unknown column, covariance, df method, reference arm or bad ``conf_level``.
+        Unknown column, covariance, df method, reference arm, weights, vcov or bad
+        ``conf_level``.
     DataValidationError
-        Non-numeric outcome, duplicated subject-visit rows, baseline varying within a subject,
+        Non-numeric outcome, duplicated subject-visit rows, baseline or a covariate varying
+        within a subject,
         a subject in two arms, missing arm/visit/baseline on a row with an outcome.
     AnalysisError
         An arm with no data, fewer than two visits, a visit-by-arm cell with no data, a visit
@@ -715,12 +818,21 @@ def fit(
     if isinstance(fallback, str):
         fallback = (fallback,)
     fallbacks = [_normalise_covariance(c) for c in fallback]
-    prep = _prepare(data, outcome, subject, visit, arm, baseline, reference)
+    weights = check_choice("weights", weights, WEIGHTS)
+    vcov = check_choice("vcov", vcov, VCOVS)
+    if vcov == "empirical" and df_method == "kenward-roger":
+        raise ParameterError(
+            "df",
+            "'satterthwaite' with vcov='empirical' (Kenward-Roger adjusts the model-based "
+            "covariance; the empirical covariance takes Bell-McCaffrey Satterthwaite df)",
+            df,
+        )
+    prep = _prepare(data, outcome, subject, visit, arm, baseline, reference, covariates)
     if synthetic is None:
         synthetic = bool(getattr(data, "attrs", {}).get("synthetic", False))
 
     with single_blas_thread():
-        return _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic)
+        return _fit(prep, name, fallbacks, df_method, conf_level, outcome, synthetic, weights, vcov)
 
 
 def _fit(
@@ -731,6 +843,8 @@ def _fit(
     conf_level: float,
     outcome: str,
     synthetic: bool,
+    weights: str = "equal",
+    vcov: str = "model",
 ) -> MMRMResult:
     notes: list[str] = []
     tried = [name] + [c for c in fallbacks if c != name]
@@ -757,16 +871,51 @@ def _fit(
         raise last_exc
 
     return _assemble(
-        prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome, tuple(notes), synthetic
+        prep,
+        st,
+        eng,
+        theta,
+        H,
+        ev,
+        info,
+        df_method,
+        conf_level,
+        outcome,
+        tuple(notes),
+        synthetic,
+        weights,
+        vcov,
     )
 
 
-def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome, notes, synthetic):
+def _assemble(
+    prep,
+    st,
+    eng,
+    theta,
+    H,
+    ev,
+    info,
+    df_method,
+    conf_level,
+    outcome,
+    notes,
+    synthetic,
+    weights="equal",
+    vcov="model",
+):
     S = st.sigma(theta)
     Phi = ev.phi
     beta = ev.beta
     T, A = len(prep.visits), len(prep.arms)
-    if df_method == "satterthwaite":
+    if vcov == "empirical":
+        from ._sandwich import bell_mccaffrey_df, sandwich
+
+        C, A_i = sandwich(prep, beta, S)
+
+        def dfs(L: np.ndarray) -> np.ndarray:
+            return bell_mccaffrey_df(L, Phi, A_i)
+    elif df_method == "satterthwaite":
         dS = st.jacobian(theta)
         M = fixed_effect_derivatives(eng, ev.vinv, dS)
         Hinv = np.linalg.inv(H)
@@ -798,7 +947,7 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
 
     # LS-means grid (emmeans ~ arm | visit at the mean baseline)
     bvec = None if prep.base_mean is None else np.full(A, prep.base_mean)
-    G = prep.design_rows(np.arange(A), bvec)  # (A, T, p)
+    G = prep.design_rows(np.arange(A), bvec, prep.covariate_grid.get(weights))  # (A, T, p)
     Lg = np.concatenate([G[:, t, :] for t in range(T)])  # visit-major: (T*A, p)
     est, se, d, t, p, lo, hi = table(Lg)
     lsm = pd.DataFrame(
@@ -846,7 +995,7 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
     k = st.n_params
     ll = ev.loglik
     cov_df = pd.DataFrame(S, index=list(prep.visits), columns=list(prep.visits))
-    vcov = pd.DataFrame(C, index=prep.names, columns=prep.names)
+    vcov_frame = pd.DataFrame(C, index=prep.names, columns=prep.names)
     title = f"MMRM of {outcome}: arm difference by visit"
     return MMRMResult(
         title=title,
@@ -861,7 +1010,7 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
         lsmeans=lsm,
         coef=coef,
         covariance=cov_df,
-        vcov=vcov,
+        vcov=vcov_frame,
         loglik=ll,
         aic=-2 * ll + 2 * k,
         bic=-2 * ll + k * math.log(prep.n_subjects),
@@ -873,6 +1022,9 @@ def _assemble(prep, st, eng, theta, H, ev, info, df_method, conf_level, outcome,
         fit_info=dict(info, evaluations=eng.n_evals),
         extra_notes=notes,
         synthetic=bool(synthetic),
+        covariates=tuple(prep.covariates),
+        weights=weights,
+        vcov_method=vcov,
     )
 
 

@@ -1,7 +1,9 @@
 """Robust (sandwich, "empirical") covariance of an MMRM's fixed effects and contrasts.
 
-Not yet wired into :func:`trial_analysis.mmrm.fit` (a ``vcov="empirical"`` option there would
-call :func:`empirical_contrasts` on the fitted result).
+``ta.mmrm.fit(..., vcov="empirical")`` uses :func:`sandwich` for every SE of the result, with
+the Bell-McCaffrey Satterthwaite df of :func:`bell_mccaffrey_df` (what R's mmrm does with
+``vcov = "Empirical"``); :func:`empirical_contrasts` re-computes a fitted result's contrasts
+with the sandwich SE and keeps the model df (SAS ``EMPIRICAL`` with the model's DDFM).
 
 For subject ``i`` with observed visits ``m_i``, design ``X_i``, residuals
 ``r_i = y_i - X_i b`` and the fitted covariance ``S_i = Sigma[m_i, m_i]``:
@@ -11,8 +13,15 @@ For subject ``i`` with observed visits ``m_i``, design ``X_i``, residuals
 
 (Liang & Zeger 1986; SAS PROC MIXED ``EMPIRICAL``; R mmrm ``vcov = "Empirical"``, the CR0
 form without small-sample correction). It stays valid when the covariance structure is
-misspecified; the df are kept as the model's (Satterthwaite / KR / residual), as SAS does
-with ``EMPIRICAL``.
+misspecified.
+
+Degrees of freedom (Bell & McCaffrey 2002; R mmrm's Satterthwaite df for the empirical
+covariance): ``l'V_emp l = sum_i (p_i' e_i)^2`` with ``p_i = S_i^-1 X_i Phi l`` and
+``e = (I - H) y`` is a quadratic form in y; under the working model its mean is tr(G) and its
+variance 2 tr(G^2), with G_ij = g_i' Omega g_j, g_i = (I - H)' p_i. Written out,
+``G_ij = [i = j] l'Phi A_i Phi l - a_i' Phi a_j`` with ``A_i = X_i' S_i^-1 X_i`` and
+``a_i = A_i Phi l``, so the df ``(tr G)^2 / tr(G^2)`` cost O(n p^2) per contrast, never the
+N x N hat matrix.
 """
 
 from __future__ import annotations
@@ -25,7 +34,48 @@ from scipy import stats
 
 from ...errors import ParameterError
 
-__all__ = ["empirical_contrasts", "empirical_vcov"]
+__all__ = ["bell_mccaffrey_df", "empirical_contrasts", "empirical_vcov", "sandwich"]
+
+
+def sandwich(prep: Any, beta: np.ndarray, Sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(V_emp, A)``: the CR0 sandwich of the fixed effects of a prepared MMRM design at
+    ``beta`` and the visit covariance ``Sigma``, and the per-subject ``A_i = X_i' S_i^-1 X_i``
+    (shape ``(n_subjects, p, p)``, for :func:`bell_mccaffrey_df`).
+
+    Subjects are grouped by missingness pattern: one inverse of ``S_i`` per pattern.
+    """
+    T = prep.mask.shape[1]
+    p = beta.size
+    keys = prep.mask @ (1 << np.arange(T))
+    A_i = np.zeros((prep.n_subjects, p, p))
+    U = np.zeros((prep.n_subjects, p))
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        m = prep.mask[rows[0]]
+        if not m.any():
+            continue
+        X = prep.Xfull[rows][:, m, :]  # (g, k, p)
+        r = prep.yfull[rows][:, m] - X @ beta  # (g, k)
+        Sinv = np.linalg.inv(Sigma[np.ix_(m, m)])
+        SX = np.einsum("ab,gbp->gap", Sinv, X)  # S^-1 X_i
+        A_i[rows] = np.einsum("gaq,gap->gqp", X, SX)
+        U[rows] = np.einsum("gap,ga->gp", SX, r)
+    Ainv = np.linalg.inv(A_i.sum(axis=0))
+    return Ainv @ (U.T @ U) @ Ainv, A_i
+
+
+def bell_mccaffrey_df(L: np.ndarray, Phi: np.ndarray, A_i: np.ndarray) -> np.ndarray:
+    """Bell-McCaffrey df ``(tr G)^2 / tr(G^2)`` of the contrasts (rows of ``L``) under the
+    CR0 sandwich (module notes); ``Phi = (sum_i A_i)^-1``."""
+    PL = L @ Phi  # (r, p): Phi l
+    a = np.einsum("ipq,rq->rip", A_i, PL)  # (r, n, p): a_i = A_i Phi l
+    d = np.einsum("rip,rp->ri", a, PL)  # l' Phi A_i Phi l
+    aPa = np.einsum("rip,pq,riq->ri", a, Phi, a)  # M_ii = a_i' Phi a_i
+    K = np.einsum("rip,riq->rpq", a, a)  # sum_i a_i a_i'
+    fro = np.einsum("pq,rqs,st,rtp->r", Phi, K, Phi, K)  # ||M||_F^2 = tr(Phi K Phi K)
+    tr_g = d.sum(axis=1) - aPa.sum(axis=1)
+    tr_g2 = (d**2).sum(axis=1) - 2 * (d * aPa).sum(axis=1) + fro
+    return tr_g**2 / tr_g2
 
 
 def empirical_vcov(
@@ -41,27 +91,24 @@ def empirical_vcov(
     ``data`` with the same column arguments."""
     from . import _prepare
 
-    prep = _prepare(data, outcome, subject, visit, arm, baseline, result.reference)
+    prep = _prepare(
+        data,
+        outcome,
+        subject,
+        visit,
+        arm,
+        baseline,
+        result.reference,
+        getattr(result, "covariates", ()),
+    )
     if list(prep.names) != list(result.coef["term"]):
         raise ParameterError(
             "result", "an MMRM fitted on this data with these columns", list(result.coef["term"])
         )
     beta = result.coef["estimate"].to_numpy(dtype=float)
     Sigma = result.covariance.to_numpy(dtype=float)
-    p = beta.size
-    A = np.zeros((p, p))
-    B = np.zeros((p, p))
-    for i in range(prep.n_subjects):
-        m = prep.mask[i]
-        X = prep.Xfull[i][m]
-        r = prep.yfull[i][m] - X @ beta
-        Si = Sigma[np.ix_(m, m)]
-        XtSi = np.linalg.solve(Si, X).T  # X' S^-1
-        A += XtSi @ X
-        u = XtSi @ r
-        B += np.outer(u, u)
-    Ainv = np.linalg.inv(A)
-    return Ainv @ B @ Ainv, prep
+    V, _ = sandwich(prep, beta, Sigma)
+    return V, prep
 
 
 def empirical_contrasts(
