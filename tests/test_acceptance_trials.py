@@ -381,6 +381,9 @@ def test_html_report_of_an_unseen_trial(root, capsys, tmp_path, trial):
         assert bad not in text, bad
     if trial == "acc_pubtte":
         assert "Not analysed" in text and "36 months" in text
+    if trial == "acc_pubbin":  # counts as integers; no interval was published
+        assert "76/117 vs 51/116" in text and "76.0/" not in text
+        assert "percentages and interval" not in text
     if trial == "acc_tiny":  # 6/6 vs 0/6: planning at the observed proportions is explained
         assert "include 0% or 100%" in text
 

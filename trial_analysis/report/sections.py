@@ -305,7 +305,8 @@ def audit_section(ctx: ReportContext) -> Section | None:
                 s.add(
                     table_from(
                         counts,
-                        "Counts that reproduce the published percentages and interval.",
+                        "Counts that reproduce the published percentages"
+                        + (" and interval." if by else "."),
                         source="published",
                     )
                 )
@@ -376,7 +377,7 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
     figs = r.figures()
     src = _data_source(ctx)
     if r.comparison is not None:
-        c = r.counts.iloc[0]
+        c = r.comparison  # the table analysed (the largest denominators when several fit)
         s.add(
             Para(
                 (
@@ -555,8 +556,8 @@ PLANNING_TESTS = ("fisher", "chisq", "normal_pooled", "normal_cc")
 
 def _binary_counts(ctx: ReportContext, r: Any) -> tuple[int, int, int, int, str] | None:
     """(x1, n1, x2, n2, source) of a binary result: published counts first, else the data's."""
-    if r.counts is not None and len(r.counts):
-        c = r.counts.iloc[0]
+    if r.comparison is not None:  # the published counts analysed
+        c = r.comparison
         return int(c.x1), int(c.n1), int(c.x2), int(c.n2), "published"
     if r.ipd_comparison is not None:
         t = r.ipd_comparison
