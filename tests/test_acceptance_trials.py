@@ -437,3 +437,24 @@ def test_robustness_counts_only_tests_at_the_endpoint_visit(dose4):
         arm = f.comparison
         n = len(at12.loc[at12["comparison"] == arm])
         assert f"{n} tests" in f.text or f"all {n}" in f.text or f"of the {n}" in f.text, f.text
+
+
+def test_published_p_of_mean_sd_endpoint_is_audited(root, tmp_path, pubbin):
+    """Mean ± SD per arm at the endpoint's week only, with a between-arm p: the p is checked
+    against Student/Welch t over the rounding of the printed means and SDs (scipy
+    ``ttest_ind_from_stats`` at the corners); a p no reading gives is 'inconsistent'."""
+    import shutil
+
+    f = {x.id: x for x in pubbin["titre"].findings}["titre_between_p_week"]
+    assert f.verdict == "consistent"
+    (m1, s1, k1), (m2, s2, k2) = acc.PUBBIN_TITRE.values()
+    lo = stats.ttest_ind_from_stats(m1 - m2 + 0.1, s1 - 0.05, k1, 0, s2 - 0.05, k2).pvalue
+    hi = stats.ttest_ind_from_stats(m1 - m2 - 0.1, s1 + 0.05, k1, 0, s2 + 0.05, k2, equal_var=False)
+    assert f.recomputed == f"p = {lo:.3g} to {hi.pvalue:.3g}"
+    d = tmp_path / "bad_p"
+    shutil.copytree(root / "acc_pubbin", d)
+    pub = pd.read_csv(d / "published.csv", dtype=str, keep_default_na=False)
+    pub.loc[(pub["quantity"] == "titre") & (pub["statistic"] == "p_value"), "value"] = "0.30"
+    pub.to_csv(d / "published.csv", index=False)
+    audit = ta.consistency.audit_summaries(ta.load_trial(d), endpoints=["titre"])
+    assert audit["titre_between_p_week"].verdict == "inconsistent"

@@ -923,6 +923,87 @@ def _label(design: Any, code: str) -> str:
         return code
 
 
+def _half_unit(pub: pd.DataFrame, q: str, arm: str, week: Any, stat: str) -> float:
+    """Half a unit of the last printed digit of a published number (0 when unknown)."""
+    from ..published import published_decimals
+
+    d = published_decimals(pub, q, arm, week, stat)
+    return 0.0 if d is None else 0.5 * 10.0**-d
+
+
+def _week_p_finding(pub, lq, cq, e, c, week, n1, n2, ep_id, name) -> Finding | None:
+    """The published between-arm p of an endpoint given as mean ± SD per arm at its week only,
+    against Student's and Welch's t from those summaries over the rounding of the means and SDs
+    (the p-value is monotone in the difference and the SDs: its range is reached at the corners
+    of the rounding box)."""
+    from ..published import published_value
+
+    try:
+        m1, s1, m2, s2 = (
+            published_value(pub, lq, a, week, st) for a in (e, c) for st in ("mean", "sd")
+        )
+    except KeyError:
+        return None
+    prow = None
+    for q in (cq, lq):
+        if q is None:
+            continue
+        hit = pub.loc[
+            (pub.quantity == q)
+            & (pub.arm == f"{e} vs {c}")
+            & (pub.statistic == "p_value")
+            & (pub.week == week).fillna(False)
+        ]
+        if len(hit):
+            prow, pq = hit.iloc[0], q
+            break
+    if prow is None:
+        return None
+    h = {
+        k: _half_unit(pub, lq, a, week, st)
+        for k, (a, st) in {
+            "m1": (e, "mean"),
+            "s1": (e, "sd"),
+            "m2": (c, "mean"),
+            "s2": (c, "sd"),
+        }.items()
+    }
+    diff = abs(m1 - m2)
+    lo_d, hi_d = max(diff - h["m1"] - h["m2"], 0.0), diff + h["m1"] + h["m2"]
+    ps = []
+    for eq in (True, False):
+        for d, a, b in ((hi_d, s1 - h["s1"], s2 - h["s2"]), (lo_d, s1 + h["s1"], s2 + h["s2"])):
+            t = stats.ttest_ind_from_stats(
+                d, max(a, 1e-12), n1, 0.0, max(b, 1e-12), n2, equal_var=eq
+            )
+            ps.append(float(t.pvalue))
+    p_lo, p_hi = min(ps), max(ps)
+    v, rel = float(prow["value"]), str(prow["relation"])
+    hp = _half_unit(pub, pq, f"{e} vs {c}", week, "p_value") if rel == "=" else 0.0
+    if rel == "=":
+        ok = p_lo <= v + hp and v - hp <= p_hi
+    elif rel.startswith("<"):
+        ok = p_lo < v
+    else:
+        ok = p_hi > v
+    return Finding(
+        f"{ep_id}_between_p_week",
+        f"{name} between-group p at week {week} (t-test from the published means, SDs and "
+        f"n = {n1}/{n2})",
+        f"p {rel} {v:g}",
+        f"p = {p_lo:.3g} to {p_hi:.3g}",
+        math.nan,
+        "consistent" if ok else "inconsistent",
+        "Student and Welch t over the rounding of the printed means and SDs"
+        + (
+            ""
+            if ok
+            else "; no reading within rounding gives the published p (another test, "
+            "another n, adjusted analysis, or an error)"
+        ),
+    )
+
+
 def audit_summaries(
     trial: Any,
     n1: int | None = None,
@@ -1063,6 +1144,10 @@ def audit_summaries(
                         quantity=f"{name} mean and SD, {arm}, week {wk} (values to {g})",
                     )
                 )
+        if len(arms) < 2:  # only the endpoint's week: its between-arm p against a t-test
+            f = _week_p_finding(pub, lq, cq, e, c, w, n1, n2, ep.id, name)
+            if f is not None:
+                findings.append(f)
         if len(arms) == 2 and all(a.change is not None for a in arms.values()):
             findings.append(_adjustment_finding(arms[e], arms[c], ep.id, name))
         if len(arms) == 2:
