@@ -13,13 +13,23 @@ def _scenario():
     return Scenario.from_dict(
         {
             "arms": {"names": ["UC-MSC", "Placebo"], "n": [30, 30]},
-            "model": {
-                "kind": "parametric",
-                "arms": {"UC-MSC": {"responder": 0.4}, "Placebo": {"responder": 0.1}},
+            "endpoints": {
+                "composite": {"type": "binary", "rate": {"UC-MSC": 0.4, "Placebo": 0.1}},
+                "insulin": {
+                    "type": "continuous",
+                    "visits": [0, 48],
+                    "baseline_mean": 50.0,
+                    "change_scale": "pchg",
+                    "change": {"UC-MSC": [-25.0], "Placebo": [-15.0]},
+                    "sd": [15.0, 30.0],
+                    "correlation": {"structure": "cs", "rho": 0.0},
+                    "outcome": "pchg",
+                },
             },
+            "dropout": {"rate": 0.05},
             "analyses": [
                 {"name": "f", "endpoint": "composite", "method": "fisher"},
-                {"name": "a", "endpoint": "insulin_pchg", "method": "ancova"},
+                {"name": "a", "endpoint": "insulin", "method": "ancova"},
             ],
         }
     )

@@ -21,15 +21,16 @@ from trial_analysis.power.sequential import _run
 def _scenario(delta: float, **seq):
     return Scenario.from_dict(
         {
-            "arms": {"names": ["A", "B"], "n": [300, 300]},
-            "model": {
-                "kind": "parametric",
-                "arms": {
-                    "A": {"responder": 0.3, "hba1c_48_mean": 8.0 + delta},
-                    "B": {"responder": 0.2, "hba1c_48_mean": 8.0},
+            "arms": {"names": ["A", "B"], "n": [300, 300], "control": "B"},
+            "endpoints": {
+                "hba1c": {
+                    "type": "continuous",
+                    "visits": [0, 48],
+                    "mean": {"A": [9.0, 8.0 + delta], "B": [9.0, 8.0]},
+                    "sd": 1.05,
+                    "correlation": {"structure": "cs", "rho": 0.5},
                 },
             },
-            "dropout": {"rate": 0.0},
             "analyses": [
                 {
                     "name": "a",
@@ -49,7 +50,7 @@ def test_per_look_rejections_match_the_design(delta):
     n = 4_000
     r = simulate(_scenario(delta), n_sims=n, seed=3, chunk_size=1_000).table
     d = group_sequential(3, 0.025, 0.2, futility="obrien-fleming")
-    sd_resid = 1.05 * math.sqrt(1 - 0.5**2)  # ParametricArm defaults: sd 1.05, rho 0.5
+    sd_resid = 1.05 * math.sqrt(1 - 0.5**2)  # sd 1.05, baseline correlation 0.5
     drift = -delta / (sd_resid * math.sqrt(2 / 300))
     t = np.asarray(d.information_rates)
     lower = np.r_[np.asarray(d.futility_bounds)[:2], -math.inf]

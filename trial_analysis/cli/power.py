@@ -64,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_sample_size)
 
     m = sub.add_parser("simulate", help="Monte Carlo power of a trial scenario (TOML)")
-    m.add_argument("scenario", help="scenario TOML file (see data/zang2022/scenario.toml)")
+    m.add_argument("scenario", help="scenario TOML file (docs/scenarios.md)")
     m.add_argument("--n-sims", type=int, default=10_000, help="simulated trials (default 10000)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     m.add_argument("--dask", help="'local' (LocalCluster) or a scheduler address tcp://host:8786")
@@ -88,6 +88,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=V1;V2",
         help="simulate every combination, e.g. --grid 'arms.n=[60,60];[90,90]'",
+    )
+    m.add_argument(
+        "--null",
+        action="store_true",
+        help="the same scenario with no effect (every arm as the control): type I error",
     )
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.add_argument("--json", action="store_true", help="machine-readable output")
@@ -375,6 +380,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             n_jobs=args.n_jobs,
             chunk_size=args.chunk_size,
             progress=progress,
+            null=args.null,
         )
         if args.plot:
             _save(res.plot(next(iter(grid))), args.plot)
@@ -389,6 +395,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             n_jobs=1 if args.n_jobs is None else args.n_jobs,
             chunk_size=args.chunk_size,
             progress=progress,
+            null=args.null,
         )
     _emit(res, args.json)
     return 0

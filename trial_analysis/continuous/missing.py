@@ -37,6 +37,7 @@ from scipy import optimize, stats
 from .._validate import check_alpha, check_choice, check_conf_level, check_count
 from ..errors import AnalysisError, ParameterError
 from ..results import SYNTHETIC_NOTE, Result, to_jsonable
+from ._mi_batch import mi_ancova_batch
 from .mmrm import _normalise_covariance, _prepare, _start_sigma
 from .mmrm._covariance import make_structure
 from .mmrm._engine import Engine, build_patterns, single_blas_thread
@@ -49,6 +50,7 @@ __all__ = [
     "TippingPointResult",
     "impute",
     "mi_analysis",
+    "mi_ancova_batch",
     "rubin",
     "tipping_point",
 ]

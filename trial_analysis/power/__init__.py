@@ -67,7 +67,15 @@ from .margin import (
 )
 from .multiarm import MultiArmPower, multiarm_power, simulate_multiarm
 from .planning import SequentialAlternative, sequential_alternative
-from .scenario import Analysis, ParametricArm, ParametricModel, Scenario, load_scenario
+from .scenario import (
+    Analysis,
+    BinaryEndpoint,
+    ContinuousEndpoint,
+    Dropout,
+    Scenario,
+    SurvivalEndpoint,
+    load_scenario,
+)
 from .sequential import (
     AnalysisResults,
     ConditionalPower,
@@ -78,7 +86,14 @@ from .sequential import (
     group_sequential,
     spend,
 )
-from .simulate import GridResult, SimulationResult, ancova_batch, simulate, simulate_grid
+from .simulate import (
+    GridResult,
+    SimulationResult,
+    ancova_batch,
+    simulate,
+    simulate_grid,
+    true_effects,
+)
 from .survival import (
     GroupSequentialSurvival,
     SimulatedSurvivalPower,
@@ -97,15 +112,16 @@ __all__ = [
     "Analysis",
     "AnalysisResults",
     "AssuranceResult",
+    "BinaryEndpoint",
     "ConditionalPower",
+    "ContinuousEndpoint",
+    "Dropout",
     "ExactPower",
     "GridResult",
     "GroupSequentialDesign",
     "GroupSequentialSampleSize",
     "GroupSequentialSurvival",
     "MultiArmPower",
-    "ParametricArm",
-    "ParametricModel",
     "PowerCurve",
     "PowerResult",
     "SampleSize",
@@ -115,6 +131,7 @@ __all__ = [
     "SimulatedSurvivalPower",
     "SimulationResult",
     "SizeCurve",
+    "SurvivalEndpoint",
     "SurvivalPower",
     "adaptive_characteristics",
     "analysis_results",
@@ -153,4 +170,5 @@ __all__ = [
     "simulate_survival",
     "size_curve",
     "spend",
+    "true_effects",
 ]

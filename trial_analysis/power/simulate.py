@@ -3,9 +3,12 @@
 Replicates are generated and analysed in chunks of ``chunk_size`` trials with numpy arrays
 of shape ``(trials, patients)``: no Python loop per trial for the binary tests (the p-value
 grid of the test is computed once per pair of arm sizes and the simulated tables are looked
-up in it) nor for ANCOVA (closed-form least squares for all replicates at once). MMRM
-analyses the first ``max_sims`` replicates of the run, fitted together by
-``mmrm.fit_batch`` (batched REML; each replicate's result is that of ``mmrm.fit`` on it).
+up in it) nor for ANCOVA (closed-form least squares for all replicates and arms at once).
+MMRM analyses every replicate, fitted together by ``mmrm.fit_batch`` (batched REML; each
+replicate's result is that of ``mmrm.fit`` on it). Each experimental arm is compared with
+the control; per analysis and comparison the result has the rejection rate (power, or type
+I error for the scenario's :meth:`~.Scenario.null`), the bias and coverage of the estimate
+against :func:`true_effects`, the replicates not analysed and Monte Carlo SEs.
 
 Reproducibility: chunk ``i`` of scenario ``j`` draws from
 ``numpy.random.SeedSequence(seed, spawn_key=(j, i))`` — the ``i``-th child of the ``j``-th
@@ -21,7 +24,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,10 +34,23 @@ from scipy import special, stats
 
 from .. import limits
 from .._validate import check_count
+from ..binary._intervals import rd_newcombe
 from ..errors import AnalysisError, ParameterError
 from ..results import Result
 from .exact import _TIE, _pgrid, _test_label
-from .scenario import ParametricModel, Scenario, load_scenario, mar_intercept
+from .scenario import (
+    MEASURES,
+    Analysis,
+    BinaryEndpoint,
+    ContinuousEndpoint,
+    Scenario,
+    SurvivalEndpoint,
+    load_scenario,
+    mar_intercept,
+    measure_of,
+    to_values,
+)
+from .survival import _analysis_times, _draw_trials, _observed, _survival_statistic
 
 __all__ = [
     "GridResult",
@@ -42,6 +58,7 @@ __all__ = [
     "ancova_batch",
     "simulate",
     "simulate_grid",
+    "true_effects",
 ]
 
 DEFAULT_CHUNK = 10_000
@@ -79,75 +96,11 @@ def ancova_batch(
     least squares; statsmodels fits one model per call).
     """
     y = np.asarray(y, dtype=float)
-    w = np.ones_like(y) if observed is None else np.asarray(observed, dtype=float)
-    y = np.where(w > 0, y, 0.0)
-    c = np.where(w > 0, np.asarray(covariate, dtype=float), 0.0)
-    a = np.broadcast_to(np.asarray(arm, dtype=float), y.shape) * w
-    cols = (w, a, c * w)
-    xtx = np.empty((*y.shape[:-1], 3, 3))
-    xty = np.empty((*y.shape[:-1], 3))
-    base = (np.ones_like(y), np.broadcast_to(np.asarray(arm, dtype=float), y.shape), c)
-    for i in range(3):
-        xty[..., i] = np.sum(cols[i] * y, axis=-1)
-        for j in range(i, 3):
-            xtx[..., i, j] = xtx[..., j, i] = np.sum(cols[i] * base[j], axis=-1)
-    n = w.sum(axis=-1)
-    df = n - 3
-    det = np.linalg.det(xtx)
-    ok = (df > 0) & (np.abs(det) > 1e-12 * np.maximum(n, 1) ** 3)
-    safe = np.where(ok[..., None, None], xtx, np.eye(3))
-    inv = np.linalg.inv(safe)
-    beta = np.einsum("...ij,...j->...i", inv, xty)
-    rss = np.sum(w * y**2, axis=-1) - np.einsum("...i,...i->...", beta, xty)
-    sigma2 = np.maximum(rss, 0.0) / np.where(df > 0, df, 1)
-    se = np.sqrt(sigma2 * inv[..., 1, 1])
-    est = beta[..., 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-        p = 2 * stats.t.sf(np.abs(t), np.where(df > 0, df, 1))
-    nan = ~ok | (se == 0)
-    return (
-        np.where(nan, np.nan, est),
-        np.where(nan, np.nan, se),
-        df,
-        np.where(nan, np.nan, p),
-    )
-
-
-def _t_one_sided(est: np.ndarray, se: np.ndarray, df: np.ndarray, alternative: str) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-        dfs = np.where(df > 0, df, 1)
-        return stats.t.sf(t, dfs) if alternative == "greater" else stats.t.cdf(t, dfs)
-
-
-# ---------------------------------------------------------------------------------------
-# one chunk
-# ---------------------------------------------------------------------------------------
-
-
-def _dropout_mask(
-    scen: Scenario, draws: Mapping[str, Mapping[str, np.ndarray]], shape_by_arm: dict, rng
-) -> dict[str, np.ndarray]:
-    """True where the patient is observed at week 48."""
-    out = {}
-    for k, name in enumerate(scen.arm_names):
-        rate = scen.dropout_rate[k]
-        shape = shape_by_arm[name]
-        u = rng.random(shape)
-        if rate == 0:
-            out[name] = np.ones(shape, dtype=bool)
-        elif scen.dropout_mechanism == "MCAR" or scen.mar_slope == 0:
-            out[name] = u >= rate
-        else:
-            base = draws[name].get("HBA1C_BASE")
-            if base is None:
-                raise AnalysisError("MAR dropout needs baseline HbA1c from the model")
-            all_base = np.concatenate([draws[a]["HBA1C_BASE"].ravel() for a in scen.arm_names])
-            z = (base - all_base.mean()) / all_base.std()
-            a = mar_intercept(rate, scen.mar_slope)
-            out[name] = u >= special.expit(a + scen.mar_slope * z)
-    return out
+    obs = np.ones(y.shape, bool) if observed is None else np.asarray(observed, dtype=bool)
+    codes = np.asarray(arm, dtype=float).astype(int)
+    est, se, df = _ols_arms(y, codes, 2, np.asarray(covariate, dtype=float), obs)
+    est, se = est[..., 0], se[..., 0]
+    return est, se, df, _t_pvalue(est, se, df, "two-sided")
 
 
 def _binary_pvalues(
@@ -168,207 +121,452 @@ def _binary_pvalues(
     return p
 
 
-def _needs(scen: Scenario) -> frozenset[str]:
-    need = set()
-    for a in scen.analyses:
-        if a.endpoint == "composite":
-            if scen.derive_composite:
-                need |= {"HBA1C", "INSDOSE"}
-            else:
-                need.add("RESPONDER")
-        elif a.endpoint == "insulin_pchg":
-            need.add("INSDOSE")
+def _ols_arms(
+    y: np.ndarray, codes: np.ndarray, k: int, covariate: np.ndarray, observed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS ``y ~ arm + covariate`` (``k`` arms, code 0 the reference) for many replicates:
+    the arm coefficients (shape ``(replicates, k - 1)``), their SEs and the residual df.
+
+    The ``(k + 1) x (k + 1)`` normal equations of every replicate are formed from sums and
+    inverted in one batched call, as :func:`ancova_batch` (NaN where not identifiable)."""
+    w = np.asarray(observed, dtype=float)
+    y = np.where(w > 0, y, 0.0)
+    c = np.where(w > 0, covariate, 0.0)
+    codes = np.broadcast_to(codes, y.shape)
+    cols = [w] + [w * (codes == j) for j in range(1, k)] + [w * c]
+    p = len(cols)
+    xtx = np.empty((*y.shape[:-1], p, p))
+    xty = np.empty((*y.shape[:-1], p))
+    for i in range(p):
+        xty[..., i] = np.sum(cols[i] * y, axis=-1)
+        for j in range(i, p):
+            xtx[..., i, j] = xtx[..., j, i] = np.sum(cols[i] * cols[j], axis=-1)
+    n = w.sum(axis=-1)
+    df = n - p
+    counts = np.stack([np.sum(w * (codes == j), axis=-1) for j in range(k)], axis=-1)
+    ok = (df > 0) & np.all(counts > 0, axis=-1)
+    safe = np.where(ok[..., None, None], xtx, np.eye(p))
+    with np.errstate(all="ignore"):
+        det = np.linalg.det(safe)
+        ok &= np.abs(det) > 1e-300
+        safe = np.where(ok[..., None, None], safe, np.eye(p))
+        inv = np.linalg.inv(safe)
+        beta = np.einsum("...ij,...j->...i", inv, xty)
+        rss = np.sum(w * y**2, axis=-1) - np.einsum("...i,...i->...", beta, xty)
+        sigma2 = np.maximum(rss, 0.0) / np.where(df > 0, df, 1)
+        se = np.sqrt(sigma2[..., None] * np.diagonal(inv, axis1=-2, axis2=-1)[..., 1:k])
+    est = beta[..., 1:k]
+    bad = ~ok[..., None] | (se == 0)
+    return np.where(bad, np.nan, est), np.where(bad, np.nan, se), df
+
+
+def _t_pvalue(
+    est: np.ndarray, se: np.ndarray, df: np.ndarray, alternative: str, margin: float = 0.0
+) -> np.ndarray:
+    """p-value of the t (``df`` finite) or z (``df`` inf) test of ``est``: two-sided of 0;
+    ``greater``: H0 effect <= -margin; ``less``: H0 effect >= margin."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dfs = np.where(df > 0, df, 1)
+        if alternative == "two-sided":
+            return 2 * stats.t.sf(np.abs(est / se), dfs)
+        if alternative == "greater":
+            return stats.t.sf((est + margin) / se, dfs)
+        return stats.t.cdf((est - margin) / se, dfs)
+
+
+def _t_interval(est, se, df, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore"):
+        q = stats.t.ppf(0.5 + conf_level / 2, np.where(df > 0, df, 1))
+    return est - q * se, est + q * se
+
+
+# ---------------------------------------------------------------------------------------
+# one chunk: the simulated trials
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Trials:
+    """``n_rep`` simulated trials: per endpoint and arm, complete continuous values
+    ``(n_rep, n, visits)``, binary values (1/0, NaN missing), survival times; the time of
+    each patient's first missed visit (``inf``: completed)."""
+
+    values: dict[str, dict[str, np.ndarray]]
+    binary: dict[str, dict[str, np.ndarray]]
+    survival: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    drop_time: dict[str, np.ndarray]
+    drop_index: dict[str, np.ndarray]
+    visits: dict[str, tuple[float, ...]]
+    draws: Any = None  # a generative model's own draws (model.kind = "synthetic")
+
+    def observed(self, ep: str, arm: str) -> np.ndarray:
+        """True where the patient is still in the trial at each visit of ``ep``."""
+        t = np.asarray(self.visits[ep])
+        return t < self.drop_time[arm][..., None]
+
+
+def _dropout_times(
+    scen: Scenario, arm: str, x: np.ndarray | None, shape: tuple[int, int], rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """Monotone dropout: visits attended after baseline (``d``) and the time of the first
+    missed visit. MAR/MNAR: the log-odds of leaving before visit ``j`` rise by ``slope`` per
+    SD of the value at visit ``j - 1`` (standardised by the arm's model mean and SD there, so
+    that each arm keeps about its declared rate; differential dropout by per-arm rates)."""
+    d = scen.dropout
+    h = d.hazard[arm]
+    nv = h.size
+    visits = np.asarray(scen.visits if scen.visits else (0.0, 1.0))
+    if not d.active():  # read-only broadcasts: nobody leaves
+        return np.broadcast_to(nv, shape), np.broadcast_to(np.inf, shape)
+    attended = np.full(shape, nv)
+    alive = np.ones(shape, bool)
+    slope = d.slope[arm]
+    ep = scen.endpoints.get(d.endpoint)
+    for j in range(1, nv + 1):
+        u = rng.random(shape)
+        if d.mechanism == "MCAR" or slope == 0 or x is None:
+            p = h[j - 1]
         else:
-            need.add("HBA1C_VISITS" if a.method == "mmrm" else "HBA1C")
-    if scen.dropout_mechanism == "MAR" and scen.mar_slope != 0:
-        need.add("HBA1C")
-    return frozenset(need)
+            if scen.model_kind == "parametric":
+                mu, sd = _arm_moments(ep, arm, j - 1)
+            else:  # a generative model: this arm's simulated values standardise
+                mu, sd = float(np.mean(x[..., j - 1])), float(np.std(x[..., j - 1]))
+            z = (x[..., j - 1] - mu) / sd
+            p = special.expit(mar_intercept(h[j - 1], slope) + slope * z)
+        leave = alive & (u < p)
+        attended[leave] = j - 1
+        alive &= ~leave
+    t = np.where(attended < nv, visits[np.minimum(attended + 1, nv)], np.inf)
+    return attended, t
 
 
-def _run_chunk(
-    scen: Scenario, scen_index: int, chunk_index: int, n_rep: int, seed: int, chunk_size: int
-) -> dict[str, tuple[int, int]]:
-    """Simulate and analyse ``n_rep`` trials; returns analysis -> (rejections, analysed)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(scen_index, chunk_index)))
-    model = scen.model()
-    names = scen.arm_names
-    n_by_arm = dict(zip(names, scen.n, strict=True))
-    only_binary = all(a.endpoint == "composite" for a in scen.analyses)
-    out: dict[str, tuple[int, int]] = {}
-
-    fast = only_binary and not scen.derive_composite and scen.sequential is None
-    if isinstance(model, ParametricModel) and fast:
-        # Fast path: with responders independent of everything else the arm totals are
-        # binomial; dropout (MCAR, or MAR on an independent covariate) thins them.
-        p = [model.arms[a].responder for a in names]
-        d = scen.dropout_rate
-        if scen.binary_missing == "failure":
-            xs = [
-                rng.binomial(n, pk * (1 - dk), n_rep)
-                for n, pk, dk in zip(scen.n, p, d, strict=True)
-            ]
-            ns: list[Any] = list(scen.n)
-        else:
-            ns = [rng.binomial(n, 1 - dk, n_rep) for n, dk in zip(scen.n, d, strict=True)]
-            xs = [rng.binomial(nk, pk) for nk, pk in zip(ns, p, strict=True)]
-        for a in scen.analyses:
-            pv = _binary_pvalues(xs[0], ns[0], xs[1], ns[1], a.method, a.alternative)
-            ok = ~np.isnan(pv)
-            out[a.name] = (int(np.sum(pv[ok] <= a.alpha * (1 + _TIE))), int(ok.sum()))
-        return out
-
-    if isinstance(model, ParametricModel):
-        draws = model.draw_endpoints(n_by_arm, n_rep, rng, need=_needs(scen))
-    else:
-        draws = model.draw_endpoints(n_by_arm, n_rep, rng)
-    shapes = {a: (n_rep, n) for a, n in n_by_arm.items()}
-    observed = _dropout_mask(scen, draws, shapes, rng)
-
-    def composite(arm: str) -> np.ndarray:
-        d = draws[arm]
-        if scen.derive_composite:
-            return (d["HBA1C_48"] < scen.hba1c_below) & (
-                d["INSDOSE_PCHG_48"] <= -scen.insulin_reduction
-            )
-        return np.asarray(d["RESPONDER"]) == 1  # NaN (missing) is not a response
-
-    def pvalues(a: Any, m: tuple[int, int]) -> np.ndarray:
-        """p-values of analysis ``a`` on the first ``m`` patients of each arm."""
-        obs_m = [observed[nm][:, :mk] for nm, mk in zip(names, m, strict=True)]
-        if a.endpoint == "composite":
-            r = [composite(nm)[:, :mk] & ok for nm, mk, ok in zip(names, m, obs_m, strict=True)]
-            xs = [rk.sum(axis=1) for rk in r]
-            if scen.binary_missing == "failure":
-                ns: list[Any] = list(m)
-            else:
-                ns = [ok.sum(axis=1) for ok in obs_m]
-            return _binary_pvalues(xs[0], ns[0], xs[1], ns[1], a.method, a.alternative)
-        if a.method == "ancova":
-            yk, ck = (
-                ("INSDOSE_PCHG_48", "INSDOSE_BASE")
-                if a.endpoint == "insulin_pchg"
-                else ("HBA1C_48", "HBA1C_BASE")
-            )
-            y = np.concatenate([draws[nm][yk][:, :mk] for nm, mk in zip(names, m, strict=True)], 1)
-            c = np.concatenate([draws[nm][ck][:, :mk] for nm, mk in zip(names, m, strict=True)], 1)
-            arm_ind = np.r_[np.ones(m[0]), np.zeros(m[1])]
-            est, se, df, pv = ancova_batch(y, arm_ind, c, np.concatenate(obs_m, axis=1))
-            if a.alternative != "two-sided":
-                pv = np.where(np.isnan(pv), np.nan, _t_one_sided(est, se, df, a.alternative))
-            return pv
-        # MMRM: the first `max_sims` replicates, fitted together (mmrm.fit_batch)
-        first = chunk_index * chunk_size
-        k = max(0, min(n_rep, a.max_sims - first))
-        if isinstance(model, ParametricModel):
-            return _mmrm_pvalues(scen, draws, observed, k, a.alternative, rng)
-        return _mmrm_pvalues_ipd(scen, model, k, a.alternative, rng)
-
-    if scen.sequential is not None:
-        return _sequential_counts(scen, pvalues, n_rep)
-    for a in scen.analyses:
-        pv = pvalues(a, scen.n)
-        ok = ~np.isnan(pv)
-        out[a.name] = (int(np.sum(pv[ok] <= a.alpha * (1 + _TIE))), int(ok.sum()))
-    return out
+def _arm_moments(ep: Any, arm: str, j: int) -> tuple[float, float]:
+    """Mean and SD of the values of ``ep`` in ``arm`` at visit index ``j`` under the model
+    (exact for the value and change scales; moments of a product of normals for pchg)."""
+    mu, cov = ep.mean[arm], ep.cov(arm)
+    if ep.scale == "value" or j == 0:
+        return float(mu[j]), float(math.sqrt(cov[j, j]))
+    if ep.scale == "chg":
+        return float(mu[0] + mu[j]), float(math.sqrt(cov[0, 0] + cov[j, j] + 2 * cov[0, j]))
+    a0, aj = mu[0], 1 + mu[j] / 100  # X0 (1 + Xj / 100)
+    v0, vj, c0j = cov[0, 0], cov[j, j] / 1e4, cov[0, j] / 100
+    m = a0 * aj + c0j
+    v = a0**2 * vj + aj**2 * v0 + 2 * a0 * aj * c0j + v0 * vj + c0j**2
+    return float(m), float(math.sqrt(v))
 
 
-def _sequential_counts(scen: Scenario, pvalues: Any, n_rep: int) -> dict[str, tuple[int, int]]:
-    """Group-sequential analyses of a chunk: at look ``j`` each analysis runs on the first
-    ``ceil(t_j n)`` patients of each arm; its p-value becomes ``z = Phi^-1(1 - p)`` (one-sided)
-    or ``|z| = Phi^-1(1 - p/2)`` (two-sided) and meets the design's bounds. Counts per
-    analysis: rejections at any look, at each look (``name\x00look j``) and the patients used
-    (``name\x00n``)."""
-    out: dict[str, tuple[int, int]] = {}
-    for a, d in zip(scen.analyses, scen.designs().values(), strict=True):
-        t = np.asarray(d.information_rates)
-        c = np.asarray(d.critical_values)
-        b = np.nan_to_num(np.asarray(d.futility_bounds, dtype=float), nan=-np.inf)
-        alive = np.ones(n_rep, bool)
-        used = np.zeros(n_rep)
-        total = 0
-        for j in range(d.k):
-            m = tuple(
-                min(n, math.ceil(tj * n - 1e-9)) for n, tj in zip(scen.n, (t[j], t[j]), strict=True)
-            )
-            pv = pvalues(a, m)
-            with np.errstate(divide="ignore"):
-                z = special.ndtri(1 - pv / 2) if d.sided == 2 else special.ndtri(1 - pv)
-            up = alive & (z >= c[j])
-            lo = alive & ~up & (z <= b[j]) if j < d.k - 1 else np.zeros(n_rep, bool)
-            out[f"{a.name}\x00look {j + 1}"] = (int(up.sum()), n_rep)
-            total += int(up.sum())
-            used[alive & (up | lo)] = sum(m)
-            alive &= ~(up | lo)
-        used[alive] = sum(scen.n)
-        out[a.name] = (total, n_rep)
-        out[f"{a.name}\x00n"] = (int(used.sum()), n_rep)
-    return out
+_SYNTH_KEYS = ("{p}_{w}", "{p}_CHG_{w}", "{p}_PCHG_{w}")
 
 
-def _mmrm_frame(scen, draws, observed, k, rng, batch: int | None = None) -> pd.DataFrame:
-    """Long data of the first ``k`` replicates for the MMRM, a ``REP`` column telling them
-    apart (with ``batch``: a generator of frames of ``batch`` replicates each, numbered from
-    0 within the frame). Dropouts leave at a uniformly chosen post-baseline visit (monotone
-    missingness); the leaving visits are drawn replicate by replicate, arm by arm (the stream
-    order of the earlier one-fit-per-replicate loop, so results did not move)."""
-    weeks = [w for w in scen.visits if w > 0]
-    names = scen.arm_names
-    post = len(weeks)
-    for nm in names:
-        if f"HBA1C_W{weeks[-1]}" not in draws[nm]:
-            raise AnalysisError("MMRM needs HbA1c at every visit (HBA1C_W<week>) from the model")
-    sizes = [draws[nm][f"HBA1C_W{weeks[0]}"].shape[1] for nm in names]
-    last = {nm: np.empty((k, n), int) for nm, n in zip(names, sizes, strict=True)}
-    for r in range(k):
-        for nm, n in zip(names, sizes, strict=True):
-            last[nm][r] = np.where(observed[nm][r], post, rng.integers(0, post, n))
-
-    def frame(r0: int, r1: int) -> pd.DataFrame:
-        parts = []
-        for nm in names:
-            d = draws[nm]
-            base = (d["HBA1C_W0"] if "HBA1C_W0" in d else d["HBA1C_BASE"])[r0:r1]
-            y = np.stack([d[f"HBA1C_W{w}"][r0:r1] for w in weeks], axis=2)  # (k, n, visits)
-            y = np.where(np.arange(post) < last[nm][r0:r1, :, None], y, np.nan)
-            r, i, j = np.indices(y.shape).reshape(3, -1)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "REP": r,
-                        "USUBJID": [f"{nm}-{v}" for v in i],
-                        "ARM": nm,
-                        "AVISITN": np.asarray(weeks)[j],
-                        "BASE": base[r, i],
-                        "AVAL": y.ravel(),
-                    }
-                )
-            )
-        return pd.concat(parts, ignore_index=True)
-
-    if batch is None:
-        return frame(0, k)
-    return (frame(r0, min(k, r0 + batch)) for r0 in range(0, k, batch))
-
-
-def _mmrm_pvalues(scen, draws, observed, k, alternative, rng) -> np.ndarray:
-    """p-values of the MMRM contrast at the last visit for the first ``k`` replicates, fitted
-    together by ``mmrm.fit_batch`` (each equal to ``mmrm.fit`` on its replicate) in batches
-    of ``MMRM_BATCH`` replicates (bounded memory; a replicate's result depends on its batch
-    only through rounding, ~1e-13, and the batch size is fixed, so seeds reproduce)."""
-    if k == 0:
-        return np.array([])
-    frames = _mmrm_frame(scen, draws, observed, k, rng, batch=MMRM_BATCH)
-    return np.concatenate(
-        [_batch_pvalues(scen, f, int(f["REP"].max()) + 1, alternative) for f in frames]
+def _synthetic_values(d: Mapping[str, np.ndarray], param: str, week: float) -> np.ndarray:
+    """Baseline and week values of ``param`` from a generative model's draws
+    (``<P>_BASE`` and ``<P>_<week>``, ``<P>_CHG_<week>`` or ``<P>_PCHG_<week>``)."""
+    w = f"{week:g}"
+    base = d.get(f"{param}_BASE")
+    if base is not None:
+        for kind, tpl in zip(MEASURES, _SYNTH_KEYS, strict=True):
+            v = d.get(tpl.format(p=param, w=w))
+            if v is not None:
+                x = np.stack([base, v], axis=-1)
+                return to_values(x, kind)
+    raise AnalysisError(
+        f"the trial's generative model draws no {param} at baseline and week {w} "
+        f"(it draws {', '.join(sorted(d))})"
     )
 
 
-def _batch_pvalues(scen: Scenario, df: pd.DataFrame, k: int, alternative: str) -> np.ndarray:
+def _draw(scen: Scenario, n_by_arm: Mapping[str, int], n_rep: int, rng) -> _Trials:
+    """Draw ``n_rep`` trials. Stream order: per arm (in arm order) the continuous endpoints
+    (declaration order), the dropout draws and the rate-based binary endpoints; then the
+    time-to-event endpoints (all arms side by side)."""
+    conts = {k: e for k, e in scen.endpoints.items() if isinstance(e, ContinuousEndpoint)}
+    values: dict[str, dict[str, np.ndarray]] = {k: {} for k in conts}
+    binary: dict[str, dict[str, np.ndarray]] = {}
+    drop_time, drop_index = {}, {}
+    model = scen.model()
+    draws = model.draw_endpoints(n_by_arm, n_rep, rng) if model is not None else None
+    for arm, n in n_by_arm.items():
+        shape = (n_rep, n)
+        for k, ep in conts.items():
+            if draws is None:
+                values[k][arm] = ep.draw(arm, n_rep, n, rng)
+            else:
+                values[k][arm] = _synthetic_values(draws[arm], ep.parameter, ep.visits[-1])
+        x = values[scen.dropout.endpoint][arm] if scen.dropout.endpoint else None
+        drop_index[arm], drop_time[arm] = _dropout_times(scen, arm, x, shape, rng)
+        for k, ep in scen.endpoints.items():
+            if isinstance(ep, BinaryEndpoint) and ep.rate is not None:
+                binary.setdefault(k, {})[arm] = (rng.random(shape) < ep.rate[arm]).astype(float)
+    survival = {}
+    for k, ep in scen.endpoints.items():
+        if isinstance(ep, SurvivalEndpoint):
+            cuts = np.r_[0.0, np.asarray(ep.cuts, dtype=float), np.inf]
+            survival[k] = _draw_trials(
+                rng,
+                n_rep,
+                list(n_by_arm.values()),
+                cuts,
+                [ep.hazard[a] for a in n_by_arm],
+                ep.accrual_time,
+                ep.dropout_hazard,
+            )
+    tr = _Trials(
+        values,
+        binary,
+        survival,
+        drop_time,
+        drop_index,
+        {k: e.visits for k, e in conts.items()},
+        draws,
+    )
+    _derive_binary(scen, tr, draws)
+    return tr
+
+
+def _derive_binary(scen: Scenario, tr: _Trials, draws: Any) -> None:
+    """Binary endpoints: responders by the rule (design components evaluated by the IPD
+    layer's three-valued conjunction, missing after dropout), or the drawn rate set missing
+    for patients who left before the endpoint's visit."""
+    from ..ipd import _composite  # the one evaluator of a design's binary rule
+
+    by_param = {
+        e.parameter: k for k, e in scen.endpoints.items() if isinstance(e, ContinuousEndpoint)
+    }
+    for k, ep in scen.endpoints.items():
+        if not isinstance(ep, BinaryEndpoint):
+            continue
+        for arm in tr.drop_time:  # the arms drawn (one at a time for the truth)
+            t_drop = tr.drop_time[arm]
+            if ep.rate is not None:
+                if scen.dropout.active():
+                    visit = ep.visit if ep.visit is not None else (scen.visits or (0.0, 1.0))[-1]
+                    tr.binary[k][arm] = np.where(t_drop <= visit, np.nan, tr.binary[k][arm])
+                continue
+            shape = t_drop.shape
+
+            def measure(param: str, meas: str, arm=arm, ep=ep, t_drop=t_drop) -> np.ndarray:
+                if param in by_param:
+                    src = by_param[param]
+                    vals = tr.values[src][arm]
+                    vis = tr.visits[src]
+                else:  # synthetic model: a parameter of the draws, at the endpoint's week
+                    vals = _synthetic_values(draws[arm], param, ep.visit)
+                    vis = (0.0, ep.visit)
+                j = vis.index(ep.visit)
+                v = measure_of(vals, j, meas)
+                return np.where(t_drop <= ep.visit, np.nan, v).ravel()
+
+            tr.binary.setdefault(k, {})[arm] = _composite(ep.components, measure).reshape(shape)
+
+
+def _first(x: np.ndarray, m: int | None) -> np.ndarray:
+    return x if m is None else x[:, :m]
+
+
+def _analyse(
+    scen: Scenario,
+    a: Analysis,
+    tr: _Trials,
+    sizes: Mapping[str, int] | None,
+    rng,
+    select: Mapping[str, np.ndarray] | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """Per comparison (each experimental arm vs the control): ``estimate, se, df, p, lo, hi``
+    of analysis ``a`` on the first ``sizes[arm]`` patients of each arm (all: ``None``), or on
+    the patients ``select[arm]`` (a mask per replicate; binary tests and ANCOVA)."""
+    ep = scen.endpoints[a.endpoint]
+    arms = scen.arm_names
+    exp, ctl = scen.experimental, scen.control
+    m = (lambda arm: None) if sizes is None else (lambda arm: sizes[arm])
+    if isinstance(ep, BinaryEndpoint):
+        out = []
+        v = {arm: _first(tr.binary[a.endpoint][arm], m(arm)) for arm in arms}
+        if select is not None:
+            v = {arm: np.where(select[arm], v[arm], np.nan) for arm in arms}
+        x = {arm: np.nansum(v[arm], axis=1).astype(int) for arm in arms}
+        if ep.missing == "failure" and select is None:  # every patient: one grid
+            nn: dict[str, Any] = {arm: v[arm].shape[1] for arm in arms}
+        elif ep.missing == "failure":
+            nn = {arm: select[arm].sum(axis=1) for arm in arms}
+        else:
+            nn = {arm: np.sum(~np.isnan(v[arm]), axis=1) for arm in arms}
+        for e in exp:
+            p = _binary_pvalues(x[e], nn[e], x[ctl], nn[ctl], a.method, a.alternative)
+            with np.errstate(all="ignore"):
+                est, lo, hi = rd_newcombe(x[e], nn[e], x[ctl], nn[ctl], a.conf_level)
+            est, lo, hi = (np.broadcast_to(q, p.shape) for q in (est, lo, hi))
+            bad = np.isnan(p)
+            out.append(_stats(est, np.nan, np.inf, p, lo, hi, bad))
+        return out
+    if isinstance(ep, SurvivalEndpoint):
+        return _analyse_survival(scen, a, ep, tr)
+    if a.method == "ancova":
+        return _analyse_ancova(scen, a, ep, tr, m, select)
+    if a.method == "mmrm":
+        return _analyse_mmrm(scen, a, ep, tr)
+    return _analyse_mi(scen, a, ep, tr, rng)
+
+
+def _stats(est, se, df, p, lo, hi, bad) -> dict[str, np.ndarray]:
+    shape = np.shape(p)
+    f = lambda v: np.where(bad, np.nan, np.broadcast_to(v, shape))  # noqa: E731
+    return {"estimate": f(est), "se": f(se), "df": f(df), "p": f(p), "lo": f(lo), "hi": f(hi)}
+
+
+def _outcome_arrays(
+    scen: Scenario,
+    ep: ContinuousEndpoint,
+    tr: _Trials,
+    m: Any,
+    select: Mapping[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome at every post-baseline visit, baseline, observed mask (and ``select``ed) and
+    arm codes (0 the control, then the experimental arms in order), arms side by side."""
+    order = (scen.control, *scen.experimental)
+    ys, bs, obs, codes = [], [], [], []
+    for code, arm in enumerate(order):
+        vals = _first(tr.values[ep.id][arm], m(arm))
+        o = _first(tr.observed(ep.id, arm), m(arm))
+        if select is not None:
+            o = o & select[arm][..., None]
+        ys.append(np.stack([measure_of(vals, j, ep.outcome) for j in range(1, vals.shape[-1])], -1))
+        bs.append(vals[..., 0])
+        obs.append(o[..., 1:])
+        codes.append(np.full(vals.shape[1], code))
+    return (
+        np.concatenate(ys, axis=1),
+        np.concatenate(bs, axis=1),
+        np.concatenate(obs, axis=1),
+        np.concatenate(codes),
+    )
+
+
+def _analyse_ancova(scen, a, ep, tr, m, select=None) -> list[dict[str, np.ndarray]]:
+    """ANCOVA at the last visit on the patients observed there (completers), with the
+    baseline value as covariate, all arms in one model."""
+    y, base, obs, codes = _outcome_arrays(scen, ep, tr, m, select)
+    k = len(scen.arm_names)
+    est, se, df = _ols_arms(y[..., -1], codes, k, base, obs[..., -1])
+    out = []
+    for i in range(k - 1):
+        e, s = est[:, i], se[:, i]
+        p = _t_pvalue(e, s, df, a.alternative, a.margin)
+        lo, hi = _t_interval(e, s, df, a.conf_level)
+        out.append(_stats(e, s, df, p, lo, hi, np.isnan(e)))
+    return out
+
+
+def _long_frame(scen, ep, tr, r0: int, r1: int, every_visit: bool = False) -> pd.DataFrame:
+    """Long data of replicates ``r0:r1`` for MMRM (observed visits only) and MI fits
+    (``every_visit``: a row per subject and visit, NaN outcome after dropout)."""
+    y, base, obs, codes = _outcome_arrays(scen, ep, tr, lambda arm: None)
+    y, base, obs = y[r0:r1], base[r0:r1], obs[r0:r1]
+    order = np.array((scen.control, *scen.experimental), dtype=object)
+    rep, subj, vis = np.nonzero(np.ones_like(obs) if every_visit else obs)
+    visits = np.asarray(ep.visits[1:])
+    aval = y[rep, subj, vis]
+    if every_visit:
+        aval = np.where(obs[rep, subj, vis], aval, np.nan)
+    return pd.DataFrame(
+        {
+            "REP": rep,
+            "USUBJID": subj,
+            "ARM": order[codes[subj]],
+            "AVISITN": visits[vis],
+            "BASE": base[rep, subj],
+            "AVAL": aval,
+        }
+    )
+
+
+def _contrasts_at_last(
+    scen: Scenario, out: pd.DataFrame, last: float, n: int, alternative: str, margin: float
+) -> list[dict[str, np.ndarray]]:
+    res = []
+    rows = out[np.isclose(out["visit"].astype(float), last)]
+    for e in scen.experimental:
+        r = rows[rows["contrast"] == f"{e} - {scen.control}"]
+        if "converged" in r:
+            r = r[r["converged"].astype(bool)]
+        idx = r["replicate"].to_numpy(dtype=int)
+        cols = {}
+        for c in ("estimate", "se", "df", "ci_low", "ci_high"):
+            v = np.full(n, np.nan)
+            v[idx] = r[c].to_numpy(dtype=float)
+            cols[c] = v
+        p = _t_pvalue(cols["estimate"], cols["se"], cols["df"], alternative, margin)
+        res.append(
+            _stats(
+                cols["estimate"],
+                cols["se"],
+                cols["df"],
+                p,
+                cols["ci_low"],
+                cols["ci_high"],
+                np.isnan(cols["estimate"]),
+            )
+        )
+    return res
+
+
+def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
+    """MMRM (``mmrm.fit_batch``: batched REML, each replicate as ``mmrm.fit`` on it) of the
+    outcome at every post-baseline visit with visit x arm and visit x baseline, in batches
+    of ``MMRM_BATCH`` replicates; the contrast at the last visit."""
     from .. import mmrm  # another area; loaded only when an MMRM analysis is asked for
 
-    names = scen.arm_names
-    try:
-        out = mmrm.fit_batch(
+    n_rep = next(iter(tr.drop_time.values())).shape[0]
+    parts: list[list[dict[str, np.ndarray]]] = []
+    for r0 in range(0, n_rep, MMRM_BATCH):
+        r1 = min(n_rep, r0 + MMRM_BATCH)
+        df = _long_frame(scen, ep, tr, r0, r1)
+        try:
+            out = mmrm.fit_batch(
+                df,
+                "AVAL",
+                "USUBJID",
+                "AVISITN",
+                "ARM",
+                replicate="REP",
+                baseline="BASE",
+                covariance=a.covariance,
+                reference=scen.control,
+                df=a.df,
+                conf_level=a.conf_level,
+            )
+        except AnalysisError:  # the data as a whole cannot be fitted: no replicate analysed
+            out = pd.DataFrame(
+                columns=[
+                    "replicate",
+                    "visit",
+                    "contrast",
+                    "estimate",
+                    "se",
+                    "df",
+                    "ci_low",
+                    "ci_high",
+                    "converged",
+                ]
+            )
+        parts.append(_contrasts_at_last(scen, out, ep.visits[-1], r1 - r0, a.alternative, a.margin))
+    return [
+        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
+        for i in range(len(scen.experimental))
+    ]
+
+
+def _analyse_mi(scen, a, ep, tr, rng) -> list[dict[str, np.ndarray]]:
+    """ANCOVA at the last visit after multiple imputation (MAR, J2R or CR; Rubin's rules)
+    by the batched imputation of ``trial_analysis.continuous._mi_batch``."""
+    from ..continuous._mi_batch import mi_ancova_batch
+
+    n_rep = next(iter(tr.drop_time.values())).shape[0]
+    seed = int(rng.integers(0, 2**63 - 1))  # the chunk's stream: one seed per batch below
+    parts = []
+    for r0 in range(0, n_rep, MMRM_BATCH):
+        r1 = min(n_rep, r0 + MMRM_BATCH)
+        df = _long_frame(scen, ep, tr, r0, r1, every_visit=True)
+        out = mi_ancova_batch(
             df,
             "AVAL",
             "USUBJID",
@@ -376,87 +574,568 @@ def _batch_pvalues(scen: Scenario, df: pd.DataFrame, k: int, alternative: str) -
             "ARM",
             replicate="REP",
             baseline="BASE",
-            reference=names[1],
+            method=a.imputation,
+            m=a.m,
+            reference=scen.control,
+            seed=seed + r0,
+            conf_level=a.conf_level,
         )
-    except AnalysisError:  # the data as a whole cannot be fitted: no replicate analysed
-        return np.full(k, np.nan)
-    row = out[(out["visit"] == out["visit"].max()) & out["converged"]]
-    pvals = np.full(k, np.nan)
-    reps = row["replicate"].to_numpy(dtype=int)
-    est, se, dfv = (row[c].to_numpy(dtype=float) for c in ("estimate", "se", "df"))
-    if alternative == "two-sided":
-        pvals[reps] = row["p_value"].to_numpy(dtype=float)
-    elif alternative == "greater":
-        pvals[reps] = stats.t.sf(est / se, dfv)
-    else:
-        pvals[reps] = stats.t.cdf(est / se, dfv)
-    return pvals
+        if "visit" not in out:
+            out = out.assign(visit=ep.visits[-1])
+        parts.append(_contrasts_at_last(scen, out, ep.visits[-1], r1 - r0, a.alternative, a.margin))
+    return [
+        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
+        for i in range(len(scen.experimental))
+    ]
 
 
-def _mmrm_pvalues_ipd(scen: Scenario, model: Any, k: int, alternative: str, rng) -> np.ndarray:
-    """MMRM on HbA1c for ``k`` cohorts drawn with the generative model's ``sample_ipd``
-    (its own visit schedule and per-arm withdrawal with the scenario's dropout rates), fitted
-    together by ``mmrm.fit_batch``."""
-    if k == 0:
-        return np.array([])
-    names = scen.arm_names
-    n_by_arm = dict(zip(names, scen.n, strict=True))
-    drop = dict(zip(names, scen.dropout_rate, strict=True))
-    frames = []
-    for r in range(k):
-        ipd = model.sample_ipd(n_by_arm, rng, dropout=drop)
-        m = ipd.measurements
-        m = m[(m["PARAMCD"] == "HBA1C") & (m["AVISITN"] > 0)].dropna(subset=["AVAL"])
-        frames.append(m.merge(ipd.subjects[["USUBJID", "ARM"]], on="USUBJID").assign(REP=r))
-    df = pd.concat(frames, ignore_index=True)
-    return _batch_pvalues(
-        scen, df[["REP", "USUBJID", "ARM", "AVISITN", "BASE", "AVAL"]], k, alternative
+def _analyse_survival(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
+    """Log-rank, Cox or RMST of each experimental arm against the control, at the trial's
+    analysis time (all arms' events count towards an event-driven analysis)."""
+    entry, t_ev, drop = tr.survival[ep.id]
+    t_an, cal_ev, is_ev = _analysis_times(entry, t_ev, drop, ep.events, ep.analysis_time)
+    sizes = list(scen.n_by_arm.values())
+    code = np.repeat(np.arange(len(sizes)), sizes)
+    ci = scen.arm_names.index(scen.control)
+    n_rep = entry.shape[0]
+    z = stats.norm.ppf(0.5 + a.conf_level / 2)
+    out = []
+    for e in scen.experimental:
+        ei = scen.arm_names.index(e)
+        sel = (code == ei) | (code == ci)
+        g = np.where(code[sel] == ei, 0, 1)
+        res = {k: np.full(n_rep, np.nan) for k in ("estimate", "se", "df", "p", "lo", "hi")}
+        for r in range(n_rep):
+            enrolled, fu, ev = _observed(entry[r, sel], cal_ev[r, sel], is_ev[r, sel], t_an[r])
+            tt, ee, gg = fu[enrolled], ev[enrolled], g[enrolled]
+            if (gg == 0).sum() == 0 or (gg == 1).sum() == 0 or ee.sum() == 0:
+                continue
+            stat, est, se = _survival_statistic(a.method, tt, ee, gg, tau=ep.tau)
+            if a.alternative == "two-sided":
+                p = 2 * stats.norm.sf(abs(stat))
+            elif a.alternative == "greater":  # experimental better: fewer events / longer RMST
+                p = stats.norm.sf(stat)
+            else:
+                p = stats.norm.cdf(stat)
+            res["p"][r] = p
+            res["estimate"][r], res["se"][r], res["df"][r] = est, se, np.inf
+            res["lo"][r], res["hi"][r] = est - z * se, est + z * se
+        out.append(res)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# counting
+# ---------------------------------------------------------------------------------------
+
+#: additive counts of one analysis and comparison over the replicates of a chunk
+_FIELDS = (
+    "rejections",
+    "analysed",
+    "failed",
+    "sum_err",
+    "sum_err2",
+    "n_est",
+    "covered",
+    "n_ci",
+    "used",
+)
+
+
+def _count(st: Mapping[str, np.ndarray], alpha: float, truth: float) -> np.ndarray:
+    p = st["p"]
+    ok = ~np.isnan(p)
+    est = st["estimate"][ok]
+    err = est - truth if np.isfinite(truth) else np.full(0, np.nan)
+    has = ~np.isnan(err) if err.size else np.zeros(0, bool)
+    lo, hi = st["lo"][ok], st["hi"][ok]
+    ci_ok = ~np.isnan(lo) & ~np.isnan(hi) & np.isfinite(truth)
+    return np.array(
+        [
+            np.sum(p[ok] <= alpha * (1 + _TIE)),
+            ok.sum(),
+            (~ok).sum(),
+            err[has].sum() if has.any() else 0.0,
+            (err[has] ** 2).sum() if has.any() else 0.0,
+            has.sum(),
+            np.sum((lo[ci_ok] <= truth) & (truth <= hi[ci_ok])) if ci_ok.any() else 0,
+            ci_ok.sum(),
+            0.0,
+        ],
+        dtype=float,
     )
+
+
+def _run_chunk(
+    scen: Scenario,
+    scen_index: int,
+    chunk_index: int,
+    n_rep: int,
+    seed: int,
+    chunk_size: int,
+    truth: Mapping[tuple[str, int], float] | None = None,
+) -> dict[Any, np.ndarray]:
+    """Simulate and analyse ``n_rep`` trials; returns ``(analysis, comparison[, look])`` ->
+    counts (:data:`_FIELDS`)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(scen_index, chunk_index)))
+    truth = truth or {}
+    if scen.adaptation is not None:
+        return _adaptive_counts(scen, n_rep, truth, rng)
+    tr = _draw(scen, scen.n_by_arm, n_rep, rng)
+    if scen.sequential is not None:
+        return _sequential_counts(scen, tr, n_rep, truth, rng)
+    out: dict[Any, np.ndarray] = {}
+    for a in scen.analyses:
+        sts = _analyse(scen, a, tr, None, rng)
+        if a.multiplicity:
+            _adjust(scen, a, sts, out)
+        for i, st in enumerate(sts):
+            out[(a.name, i)] = _count(st, a.alpha, truth.get((a.name, i), math.nan))
+    return out
+
+
+def _adjust(scen: Scenario, a: Analysis, sts: list[dict[str, np.ndarray]], out: dict) -> None:
+    """Replace the p-values of the comparisons of each replicate by their adjusted values
+    (``multiplicity.adjust``: family-wise level ``alpha`` over the experimental arms) and
+    count the replicates rejecting some (disjunctive) and every (conjunctive) hypothesis.
+    Dunnett: the correlation of many-to-one z statistics from the arm sizes."""
+    from ..multiplicity import adjust
+
+    p = np.stack([st["p"] for st in sts])  # (comparisons, replicates)
+    kw: dict[str, Any] = {}
+    if a.multiplicity.startswith("dunnett"):
+        n0 = scen.n_by_arm[scen.control]
+        ns = np.array([scen.n_by_arm[e] for e in scen.experimental], float)
+        r = np.sqrt(np.outer(ns, ns) / np.outer(ns + n0, ns + n0))
+        np.fill_diagonal(r, 1.0)
+        kw = {"correlation": r, "sided": 2 if a.alternative == "two-sided" else 1}
+    elif a.multiplicity == "graphical":
+        kw = {"weights": list(a.weights), "transitions": [list(r) for r in a.transitions]}
+    adj = np.full_like(p, np.nan)
+    ok = np.all(~np.isnan(p), axis=0)
+    for r_ in np.flatnonzero(ok):
+        adj[:, r_] = np.asarray(adjust(p[:, r_], a.multiplicity, alpha=a.alpha, **kw), float)
+    for st, q in zip(sts, adj, strict=True):
+        st["p"] = q
+    rej = adj[:, ok] <= a.alpha * (1 + _TIE)
+    for key, hit in (("any", rej.any(axis=0)), ("all", rej.all(axis=0))):
+        v = np.zeros(len(_FIELDS))
+        v[0], v[1], v[2] = hit.sum(), ok.sum(), (~ok).sum()
+        out[(a.name, key)] = v
+
+
+def _sequential_counts(
+    scen: Scenario, tr: _Trials, n_rep: int, truth, rng
+) -> dict[Any, np.ndarray]:
+    """Group-sequential analyses of a chunk: at look ``j`` each analysis runs on the first
+    ``ceil(t_j n)`` patients of each arm; its p-value becomes ``z = Phi^-1(1 - p)`` (one-sided)
+    or ``|z| = Phi^-1(1 - p/2)`` (two-sided) and meets the design's bounds, comparison by
+    comparison. Counts: rejections at any look, at each look, and the patients used."""
+    out: dict[Any, np.ndarray] = {}
+    for a, d in zip(scen.analyses, scen.designs().values(), strict=True):
+        t = np.asarray(d.information_rates)
+        c = np.asarray(d.critical_values)
+        b = np.nan_to_num(np.asarray(d.futility_bounds, dtype=float), nan=-np.inf)
+        ncomp = len(scen.experimental)
+        alive = np.ones((ncomp, n_rep), bool)
+        used = np.zeros((ncomp, n_rep))
+        total = np.zeros((ncomp, n_rep), bool)
+        final = None
+        for j in range(d.k):
+            sizes = {arm: min(n, math.ceil(t[j] * n - 1e-9)) for arm, n in scen.n_by_arm.items()}
+            sts = _analyse(scen, a, tr, sizes, rng)
+            for i, st in enumerate(sts):
+                pv = st["p"]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z = special.ndtri(1 - pv / 2) if d.sided == 2 else special.ndtri(1 - pv)
+                up = alive[i] & (z >= c[j])
+                lo = alive[i] & ~up & (z <= b[j]) if j < d.k - 1 else np.zeros(n_rep, bool)
+                look = np.zeros(len(_FIELDS))
+                look[0], look[1] = up.sum(), n_rep
+                out[(a.name, i, j + 1)] = look
+                total[i] |= up
+                used[i][alive[i] & (up | lo)] = sizes[scen.experimental[i]] + sizes[scen.control]
+                alive[i] &= ~(up | lo)
+            final = sts
+        for i in range(ncomp):
+            n_i = scen.n_by_arm[scen.experimental[i]] + scen.n_by_arm[scen.control]
+            used[i][alive[i]] = n_i
+            v = _count(final[i], a.alpha, truth.get((a.name, i), math.nan))
+            v[0], v[1], v[2] = total[i].sum(), n_rep, 0
+            v[8] = used[i].sum()
+            out[(a.name, i)] = v
+    return out
+
+
+def _adaptive_plan(scen: Scenario, a: Analysis) -> Any:
+    """The re-estimation rule of :mod:`.adaptive` (``_make_plan``) for analysis ``a``: the
+    design of ``[sequential]``, the planned cumulative totals ``t_j (n_e + n_c)``."""
+    from .adaptive import _make_plan
+
+    ad = scen.adaptation
+    d = scen.designs()[a.name]
+    n_e, n_c = scen.n_by_arm[scen.experimental[0]], scen.n_by_arm[scen.control]
+    planned = [t * (n_e + n_c) for t in d.information_rates]
+    sd = ad.get("sd", 1.0)
+    return _make_plan(
+        d,
+        sd,
+        planned,
+        n_c / n_e,
+        ad["conditional_power"],
+        ad.get("n_min"),
+        ad.get("n_max"),
+        ad.get("theta"),
+        sd,
+        ad.get("promising_zone"),
+    )
+
+
+def _max_sizes(scen: Scenario, plan: Any) -> dict[str, int]:
+    """Patients to draw per arm: the largest total the rule can reach, split as planned."""
+    n_e, n_c = scen.n_by_arm[scen.experimental[0]], scen.n_by_arm[scen.control]
+    top = float(plan.planned[0] + np.sum(plan.n_max[1:]))
+    return {
+        scen.experimental[0]: math.ceil(top * n_e / (n_e + n_c)) + 1,
+        scen.control: math.ceil(top * n_c / (n_e + n_c)) + 1,
+    }
+
+
+def _adaptive_counts(scen: Scenario, n_rep: int, truth, rng) -> dict[Any, np.ndarray]:
+    """Adaptive trials (inverse-normal combination, sample-size re-estimation by
+    :class:`.adaptive._Plan`): stage 1 on the planned first ``t_1 n`` patients of each arm;
+    stage ``k`` on the next ``m_k`` patients, ``m_k`` (total of both arms, split as planned)
+    from the conditional power given the combination z and the cumulative z so far. Each
+    stage's one-sided p-value becomes ``Z_k = Phi^-1(1 - p_k)``; ``Z*_k`` of the stage-wise
+    statistics with the planned weights meets the design's bounds. One analysis draws the
+    patients once (the largest size the rule allows); the counts are those of
+    :func:`_sequential_counts`, with the naive final estimate's bias and coverage."""
+    from .adaptive import combination_z
+
+    out: dict[Any, np.ndarray] = {}
+    e, c = scen.experimental[0], scen.control
+    for a in scen.analyses:
+        plan = _adaptive_plan(scen, a)
+        sizes_max = _max_sizes(scen, plan)
+        tr = _draw(scen, sizes_max, n_rep, rng)
+        n_e, n_c = scen.n_by_arm[e], scen.n_by_arm[c]
+        share = {e: n_e / (n_e + n_c), c: n_c / (n_e + n_c)}
+        idx = {arm: np.arange(sizes_max[arm])[None, :] for arm in (e, c)}
+        start = {arm: np.zeros(n_rep, int) for arm in (e, c)}
+        end = {
+            arm: np.full(n_rep, math.ceil(plan.t[0] * n - 1e-9)) for arm, n in ((e, n_e), (c, n_c))
+        }
+        alive = np.ones(n_rep, bool)
+        reject = np.zeros(n_rep, bool)
+        used = np.zeros(n_rep)
+        z_stages: list[np.ndarray] = []
+        final = None
+        k_looks = plan.t.size
+        for k in range(k_looks):
+            stage = {
+                arm: (idx[arm] >= start[arm][:, None]) & (idx[arm] < end[arm][:, None])
+                for arm in (e, c)
+            }
+            cum = {arm: idx[arm] < end[arm][:, None] for arm in (e, c)}
+            pk = _analyse(scen, a, tr, None, rng, select=stage)[0]["p"]
+            cst = _analyse(scen, a, tr, None, rng, select=cum)[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z_stages.append(np.nan_to_num(special.ndtri(1 - pk), nan=0.0, posinf=8, neginf=-8))
+                pooled = np.nan_to_num(special.ndtri(1 - cst["p"]), nan=0.0, posinf=8, neginf=-8)
+            t_k = plan.t[: k + 1]  # Z*_k of each replicate (adaptive.combination_z)
+            comb = np.apply_along_axis(
+                lambda z, t=t_k: combination_z(z, t)[-1], 0, np.stack(z_stages)
+            )
+            up = alive & (comb >= plan.c[k])
+            lo = alive & ~up & (comb <= plan.b[k]) if k < k_looks - 1 else np.zeros(n_rep, bool)
+            look = np.zeros(len(_FIELDS))
+            look[0], look[1] = up.sum(), n_rep
+            out[(a.name, 0, k + 1)] = look
+            reject |= up
+            n_now = end[e] + end[c]
+            used[alive & (up | lo)] = n_now[alive & (up | lo)]
+            final = (
+                cst
+                if final is None
+                else {key: np.where(alive, cst[key], final[key]) for key in cst}
+            )
+            alive &= ~(up | lo)
+            if k == k_looks - 1:
+                used[alive] = n_now[alive]
+                break
+            m_next = plan.stage_size(k + 1, comb, pooled, n_now.astype(float))
+            for arm in (e, c):
+                start[arm] = end[arm].copy()
+                end[arm] = np.minimum(
+                    sizes_max[arm], end[arm] + np.ceil(m_next * share[arm] - 1e-9).astype(int)
+                )
+        v = _count(final, a.alpha, truth.get((a.name, 0), math.nan))
+        v[0], v[1], v[2] = reject.sum(), n_rep, 0
+        v[8] = used.sum()
+        out[(a.name, 0)] = v
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# the truth each analysis estimates
+# ---------------------------------------------------------------------------------------
+
+TRUTH_PATIENTS = 200_000  # per arm, for truths computed by Monte Carlo
+
+
+def true_effects(scen: Scenario) -> dict[tuple[str, int], float]:
+    """The value each analysis's estimate targets, per comparison.
+
+    Continuous endpoints (ANCOVA, MMRM, MI): the difference between arms of the outcome at
+    the last visit adjusted for baseline in the complete data — the coefficient of the arm
+    in the population regression of the outcome on arm and baseline with one common slope,
+    ``(m_e - m_c) - beta (b_e - b_c)`` with ``beta = sum_a cov_a(Y, B) / sum_a var_a(B)``
+    (arms weighted by their sizes). Exact from the model's means and covariances when the
+    outcome is linear in the model (value or change on the value or change scale, percentage
+    change on the percentage-change scale). Otherwise (percentage change of values, a trial's
+    generative model) and under MNAR, by the same regression in a simulated population of
+    ``TRUTH_PATIENTS`` patients per arm with every value kept (seed fixed): under MNAR the
+    values after dropout are shifted by ``delta`` — the truth is the effect on the outcome
+    the patients would have had (treatment-policy), which a MAR analysis misses. With a
+    linear outcome the MNAR truth is the exact complete-data value plus the simulated
+    shift's effect (computed on the same draws with and without the shift).
+
+    Binary endpoints: ``rate_e - rate_c`` (a rule: the rates of responders in the simulated
+    complete population). Time to event: the log hazard ratio (Cox) when the hazards are
+    proportional, the RMST difference at ``tau`` (RMST with a fixed ``tau``); NaN otherwise
+    (log-rank has no estimate; then bias and coverage are not reported).
+    """
+    out: dict[tuple[str, int], float] = {}
+    pop = _population(scen) if _needs_population(scen) else None
+    for a in scen.analyses:
+        ep = scen.endpoints[a.endpoint]
+        for i, e in enumerate(scen.experimental):
+            out[(a.name, i)] = _truth_one(scen, a, ep, e, pop)
+    return out
+
+
+def _population(scen: Scenario) -> _Trials:
+    """``TRUTH_PATIENTS`` patients per arm, every arm drawn from the same fixed stream
+    (common random numbers: arms generated alike give exactly no difference)."""
+    parts = [
+        _draw(
+            scen,
+            {arm: TRUTH_PATIENTS},
+            1,
+            np.random.default_rng(np.random.SeedSequence(0, spawn_key=(2**31,))),
+        )
+        for arm in scen.arm_names
+    ]
+
+    def merge(name: str) -> dict:
+        out: dict = {}
+        for p in parts:
+            for k, v in getattr(p, name).items():
+                if isinstance(v, dict):
+                    out.setdefault(k, {}).update(v)
+                else:
+                    out[k] = v
+        return out
+
+    draws = None
+    if parts[0].draws is not None:
+        draws = {k: v for p in parts for k, v in p.draws.items()}
+    return _Trials(
+        merge("values"),
+        merge("binary"),
+        {},
+        merge("drop_time"),
+        merge("drop_index"),
+        parts[0].visits,
+        draws,
+    )
+
+
+def _linear_outcome(ep: ContinuousEndpoint) -> bool:
+    return (ep.outcome in ("value", "chg") and ep.scale in ("value", "chg")) or (
+        ep.outcome == ep.scale == "pchg"
+    )
+
+
+def _needs_population(scen: Scenario) -> bool:
+    for a in scen.analyses:
+        ep = scen.endpoints[a.endpoint]
+        if isinstance(ep, BinaryEndpoint) and ep.rate is None:
+            return True
+        if isinstance(ep, ContinuousEndpoint):
+            if scen.model_kind == "synthetic" or not _linear_outcome(ep):
+                return True
+            if scen.dropout.mechanism == "MNAR" and scen.dropout.endpoint == ep.id:
+                return True
+    return False
+
+
+def _truth_one(scen, a, ep, e, pop) -> float:
+    c = scen.control
+    if isinstance(ep, BinaryEndpoint):
+        if ep.rate is not None:
+            return ep.rate[e] - ep.rate[c]
+        # rule: responders in the complete population (dropout ignored)
+        full = replace(
+            pop,
+            binary={k: dict(v) for k, v in pop.binary.items()},
+            drop_time={k: np.full_like(v, np.inf) for k, v in pop.drop_time.items()},
+        )
+        _derive_binary(scen, full, pop.draws)
+        return float(np.mean(full.binary[ep.id][e]) - np.mean(full.binary[ep.id][c]))
+    if isinstance(ep, SurvivalEndpoint):
+        he, hc = ep.hazard[e], ep.hazard[c]
+        if a.method == "cox":
+            ratio = np.log(he / hc)
+            return float(ratio[0]) if np.allclose(ratio, ratio[0]) else math.nan
+        if a.method == "rmst" and ep.tau is not None:
+            return _rmst(ep, he) - _rmst(ep, hc)
+        return math.nan
+    shift = scen.dropout.mechanism == "MNAR" and scen.dropout.endpoint == ep.id
+    exact = scen.model_kind == "parametric" and _linear_outcome(ep)
+    if exact:
+        base = _linear_truth(scen, ep, e)
+        if not shift:
+            return base
+        return base + _pop_truth(scen, ep, e, pop, True) - _pop_truth(scen, ep, e, pop, False)
+    return _pop_truth(scen, ep, e, pop, shift)
+
+
+def _linear_truth(scen: Scenario, ep: ContinuousEndpoint, e: str) -> float:
+    """Population ANCOVA coefficient of arm ``e`` (common slope) from the model moments."""
+    L = len(ep.visits) - 1
+    w = np.zeros(L + 1)  # outcome at the last visit as a combination of the model vector
+    if ep.scale == "value":
+        w[L] = 1.0
+        if ep.outcome == "chg":
+            w[0] = -1.0
+    elif ep.scale == "chg":
+        w[L] = 1.0
+        if ep.outcome == "value":
+            w[0] = 1.0
+    else:
+        w[L] = 1.0
+    num = den = 0.0
+    for arm, n in scen.n_by_arm.items():
+        cov = ep.cov(arm)
+        num += n * float(w @ cov[:, 0])
+        den += n * float(cov[0, 0])
+    beta = num / den
+    c = scen.control
+    return float(w @ (ep.mean[e] - ep.mean[c]) - beta * (ep.mean[e][0] - ep.mean[c][0]))
+
+
+def _pop_truth(scen, ep, e, pop: _Trials, shift: bool) -> float:
+    """The common-slope regression coefficient of arm ``e`` in the simulated population."""
+    order = (scen.control, *scen.experimental)
+    ys, bs, codes = [], [], []
+    L = len(ep.visits) - 1
+    for code, arm in enumerate(order):
+        vals = pop.values[ep.id][arm]
+        if shift:
+            after = ~pop.observed(ep.id, arm)
+            vals = vals + scen.dropout.delta[arm] * after
+        ys.append(measure_of(vals, L, ep.outcome)[0])
+        bs.append(vals[0, :, 0])
+        codes.append(np.full(vals.shape[1], code))
+    y, b, cd = np.concatenate(ys), np.concatenate(bs), np.concatenate(codes)
+    est, _, _ = _ols_arms(y[None], cd, len(order), b[None], np.ones((1, y.size), bool))
+    return float(est[0, order.index(e) - 1])
+
+
+def _rmst(ep: SurvivalEndpoint, h: np.ndarray) -> float:
+    """Restricted mean of a piecewise-exponential survival up to ``tau`` (exact integral)."""
+    cuts = np.r_[0.0, np.asarray(ep.cuts, dtype=float), np.inf]
+    tau = float(ep.tau)
+    total, cum = 0.0, 0.0
+    for j, rate in enumerate(h):
+        t0, t1 = cuts[j], min(cuts[j + 1], tau)
+        if t1 <= t0:
+            break
+        total += math.exp(-cum) * (1 - math.exp(-rate * (t1 - t0))) / rate
+        cum += rate * (t1 - t0)
+    return total
 
 
 # ---------------------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------------------
 
+_Z95 = 1.959963984540054
 
-def _summarise(counts: Mapping[str, tuple[int, int]], scen: Scenario) -> pd.DataFrame:
+
+def _summarise(
+    counts: Mapping[Any, np.ndarray], scen: Scenario, truth: Mapping[tuple[str, int], float]
+) -> pd.DataFrame:
     rows = []
+    comps = scen.comparisons()
 
-    def row(name: str, a: Any, rej: int, n: int) -> dict[str, Any]:
+    def row(label: str, a: Analysis, i: int, v: np.ndarray | None, look: bool = False) -> dict:
+        v = np.zeros(len(_FIELDS)) if v is None else v
+        rej, n, failed, se_sum, se2, n_est, cov, n_ci, used = v
         p = rej / n if n else math.nan
-        se = math.sqrt(p * (1 - p) / n) if n else math.nan
-        label = _test_label(a.method) if a.endpoint == "composite" else a.method.upper()
-        return {
-            "analysis": name,
+        mcse = math.sqrt(p * (1 - p) / n) if n else math.nan
+        ep = scen.endpoints[a.endpoint]
+        method = _test_label(a.method) if isinstance(ep, BinaryEndpoint) else a.method.upper()
+        if a.multiplicity:
+            method += f" ({a.multiplicity.capitalize()} adjusted)"
+        t = truth.get((a.name, i), math.nan)
+        bias = se_sum / n_est if n_est else math.nan
+        var = se2 / n_est - bias**2 if n_est else math.nan
+        covg = cov / n_ci if n_ci else math.nan
+        r = {
+            "analysis": label,
             "endpoint": a.endpoint,
-            "method": label,
+            "method": method,
+            "comparison": comps[i],
             "alpha": a.alpha,
-            "replicates": n,
-            "rejections": rej,
+            "replicates": int(n),
+            "rejections": int(rej),
             "power": p,
-            "mcse": se,
-            "ci_low": max(0.0, p - 1.959963984540054 * se) if n else math.nan,
-            "ci_high": min(1.0, p + 1.959963984540054 * se) if n else math.nan,
+            "mcse": mcse,
+            "ci_low": max(0.0, p - _Z95 * mcse) if n else math.nan,
+            "ci_high": min(1.0, p + _Z95 * mcse) if n else math.nan,
+            "type1_error": p if scen.is_null else math.nan,
+            "true_effect": t,
+            "mean_estimate": t + bias if n_est else math.nan,
+            "bias": bias,
+            "bias_mc_se": math.sqrt(max(var, 0.0) / n_est) if n_est else math.nan,
+            "coverage": math.nan if look else covg,
+            "coverage_mc_se": math.sqrt(covg * (1 - covg) / n_ci)
+            if n_ci and not look
+            else math.nan,
+            "n_failed": int(failed),
+            "mc_se": mcse,
         }
+        if look:
+            r.update(
+                true_effect=math.nan, mean_estimate=math.nan, bias=math.nan, bias_mc_se=math.nan
+            )
+        if scen.sequential is not None:
+            r["n_expected"] = math.nan if look else (used / n if n else math.nan)
+        if scen.adaptation is not None and look:
+            r["coverage_mc_se"] = math.nan
+        return r
 
     for a in scen.analyses:
-        rej, n = counts.get(a.name, (0, 0))
-        rows.append(row(a.name, a, rej, n))
-        if scen.sequential is not None:
-            used, _ = counts.get(f"{a.name}\x00n", (0, 0))
-            rows[-1]["n_expected"] = used / n if n else math.nan
-            looks = int(scen.sequential["k"])
-            for j in range(1, looks + 1):
-                r, m = counts.get(f"{a.name}\x00look {j}", (0, 0))
-                rows.append(row(f"{a.name}: look {j}", a, r, m) | {"n_expected": math.nan})
+        for i in range(len(comps)):
+            rows.append(row(a.name, a, i, counts.get((a.name, i))))
+            if scen.sequential is not None:
+                for j in range(1, int(scen.sequential["k"]) + 1):
+                    rows.append(row(f"{a.name}: look {j}", a, i, counts.get((a.name, i, j)), True))
+        if a.multiplicity:  # family-wise: some / every comparison rejected
+            for key, label in (("any", "disjunctive (any arm)"), ("all", "conjunctive (all arms)")):
+                r = row(a.name, a, 0, counts.get((a.name, key)), True)
+                r["comparison"] = label
+                rows.append(r)
     return pd.DataFrame(rows)
 
 
 def _model_note(scen: Scenario) -> str:
     if scen.model_kind == "parametric":
-        return "Patients drawn from the parametric model of the scenario (independent arms)."
+        return "Patients drawn from the scenario's endpoint models (independent arms)."
     return (
-        f"Patients drawn from the generative model fitted to {scen.model_kind} "
+        f"Patients drawn from the generative model of {scen.trial} "
         "(trial_analysis.synthetic): parameters from published aggregates, some assumed."
     )
 
@@ -478,13 +1157,20 @@ class SimulationResult(Result):
 
     @property
     def power(self) -> dict[str, float]:
-        """Power of each analysis (group-sequential scenarios: rejection at any look; the
-        table also has a row per look)."""
-        return dict(zip(self.table["analysis"], self.table["power"], strict=True))
+        """Rejection rate of each analysis (group-sequential scenarios: at any look; the table
+        also has a row per look). Keyed by analysis name, or ``"name: A vs C"`` with several
+        experimental arms."""
+        return self._by("power")
 
     @property
     def mcse(self) -> dict[str, float]:
-        return dict(zip(self.table["analysis"], self.table["mcse"], strict=True))
+        return self._by("mcse")
+
+    def _by(self, col: str) -> dict[str, float]:
+        t = self.table
+        several = len(self.scenario.experimental) > 1
+        keys = (t["analysis"] + ": " + t["comparison"]) if several else t["analysis"]
+        return dict(zip(keys, t[col], strict=True))
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -497,20 +1183,28 @@ class SimulationResult(Result):
             seed=self.seed,
             n=list(self.scenario.n),
             arms=list(self.scenario.arm_names),
+            control=self.scenario.control,
+            null=self.scenario.is_null,
         )
         return d
 
     @property
     def notes(self) -> tuple[str, ...]:
         s = self.scenario
+        sizes = ", ".join(f"{n} ({a})" for a, n in s.n_by_arm.items())
+        d = s.dropout
+        drop = "no dropout"
+        if d.active():
+            by_arm = "/".join(f"{1 - np.prod(1 - d.hazard[a]):.3g}" for a in s.arm_names)
+            drop = f"dropout {d.mechanism} {by_arm} by the last visit"
         return (
-            f"{s.name}: n = {s.n[0]} ({s.arm_names[0]}) vs {s.n[1]} ({s.arm_names[1]}), "
-            f"dropout {s.dropout_mechanism} {s.dropout_rate[0]:g}/{s.dropout_rate[1]:g}, "
-            f"missing composite as {s.binary_missing.replace('_', ' ')}.",
+            f"{s.name}: n = {sizes}; each arm vs {s.control}; {drop}"
+            + ("; under the null (every arm as the control)." if s.is_null else "."),
             _model_note(s),
             f"{self.n_sims} replicates, seed {self.seed}, chunks of {self.chunk_size}: "
-            "mcse is the Monte Carlo standard error; the numbers do not depend on the number "
-            "of processes or Dask workers.",
+            "mcse (= mc_se) is the Monte Carlo standard error of the rejection rate; bias and "
+            "coverage are against true_effect (power.true_effects); the numbers do not depend "
+            "on the number of processes or Dask workers.",
             *self._sequential_notes(),
         )
 
@@ -522,6 +1216,24 @@ class SimulationResult(Result):
             f"Group-sequential: {d.k} analyses at information "
             f"{', '.join(f'{x:g}' for x in d.information_rates)} of the patients; "
             f"{d.notes[0]} Power = rejection at any look; n_expected = mean patients used.",
+            *self._adaptation_notes(),
+        )
+
+    def _adaptation_notes(self) -> tuple[str, ...]:
+        ad = self.scenario.adaptation
+        if ad is None:
+            return ()
+        zone = ad.get("promising_zone")
+        rule = (
+            f"in the promising zone [{zone[0]:g}, {zone[1]:g}) of conditional power"
+            if zone
+            else "at every interim"
+        )
+        return (
+            "Adaptive: inverse-normal combination of the stage-wise z statistics (planned "
+            f"weights); later stages re-sized to conditional power {ad['conditional_power']:g} "
+            f"{rule} under the {'assumed' if 'theta' in ad else 'observed'} effect "
+            "(power.simulate_adaptive's rule); bias and coverage of the naive final estimate.",
         )
 
 
@@ -594,20 +1306,18 @@ def _tasks(n_sims: int, chunk_size: int, j: int) -> list[tuple[int, int, int]]:
     return [(j, i, min(chunk_size, n_sims - i * chunk_size)) for i in range(n_chunks)]
 
 
-def _run_task(
-    args: tuple[Scenario, int, int, int, int, int],
-) -> tuple[int, dict[str, tuple[int, int]]]:
-    scen, j, i, n_rep, seed, chunk_size = args
-    return j, _run_chunk(scen, j, i, n_rep, seed, chunk_size)
+def _run_task(args: tuple[Any, ...]) -> tuple[int, dict[Any, np.ndarray]]:
+    scen, j, i, n_rep, seed, chunk_size, truth = args
+    return j, _run_chunk(scen, j, i, n_rep, seed, chunk_size, truth)
 
 
 def _execute(
-    jobs: list[tuple[Scenario, int, int, int, int, int]],
+    jobs: list[tuple[Any, ...]],
     dask: Any,
     n_jobs: int,
     progress: bool | None,
     desc: str,
-) -> list[tuple[int, dict[str, tuple[int, int]]]]:
+) -> list[tuple[int, dict[Any, np.ndarray]]]:
     from tqdm.auto import tqdm
 
     show = (len(jobs) >= 20 and sys.stderr.isatty()) if progress is None else bool(progress)
@@ -632,11 +1342,9 @@ def _execute(
     return results
 
 
-def _add(total: dict[str, list[int]], part: Mapping[str, tuple[int, int]]) -> None:
-    for k, (r, n) in part.items():
-        t = total.setdefault(k, [0, 0])
-        t[0] += r
-        t[1] += n
+def _add(total: dict[Any, np.ndarray], part: Mapping[Any, np.ndarray]) -> None:
+    for k, v in part.items():
+        total[k] = total[k] + v if k in total else np.asarray(v, dtype=float).copy()
 
 
 def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, int]:
@@ -652,6 +1360,11 @@ _ARRAYS_PER_PATIENT = 10
 _SECONDS_PER_PATIENT = 1.5e-7
 # mmrm.fit_batch: benchmarks/mmrm_batch.py, 15.6 ms per trial of 91 patients x 7 visits
 _MMRM_SECONDS = 2.5e-5  # per patient-visit of an analysed replicate
+_SURVIVAL_SECONDS = 2e-4  # per analysed trial and comparison (a Python loop over trials)
+# mi_ancova_batch (batched path): 66 ms per trial of 91 patients x 7 visits x m = 20 measured
+# here on a loaded machine (the estimate below: 127 ms, a margin for its loop fallback)
+_MI_SECONDS = 1e-5  # per patient-visit-imputation
+_DUNNETT_SECONDS = 1e-3  # multiplicity.adjust(method="dunnett") of 3 arms: ~0.5 ms measured
 
 
 def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
@@ -660,7 +1373,8 @@ def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs:
 
     seconds = 0.0
     for s in scens:
-        per_trial = s.n_total * (_ARRAYS_PER_PATIENT + 2 * len(s.visits)) * 8.0
+        visits = sum(len(e.visits) for e in s.endpoints.values() if hasattr(e, "visits"))
+        per_trial = s.n_total * (_ARRAYS_PER_PATIENT + 2 * visits) * 8.0
         limits.check_cost(
             f"a simulation chunk of chunk_size = {min(chunk_size, n_sims)} trials of "
             f"{s.n_total} patients",
@@ -668,11 +1382,20 @@ def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs:
             memory=min(chunk_size, n_sims) * per_trial,
             advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
         )
+        ncomp = len(s.experimental)
         for a in s.analyses:
-            if a.endpoint == "composite":  # p-values looked up in the grid of the arm sizes
-                check_grid_cost(s.n[0], s.n[1], a.method)
-            elif a.method == "mmrm":  # batched REML: ~16 ms per trial of 91 x 7 values
-                seconds += min(n_sims, a.max_sims) * s.n_total * len(s.visits) * _MMRM_SECONDS
+            ep = s.endpoints[a.endpoint]
+            if isinstance(ep, BinaryEndpoint):  # p-values looked up in the grid of the arm sizes
+                for e in s.experimental:
+                    check_grid_cost(s.n_by_arm[e], s.n_by_arm[s.control], a.method)
+            elif a.method == "mmrm":  # batched REML: per patient-visit
+                seconds += n_sims * s.n_total * len(ep.visits) * _MMRM_SECONDS
+            elif a.method == "mi":  # imputation and ANCOVA, m times per trial
+                seconds += n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS
+            elif isinstance(ep, SurvivalEndpoint):
+                seconds += n_sims * ncomp * _SURVIVAL_SECONDS
+            if a.multiplicity:  # multiplicity.adjust once per trial
+                seconds += n_sims * (_DUNNETT_SECONDS if "dunnett" in a.multiplicity else 2e-4)
         seconds += n_sims * s.n_total * _SECONDS_PER_PATIENT
     limits.check_cost(
         f"simulating n_sims = {n_sims} trials"
@@ -693,6 +1416,7 @@ def simulate(
     n_jobs: int = 1,
     chunk_size: int = DEFAULT_CHUNK,
     progress: bool | None = None,
+    null: bool = False,
 ) -> SimulationResult:
     """Simulate a whole future trial ``n_sims`` times and apply every analysis of the scenario.
 
@@ -715,19 +1439,29 @@ def simulate(
         Trials per chunk (part of what makes the numbers reproducible).
     progress : bool, optional
         Show a progress bar (default: on a terminal when there are 20 chunks or more).
+    null : bool
+        Simulate the scenario's :meth:`~.Scenario.null` (every arm generated as the control):
+        the rejection rates are type I errors (column ``type1_error``).
 
     Returns
     -------
     SimulationResult
-        ``.power`` and ``.mcse`` per analysis, ``to_frame()`` with Monte Carlo intervals.
+        ``.power`` and ``.mcse`` per analysis; ``to_frame()`` has one row per analysis and
+        comparison: ``power`` (rejection rate) with ``mcse``/``mc_se`` and its Monte Carlo
+        interval, ``type1_error`` (null scenarios), ``true_effect``, ``mean_estimate``,
+        ``bias`` (with ``bias_mc_se``), ``coverage`` of the ``1 - alpha`` interval (with
+        ``coverage_mc_se``), ``n_failed`` (replicates not analysed: not converged, or an arm
+        without evaluable patients).
 
     Notes
     -----
     Binary analyses: ``x_k = sum of responders`` per arm and replicate (missing counted as
     failures, or complete cases); the p-value is looked up in
-    :func:`trial_analysis.binary.pvalue_grid` for the arm sizes. ANCOVA: batched OLS
-    (:func:`ancova_batch`). The Monte Carlo standard error of a power ``p`` from ``B``
-    replicates is ``sqrt(p (1 - p) / B)``.
+    :func:`trial_analysis.binary.pvalue_grid` for the arm sizes; the estimate is the risk
+    difference with Newcombe's hybrid score interval. ANCOVA: batched OLS of the outcome at
+    the last visit on arm and baseline, completers, all arms in one model. MMRM: every
+    replicate by ``mmrm.fit_batch``. The Monte Carlo standard error of a proportion ``p``
+    from ``B`` replicates is ``sqrt(p (1 - p) / B)``; of the bias ``sd(estimate) / sqrt(B)``.
 
     References
     ----------
@@ -738,31 +1472,34 @@ def simulate(
     --------
     >>> from trial_analysis.power import simulate
     >>> scen = {
-    ...     "arms": {"names": ["UC-MSC", "Placebo"], "n": [45, 44]},
-    ...     "model": {"kind": "parametric", "arms": {"UC-MSC": {"responder": 0.2},
-    ...                                              "Placebo": {"responder": 0.0455}}},
-    ...     "analyses": [{"endpoint": "composite", "method": "fisher"}],
+    ...     "arms": {"names": ["Drug", "Placebo"], "n": [45, 44]},
+    ...     "endpoints": {"resp": {"type": "binary", "rate": {"Drug": 0.2, "Placebo": 0.0455}}},
+    ...     "analyses": [{"endpoint": "resp", "method": "fisher"}],
     ... }
     >>> r = simulate(scen, n_sims=20_000, seed=1)
-    >>> abs(r.power["composite_fisher"] - 0.5248) < 4 * r.mcse["composite_fisher"]
+    >>> abs(r.power["resp_fisher"] - 0.5248) < 4 * r.mcse["resp_fisher"]
     True
     """
     scen = _as_scenario(scenario)
+    if not isinstance(null, bool):
+        raise ParameterError("null", "True or False", null)
+    if null:
+        scen = scen.null()
     n_sims, chunk_size, n_jobs = _check_common(n_sims, chunk_size, n_jobs)
     seed_i = _as_seed(seed)
     _check_cost([scen], n_sims, chunk_size, n_jobs)
     scen.model()  # fail early (e.g. missing generative model) before starting workers
-    jobs = [(scen, j, i, n, seed_i, chunk_size) for j, i, n in _tasks(n_sims, chunk_size, 0)]
-    total: dict[str, list[int]] = {}
+    truth = true_effects(scen)
+    jobs = [(scen, j, i, n, seed_i, chunk_size, truth) for j, i, n in _tasks(n_sims, chunk_size, 0)]
+    total: dict[Any, np.ndarray] = {}
     for _, part in _execute(jobs, dask, n_jobs, progress, f"simulate {scen.name}"):
         _add(total, part)
-    counts = {k: (v[0], v[1]) for k, v in total.items()}
     return SimulationResult(
         scenario=scen,
         n_sims=n_sims,
         seed=seed_i,
         chunk_size=chunk_size,
-        table=_summarise(counts, scen),
+        table=_summarise(total, scen, truth),
     )
 
 
@@ -776,6 +1513,7 @@ def simulate_grid(
     n_jobs: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: bool | None = None,
+    null: bool = False,
 ) -> GridResult:
     """Simulate every combination of scenario overrides (n x effect x dropout x test ...).
 
@@ -784,13 +1522,15 @@ def simulate_grid(
     scenario : Scenario, path or mapping
         The base scenario.
     grid : mapping of dotted key -> sequence of values
-        E.g. ``{"arms.n": [[60, 60], [90, 90]], "model.arms.UC-MSC.responder": [0.15, 0.2],
+        E.g. ``{"arms.n": [[60, 60], [90, 90]], "endpoints.resp.rate.Drug": [0.15, 0.2],
         "dropout.rate": [0.0, 0.1], "analyses.0.method": ["fisher", "boschloo"]}``.
     n_sims, seed, dask, chunk_size, progress
         As in :func:`simulate`; scenario ``j`` (in the order of ``itertools.product``) uses
         the streams ``SeedSequence(seed, spawn_key=(j, i))``.
     n_jobs : int, optional
         Local processes; default one per CPU (grids run on local processes by default).
+    null : bool
+        Simulate each scenario's :meth:`~.Scenario.null` (type I errors).
 
     Returns
     -------
@@ -808,20 +1548,25 @@ def simulate_grid(
             raise ParameterError(f"grid[{k!r}]", "a non-empty list of values", v)
     seed_i = _as_seed(seed)
     combos = list(itertools.product(*(grid[k] for k in keys)))
+    if not isinstance(null, bool):
+        raise ParameterError("null", "True or False", null)
     scens = [base.with_overrides(dict(zip(keys, c, strict=True))) for c in combos]
+    if null:
+        scens = [s.null() for s in scens]
     _check_cost(scens, n_sims, chunk_size, n_jobs)
     scens[0].model()
+    truths = [true_effects(s) for s in scens]
     jobs = [
-        (s, j, i, n, seed_i, chunk_size)
+        (s, j, i, n, seed_i, chunk_size, truths[j])
         for j, s in enumerate(scens)
         for _, i, n in _tasks(n_sims, chunk_size, j)
     ]
-    totals: list[dict[str, list[int]]] = [{} for _ in scens]
+    totals: list[dict[Any, np.ndarray]] = [{} for _ in scens]
     for j, part in _execute(jobs, dask, n_jobs, progress, "simulate grid"):
         _add(totals[j], part)
     frames = []
     for j, (s, c) in enumerate(zip(scens, combos, strict=True)):
-        t = _summarise({k: (v[0], v[1]) for k, v in totals[j].items()}, s)
+        t = _summarise(totals[j], s, truths[j])
         for k, v in zip(keys, c, strict=True):
             t.insert(0, k, [v] * len(t))
         t.insert(0, "scenario", j)

@@ -617,8 +617,9 @@ class SimulatedSurvivalPower(Result):
         )
 
 
-def _cox_binary_z(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> float:
-    """Wald z of a Cox model with one 0/1 covariate, by Newton's method on risk-set counts.
+def _cox_binary(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """Log hazard ratio of a Cox model with one 0/1 covariate and its Wald SE, by Newton's
+    method on risk-set counts (NaN when an arm has no events).
 
     Why by hand: :func:`trial_analysis.survival.cox` (statsmodels PHReg, checks, profile CIs)
     costs milliseconds per fit, too slow for thousands of simulated trials. With one binary
@@ -634,7 +635,7 @@ def _cox_binary_z(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> float:
     keep = d > 0
     at1, at0, d, d1 = at1[keep], at[keep] - at1[keep], d[keep], d1[keep]
     if d1.sum() in (0.0, d.sum()):
-        return 0.0  # an arm without events: no finite estimate
+        return math.nan, math.nan  # an arm without events: no finite estimate
     beta = 0.0
     for _ in range(50):
         r = at1 * math.exp(beta)
@@ -647,7 +648,100 @@ def _cox_binary_z(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> float:
             break
     r = at1 * math.exp(beta)
     p = r / (at0 + r)
-    return beta / math.sqrt(1.0 / float((d * p * (1 - p)).sum()))
+    return beta, math.sqrt(1.0 / float((d * p * (1 - p)).sum()))
+
+
+def _cox_binary_z(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> float:
+    """Wald z of :func:`_cox_binary` (0 when an arm has no events)."""
+    beta, se = _cox_binary(time, event, x)
+    return 0.0 if math.isnan(beta) else beta / se
+
+
+def _draw_trials(
+    rng: np.random.Generator,
+    m: int,
+    sizes: Sequence[int],
+    cuts: np.ndarray,
+    hazards: Sequence[np.ndarray],
+    accrual_time: float,
+    dropout_hazard: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry, event and dropout times of ``m`` trials, arms side by side (shape ``(m, n)``):
+    uniform entry over ``[0, accrual_time]``, piecewise-exponential event times per arm and
+    exponential dropout (one stream order for :func:`simulate_survival` and scenarios)."""
+    n = int(sum(sizes))
+    entry = rng.uniform(0.0, accrual_time, (m, n)) if accrual_time > 0 else np.zeros((m, n))
+    t_ev = np.empty((m, n))
+    start = 0
+    for size, h in zip(sizes, hazards, strict=True):
+        t_ev[:, start : start + size] = _pwexp(rng, (m, size), cuts, h)
+        start += size
+    g = dropout_hazard
+    drop = rng.exponential(1 / g, (m, n)) if g > 0 else np.full((m, n), np.inf)
+    return entry, t_ev, drop
+
+
+def _analysis_times(
+    entry: np.ndarray,
+    t_ev: np.ndarray,
+    drop: np.ndarray,
+    events: int | None,
+    analysis_time: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calendar analysis time of each trial (at ``events`` events or ``analysis_time``),
+    the calendar time each patient leaves and whether by an event."""
+    cal_ev = entry + np.minimum(t_ev, drop)
+    is_ev = t_ev <= drop
+    if events is not None:
+        cal = np.where(is_ev, entry + t_ev, np.inf)
+        cal.sort(axis=1)
+        t_an = cal[:, events - 1]
+        if not np.all(np.isfinite(t_an)):
+            raise AnalysisError(
+                f"some simulated trials never reach {events} events (dropout too high)"
+            )
+    else:
+        t_an = np.full(entry.shape[0], float(analysis_time))
+    return t_an, cal_ev, is_ev
+
+
+def _observed(entry_r, cal_ev_r, is_ev_r, t_an_r):
+    """Follow-up and event indicator at the analysis of one trial (enrolled patients)."""
+    enrolled = entry_r < t_an_r
+    fu = np.minimum(cal_ev_r, t_an_r) - entry_r
+    ev = (is_ev_r & (cal_ev_r <= t_an_r)).astype(np.int64)
+    return enrolled, fu, ev
+
+
+def _survival_statistic(
+    x: str,
+    tt: np.ndarray,
+    ee: np.ndarray,
+    gg: np.ndarray,
+    rho: float = 0.0,
+    gamma: float = 1.0,
+    tau: float | None = None,
+) -> tuple[float, float, float]:
+    """``(stat, estimate, se)`` of analysis ``x`` of one trial (``gg`` 0 experimental, 1
+    control): ``stat > 0`` when the experimental arm does better; the estimate is the log
+    hazard ratio (Cox), the RMST difference (RMST) or NaN (log-rank, Fleming-Harrington)."""
+    from ..survival.logrank import logrank_parts
+    from ..survival.rmst import rmst_arm
+
+    if x in ("logrank", "fh"):
+        rr, gm = (0.0, 0.0) if x == "logrank" else (rho, gamma)
+        _, _, oe, var = logrank_parts(tt, ee, gg, 2, None, rr, gm)
+        z = oe[0] / math.sqrt(var[0, 0]) if var[0, 0] > 0 else 0.0  # O−E experimental
+        return -z, math.nan, math.nan
+    if x == "cox":
+        beta, se = _cox_binary(tt, ee.astype(float), (gg == 0).astype(float))
+        return (0.0 if math.isnan(beta) else -beta / se), beta, se
+    e_t, c_t = tt[gg == 0], tt[gg == 1]
+    tau_r = tau or min(e_t.max(), c_t.max())
+    r1, v1 = rmst_arm(e_t, ee[gg == 0], tau_r)
+    r2, v2 = rmst_arm(c_t, ee[gg == 1], tau_r)
+    se = math.sqrt(v1 + v2)
+    return ((r1 - r2) / se if se > 0 else 0.0), r1 - r2, se
 
 
 def _hazards(name: str, value: Any, cuts: np.ndarray) -> np.ndarray:
@@ -724,9 +818,6 @@ def simulate_survival(
     >>> 0.3 < r.power["logrank"] < 0.75
     True
     """
-    from ..survival.logrank import logrank_parts
-    from ..survival.rmst import rmst_arm
-
     cut_arr = np.r_[0.0, np.asarray(cuts, dtype=float), np.inf]
     if np.any(np.diff(cut_arr) <= 0):
         raise ParameterError("cuts", "increasing times > 0", cuts)
@@ -758,7 +849,6 @@ def simulate_survival(
             "n_sims", f"n_sims × (n1 + n2) <= {MAX_SIMULATED_PATIENTS:.0e}", n_sims
         )
     tau_fixed = None if tau is None else check_positive("tau", tau)
-    n = n1 + n2
     arm = np.r_[np.zeros(n1, np.int64), np.ones(n2, np.int64)]  # 0 experimental, 1 control
     z_crit = _z_alpha(alpha, alternative)
     reject = {x: 0 for x in analyses}
@@ -767,46 +857,19 @@ def simulate_survival(
     for ci in range(n_chunks):
         m = min(chunk_size, n_sims - done)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(ci,)))
-        entry = rng.uniform(0.0, a, (m, n)) if a > 0 else np.zeros((m, n))
-        t_ev = np.empty((m, n))
-        t_ev[:, :n1] = _pwexp(rng, (m, n1), cut_arr, h1)
-        t_ev[:, n1:] = _pwexp(rng, (m, n2), cut_arr, h2)
-        drop = rng.exponential(1 / g, (m, n)) if g > 0 else np.full((m, n), np.inf)
-        cal_ev = entry + np.minimum(t_ev, drop)  # calendar time the patient leaves
-        is_ev = t_ev <= drop
-        if events is not None:
-            cal = np.where(is_ev, entry + t_ev, np.inf)
-            cal.sort(axis=1)
-            t_an = cal[:, events - 1]
-            if not np.all(np.isfinite(t_an)):
-                raise AnalysisError(
-                    f"some simulated trials never reach {events} events (dropout too high)"
-                )
-        else:
-            t_an = np.full(m, at)
+        entry, t_ev, drop = _draw_trials(rng, m, (n1, n2), cut_arr, (h1, h2), a, g)
+        t_an, cal_ev, is_ev = _analysis_times(
+            entry, t_ev, drop, events, None if events is not None else at
+        )
         for r in range(m):
-            enrolled = entry[r] < t_an[r]
-            fu = np.minimum(cal_ev[r], t_an[r]) - entry[r]
-            ev = (is_ev[r] & (cal_ev[r] <= t_an[r])).astype(np.int64)
+            enrolled, fu, ev = _observed(entry[r], cal_ev[r], is_ev[r], t_an[r])
             tt, ee, gg = fu[enrolled], ev[enrolled], arm[enrolled]
             ev_sum += ee.sum()
             t_sum += t_an[r]
             if (gg == 0).sum() == 0 or (gg == 1).sum() == 0 or ee.sum() == 0:
                 continue  # nobody enrolled in an arm, or no events yet: no test rejects
             for x in analyses:
-                if x in ("logrank", "fh"):
-                    rr, gm = (0.0, 0.0) if x == "logrank" else (rho, gamma)
-                    _, _, oe, var = logrank_parts(tt, ee, gg, 2, None, rr, gm)
-                    z = oe[0] / math.sqrt(var[0, 0]) if var[0, 0] > 0 else 0.0  # O−E experimental
-                    stat = -z  # > 0 when the experimental arm has fewer events than expected
-                elif x == "cox":
-                    stat = -_cox_binary_z(tt, ee.astype(float), (gg == 0).astype(float))
-                else:
-                    e_t, c_t = tt[gg == 0], tt[gg == 1]
-                    tau_r = tau_fixed or min(e_t.max(), c_t.max())
-                    r1, v1 = rmst_arm(e_t, ee[gg == 0], tau_r)
-                    r2, v2 = rmst_arm(c_t, ee[gg == 1], tau_r)
-                    stat = (r1 - r2) / math.sqrt(v1 + v2) if v1 + v2 > 0 else 0.0
+                stat, _, _ = _survival_statistic(x, tt, ee, gg, rho, gamma, tau_fixed)
                 if alternative == "two-sided":
                     reject[x] += abs(stat) > z_crit
                 elif alternative == "less":

@@ -53,68 +53,95 @@ from ._engine import (
 
 BLOCK = 512  # replicates evaluated together (memory ~ 60 MB for 7 visits)
 MAXITER = 60
+EXACT_FROM = 3  # Newton iteration from which the exact Hessian is used
 STEP_TOL = 1e-5  # a Newton step this small (in theta) is convergence
 
 
 # ====================================================================== cells
 @dataclass
 class _Cells:
-    """Sufficient statistics of one block of replicates, one row per (replicate, pattern)."""
+    """Sufficient statistics of one block of replicates, padded to ``K`` cells (missingness
+    patterns) per replicate: axis 0 the replicate, axis 1 its cell slot. A padding slot has
+    ``n = 0``, all-zero statistics and a full mask; it adds nothing to any sum.
 
-    rep: np.ndarray  # (C,) replicate of the cell (0..R-1)
-    m: np.ndarray  # (C, T) float 0/1 mask of the pattern
-    n: np.ndarray  # (C,) subjects
-    Z: np.ndarray  # (C, q, q)
-    YZ: np.ndarray  # (C, T, q)
-    YY: np.ndarray  # (C, T, T)
-    R: int
+    The padding turns every sum over a replicate's cells into a batched matrix product over
+    axis 1 (BLAS), instead of segment sums over a ragged list of cells."""
+
+    m: np.ndarray  # (R, K, T) float 0/1 mask of the pattern
+    n: np.ndarray  # (R, K) subjects
+    Z: np.ndarray  # (R, K, q, q)
+    YZ: np.ndarray  # (R, K, T, q)
+    YY: np.ndarray  # (R, K, T, T)
     n_obs: np.ndarray  # (R,)
     has: np.ndarray  # (R,) bool: at least one cell
 
     def __post_init__(self) -> None:
-        self.mm = self.m[:, :, None] * self.m[:, None, :]
-        T = self.m.shape[1]
-        self.pad = np.eye(T)[None] * (1.0 - self.m)[:, None, :]
-        self.urep, self.ustart = np.unique(self.rep, return_index=True)
+        self.R, self.K, self.T = self.m.shape
+        self.q = self.Z.shape[-1]
+        self.mm = self.m[..., :, None] * self.m[..., None, :]
+        self.pad = np.eye(self.T) * (1.0 - self.m)[..., None, :]
+        self.real = (self.n > 0).astype(float)[..., None, None]
+        self.Zf = self.Z.reshape(self.R, self.K, self.q * self.q)
 
-    def rsum(self, vals: np.ndarray) -> np.ndarray:
-        """Sum the cell values of each replicate: (C, ...) -> (R, ...)."""
-        out = np.zeros((self.R, *vals.shape[1:]))
-        if len(vals):
-            out[self.urep] = np.add.reduceat(vals, self.ustart, axis=0)
-        return out
+    def take(self, idx: np.ndarray) -> _Cells:
+        """The cells of replicates ``idx`` (a new block)."""
+        k = max(1, int((self.n[idx] > 0).sum(axis=1).max())) if len(idx) else 1
+        return _Cells(
+            self.m[idx, :k],
+            self.n[idx, :k],
+            self.Z[idx, :k],
+            self.YZ[idx, :k],
+            self.YY[idx, :k],
+            self.n_obs[idx],
+            self.has[idx],
+        )
+
+
+def _cell_keys(rep: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(replicate, pattern) key of every subject with at least one observed visit (-1 else)."""
+    T = mask.shape[1]
+    bits = mask.astype(np.int64) @ (np.int64(1) << np.arange(T, dtype=np.int64))
+    return np.where(bits > 0, rep.astype(np.int64) * (np.int64(1) << T) + bits, -1)
 
 
 def _make_cells(rep: np.ndarray, y: np.ndarray, mask: np.ndarray, z: np.ndarray, R: int) -> _Cells:
-    T = mask.shape[1]
-    bits = mask.astype(np.int64) @ (np.int64(1) << np.arange(T, dtype=np.int64))
-    keep = bits > 0
-    key = rep[keep].astype(np.int64) * (np.int64(1) << T) + bits[keep]
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
+    T, q = mask.shape[1], z.shape[1]
+    key = _cell_keys(rep, mask)
+    keep = key >= 0
+    order = np.argsort(key[keep], kind="stable")
+    ks = key[keep][order]
     starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.array([], int)
     yk = np.where(mask[keep], y[keep], 0.0)[order]
     zk = z[keep][order]
     uk = ks[starts]
     crep = (uk >> T).astype(int)
     cbits = uk & ((np.int64(1) << T) - 1)
-    m = ((cbits[:, None] >> np.arange(T)) & 1).astype(float)
-    n = np.diff(np.r_[starts, len(ks)]).astype(float)
+    first = np.searchsorted(crep, crep)  # cells are sorted by replicate
+    slot = np.arange(len(crep)) - first
+    K = int(slot.max()) + 1 if len(slot) else 1
+    m = np.ones((R, K, T))
+    m[crep, slot] = ((cbits[:, None] >> np.arange(T)) & 1).astype(float)
+    n = np.zeros((R, K))
+    n[crep, slot] = np.diff(np.r_[starts, len(ks)])
 
-    def red(a):
-        return np.add.reduceat(a, starts, axis=0) if len(ks) else a[:0]
+    def red(a: np.ndarray, shape: tuple) -> np.ndarray:
+        out = np.zeros((R, K, *shape))
+        if len(ks):
+            out[crep, slot] = np.add.reduceat(a, starts, axis=0)
+        return out
 
-    Z = red(zk[:, :, None] * zk[:, None, :])
-    YZ = red(yk[:, :, None] * zk[:, None, :])
-    YY = red(yk[:, :, None] * yk[:, None, :])
-    n_obs = np.bincount(crep, weights=n * m.sum(axis=1), minlength=R)
-    has = np.bincount(crep, minlength=R) > 0
-    return _Cells(crep, m, n, Z, YZ, YY, R, n_obs, has)
+    Z = red(zk[:, :, None] * zk[:, None, :], (q, q))
+    YZ = red(yk[:, :, None] * zk[:, None, :], (T, q))
+    YY = red(yk[:, :, None] * yk[:, None, :], (T, T))
+    n_obs = np.sum(n * m.sum(axis=2), axis=1)
+    has = n.sum(axis=1) > 0
+    return _Cells(m, n, Z, YZ, YY, n_obs, has)
 
 
 def _safe_cholesky(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Batched Cholesky; matrices that are not positive definite are replaced by I and
-    flagged (numpy raises for the whole stack when one fails)."""
+    flagged (numpy raises for the whole stack when one fails: then the factorisation is
+    redone column by column, vectorised across the stack, flagging a non-positive pivot)."""
     bad = ~np.all(np.isfinite(A), axis=(-2, -1))
     if bad.any():
         A = A.copy()
@@ -122,23 +149,21 @@ def _safe_cholesky(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         return np.linalg.cholesky(A), bad
     except np.linalg.LinAlgError:
-        w = np.linalg.eigvalsh(A)
-        neg = ~(w[..., 0] > 1e-300 * np.maximum(1.0, np.abs(w[..., -1])))
-        A = A.copy()
-        A[neg] = np.eye(A.shape[-1])
-        bad = bad | neg
-        try:
-            return np.linalg.cholesky(A), bad
-        except np.linalg.LinAlgError:  # pragma: no cover - eigenvalues said positive
-            ok = np.zeros(A.shape[:-2], bool)
-            Lc = np.broadcast_to(np.eye(A.shape[-1]), A.shape).copy()
-            for i in np.ndindex(A.shape[:-2]):
-                try:
-                    Lc[i] = np.linalg.cholesky(A[i])
-                    ok[i] = True
-                except np.linalg.LinAlgError:
-                    pass
-            return Lc, bad | ~ok
+        pass
+    n = A.shape[-1]
+    Lc = np.zeros_like(A)
+    for j in range(n):
+        row = Lc[..., j, :j]
+        d = A[..., j, j] - np.einsum("...k,...k->...", row, row)
+        good = d > 0
+        bad = bad | ~good
+        piv = np.sqrt(np.where(good, d, 1.0))
+        Lc[..., j, j] = piv
+        if j + 1 < n:
+            low = np.einsum("...ik,...k->...i", Lc[..., j + 1 :, :j], row)
+            Lc[..., j + 1 :, j] = (A[..., j + 1 :, j] - low) / piv[..., None]
+    Lc[bad] = np.eye(n)
+    return Lc, bad
 
 
 def _chol_inv(Lc: np.ndarray) -> np.ndarray:
@@ -149,56 +174,71 @@ def _chol_inv(Lc: np.ndarray) -> np.ndarray:
     return 0.5 * (out + np.swapaxes(out, -1, -2))
 
 
+def _csum(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """sum over cells of the outer products: (R, K, a) x (R, K, b) -> (R, a, b)."""
+    return np.swapaxes(A, 1, 2) @ B
+
+
 # ====================================================================== evaluation
 @dataclass
 class _Eval:
     f: np.ndarray  # (R,) -REML loglik (inf where invalid)
     beta: np.ndarray  # (R, p) cell-means coefficients, visit-major (t, i)
     phi: np.ndarray  # (R, p, p)
-    Vi: np.ndarray  # (C, T, T) masked V^-1 per cell
+    Vi: np.ndarray  # (R, K, T, T) masked V^-1 per cell (0 in padding slots)
     bad: np.ndarray  # (R,)
     G: np.ndarray | None = None  # (R, T, T)
-    W: np.ndarray | None = None  # (C, T, T) sum_s X_s Phi X_s'
-    RR: np.ndarray | None = None  # (C, T, T) sum_s r_s r_s'
-    RZ: np.ndarray | None = None  # (C, T, q) sum_s r_s z_s'
+    W: np.ndarray | None = None  # (R, K, T, T) sum_s X_s Phi X_s'
+    RR: np.ndarray | None = None  # (R, K, T, T) sum_s r_s r_s'
+    RZ: np.ndarray | None = None  # (R, K, T, q) sum_s r_s z_s'
+
+    def put(self, idx: np.ndarray, other: _Eval, src: np.ndarray | None = None) -> None:
+        """Overwrite replicates ``idx`` with the replicates ``src`` of ``other`` (default
+        all of them: ``other`` evaluated on ``cells.take(idx)``, which may have fewer
+        cell slots)."""
+        sel = slice(None) if src is None else src
+        for name in ("f", "beta", "phi", "bad", "G"):
+            getattr(self, name)[idx] = getattr(other, name)[sel]
+        for name in ("Vi", "W", "RR", "RZ"):
+            a, b = getattr(self, name), getattr(other, name)[sel]
+            a[idx] = 0.0
+            a[idx, : b.shape[1]] = b
 
 
 def _evaluate(cells: _Cells, S: np.ndarray, gradient: bool) -> _Eval:
-    C, T = cells.m.shape
-    q = cells.Z.shape[-1]
+    R, K, T, q = cells.R, cells.K, cells.T, cells.q
     p = T * q
-    R = cells.R
-    V = S[cells.rep] * cells.mm + cells.pad
+    V = S[:, None] * cells.mm + cells.pad
     Lc, badc = _safe_cholesky(V)
-    logd = 2.0 * np.sum(np.log(np.diagonal(Lc, axis1=1, axis2=2)), axis=1)
-    Vi = _chol_inv(Lc) * cells.mm
-    xtvx = cells.rsum(np.einsum("cab,cij->caibj", Vi, cells.Z).reshape(C, p * p))
-    xtvx = xtvx.reshape(R, p, p)
+    logd = 2.0 * np.sum(np.log(np.diagonal(Lc, axis1=2, axis2=3)), axis=2)
+    Vi = _chol_inv(Lc) * cells.mm * cells.real
+    Vf = Vi.reshape(R, K, T * T)
+    xtvx = _csum(Vf, cells.Zf).reshape(R, T, T, q, q).transpose(0, 1, 3, 2, 4).reshape(R, p, p)
     xtvx = 0.5 * (xtvx + np.swapaxes(xtvx, 1, 2))
-    xtvy = cells.rsum(np.einsum("cab,cbi->cai", Vi, cells.YZ).reshape(C, p))
-    yvy = cells.rsum(np.einsum("cab,cab->c", Vi, cells.YY))
-    ldv = cells.rsum(cells.n * logd)
-    bad = (cells.rsum(badc.astype(float)) > 0) | ~cells.has
+    xtvy = (Vi @ cells.YZ).sum(axis=1).reshape(R, p)
+    yvy = np.einsum("rkab,rkab->r", Vi, cells.YY)
+    ldv = np.sum(cells.n * logd, axis=1)
+    bad = np.any(badc & (cells.n > 0), axis=1) | ~cells.has
     Lx, badx = _safe_cholesky(xtvx)
     bad = bad | badx
     ldx = 2.0 * np.sum(np.log(np.diagonal(Lx, axis1=1, axis2=2)), axis=1)
     phi = _chol_inv(Lx)
-    beta = np.einsum("rab,rb->ra", phi, xtvy)
+    beta = (phi @ xtvy[..., None])[..., 0]
     quad = yvy - np.einsum("ra,ra->r", beta, xtvy)
     f = -reml_loglik(cells.n_obs, p, ldv, ldx, quad)
     bad = bad | ~np.isfinite(f)
     f = np.where(bad, np.inf, f)
     ev = _Eval(f, beta, phi, Vi, bad)
     if gradient:
-        B = beta.reshape(R, T, q)[cells.rep]
-        Phi4 = phi.reshape(R, T, q, T, q)[cells.rep]
-        W = np.einsum("caibj,cij->cab", Phi4, cells.Z) * cells.mm
-        F = np.einsum("cai,cbi->cab", cells.YZ, B)
-        BZ = np.einsum("cai,cij->caj", B, cells.Z)
-        RR = (cells.YY - F - np.swapaxes(F, 1, 2) + np.einsum("caj,cbj->cab", BZ, B)) * cells.mm
-        ev.G = cells.rsum(pattern_sigma_gradient(cells.n, Vi, W, RR))
+        B = beta.reshape(R, 1, T, q)
+        Pt = phi.reshape(R, T, q, T, q).transpose(0, 1, 3, 2, 4).reshape(R, T * T, q * q)
+        W = np.swapaxes(Pt @ np.swapaxes(cells.Zf, 1, 2), 1, 2).reshape(R, K, T, T) * cells.mm
+        F = cells.YZ @ np.swapaxes(B, 2, 3)
+        BZ = B @ cells.Z
+        RR = (cells.YY - F - np.swapaxes(F, 2, 3) + BZ @ np.swapaxes(B, 2, 3)) * cells.mm
+        ev.G = pattern_sigma_gradient(cells.n, Vi, W, RR).sum(axis=1)
         ev.W, ev.RR = W, RR
-        ev.RZ = (cells.YZ - BZ) * cells.m[:, :, None]
+        ev.RZ = (cells.YZ - BZ) * cells.m[..., None]
     return ev
 
 
@@ -213,6 +253,8 @@ class _Param:
         self.rows, self.cols = np.tril_indices(T)
         self.off = self.rows != self.cols
         self.un = st.name == "unstructured"
+        k, l_ = np.nonzero(self.cols[:, None] == self.cols[None, :])
+        self._same_col = (k, l_)
 
     def _chol(self, th: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         T = self.st.n_visits
@@ -238,31 +280,39 @@ class _Param:
         J = J + np.swapaxes(J, 2, 3)
         return J * np.where(self.off, 1.0, vals)[:, :, None, None]
 
-    def second(self, th: np.ndarray) -> np.ndarray:
-        """d2Sigma/dtheta_k dtheta_l (R, n, n, T, T): exact for UN (Sigma = L L', L linear
-        in its off-diagonal entries and exp of the diagonal parameters), central differences
-        of the Jacobian for the other structures."""
+    def second_dot(self, th: np.ndarray, G: np.ndarray, J: np.ndarray) -> np.ndarray:
+        """sum_ab d2Sigma_ab/dtheta_k dtheta_l G_ab (R, n, n), for symmetric G.
+
+        Unstructured (Sigma = L L', L linear in its off-diagonal entries and exp of the
+        diagonal parameters): dL_k = v_k e_{r_k} e_{c_k}', so the product term is
+        2 v_k v_l [c_k = c_l] G[r_k, r_l] and a diagonal parameter adds sum(J_k G) at k = l.
+        Other structures: central differences of the Jacobian."""
         R, n = th.shape
-        T = self.st.n_visits
-        out = np.zeros((R, n, n, T, T))
         if self.un:
-            # dL_k = v_k e_{r_k} e_{c_k}', so dL_k dL_l' = v_k v_l [c_k = c_l] e_{r_k} e_{r_l}';
-            # the diagonal parameters add d2L_k/dtheta_k^2 = dL_k (hence J_k) at k = l
             _, vals = self._chol(th)
             v = np.where(self.off, 1.0, vals)
-            k, l_ = np.nonzero(self.cols[:, None] == self.cols[None, :])
-            out[:, k, l_, self.rows[k], self.rows[l_]] = v[:, k] * v[:, l_]
-            out = out + np.swapaxes(out, 3, 4)
+            k, l_ = self._same_col
+            out = np.zeros((R, n, n))
+            out[:, k, l_] = 2.0 * v[:, k] * v[:, l_] * G[:, self.rows[k], self.rows[l_]]
             d = np.flatnonzero(~self.off)
-            out[:, d, d] += self.jacobian(th)[:, d]
+            out[:, d, d] += np.einsum("rkab,rab->rk", J[:, d], G)
             return out
+        out = np.zeros((R, n, n))
         for l_ in range(n):
             h = 1e-5 * np.maximum(1.0, np.abs(th[:, l_]))
             up, dn = th.copy(), th.copy()
             up[:, l_] += h
             dn[:, l_] -= h
-            out[:, :, l_] = (self.jacobian(up) - self.jacobian(dn)) / (2 * h)[:, None, None, None]
+            dJ = (self.jacobian(up) - self.jacobian(dn)) / (2 * h)[:, None, None, None]
+            out[:, :, l_] = np.einsum("rkab,rab->rk", dJ, G)
         return 0.5 * (out + np.swapaxes(out, 1, 2))
+
+    def rank2(self, th: np.ndarray) -> tuple | None:
+        """(L, rows, cols, v) of the rank-2 form of dSigma_k (unstructured only)."""
+        if not self.un:
+            return None
+        Lm, vals = self._chol(th)
+        return Lm, self.rows, self.cols, np.where(self.off, 1.0, vals)
 
     def start(self, S0: np.ndarray) -> np.ndarray:
         if self.un:
@@ -276,9 +326,9 @@ def _start_sigma(cells: _Cells) -> tuple[np.ndarray, np.ndarray]:
     """Starting covariance per replicate: covariance of the per-visit OLS residuals (the
     idea of ``mmrm._start_sigma``, vectorised), made positive definite; and a flag of the
     replicates whose per-visit regressions are not estimable."""
-    T, q = cells.m.shape[1], cells.Z.shape[-1]
-    Zt = cells.rsum(cells.m[:, :, None, None] * cells.Z[:, None])  # (R, T, q, q)
-    Zy = cells.rsum(cells.YZ)  # (R, T, q)
+    R, T, q = cells.R, cells.T, cells.q
+    Zt = _csum(cells.m, cells.Zf).reshape(R, T, q, q)
+    Zy = cells.YZ.sum(axis=1)  # (R, T, q)
     dsc = np.sqrt(np.maximum(np.diagonal(Zt, axis1=2, axis2=3), 0))
     scal = np.where(dsc > 0, dsc, 1.0)
     Zs = Zt / (scal[..., :, None] * scal[..., None, :])
@@ -287,12 +337,12 @@ def _start_sigma(cells: _Cells) -> tuple[np.ndarray, np.ndarray]:
     bad = bad_t.any(axis=1) | ~cells.has
     Zt = np.where(bad_t[..., None, None], np.eye(q), Zt)
     gam = np.linalg.solve(Zt, Zy[..., None])[..., 0]  # (R, T, q)
-    B = gam[cells.rep]
-    F = np.einsum("cai,cbi->cab", cells.YZ, B)
-    BZ = np.einsum("cai,cij->caj", B, cells.Z)
-    RR = (cells.YY - F - np.swapaxes(F, 1, 2) + np.einsum("caj,cbj->cab", BZ, B)) * cells.mm
-    RR = cells.rsum(RR)
-    nab = cells.rsum(cells.n[:, None, None] * cells.mm)
+    B = gam[:, None]
+    F = cells.YZ @ np.swapaxes(B, 2, 3)
+    BZ = B @ cells.Z
+    RR = (cells.YY - F - np.swapaxes(F, 2, 3) + BZ @ np.swapaxes(B, 2, 3)) * cells.mm
+    RR = RR.sum(axis=1)
+    nab = np.einsum("rk,rkab->rab", cells.n, cells.mm)
     S = RR / np.maximum(nab, 1.0)
     var = np.diagonal(S, axis1=1, axis2=2).copy()
     vmax = var.max(axis=1, keepdims=True)
@@ -319,31 +369,36 @@ def _theta_gradient(J: np.ndarray, ev: _Eval) -> np.ndarray:
     return 0.5 * np.einsum("rkab,rab->rk", J, ev.G)
 
 
-def _hessian(cells: _Cells, J: np.ndarray, ev: _Eval, exact: bool) -> np.ndarray:
-    """Hessian of -REML in theta, through Sigma: J' H_Sigma J.
+def _hessian(
+    cells: _Cells, J: np.ndarray, ev: _Eval, exact: bool, un: tuple | None = None
+) -> np.ndarray:
+    """Hessian of -REML in theta, through Sigma: J' H_Sigma J (without the chain term
+    d2Sigma/dtheta2 . G, see :meth:`_Param.second_dot`).
 
     H_Sigma(D1, D2) = -1/2 tr(P D1 P D2) + u' D1 P D2 u, u = V^-1 r, P the REML projection,
-    expanded per pattern into 4-index tensors; ``exact=False`` omits -1/2 tr(Phi M1 Phi M2).
+    expanded per pattern into 4-index tensors summed over the cells by batched matrix
+    products; ``exact=False`` omits -1/2 tr(Phi M1 Phi M2).
     """
-    C, T = cells.m.shape
-    q = cells.Z.shape[-1]
-    R, n = J.shape[:2]
+    R, K, T, q = cells.R, cells.K, cells.T, cells.q
+    n = J.shape[1]
     Vi, W, RR = ev.Vi, ev.W, ev.RR
     U = Vi @ RR @ Vi
     Q = Vi @ W @ Vi
-    A = U - 0.5 * cells.n[:, None, None] * Vi + 0.5 * Q
-    H4 = np.einsum("cbe,cad->cabed", Vi, A) + 0.5 * np.einsum("cad,cbe->cabed", Vi, Q)
-    H4 = cells.rsum(H4.reshape(C, T**4)).reshape(R, T * T, T * T)
+    A = U - 0.5 * cells.n[..., None, None] * Vi + 0.5 * Q
+    Vf = Vi.reshape(R, K, T * T)
+    # H4[a,b,e,d] = sum_c Vi[b,e] A[a,d] + 1/2 Vi[a,d] Q[b,e]
+    P1 = _csum(Vf, A.reshape(R, K, T * T)).reshape(R, T, T, T, T).transpose(0, 3, 1, 2, 4)
+    P2 = _csum(Vf, Q.reshape(R, K, T * T)).reshape(R, T, T, T, T).transpose(0, 1, 3, 4, 2)
+    H4 = (P1 + 0.5 * P2).reshape(R, T * T, T * T)
     Jf = J.reshape(R, n, T * T)
     H = Jf @ H4 @ np.swapaxes(Jf, 1, 2)
-    UZ = Vi @ ev.RZ  # (C, T, q)
-    Jc = J[cells.rep]
-    # (matmul rather than one 3-operand einsum: numpy's einsum would loop naively)
-    h = cells.rsum((Vi[:, None] @ Jc @ UZ[:, None]).reshape(C, n * T * q))
-    h = h.reshape(R, n, T * q)
+    # h_k = sum_c V^-1 J_k V^-1 RZ = sum_ab J_k[a,b] Kt[(a,b),(t,i)], Kt = sum_c Vi[t,a] UZ[b,i]
+    UZ = Vi @ ev.RZ  # (R, K, T, q)
+    Kt = _csum(Vf, UZ.reshape(R, K, T * q)).reshape(R, T, T, T, q).transpose(0, 2, 3, 1, 4)
+    h = Jf @ Kt.reshape(R, T * T, T * q)
     H = H - (h @ ev.phi) @ np.swapaxes(h, 1, 2)
     if exact:
-        M = _fixed_effect_derivatives(cells, Jc, Vi, R, n)
+        M = _fixed_effect_derivatives(cells, J, Vi, un)
         PM = ev.phi[:, None] @ M  # tr(PM_k PM_l) = <PM_k, PM_l'>
         p_ = PM.shape[-1]
         PMt = np.swapaxes(PM, 2, 3).reshape(R, n, p_ * p_)
@@ -351,18 +406,29 @@ def _hessian(cells: _Cells, J: np.ndarray, ev: _Eval, exact: bool) -> np.ndarray
     return 0.5 * (H + np.swapaxes(H, 1, 2))
 
 
-def _fixed_effect_derivatives(cells: _Cells, Jc, Vi, R, n) -> np.ndarray:
-    """M_k = X'V^-1 (dSigma_k) V^-1 X = sum over patterns (V^-1 J_k V^-1) (x) Z, (R, n, p, p)."""
-    T, q = cells.m.shape[1], cells.Z.shape[-1]
-    p = T * q
-    M = np.zeros((R, n, p, p))
-    slot = np.arange(len(cells.rep)) - cells.ustart[np.searchsorted(cells.urep, cells.rep)]
-    for s in range(int(slot.max()) + 1 if len(slot) else 0):
-        sel = np.flatnonzero(slot == s)
-        VJV = Vi[sel, None] @ Jc[sel] @ Vi[sel, None]
-        K = np.einsum("cnab,cij->cnaibj", VJV, cells.Z[sel]).reshape(len(sel), n, p, p)
-        M[cells.rep[sel]] += K
-    return M
+def _fixed_effect_derivatives(
+    cells: _Cells, J: np.ndarray, Vi: np.ndarray, un: tuple | None = None
+) -> np.ndarray:
+    """M_k = X'V^-1 (dSigma_k) V^-1 X = sum over cells (V^-1 J_k V^-1) (x) Z, (R, n, p, p).
+
+    ``un = (L, rows, cols, v)`` for the unstructured covariance, where dSigma_k is of rank
+    2: J_k = v_k (e_r g_c' + g_c e_r') with g_c the column c_k of the Cholesky factor L
+    and r = r_k; then V^-1 J_k V^-1 = v_k (a b' + b a') with a = V^-1 e_r, b = V^-1 g_c,
+    and M_k = v_k (N_rc + N_rc') with N_rc = sum_cells (a b') (x) Z, all (r, c) at once from
+    one product over cells."""
+    R, K, T, q = cells.R, cells.K, cells.T, cells.q
+    n, p = J.shape[1], T * q
+    if un is not None:
+        Lm, rows, cols, v = un
+        a = Vi[..., rows]  # (R, K, T, n): a_k = V^-1 e_{r_k}
+        b = (Vi @ Lm[:, None])[..., cols] * v[:, None, None, :]  # v_k V^-1 g_{c_k}
+        ab = a[..., :, None, :] * b[..., None, :, :]  # (R, K, t, u, k)
+        N = _csum(ab.reshape(R, K, T * T * n), cells.Zf).reshape(R, T, T, n, q, q)
+        M = N.transpose(0, 3, 1, 4, 2, 5).reshape(R, n, p, p)  # [k, (t, i), (u, j)]
+        return M + np.swapaxes(M, 2, 3)
+    VJV = Vi[:, :, None] @ J[:, None] @ Vi[:, :, None]  # (R, K, n, T, T)
+    M = _csum(VJV.reshape(R, K, n * T * T), cells.Zf)  # (R, n*T*T, q*q)
+    return M.reshape(R, n, T, T, q, q).transpose(0, 1, 2, 4, 3, 5).reshape(R, n, p, p)
 
 
 # ====================================================================== fitting
@@ -383,6 +449,12 @@ class BatchFit:
     iterations: np.ndarray  # (R,)
 
 
+def _block_size(K: int, n: int, T: int) -> int:
+    """Replicates per block: the largest temporary of the exact Hessian, (R, K, n, T, T)
+    or (R, K, T^4) doubles, kept near 64 MB."""
+    return int(max(16, min(BLOCK, 64e6 / (8.0 * max(K, 1) * max(n * T * T, T**4)))))
+
+
 def fit_cells(
     rep: np.ndarray,
     y: np.ndarray,
@@ -394,7 +466,11 @@ def fit_cells(
     L: np.ndarray,
 ) -> BatchFit:
     """REML fits of ``n_rep`` replicates given per subject: ``rep`` (sorted), ``y`` and
-    ``mask`` (N, T) and the cell-means regressors ``z`` (N, q); contrasts ``L`` (nL, T*q)."""
+    ``mask`` (N, T) and the cell-means regressors ``z`` (N, q); contrasts ``L`` (nL, T*q).
+
+    Replicates are fitted in blocks of at most ``BLOCK``, taken in order of their number of
+    missingness patterns (so that little padding is needed); each replicate's result does
+    not depend on the block it falls in."""
     T, q = mask.shape[1], z.shape[1]
     st = make_structure(covariance, T)
     par = _Param(st)
@@ -412,37 +488,74 @@ def fit_cells(
         np.full(n_rep, np.nan),
         np.zeros(n_rep, int),
     )
-    bounds = np.searchsorted(rep, np.arange(0, n_rep + BLOCK, BLOCK))
-    for b0 in range(0, n_rep, BLOCK):
-        R = min(BLOCK, n_rep - b0)
-        lo, hi = bounds[b0 // BLOCK], bounds[b0 // BLOCK + 1]
-        cells = _make_cells(rep[lo:hi] - b0, y[lo:hi], mask[lo:hi], z[lo:hi], R)
+    key = _cell_keys(rep, mask)
+    uk = np.unique(key[key >= 0])
+    n_cells = np.bincount((uk >> T).astype(int), minlength=n_rep)
+    by_cells = np.argsort(n_cells, kind="stable")  # block replicates of similar pattern counts
+    rank = np.empty(n_rep, int)
+    rank[by_cells] = np.arange(n_rep)
+    order = np.argsort(rank[rep], kind="stable")
+    rep_o = rank[rep][order]
+    y, mask, z = y[order], mask[order], z[order]
+    b0 = 0
+    while b0 < n_rep:
+        size = _block_size(int(n_cells[by_cells[b0]]), k, T)
+        # the block's largest pattern count sets its padding: size it by its last replicate
+        size = _block_size(int(n_cells[by_cells[min(n_rep, b0 + size) - 1]]), k, T)
+        R = min(size, n_rep - b0)
+        lo, hi = np.searchsorted(rep_o, [b0, b0 + R])
+        cells = _make_cells(rep_o[lo:hi] - b0, y[lo:hi], mask[lo:hi], z[lo:hi], R)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             res = _fit_block(cells, par, st, df_method, L)
+        idx = by_cells[b0 : b0 + R]
         for name, val in res.items():
-            getattr(out, name)[b0 : b0 + R] = val
+            getattr(out, name)[idx] = val
+        b0 += R
     return out
 
 
-def _fit_block(cells: _Cells, par: _Param, st: Structure, df_method: str, L: np.ndarray) -> dict:
+def _iterate(
+    cells: _Cells,
+    par: _Param,
+    theta: np.ndarray,
+    done: np.ndarray,
+    it0: int = 0,
+    exact_from: int | None = None,
+    gtol: float | None = None,
+) -> tuple[np.ndarray, _Eval, np.ndarray]:
+    """Newton iterations from ``theta`` on the replicates not ``done``: (theta, evaluation
+    at theta with gradient, iterations). When half of the block has converged the others
+    go on as a smaller block (``cells.take``), so a few slow replicates do not keep the
+    whole block busy; every replicate follows the same path whatever its block. Converged:
+    the largest gradient below ``gtol`` (default 1e-8 |REML|)."""
     R = cells.R
-    S0, bad0 = _start_sigma(cells)
-    theta = par.start(S0)
+    exact_from = EXACT_FROM if exact_from is None else exact_from
+    theta = theta.copy()
     ev = _evaluate(cells, par.sigma(theta), gradient=True)
     J = par.jacobian(theta)
     g = _theta_gradient(J, ev)
-    active = ~(bad0 | ev.bad)
-    done = ~active
+    done = done | ev.bad
     iters = np.zeros(R, int)
-    for it in range(MAXITER):
-        conv = np.max(np.abs(g), axis=1) <= 1e-8 * np.maximum(1.0, np.abs(ev.f))
+    for it in range(it0, MAXITER):
+        conv = np.max(np.abs(g), axis=1) <= (
+            1e-8 * np.maximum(1.0, np.abs(ev.f)) if gtol is None else gtol
+        )
         done = done | conv
         if done.all():
             break
-        exact = it >= 3  # the cheap Hessian first, the exact one near the optimum
-        H = _hessian(cells, J, ev, exact=exact)
+        rem = np.flatnonzero(~done)
+        if R >= 8 and len(rem) <= R // 2:
+            th_s, ev_s, it_s = _iterate(
+                cells.take(rem), par, theta[rem], done[rem], it, exact_from, gtol
+            )
+            theta[rem] = th_s
+            ev.put(rem, ev_s)
+            iters[rem] += it_s
+            break
+        exact = it >= exact_from  # the cheap Hessian first, the exact one near the optimum
+        H = _hessian(cells, J, ev, exact, par.rank2(theta) if exact else None)
         # away from the optimum the chain term d2Sigma/dtheta2 . G matters (for UN too)
-        H = H + 0.5 * np.einsum("rklab,rab->rkl", par.second(theta), ev.G)
+        H = H + 0.5 * par.second_dot(theta, ev.G, J)
         step, pd_ = _newton_step(H, g)
         # an ill-conditioned surface (correlations near 1) leaves a gradient that rounding
         # keeps above the tolerance: a tiny Newton step at a positive definite Hessian is
@@ -451,34 +564,53 @@ def _fit_block(cells: _Cells, par: _Param, st: Structure, df_method: str, L: np.
         theta = np.where((tiny & ~done)[:, None], theta - step, theta)
         done = done | tiny
         step[done] = 0.0
-        t = np.ones(R)
         pending = ~done
-        for _ in range(30):
-            cand = theta - t[:, None] * step
-            Sc = par.sigma(cand)
-            ev_c = _evaluate(cells, Sc, gradient=False)
-            # a candidate whose Sigma is numerically singular is refused: the REML
-            # objective is not trustworthy there (it can run off to -inf in rounding)
-            wc = np.linalg.eigvalsh(np.where(np.isfinite(Sc), Sc, 0.0))
-            sane = wc[:, 0] > 1e-12 * np.abs(wc[:, -1])
-            okc = sane & np.isfinite(ev_c.f) & (ev_c.f <= ev.f + 1e-12 * np.abs(ev.f))
-            acc = pending & okc
-            theta = np.where(acc[:, None], cand, theta)
-            pending = pending & ~okc
-            if not pending.any():
-                break
-            t = np.where(pending, t / 2, t)
-        stuck = pending  # no downhill step: stop these (checked below)
-        done = done | stuck
+        # the full step first, with the gradient (accepted almost always) ...
+        cand = theta - step
+        Sc = par.sigma(cand)
+        ev_c = _evaluate(cells, Sc, gradient=True)
+        okc = _acceptable(Sc, ev_c.f, ev.f)
+        acc = pending & okc
+        theta = np.where(acc[:, None], cand, theta)
+        rest = np.flatnonzero(pending & ~okc)
+        if len(rest):  # (the others' theta is cand: done ones moved by 0 or a tiny step)
+            ev_c.put(rest, ev, rest)
+        ev = ev_c
+        if len(rest):  # ... then step halving on the replicates that refused it
+            sub = cells.take(rest)
+            t = np.full(len(rest), 0.5)
+            still = np.ones(len(rest), bool)
+            for _ in range(29):
+                cand = theta[rest] - t[:, None] * step[rest]
+                Sc = par.sigma(cand)
+                ev_s = _evaluate(sub, Sc, gradient=False)
+                okc = still & _acceptable(Sc, ev_s.f, ev.f[rest])
+                theta[rest[okc]] = cand[okc]
+                still = still & ~okc
+                if not still.any():
+                    break
+                t = np.where(still, t / 2, t)
+            moved = rest[~still]
+            if len(moved):
+                ev.put(moved, _evaluate(cells.take(moved), par.sigma(theta[moved]), True))
+            done[rest[still]] = True  # no downhill step: stop these (checked below)
         iters += ~done
-        ev = _evaluate(cells, par.sigma(theta), gradient=True)
         J = par.jacobian(theta)
         g = _theta_gradient(J, ev)
+    return theta, ev, iters
+
+
+def _fit_block(cells: _Cells, par: _Param, st: Structure, df_method: str, L: np.ndarray) -> dict:
+    R = cells.R
+    S0, bad0 = _start_sigma(cells)
+    theta, ev, iters = _iterate(cells, par, par.start(S0), bad0)
+    J = par.jacobian(theta)
+    g = _theta_gradient(J, ev)
 
     # exact Hessian at the final point (Satterthwaite needs it), as the single fit
-    H = _hessian(cells, J, ev, exact=True)
+    H = _hessian(cells, J, ev, True, par.rank2(theta))
     if not par.un:
-        H = H + 0.5 * np.einsum("rklab,rab->rkl", par.second(theta), ev.G)
+        H = H + 0.5 * par.second_dot(theta, ev.G, J)
         H = 0.5 * (H + np.swapaxes(H, 1, 2))
     S = par.sigma(theta)
     f = ev.f
@@ -506,11 +638,10 @@ def _fit_block(cells: _Cells, par: _Param, st: Structure, df_method: str, L: np.
     if df_method == "satterthwaite":
         v = np.einsum("la,rab,lb->rl", L, phi, L)
         se = np.sqrt(v)
-        w = np.einsum("rab,lb->rla", phi, L)  # Phi l, (R, nL, p)
-        T, q = cells.m.shape[1], cells.Z.shape[-1]
-        Wm = w.reshape(R, len(L), T, q)[cells.rep]  # (C, nL, T, q)
-        WZW = np.einsum("clai,cij,clbj->clab", Wm, cells.Z, Wm)
-        Cm = cells.rsum(ev.Vi[:, None] @ WZW @ ev.Vi[:, None])  # (R, nL, T, T)
+        T, q = cells.T, cells.q
+        Wm = (phi @ L.T).transpose(0, 2, 1).reshape(R, 1, len(L), T, q)  # Phi l
+        X = ev.Vi[:, :, None] @ Wm  # (R, K, nL, T, q): V^-1 (Phi l)_(T x q)
+        Cm = (X @ cells.Z[:, :, None] @ np.swapaxes(X, 3, 4)).sum(axis=1)  # (R, nL, T, T)
         gk = np.einsum("rkab,rlab->rlk", J, Cm)
         df = satterthwaite_df(v, gk, Hinv[:, None])
     else:
@@ -534,16 +665,34 @@ def _fit_block(cells: _Cells, par: _Param, st: Structure, df_method: str, L: np.
     }
 
 
+def _acceptable(Sc: np.ndarray, fc: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """A candidate is taken when -REML does not rise and its Sigma is not numerically
+    singular (the REML objective is not trustworthy there: it can run off to -inf in
+    rounding)."""
+    wc = np.linalg.eigvalsh(np.where(np.isfinite(Sc), Sc, 0.0))
+    sane = wc[:, 0] > 1e-12 * np.abs(wc[:, -1])
+    return sane & np.isfinite(fc) & (fc <= f + 1e-12 * np.abs(f))
+
+
 def _newton_step(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Solve H step = g; where H is not positive definite it is shifted by a multiple of I
     (Levenberg-Marquardt), and a scaled gradient step is the last resort. Also returns
     where H was positive definite as it stood."""
     H = 0.5 * (H + np.swapaxes(H, 1, 2))
-    w = np.linalg.eigvalsh(np.where(np.isfinite(H), H, 0.0))
-    top = np.maximum(np.abs(w[:, -1]), 1e-8)
-    shift = np.where(w[:, 0] > 1e-8 * top, 0.0, 1e-4 * top - w[:, 0])
-    H = H + shift[:, None, None] * np.eye(H.shape[1])
     Lc, bad = _safe_cholesky(H)
+    # positive definite as it stands unless the Cholesky factor fails or is nearly singular
+    # (its diagonal bounds the extreme eigenvalues: cheap, where eigvalsh costs 10x)
+    dg = np.diagonal(Lc, axis1=1, axis2=2) ** 2
+    shift = np.zeros(len(H))
+    weak = bad | ~(dg.min(axis=1) > 1e-8 * np.maximum(dg.max(axis=1), 1e-300))
+    if weak.any():
+        Hw = np.where(np.isfinite(H[weak]), H[weak], 0.0)
+        w = np.linalg.eigvalsh(Hw)
+        top = np.maximum(np.abs(w[:, -1]), 1e-8)
+        shift[weak] = np.where(w[:, 0] > 1e-8 * top, 0.0, 1e-4 * top - w[:, 0])
+        H = H.copy()
+        H[weak] = H[weak] + shift[weak][:, None, None] * np.eye(H.shape[1])
+        Lc[weak], bad[weak] = _safe_cholesky(H[weak])
     step = np.linalg.solve(np.swapaxes(Lc, 1, 2), np.linalg.solve(Lc, g[..., None]))[..., 0]
     scale = 1.0 / np.maximum(np.abs(np.diagonal(H, axis1=1, axis2=2)).max(axis=1), 1e-8)
     return np.where(bad[:, None], g * scale[:, None], step), (shift == 0) & ~bad
@@ -551,8 +700,8 @@ def _newton_step(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _kenward_roger_one(cells: _Cells, r: int, st: Structure, S: np.ndarray, L: np.ndarray):
     """Kenward-Roger SEs and df of one replicate with the single-fit engine's functions."""
-    sel = np.flatnonzero(cells.rep == r)
-    T, q = cells.m.shape[1], cells.Z.shape[-1]
+    sel = np.flatnonzero(cells.n[r] > 0)
+    T, q = cells.T, cells.q
     p = T * q
     # Rebuild pseudo-subjects carrying each cell's sufficient statistics is not possible
     # for Engine's Kronecker statistics; build them directly (Engine accepts Pattern lists).
@@ -560,7 +709,7 @@ def _kenward_roger_one(cells: _Cells, r: int, st: Structure, S: np.ndarray, L: n
 
     pats = []
     for c in sel:
-        idx = np.flatnonzero(cells.m[c] > 0)
+        idx = np.flatnonzero(cells.m[r, c] > 0)
         kk = len(idx)
         # X_s = I_T (x) z_s' restricted to idx: sxx[a*k+b, (t,i)*p+(u,j)] =
         # sum_s X[s,a,(t,i)] X[s,b,(u,j)] = [t = idx_a][u = idx_b] Z[i, j]
@@ -568,13 +717,13 @@ def _kenward_roger_one(cells: _Cells, r: int, st: Structure, S: np.ndarray, L: n
         sxy = np.zeros((kk, kk, T, q))
         for a, ta in enumerate(idx):
             for b_, tb in enumerate(idx):
-                sxx[a, b_, ta, :, tb, :] = cells.Z[c]
-                sxy[a, b_, ta, :] = cells.YZ[c, tb, :]
-        syy = cells.YY[c][np.ix_(idx, idx)]
+                sxx[a, b_, ta, :, tb, :] = cells.Z[r, c]
+                sxy[a, b_, ta, :] = cells.YZ[r, c, tb, :]
+        syy = cells.YY[r, c][np.ix_(idx, idx)]
         pats.append(
             Pattern(
                 idx,
-                int(cells.n[c]),
+                int(cells.n[r, c]),
                 sxx.reshape(kk * kk, p * p),
                 sxy.reshape(kk * kk, p),
                 syy.ravel(),
