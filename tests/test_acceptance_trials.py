@@ -65,7 +65,7 @@ def test_design_without_a_dose_loads(root):
     d = ta.load_design(root / "acc_tiny")
     assert d.dose is None and d.dose_rules == ()
     s = d.summary()
-    assert "Dosing" not in s and "None" not in s
+    assert "Dosing" not in s and "None" not in s and "Design: \n" not in s
     assert "[]" not in d.title_line  # no registration: no empty brackets
     with pytest.raises(ta.TrialAnalysisError, match="dose"):
         d.cell_dose(70)

@@ -453,7 +453,8 @@ class TrialDesign(Result):
         """Readable multi-line summary: arms, dosing, schedule timeline, endpoints."""
         lines = [self.title_line, "=" * len(self.title_line), self.citation, ""]
         phase = f", phase {self.info['phase']}" if self.info.get("phase") else ""
-        lines.append(f"Design: {self.info.get('design', '')}{phase}")
+        if self.info.get("design") or phase:
+            lines.append(f"Design: {self.info.get('design', '')}{phase}")
         lines.append("Arms:")
         lines += [
             f"  - {a.name} ({a.role}): n = {a.n_randomised} randomised. {a.description}"
