@@ -255,6 +255,7 @@ def test_time_to_event_rows_are_effects_and_tests_not_diagnostics(adam2):
     assert 0 < hr["estimate"] < 1
 
 
+@pytest.mark.slow
 def test_relative_and_absolute_paths_give_the_same_reanalysis(root, capsys, monkeypatch):
     code, out_abs, err = run(capsys, "reanalyze", root / "acc_pubbin", "--json", "--seed", "3")
     assert code == 0, err
