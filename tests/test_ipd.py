@@ -364,10 +364,12 @@ def test_excel_date_cells(ipd, tmp_path):
 
 def test_truncated_and_malformed_files(folder):
     raw = (folder / "measurements.csv").read_bytes()
-    (folder / "measurements.csv").write_bytes(raw[: len(raw) // 2])  # cut mid-row
+    mid = raw.index(b"\n", len(raw) // 2) + 20  # cut mid-row (not on a line boundary)
+    (folder / "measurements.csv").write_bytes(raw[:mid])
     probs = _problems(folder)
     assert probs and all(isinstance(p.rule, str) for p in probs)
-    (folder / "measurements.csv").write_bytes(raw[:200] + b'"unterminated\n')
+    at = raw.rindex(b",", 0, 200) + 1  # a field that starts with an unclosed quote
+    (folder / "measurements.csv").write_bytes(raw[:at] + b'"unterminated\n')
     probs = _problems(folder)
     assert any("quoted value" in p.rule for p in probs)
     lines = raw.split(b"\n")

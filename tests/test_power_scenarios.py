@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -699,3 +700,21 @@ def test_graphical_procedure_runs_and_one_arm_refuses_multiplicity():
         ScenarioError, match=r"'analyses\[0\].multiplicity': expected absent with one"
     ):
         Scenario.from_dict(two)
+
+
+@pytest.mark.parametrize(
+    "patch, key",
+    [
+        ({"scenario": {"name": "x" * 201}}, "scenario.name"),
+        ({"scenario": {"name": "bad\x00name"}}, "scenario.name"),
+        ({"scenario": {"description": "y" * 5001}}, "scenario.description"),
+        ({"analyses": [{"endpoint": "y", "method": "ancova", "name": "z" * 201}]}, "name"),
+    ],
+)
+def test_scenario_texts_are_bounded(patch, key):
+    """Scenario names, descriptions and analysis names obey the text limits of a design file
+    (``max_label_length``, ``max_text_length``; control characters refused)."""
+    with pytest.raises(ScenarioError, match=re.escape(key)) as err:
+        Scenario.from_dict({**_raw(), **patch})
+    assert "max_" in str(err.value) or "control" in str(err.value)
+    Scenario.from_dict({**_raw(), "scenario": {"name": "Étude 安慰剂", "description": "a\nb"}})

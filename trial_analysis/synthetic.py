@@ -1,47 +1,55 @@
 """Synthetic patient-level data: a generative model of a trial's patients, fitted to its
 published aggregates, and exact synthetic cohorts that reproduce those aggregates.
 
-:func:`model_for` builds a :class:`GenerativeModel` from three sources, each labelled:
+The model is generic: its *structure* comes from the trial's ``synthetic_model.toml``
+(format version 2, ``docs/synthetic.md``) or, for a trial without one, from the endpoints its
+``design.toml`` declares and the per-arm aggregates of its ``published.csv``
+(:func:`trial_analysis._synthetic_spec.default_spec`). Every value the structure uses has a
+name and a source, shown by :meth:`GenerativeModel.to_frame`:
 
-* **published** numbers (``published.csv``, read at run time): HbA1c means and SDs at baseline
-  and week 48, mean % insulin reduction, GIR means;
-* **derived** numbers: the analysed denominators and responder counts implied by the primary
-  result's confidence interval (:func:`trial_analysis.consistency.infer_counts`: 9/45 vs 2/44
-  for Zang 2022), the withdrawal probability they imply, and the correlation between week-48
-  HbA1c and % insulin change calibrated so that the model's composite response rate equals the
-  published one;
-* **assumed** values (``data/<trial>/synthetic_model.toml``, each with a reason): everything
-  the abstract does not give. Override any of them: ``model_for("zang2022", insulin_pchg_sd=30)``.
+* **published**: a ``published.csv`` row per arm (``[published]`` links; read at run time);
+* **derived**: the analysed denominators and responder counts implied by the published
+  percentages and CI of the responder endpoint
+  (:func:`trial_analysis.consistency.published_counts`), the withdrawal probability they imply,
+  and the correlation between the rule's two parameters calibrated so that the model's
+  response rate equals the published one (:func:`_calibrate_rho`);
+* **assumed**: every other value, with its reason. Override any value by name:
+  ``model_for("zang2022", insulin_pchg_sd=30)``.
 
-The model (per arm; ``z`` are standard normal)::
+The model, per arm (``z`` standard normal)::
 
-    HbA1c_0  ~ truncated normal on the eligibility range, fitted to the published mean and SD
-    HbA1c_48 = m48 + s48 * (r * z0 + sqrt(1 - r^2) * e1)              z0 = standardised HbA1c_0
-    PCHG_48  = mp + sp * (rho * zh + sqrt(1 - rho^2) * e2)            zh = standardised HbA1c_48
-    INSDOSE_0 = (U/kg/day ~ truncated normal on 0.5-1.0) x weight;  INSDOSE_48 from PCHG_48
-    intermediate visits: baseline + f(t) (week-48 level - baseline) + AR(1) deviations,
-    f(t) = (1 - exp(-t/tau)) / (1 - exp(-48/tau))
+    covariates       normal / truncated normal / lognormal / bernoulli / categorical, or the
+                     product of covariates drawn before (e.g. dose = per-kg dose x weight)
+    baseline X_0     truncated normal on the design's range, fitted to the mean and SD; or a
+                     covariate
+    anchor visit t   measure M_t = m_t + s_t z_t, z_t = r_t z_0 + sqrt(1 - r_t^2) u_t (u AR(1)
+                     over the anchors); M is the value, the change or the % change
+    rule's follower  z_f = rho z_d + sqrt(1 - rho^2) z_f at the responder endpoint's visit,
+                     z_d the first component's parameter (rho calibrated)
+    other visits     X_a + f(t) (X_b - X_a) between anchors a and b, plus AR(1) deviations;
+                     f(t) = (1 - exp(-(t - a)/tau)) / (1 - exp(-(b - a)/tau)), linear without tau
+    derived          linear_change: X_t = X_0 + slope (Y_t - Y_0) + noise
 
-so HbA1c and insulin change are correlated (``rho``, also through HbA1c_0 with ``r * rho``) and
-visits within a patient are correlated (shared levels plus AR(1) deviations).
+Binary endpoints are evaluated by the design's rule with the same code as patient data
+(``trial_analysis.ipd``'s rule evaluation).
 
 :func:`synthetic_ipd` with ``exact=True`` draws a cohort of the randomised size and then moves
-values on their recording grid (HbA1c 0.1 %, insulin 0.1 U/day, GIR 0.01 mg/min/kg) until every
-published aggregate is reproduced to the published precision, with each responder meeting both
-components of the composite and no non-responder meeting both. ``exact=False`` draws a fresh
-cohort from the fitted model. Every synthetic table carries ``SYNTHFL = "Y"``.
+values on their recording grid until every published aggregate the model uses is reproduced
+to the published precision in the analysed population, with each responder meeting every
+component of the rule and each non-responder failing one. ``exact=False`` draws a fresh cohort
+from the fitted model. Every synthetic table carries ``SYNTHFL = "Y"``.
 
 **Published inferences.** An exact cohort never contradicts a published between-arm p-value
-(``published.csv`` rows ``p_value`` of "experimental vs control" for a design endpoint; see
-:func:`published_inferences`): (1) assumed SDs of a variable the model draws with a published
-mean difference (the % insulin change) are refused when the t-test at the published means and
-the analysed denominators contradicts the published p (``DesignError`` naming the key; the check
-is recorded in the SD's provenance); (2) exact cohorts fit those SDs, not only the means; (3) the
-endpoint's pre-specified test (its ``method`` in ``design.toml``: ANCOVA with model and HC3 SEs,
-or Fisher's exact test) is run on every exact draw (:func:`inference_checks`), and a draw that
-contradicts a published p is redrawn from the same seeded stream (at most 20 draws, then an
-``AnalysisError``). A bound ``p < b`` needs ``p < b``; an exact ``p = v`` needs the same
-conclusion at α = 0.05. ``exact=False`` draws are not conditioned (their checks are in
+(``published.csv`` rows ``p_value`` of "<experimental> vs <control>" for a design endpoint;
+see :func:`published_inferences`): (1) assumed SDs of an endpoint measure the model draws with
+a published mean difference are refused when the t-test at the model's means and the
+analysed denominators contradicts the published p (``DesignError`` naming the key; the check
+is recorded in the SD's provenance); (2) exact cohorts fit those SDs, not only the means;
+(3) the endpoint's pre-specified test (its ``method`` in ``design.toml``: ANCOVA with model and
+HC3 SEs, or Fisher's exact test) is run on every exact draw (:func:`inference_checks`), and a
+draw that contradicts a published p is redrawn from the same seeded stream (at most 20 draws,
+then an ``AnalysisError``). A bound ``p < b`` needs ``p < b``; an exact ``p = v`` needs the
+same conclusion at α = 0.05. ``exact=False`` draws are not conditioned (their checks are in
 ``ipd.info["inferences"]``).
 """
 
@@ -49,7 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,11 +69,12 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from ._paths import trial_dir
+from ._synthetic_spec import Anchor, ModelSpec, Parameter, load_spec
 from ._validate import check_count
-from .design import Provenance, TrialDesign, load_design
+from .design import Provenance, TrialDesign
 from .errors import AnalysisError, DesignError, ParameterError
-from .ipd import IPD, SUBJECT_COLUMNS
-from .published import load_published, published_value
+from .ipd import IPD, SUBJECT_COLUMNS, _composite
+from .published import published_value
 
 __all__ = [
     "GenerativeModel",
@@ -76,40 +85,22 @@ __all__ = [
     "synthetic_ipd",
 ]
 
-_PER_ARM = (
-    "hba1c_base_mean",
-    "hba1c_base_sd",
-    "hba1c_48_mean",
-    "hba1c_48_sd",
-    "insulin_pchg_mean",
-    "insulin_pchg_sd",
-    "gir_base_mean",
-    "gir_48_mean",
-    "response_rate",
-    "rho_hba1c_insulin",
-    "dropout",
-)
 _CALIBRATION_DRAWS = 100_000
 # Draws of an exact cohort before giving up on honouring the published inferences.
 _MAX_ATTEMPTS = 20
-
-
-def _bounds(design: TrialDesign, variable: str, lo: float, hi: float) -> tuple[float, float]:
-    """Eligibility limits of ``variable`` from the design, else the given defaults."""
-    for c in design.eligibility:
-        if c.variable == variable:
-            return (lo if c.low is None else c.low, hi if c.high is None else c.high)
-    return lo, hi
+# Values every model derives (not in a model file).
+_DERIVED = ("response_rate", "dropout")
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
 
 def _truncnorm(mean: float, sd: float, lo: float, hi: float):
     return stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
 
 
-def _rtrunc(
-    mean: float, sd: float, lo: float, hi: float, size: tuple[int, ...], rng: np.random.Generator
-) -> np.ndarray:
+def _rtrunc(mean, sd, lo: float, hi: float, size: tuple[int, ...], rng: np.random.Generator):
     """Truncated-normal draws by inversion (scipy's truncnorm.rvs is ~10x slower)."""
+    if lo == -math.inf and hi == math.inf:
+        return mean + sd * rng.standard_normal(size)
     a, b = special.ndtr((lo - mean) / sd), special.ndtr((hi - mean) / sd)
     u = a + (b - a) * rng.random(size)
     return np.clip(mean + sd * special.ndtri(u), lo, hi)
@@ -118,6 +109,8 @@ def _rtrunc(
 @lru_cache(maxsize=256)
 def _fit_truncnorm(mean: float, sd: float, lo: float, hi: float) -> tuple[float, float]:
     """(mu, sigma) of a normal whose truncation to [lo, hi] has the given mean and SD."""
+    if not (math.isfinite(lo) or math.isfinite(hi)):
+        return mean, sd
 
     def eqs(p: np.ndarray) -> list[float]:
         mu, log_s = p
@@ -132,150 +125,322 @@ def _fit_truncnorm(mean: float, sd: float, lo: float, hi: float) -> tuple[float,
     return float(sol[0]), float(math.exp(sol[1]))
 
 
+def _clip(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return x if lo == -math.inf and hi == math.inf else np.clip(x, lo, hi)
+
+
+def _ar1(rng: np.random.Generator, shape: tuple[int, ...], t: int, phi: float) -> np.ndarray:
+    """AR(1) standard-normal sequences of length ``t`` along the first axis."""
+    e = rng.standard_normal((t, *shape))
+    if t == 1:
+        return e
+    out = np.empty_like(e)
+    out[0] = e[0]
+    s = math.sqrt(1 - phi * phi)
+    for j in range(1, t):
+        out[j] = phi * out[j - 1] + s * e[j]
+    return out
+
+
+def _measure(level: np.ndarray, base: np.ndarray, measure: str) -> np.ndarray:
+    """A level as the endpoint's measure: value, change or % change from baseline."""
+    if measure == "value":
+        return level
+    if measure == "chg":
+        return level - base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base != 0, 100 * (level - base) / base, np.nan)
+
+
+def _level(meas: np.ndarray, base: np.ndarray, measure: str) -> np.ndarray:
+    if measure == "value":
+        return meas
+    if measure == "chg":
+        return base + meas
+    return base * (1 + meas / 100)
+
+
+def _key(code: str, week: float, measure: str = "value") -> str:
+    """Draw keys: ``HBA1C_48`` (value), ``INSDOSE_PCHG_48``, ``HBA1C_CHG_48``."""
+    w = f"{week:g}"
+    return f"{code}_{w}" if measure == "value" else f"{code}_{measure.upper()}_{w}"
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    endpoint: str
+    driver: str
+    follower: str
+    week: float
+    value: str
+
+
 @dataclass(frozen=True, eq=False)
 class GenerativeModel:
-    """Generative model of a two-arm trial's patients (see the module docstring).
+    """Generative model of a trial's patients (see the module docstring).
 
-    Per-arm parameters are mappings ``arm -> value``; scalars apply to every arm. Change any
-    parameter with :meth:`with_params` (or :func:`dataclasses.replace`); the calibrated
-    ``rho_hba1c_insulin`` is then kept as is, whereas :func:`model_for` with overrides
-    re-calibrates it. ``provenance`` says where each parameter comes from.
+    ``values`` maps each named model value to a number or to a mapping ``arm -> number``;
+    each is also an attribute (``model.insulin_pchg_sd["Placebo"]``). Change values with
+    :meth:`with_params`; a calibrated correlation is then kept as is, whereas
+    :func:`model_for` with overrides re-calibrates it. ``provenance`` says where each value
+    comes from; ``analysed`` is ``arm -> (responders, analysed)`` of the responder endpoint
+    (``responder_endpoint``; responders 0 when the trial has none).
     """
 
     trial: str
     design: TrialDesign = field(repr=False)
     arms: tuple[str, ...]
-    # per arm
-    hba1c_base_mean: Mapping[str, float]
-    hba1c_base_sd: Mapping[str, float]
-    hba1c_48_mean: Mapping[str, float]
-    hba1c_48_sd: Mapping[str, float]
-    insulin_pchg_mean: Mapping[str, float]
-    insulin_pchg_sd: Mapping[str, float]
-    gir_base_mean: Mapping[str, float]
-    gir_48_mean: Mapping[str, float]
-    response_rate: Mapping[str, float]
-    rho_hba1c_insulin: Mapping[str, float]
-    dropout: Mapping[str, float]
-    # shared (assumed)
-    age_mean: float = 52.0
-    age_sd: float = 9.0
-    male_prob: float = 0.55
-    height_male_mean: float = 1.70
-    height_male_sd: float = 0.06
-    height_female_mean: float = 1.58
-    height_female_sd: float = 0.055
-    bmi_mean: float = 26.5
-    bmi_sd: float = 3.0
-    durdiab_mean: float = 10.0
-    durdiab_sd: float = 4.5
-    insulin_per_kg_mean: float = 0.70
-    insulin_per_kg_sd: float = 0.13
-    hba1c_rho: float = 0.5
-    gir_base_sd: float = 1.2
-    gir_48_sd: float = 1.5
-    gir_rho: float = 0.5
-    fpg_base_mean: float = 8.5
-    fpg_base_sd: float = 2.0
-    fpg_per_hba1c: float = 1.2
-    fpg_resid_sd: float = 1.2
-    cpep_base_mean: float = 2.2
-    cpep_base_sd: float = 0.8
-    cpep_change_sd: float = 0.4
-    tau_weeks: float = 8.0
-    hba1c_visit_sd: float = 0.3
-    insulin_visit_sd: float = 5.0
-    visit_ar1: float = 0.6
-    sparse_parameters: tuple[str, ...] = ("GIR", "CPEP")
-    sparse_weeks: tuple[int, ...] = (0, 48)
-    withdrawal_reasons: tuple[str, ...] = ("Withdrawal by subject",)
-    # derived counts for exact cohorts: arm -> (responders, analysed)
+    spec: ModelSpec = field(repr=False)
+    values: Mapping[str, Any] = field(repr=False)
     analysed: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    responder_endpoint: str = ""
     shipped_seed: int = 0
     provenance: Mapping[str, Provenance] = field(default_factory=dict, repr=False)
 
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or model value {name!r}")
+
+    def value(self, name: str, arm: str) -> float:
+        """The value ``name`` for ``arm``."""
+        v = self.values[name]
+        return float(v[arm]) if isinstance(v, Mapping) else float(v)
+
+    @property
+    def withdrawal_reasons(self) -> tuple[str, ...]:
+        return self.spec.withdrawal_reasons
+
+    @property
+    def sparse_parameters(self) -> tuple[str, ...]:
+        """Parameters measured at some visits only (their ``weeks`` in the model file)."""
+        return tuple(p.code for p in self.spec.parameters if p.weeks)
+
     # -- parameters ----------------------------------------------------------------------
     def with_params(self, **params: Any) -> GenerativeModel:
-        """A copy with parameters replaced; per-arm ones accept a mapping or a scalar.
+        """A copy with named values replaced; a mapping sets arms, a number every arm.
 
         >>> import trial_analysis as ta
         >>> m = ta.synthetic.model_for("zang2022").with_params(insulin_pchg_sd=30.0)
         >>> m.insulin_pchg_sd["Placebo"]
         30.0
         """
-        names = {f.name for f in dataclasses.fields(self)}
-        out = {}
+        out = dict(self.values)
         for k, v in params.items():
-            if k not in names or k in ("trial", "design", "arms", "provenance"):
+            if k not in self.values:
                 raise ParameterError(k, "a parameter of the generative model", v)
-            if k in _PER_ARM:
-                merged = dict(getattr(self, k))
-                if isinstance(v, Mapping):
-                    for a in v:
-                        if a not in self.arms:
-                            raise ParameterError(k, "a mapping over arms " + str(self.arms), v)
-                    merged.update({a: float(x) for a, x in v.items()})
-                else:
-                    merged = dict.fromkeys(self.arms, float(v))
-                v = merged
-            out[k] = v
+            old = self.values[k]
+            if isinstance(v, Mapping):
+                if set(v) - set(self.arms):
+                    raise ParameterError(k, "a mapping over arms " + str(self.arms), v)
+                merged = dict(old) if isinstance(old, Mapping) else dict.fromkeys(self.arms, old)
+                merged.update({a: _number(k, x) for a, x in v.items()})
+                out[k] = merged
+            elif isinstance(old, Mapping):
+                out[k] = dict.fromkeys(self.arms, _number(k, v))
+            else:
+                out[k] = _number(k, v)
         prov = dict(self.provenance)
         for k in params:
             prov[k] = Provenance("user", reason=f"set by the user: {k} = {params[k]!r}")
-        return dataclasses.replace(self, **out, provenance=prov)
+        return dataclasses.replace(self, values=out, provenance=prov)
 
     def to_frame(self) -> pd.DataFrame:
-        """Every parameter with its value(s) and provenance label/source/reason."""
+        """Every value with its arm, provenance label and source or reason."""
         rows = []
-        for f in dataclasses.fields(self):
-            if f.name in ("design", "provenance", "trial", "arms"):
-                continue
-            v = getattr(self, f.name)
-            p = self.provenance.get(f.name)
-            vals = v.items() if isinstance(v, Mapping) else [("", v)]
-            for arm, x in vals:
-                rows.append(
-                    {
-                        "parameter": f.name,
-                        "arm": arm,
-                        "value": x if not isinstance(x, tuple) else str(x),
-                        "provenance": p.label if p else "",
-                        "source": (p.source or p.reason) if p else "",
-                    }
+
+        def add(name: str, arm: str, x: Any) -> None:
+            p = self.provenance.get(name)
+            rows.append(
+                {
+                    "parameter": name,
+                    "arm": arm,
+                    "value": x,
+                    "provenance": p.label if p else "",
+                    "source": (p.source or p.reason) if p else "",
+                }
+            )
+
+        for name, v in self.values.items():
+            for arm, x in v.items() if isinstance(v, Mapping) else [("", v)]:
+                add(name, arm, x)
+        if self.responder_endpoint:
+            for arm, (k, n) in self.analysed.items():
+                add("analysed", arm, f"{k}/{n}")
+        return pd.DataFrame(rows, columns=["parameter", "arm", "value", "provenance", "source"])
+
+    # -- the calibrated rule -------------------------------------------------------------
+    @property
+    def _calibration(self) -> _Calibration | None:
+        if not self.spec.calibrate_endpoint:
+            return None
+        ep = self.design.endpoint(self.spec.calibrate_endpoint)
+        driver = ep.components[0].parameter
+        follower = next(c.parameter for c in ep.components if c.parameter != driver)
+        for code in (driver, follower):
+            try:
+                p = self.spec.parameter(code)
+            except KeyError:
+                p = None
+            if p is None or not any(a.week == ep.week for a in p.anchors):
+                raise DesignError(
+                    self.spec.source,
+                    f"parameters.{code}",
+                    f"a visit at week {ep.week:g} (endpoint {ep.id!r}'s rule is calibrated on "
+                    f"{driver} and {follower})",
                 )
-        return pd.DataFrame(rows)
+        return _Calibration(ep.id, driver, follower, ep.week, self.spec.calibrate_value)
 
-    # -- core draws --------------------------------------------------------------------------
-    def _core(self, arm: str, size: tuple[int, ...], rng: np.random.Generator) -> dict:
-        """Baseline and week-48 HbA1c, % insulin change, weight and baseline dose."""
-        lo, hi = _bounds(self.design, "HBA1C", 3.0, 20.0)
-        m0, s0 = self.hba1c_base_mean[arm], self.hba1c_base_sd[arm]
-        mu, sig = _fit_truncnorm(m0, s0, lo, hi)
-        h0 = _rtrunc(mu, sig, lo, hi, size, rng)
-        z0 = (h0 - m0) / s0
-        r = self.hba1c_rho
-        zh = r * z0 + math.sqrt(1 - r * r) * rng.standard_normal(size)
-        rho = self.rho_hba1c_insulin[arm]
-        zp = rho * zh + math.sqrt(1 - rho * rho) * rng.standard_normal(size)
-        h48 = self.hba1c_48_mean[arm] + self.hba1c_48_sd[arm] * zh
-        p48 = np.clip(self.insulin_pchg_mean[arm] + self.insulin_pchg_sd[arm] * zp, -100, 200)
-        return {"h0": h0, "h48": np.clip(h48, 3.0, 20.0), "p48": p48, "zh": zh, "zp": zp}
+    # -- draws ---------------------------------------------------------------------------
+    def _covariates(
+        self,
+        arm: str,
+        size: tuple[int, ...],
+        rng: np.random.Generator,
+        only: set[str] | None = None,
+        text: bool = False,
+    ) -> dict:
+        """Covariate draws; a categorical one as level codes (``out[name]`` the level index,
+        its text levels under ``(name, "text")`` when ``text``)."""
+        out: dict[Any, np.ndarray] = {}
+        for c in self.spec.covariates:
+            if only is not None and c.name not in only:
+                continue
+            dist = c.distribution
+            if dist in ("normal", "truncnormal", "lognormal"):
+                mean, sd = (
+                    self._by_level(c, c.mean, arm, out, size),
+                    self._by_level(c, c.sd, arm, out, size),
+                )
+                if dist == "truncnormal":
+                    x = _rtrunc(mean, sd, c.low, c.high, size, rng)
+                elif dist == "normal":
+                    x = _clip(mean + sd * rng.standard_normal(size), c.low, c.high)
+                else:
+                    s2 = np.log1p((sd / mean) ** 2)
+                    x = np.exp(np.log(mean) - s2 / 2 + np.sqrt(s2) * rng.standard_normal(size))
+                    x = _clip(x, c.low, c.high)
+            elif dist == "bernoulli":
+                x = (rng.random(size) >= self.value(c.prob, arm)).astype(np.int8)  # 0: levels[0]
+            elif dist == "categorical":
+                p = np.array([self.value(n, arm) for n in c.probs])
+                if np.any(p < 0) or abs(p.sum() - 1) > 1e-6:
+                    raise DesignError(
+                        self.spec.source, f"covariates.{c.name}.probs", "probabilities summing to 1"
+                    )
+                x = np.searchsorted(np.cumsum(p), rng.random(size) * p.sum(), side="right")
+                x = x.clip(0, len(p) - 1)
+            else:  # product
+                x = np.ones(size)
+                for f in c.factors:
+                    x = x * out[f]
+                x = _clip(x, c.low, c.high)
+            if dist in ("bernoulli", "categorical"):
+                if text:
+                    out[(c.name, "text")] = np.asarray(c.levels, dtype=object)[x]
+            elif c.decimals is not None:
+                x = np.round(x, int(c.decimals))
+            out[c.name] = x
+        return out
 
-    def _covariates(self, size: tuple[int, ...], rng: np.random.Generator) -> dict:
-        d = self.design
-        male = rng.random(size) < self.male_prob
-        h = np.where(
-            male,
-            rng.normal(self.height_male_mean, self.height_male_sd, size),
-            rng.normal(self.height_female_mean, self.height_female_sd, size),
+    def _by_level(self, c, names, arm: str, drawn: dict, size) -> Any:
+        if not isinstance(names, Mapping):
+            return self.value(names, arm)
+        levels = next(x.levels for x in self.spec.covariates if x.name == c.by)
+        if set(names) != set(levels):
+            raise DesignError(
+                self.spec.source,
+                f"covariates.{c.name}",
+                f"a value for every level of {c.by} {list(levels)}",
+                sorted(names),
+            )
+        return np.array([self.value(names[lv], arm) for lv in levels])[drawn[c.by]]
+
+    def _levels(
+        self,
+        arm: str,
+        size: tuple[int, ...],
+        rng: np.random.Generator,
+        cov: dict,
+        rho: float | None = None,
+        only: set[str] | None = None,
+    ) -> dict[str, dict[Any, np.ndarray]]:
+        """Baseline and anchor levels of every parameter (latent scores in ``("z", week)``)."""
+        cal = self._calibration
+        rho = (self.value(cal.value, arm) if cal else 0.0) if rho is None else rho
+        phi = self.value(self.spec.visit_ar1, arm) if self.spec.visit_ar1 else 0.0
+        params = sorted(
+            (p for p in self.spec.parameters if not p.derive and (only is None or p.code in only)),
+            key=lambda p: bool(cal) and p.code == cal.follower,
         )
-        blo, bhi = _bounds(d, "BMI", 18.0, 45.0)
-        bmi = _rtrunc(self.bmi_mean, self.bmi_sd, blo, bhi, size, rng)
-        weight = np.clip(np.round(bmi * h * h, 1), 25.0, 250.0)
-        klo, khi = _bounds(d, "INSKG", 0.3, 1.5)
-        perkg = _rtrunc(self.insulin_per_kg_mean, self.insulin_per_kg_sd, klo, khi, size, rng)
-        dose0 = np.maximum(np.round(perkg * weight, 1), 0.1)
-        return {"male": male, "height": h, "weight": weight, "dose0": dose0}
+        out: dict[str, dict[Any, np.ndarray]] = {}
+        for p in params:
+            d: dict[Any, np.ndarray] = {}
+            if p.baseline_from:
+                b = np.asarray(cov[p.baseline_from], dtype=float)
+                z0 = np.zeros(size)
+            else:
+                m0, s0 = self.value(p.base_mean, arm), self.value(p.base_sd, arm)
+                mu, sig = _fit_truncnorm(m0, s0, p.base_low, p.base_high)
+                b = _rtrunc(mu, sig, p.base_low, p.base_high, size, rng)
+                z0 = (b - m0) / s0
+            d["base"], d["z0"] = b, z0
+            u = _ar1(rng, size, len(p.anchors), phi) if p.anchors else ()
+            for a, ua in zip(p.anchors, u, strict=False):
+                r = self.value(a.rho, arm) if a.rho else 0.0
+                z = r * z0 + math.sqrt(1 - r * r) * ua
+                if cal and p.code == cal.follower and a.week == cal.week:
+                    d[("own", a.week)] = z
+                    z = rho * out[cal.driver][("z", a.week)] + math.sqrt(1 - rho * rho) * z
+                meas = self.value(a.mean, arm) + self.value(a.sd, arm) * z
+                if a.measure == "pchg":
+                    meas = np.maximum(meas, -100.0)
+                d[("z", a.week)] = z
+                d[("meas", a.week)] = meas
+                d[a.week] = np.clip(_level(meas, b, a.measure), p.low, p.high)
+            out[p.code] = d
+        for p in self.spec.parameters:
+            if p.derive and (only is None or p.code in only):  # linear_change, at its anchors
+                m0, s0 = self.value(p.base_mean, arm), self.value(p.base_sd, arm)
+                mu, sig = _fit_truncnorm(m0, s0, p.base_low, p.base_high)
+                b = _rtrunc(mu, sig, p.base_low, p.base_high, size, rng)
+                d = {"base": b, "z0": (b - m0) / s0}
+                src = out[p.derive_of]
+                slope = self.value(p.derive_slope, arm)
+                noise = self.value(p.derive_noise_sd, arm)
+                for k in [k for k in src if isinstance(k, float | int)]:
+                    lv = b + slope * (src[k] - src["base"]) + noise * rng.standard_normal(size)
+                    d[k] = np.clip(lv, p.low, p.high)
+                out[p.code] = d
+        return out
+
+    def _measure_of(self, draw: dict, code: str, measure: str, week: float) -> np.ndarray:
+        d = draw.get(code)
+        if d is None or week not in d:
+            raise DesignError(
+                self.spec.source,
+                f"parameters.{code}",
+                f"a distribution of {code} at week {week:g} (an endpoint's rule or measure)",
+            )
+        p = self.spec.parameter(code)
+        a = next((a for a in p.anchors if a.week == week), None)
+        if a is not None and a.measure == measure:
+            return d[("meas", week)]
+        return _measure(d[week], d["base"], measure)
+
+    def _rule(self, ep: Any, draw: dict) -> np.ndarray:
+        """The design's rule of binary endpoint ``ep`` on drawn levels (1.0/0.0)."""
+        shape = None
+
+        def measure(param: str, meas: str) -> np.ndarray:
+            nonlocal shape
+            v = self._measure_of(draw, param, meas, ep.week)
+            shape = v.shape
+            return np.asarray(v, dtype=float).ravel()
+
+        flat = _composite(ep.components, measure)
+        return flat.reshape(shape)
 
     def draw_endpoints(
         self,
@@ -283,6 +448,8 @@ class GenerativeModel:
         n_trials: int,
         rng: np.random.Generator | int | None = None,
         dropout: float | Mapping[str, float] | None = None,
+        *,
+        need: Any = None,
     ) -> dict[str, dict[str, np.ndarray]]:
         """Fast vectorised draws of the endpoint variables of ``n_trials`` simulated trials.
 
@@ -294,38 +461,87 @@ class GenerativeModel:
             Number of simulated trials.
         rng : numpy Generator or int seed
         dropout : float or mapping, optional
-            Probability of missing week-48 data per arm (NaN in the week-48 arrays and in
-            ``RESPONDER``); default none.
+            Probability of missing post-baseline data per arm (NaN in the post-baseline
+            arrays, the endpoint values and ``RESPONDER``); default none.
+        need : ignored
+            Accepted for the interface of the parametric scenario model.
 
         Returns
         -------
         dict
-            ``arm -> {"HBA1C_BASE", "HBA1C_48", "INSDOSE_BASE", "INSDOSE_PCHG_48",
-            "RESPONDER"}``, each an array of shape ``(n_trials, n_arm)``; ``RESPONDER`` is
-            1.0/0.0 by the design's composite definition (NaN when missing).
+            ``arm -> arrays`` of shape ``(n_trials, n_arm)``: for each parameter an endpoint
+            uses, ``<PARAMCD>_BASE`` and at each endpoint's week ``<PARAMCD>_<week>`` (value)
+            and ``<PARAMCD>_CHG_<week>`` / ``<PARAMCD>_PCHG_<week>`` where an endpoint uses
+            the change; each endpoint's value under its id (binary 1.0/0.0 by the design's
+            rule, continuous the endpoint's measure); ``RESPONDER``, the responder endpoint's
+            value.
         """
+        del need
         rng = np.random.default_rng(rng)
         n_trials = check_count("n_trials", n_trials, minimum=1)
         drop = self._dropout_arg(dropout, default=0.0)
+        codes, covs = self._needed()
         out = {}
         for arm, n in self._n_by_arm(n_by_arm).items():
             size = (n_trials, n)
-            c = self._core(arm, size, rng)
-            dose0 = self._covariates(size, rng)["dose0"]
-            resp = _responder(self.design, c["h48"], c["p48"]).astype(float)
-            h48, p48 = c["h48"], c["p48"]
-            if drop[arm] > 0:
-                miss = rng.random(size) < drop[arm]
-                h48, p48 = np.where(miss, np.nan, h48), np.where(miss, np.nan, p48)
-                resp = np.where(miss, np.nan, resp)
-            out[arm] = {
-                "HBA1C_BASE": c["h0"],
-                "HBA1C_48": h48,
-                "INSDOSE_BASE": dose0,
-                "INSDOSE_PCHG_48": p48,
-                "RESPONDER": resp,
-            }
+            cov = self._covariates(arm, size, rng, only=covs)
+            draw = self._levels(arm, size, rng, cov, only=codes)
+            miss = rng.random(size) < drop[arm] if drop[arm] > 0 else None
+            res: dict[str, np.ndarray] = {}
+
+            def post(x: np.ndarray, miss=miss) -> np.ndarray:
+                return x if miss is None else np.where(miss, np.nan, x)
+
+            for ep in self.design.endpoints:
+                if ep.type == "binary" and ep.components:
+                    uses = [(c.parameter, c.measure) for c in ep.components]
+                elif ep.type == "continuous" and ep.parameter:
+                    uses = [(ep.parameter, ep.measure)]
+                else:
+                    continue
+                for code, meas in uses:
+                    if code not in draw:
+                        continue
+                    res[f"{code}_BASE"] = draw[code]["base"]
+                    res[_key(code, ep.week)] = post(draw[code][ep.week])
+                    if meas != "value":
+                        res[_key(code, ep.week, meas)] = post(
+                            self._measure_of(draw, code, meas, ep.week)
+                        )
+                if not all(code in draw for code, _ in uses):
+                    continue
+                if ep.type == "binary":
+                    res[ep.id] = post(self._rule(ep, draw))
+                else:
+                    res[ep.id] = post(self._measure_of(draw, ep.parameter, ep.measure, ep.week))
+            if self.responder_endpoint in res:
+                res["RESPONDER"] = res[self.responder_endpoint]
+            out[arm] = res
         return out
+
+    def _needed(self) -> tuple[set[str], set[str]]:
+        """Parameters and covariates the endpoints need (with what they are derived from)."""
+        codes = set()
+        for ep in self.design.endpoints:
+            codes |= {c.parameter for c in ep.components} | ({ep.parameter} - {""})
+        known = {p.code: p for p in self.spec.parameters}
+        codes &= set(known)
+        todo = list(codes)
+        while todo:
+            p = known[todo.pop()]
+            if p.derive and p.derive_of not in codes:
+                codes.add(p.derive_of)
+                todo.append(p.derive_of)
+        covs = {known[c].baseline_from for c in codes} - {""}
+        by_name = {c.name: c for c in self.spec.covariates}
+        todo = list(covs)
+        while todo:
+            c = by_name[todo.pop()]
+            for dep in (*c.factors, c.by):
+                if dep and dep not in covs:
+                    covs.add(dep)
+                    todo.append(dep)
+        return codes, covs
 
     def _n_by_arm(self, n_by_arm: Mapping[str, int]) -> dict[str, int]:
         if not isinstance(n_by_arm, Mapping) or set(n_by_arm) - set(self.arms):
@@ -338,7 +554,9 @@ class GenerativeModel:
 
     def _dropout_arg(self, dropout: Any, default: float | None) -> dict[str, float]:
         if dropout is None:
-            return dict(self.dropout) if default is None else dict.fromkeys(self.arms, default)
+            if default is None:
+                return {a: self.value("dropout", a) for a in self.arms}
+            return dict.fromkeys(self.arms, default)
         if isinstance(dropout, Mapping):
             vals = {a: float(dropout.get(a, 0.0)) for a in self.arms}
         else:
@@ -383,175 +601,164 @@ class GenerativeModel:
         withdrawals: Mapping[str, float],
         fixed: bool,
     ) -> pd.DataFrame:
-        """One row per subject: covariates, levels at baseline and week 48, withdrawal."""
-        d = self.design
+        """One row per subject: covariates, baseline and anchor levels, withdrawal."""
         parts = []
         for arm, k in n.items():
             size = (k,)
-            c = self._core(arm, size, rng)
-            cov = self._covariates(size, rng)
-            alo, ahi = _bounds(d, "AGE", 18.0, 90.0)
-            age = np.round(_rtrunc(self.age_mean, self.age_sd, alo, ahi, size, rng))
-            dlo, dhi = _bounds(d, "DURDIAB", 0.0, 40.0)
-            dur = np.round(
-                _rtrunc(self.durdiab_mean, self.durdiab_sd, max(dlo, 0.5), dhi, size, rng),
-                1,
-            )
-            glo = 0.5
-            g0 = _rtrunc(self.gir_base_mean[arm], self.gir_base_sd, glo, 15.0, size, rng)
-            zg = (g0 - self.gir_base_mean[arm]) / self.gir_base_sd
-            zg48 = self.gir_rho * zg + math.sqrt(1 - self.gir_rho**2) * rng.standard_normal(size)
-            g48 = np.clip(self.gir_48_mean[arm] + self.gir_48_sd * zg48, glo, 15.0)
-            clo, chi = _bounds(d, "CPEP", 0.1, 10.0)
-            cp0 = _rtrunc(self.cpep_base_mean, self.cpep_base_sd, clo, min(chi, 10.0), size, rng)
-            cp48 = np.clip(cp0 + rng.normal(0.0, self.cpep_change_sd, size), 0.1, 10.0)
-            flo, fhi = 3.0, 25.0
-            f0 = _rtrunc(self.fpg_base_mean, self.fpg_base_sd, flo, fhi, size, rng)
+            cov = self._covariates(arm, size, rng, text=True)
+            draw = self._levels(arm, size, rng, cov)
+            cols: dict[str, Any] = {"ARM": np.full(k, arm, dtype=object)}
+            cols.update({n: v for n, v in cov.items() if isinstance(n, str)})
+            cols.update({n[0]: v for n, v in cov.items() if not isinstance(n, str)})
+            for code, d in draw.items():
+                cols[f"{code}@base"] = d["base"]
+                for key, v in d.items():
+                    if isinstance(key, float | int):
+                        cols[f"{code}@{key:g}"] = v
             if fixed:
-                n_w = round(withdrawals[arm])
                 wd = np.zeros(k, bool)
-                wd[rng.choice(k, size=n_w, replace=False)] = True
+                wd[rng.choice(k, size=round(withdrawals[arm]), replace=False)] = True
             else:
                 wd = rng.random(k) < withdrawals[arm]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "ARM": arm,
-                        "AGE": age,
-                        "SEX": np.where(cov["male"], "M", "F"),
-                        "HEIGHT": cov["height"],
-                        "WEIGHT": cov["weight"],
-                        "DURDIAB": dur,
-                        "H0": c["h0"],
-                        "H48": c["h48"],
-                        "P48": c["p48"],
-                        "D0": cov["dose0"],
-                        "G0": g0,
-                        "G48": g48,
-                        "C0": cp0,
-                        "C48": cp48,
-                        "F0": f0,
-                        "WITHDRAWN": wd,
-                    }
-                )
-            )
+            cols["WITHDRAWN"] = wd
+            parts.append(pd.DataFrame(cols))
         return pd.concat(parts, ignore_index=True)
+
+    def _trajectory(self, p: Parameter, w: pd.DataFrame, weeks: np.ndarray, rng) -> np.ndarray:
+        """Levels at every visit: anchors joined by the time-constant curve, plus AR(1)
+        deviations off the anchors; anchors kept exactly (exact cohorts fix them)."""
+        k = len(w)
+        arm = w["ARM"].to_numpy()
+        base = w[f"{p.code}@base"].to_numpy(dtype=float)
+        at = [float(weeks[0]), *(a.week for a in p.anchors)]
+        lv = [base, *(w[f"{p.code}@{a.week:g}"].to_numpy(dtype=float) for a in p.anchors)]
+        tau = {a: self.value(self.spec.tau, a) for a in self.arms} if self.spec.tau else None
+        out = np.empty((k, len(weeks)))
+        for j, t in enumerate(weeks):
+            i = int(np.searchsorted(at, t, side="right")) - 1
+            if at[i] == t or i == len(at) - 1:
+                out[:, j] = lv[i]
+                continue
+            span, s = at[i + 1] - at[i], t - at[i]
+            if tau is None:
+                f = np.full(k, s / span)
+            else:
+                tv = np.array([tau[a] for a in arm])
+                f = (1 - np.exp(-s / tv)) / (1 - np.exp(-span / tv))
+            out[:, j] = lv[i] + f * (lv[i + 1] - lv[i])
+        if p.visit_sd:
+            phi = (
+                np.array([self.value(self.spec.visit_ar1, a) for a in arm]).mean()
+                if (self.spec.visit_ar1)
+                else 0.0
+            )
+            dev = _ar1(rng, (k,), len(weeks), float(phi)).T
+            sd = np.array([self.value(p.visit_sd, a) for a in arm])
+            scale = sd if p.visit_sd_scale == "absolute" else sd / 100 * base
+            dev = dev * scale[:, None]
+            dev[:, np.isin(weeks, at)] = 0.0
+            out = out + dev
+        out = np.clip(np.round(out, p.decimals), p.low, p.high)
+        for t, v in zip(at, lv, strict=True):
+            out[:, weeks == t] = np.round(v, p.decimals)[:, None]
+        return out
 
     def _assemble(
         self, w: pd.DataFrame, n: Mapping[str, int], rng: np.random.Generator, source: str
     ) -> IPD:
-        """Visits, infusions and the two ADaM-like tables from the per-subject levels."""
+        """Visits, administrations and the two ADaM-like tables from the per-subject levels."""
         d = self.design
         if dict(n) != {a.name: a.n_randomised for a in d.arms if a.name in n} or len(n) != len(
             d.arms
         ):
-            arms = [
-                {"name": a.name, "role": a.role, "n_randomised": n.get(a.name, 0)}
-                for a in d.arms
-                if a.name in n
-            ]
+            kept = [a for a in d.arms if a.name in n]
             d = dataclasses.replace(
-                d,
-                arms=tuple(
-                    dataclasses.replace(a, n_randomised=x["n_randomised"])
-                    for a, x in zip([a for a in d.arms if a.name in n], arms, strict=True)
-                ),
+                d, arms=tuple(dataclasses.replace(a, n_randomised=n[a.name]) for a in kept)
             )
-        weeks = np.array(d.visit_weeks)
+        weeks = np.array(d.visit_weeks, dtype=float)
         primary = max(e.week for e in d.endpoints)
         k = len(w)
         # Allocation order is random: identifiers do not reveal the arm (blinded trial).
         perm = rng.permutation(k)
         w = w.iloc[perm].reset_index(drop=True)
-        ids = np.array([f"{self.trial.upper()}-{i + 1:03d}" for i in range(k)], dtype=object)
+        ids = np.array([f"{self.design.id.upper()}-{i + 1:03d}" for i in range(k)], dtype=object)
         # Last attended visit of withdrawn subjects: a scheduled visit before the primary one.
-        before = weeks[(weeks > 0) & (weeks < primary)]
+        before = weeks[(weeks > weeks.min()) & (weeks < primary)]
         last = np.where(
             w["WITHDRAWN"].to_numpy(),
-            rng.choice(before, size=k) if len(before) else 0,
+            rng.choice(before, size=k) if len(before) else weeks.min(),
             weeks.max(),
         )
         reasons = np.array(self.withdrawal_reasons, dtype=object)
         dcs = np.where(w["WITHDRAWN"].to_numpy(), rng.choice(reasons, size=k), "").astype(object)
-        h = w["HEIGHT"].to_numpy()
-        subj = {
-            "STUDYID": np.full(k, self.trial, dtype=object),
+        subj: dict[str, Any] = {
+            "STUDYID": np.full(k, d.id, dtype=object),
             "USUBJID": ids,
             "ARM": w["ARM"].to_numpy(dtype=object),
-            "AGE": w["AGE"].to_numpy(),
-            "SEX": w["SEX"].to_numpy(dtype=object),
-            "WEIGHT": w["WEIGHT"].to_numpy(),
-            "BMI": np.round(w["WEIGHT"].to_numpy() / (h * h), 1),
-            "DURDIAB": w["DURDIAB"].to_numpy(),
-            "RANDFL": np.full(k, "Y", dtype=object),
-            "SAFFL": np.full(k, "Y", dtype=object),
-            "ITTFL": np.full(k, "Y", dtype=object),
-            "PPROTFL": np.where(w["WITHDRAWN"].to_numpy(), "N", "Y").astype(object),
-            "DCSREAS": dcs,
         }
-        treated = w["ARM"].to_numpy() == (d.dose.arm or d.experimental_arm.name)
-        for i, wk in enumerate(d.infusion_weeks, start=1):
-            given = last >= wk
-            subj[f"INF{i}WK"] = pd.array(np.where(given, wk, -1), dtype="Int64")
-            subj[f"INF{i}WK"][~given] = pd.NA
-            subj[f"INF{i}DOSE"] = np.where(
-                given,
-                np.where(treated, np.round(d.dose.amount_per_kg * w["WEIGHT"].to_numpy()), 0.0),
-                np.nan,
+        declared = {v.name for v in d.subject_variables}
+        for c in self.spec.covariates:
+            if c.output and (c.name in SUBJECT_COLUMNS or c.name in declared):
+                subj[c.name] = w[c.name].to_numpy()
+        for f in ("RANDFL", "SAFFL", "ITTFL"):
+            subj[f] = np.full(k, "Y", dtype=object)
+        subj["PPROTFL"] = np.where(w["WITHDRAWN"].to_numpy(), "N", "Y").astype(object)
+        subj["DCSREAS"] = dcs
+        pre = d.administration_records
+        if pre:
+            treated = np.isin(
+                w["ARM"].to_numpy(),
+                [d.dose.arm] if d.dose.arm else [a.name for a in d.experimental_arms],
             )
+            amount = self._dose_amounts(d, w)
+            for i, wk in enumerate(d.infusion_weeks, start=1):
+                given = last >= wk
+                col = pd.array(np.where(given, wk, -1), dtype="Int64")
+                col[~given] = pd.NA
+                subj[f"{pre}{i}WK"] = col
+                subj[f"{pre}{i}DOSE"] = np.where(given, np.where(treated, amount, 0.0), np.nan)
         subj["SYNTHFL"] = np.full(k, "Y", dtype=object)
-        order = ["STUDYID", *[c for c in _subject_columns(d) if c in subj], "SYNTHFL"]
-        subj = {c: subj[c] for c in order}
+        core = [c for c in ("STUDYID", *SUBJECT_COLUMNS) if c in subj and not c.startswith("INF")]
+        rest = [c for c in subj if c not in core and c != "SYNTHFL"]
+        records = [c for c in rest if pre and c.startswith(pre) and c[len(pre) :][:1].isdigit()]
+        extra = [c for c in rest if c not in records]
+        flags = ["RANDFL", "SAFFL", "ITTFL", "PPROTFL", "DCSREAS"]
+        head = [c for c in core if c not in flags] + [c for c in extra if c not in flags]
+        wk_cols = [c for c in records if c.endswith("WK")]
+        dose_cols = [c for c in records if c.endswith("DOSE")]
+        order = [*head, *flags, *wk_cols, *dose_cols, "SYNTHFL"]
         subjects = pd.DataFrame(
             {
-                c: pd.Series(v, dtype=object)
-                if isinstance(v, np.ndarray) and v.dtype == object
-                else v
-                for c, v in subj.items()
+                c: pd.Series(subj[c], dtype=object)
+                if isinstance(subj[c], np.ndarray) and subj[c].dtype == object
+                else subj[c]
+                for c in order
             }
         )
-
-        # Trajectories: baseline + f(t) (week-48 level - baseline) + AR(1) deviations.
-        tau = self.tau_weeks
-        f = (1 - np.exp(-weeks / tau)) / (1 - np.exp(-weeks.max() / tau))
-        dev = _ar1(rng, k, len(weeks), self.visit_ar1)
-        dev[:, 0] = 0.0
-        dev[:, weeks == weeks.max()] = 0.0
-        dev2 = _ar1(rng, k, len(weeks), self.visit_ar1)
-        dev2[:, 0] = 0.0
-        dev2[:, weeks == weeks.max()] = 0.0
-        h0, h48 = w["H0"].to_numpy(), w["H48"].to_numpy()
-        hb = np.round(h0[:, None] + f * (h48 - h0)[:, None] + self.hba1c_visit_sd * dev, 1)
-        hb = np.clip(hb, 4.5, 15.0)
-        d0 = w["D0"].to_numpy()
-        d48 = np.maximum(np.round(d0 * (1 + w["P48"].to_numpy() / 100), 1), 0.0)
-        if "D48" in w:  # exact cohorts fix the analysed subjects' week-48 doses
-            d48 = np.where(w["D48"].isna().to_numpy(), d48, w["D48"].to_numpy())
-        ins = (
-            d0[:, None] + f * (d48 - d0)[:, None] + self.insulin_visit_sd / 100 * d0[:, None] * dev2
-        )
-        ins = np.maximum(np.round(ins, 1), 0.0)
-        ins[:, -1] = d48
-        ins[:, 0] = d0
-        fpg = w["F0"].to_numpy()[:, None] + self.fpg_per_hba1c * (hb - hb[:, :1])
-        fpg = fpg + self.fpg_resid_sd * rng.standard_normal(fpg.shape) * (weeks > 0)
-        fpg = np.round(np.clip(fpg, 3.5, 30.0), 1)
-        gir = np.full((k, len(weeks)), np.nan)
-        cpep = np.full((k, len(weeks)), np.nan)
-        gir[:, 0], cpep[:, 0] = np.round(w["G0"].to_numpy(), 2), np.round(w["C0"].to_numpy(), 2)
-        gir[:, -1], cpep[:, -1] = np.round(w["G48"].to_numpy(), 2), np.round(w["C48"].to_numpy(), 2)
-        sparse_w = np.isin(weeks, self.sparse_weeks)
-        tabs = {"HBA1C": hb, "INSDOSE": ins, "FPG": fpg, "GIR": gir, "CPEP": cpep}
-        codes = [p.code for p in d.parameters]
+        tabs: dict[str, np.ndarray] = {}
+        for p in self.spec.parameters:
+            if not p.derive:
+                tabs[p.code] = self._trajectory(p, w, weeks, rng)
+        for p in self.spec.parameters:
+            if p.derive:
+                src = tabs[p.derive_of]
+                arm = w["ARM"].to_numpy()
+                slope = np.array([self.value(p.derive_slope, a) for a in arm])[:, None]
+                noise = np.array([self.value(p.derive_noise_sd, a) for a in arm])[:, None]
+                v = w[f"{p.code}@base"].to_numpy(dtype=float)[:, None] + slope * (src - src[:, :1])
+                v = v + noise * rng.standard_normal(v.shape) * (weeks > weeks.min())
+                tabs[p.code] = np.clip(np.round(v, p.decimals), p.low, p.high)
         blocks = []
         attended = weeks[None, :] <= last[:, None]
+        codes = [p.code for p in d.parameters]
         for code in codes:
             if code not in tabs:
                 continue
             vals = tabs[code]
             keep = attended & ~np.isnan(vals)
-            if code in self.sparse_parameters:
-                keep &= sparse_w[None, :]
+            sp = self.spec.parameter(code)
+            if sp.weeks:
+                keep &= np.isin(weeks, sp.weeks)[None, :]
             ii, jj = np.nonzero(keep)
             aval = vals[ii, jj]
             base = vals[ii, 0]
@@ -581,110 +788,86 @@ class GenerativeModel:
         )
         meas = meas.iloc[order].reset_index(drop=True)
         meas["SYNTHFL"] = pd.Series(np.full(len(meas), "Y", dtype=object), dtype=object)
-        subjects = self._add_infusion_dates(subjects, d, rng)
+        if pre:
+            subjects = self._add_infusion_dates(subjects, d, rng)
         return IPD(subjects, meas, d, synthetic=True, source=source)
+
+    def _dose_amounts(self, d: TrialDesign, w: pd.DataFrame) -> np.ndarray:
+        rule = d.dose
+        if rule.basis == "fixed":
+            return np.full(len(w), float(rule.amount))
+        col = "WEIGHT" if rule.basis == "per_kg" else "BSA"
+        if col not in w:
+            raise DesignError(
+                self.spec.source,
+                "covariates",
+                f"a {col} covariate (the design's dose is {rule.basis})",
+            )
+        return np.round(rule.amount * w[col].to_numpy(dtype=float))
 
     def _add_infusion_dates(
         self, subjects: pd.DataFrame, d: TrialDesign, rng: np.random.Generator
     ) -> pd.DataFrame:
-        """``INFkDT``: randomisation spread over the enrolment period of the design's
-        ``trial.period`` (e.g. "October 2015 to December 2018" minus follow-up); infusion k
-        on day 7 x week +- 2 days. Skipped when the period is not given."""
+        """``<records>kDT``: randomisation spread over the enrolment period of the design's
+        ``trial.period`` (e.g. "October 2015 to December 2018" minus follow-up); administration
+        k on day 7 x week +- 2 days. Skipped when the period is not given."""
         period = str(d.info.get("period", ""))
         parts = [p.strip() for p in period.split(" to ")]
         try:
             start, end = (pd.Timestamp(p) for p in parts)
         except (ValueError, TypeError):
             return subjects
+        pre = d.administration_records
         last_start = end - pd.Timedelta(weeks=d.follow_up_weeks)
         span = max((last_start - start).days, 1)
         k = len(subjects)
         day0 = start + pd.to_timedelta(np.sort(rng.integers(0, span, k)), unit="D")
         day0 = day0.to_numpy()[np.argsort(np.argsort(subjects["USUBJID"].to_numpy()))]
         out = subjects.copy()
-        pos = list(out.columns).index(f"INF{len(d.infusion_weeks)}WK") + 1
+        pos = list(out.columns).index(f"{pre}{len(d.infusion_weeks)}WK") + 1
         for i, wk in enumerate(d.infusion_weeks, start=1):
             jitter = 0 if wk == 0 else rng.integers(-2, 3, k)
             dt = day0 + pd.to_timedelta(7 * wk + jitter, unit="D").to_numpy()
-            given = out[f"INF{i}WK"].notna().to_numpy()
+            given = out[f"{pre}{i}WK"].notna().to_numpy()
             dt = np.where(given, dt, np.datetime64("NaT")).astype("datetime64[ns]")
-            out.insert(pos + i - 1, f"INF{i}DT", dt)
+            out.insert(pos + i - 1, f"{pre}{i}DT", dt)
         return out
 
 
-def _subject_columns(design: TrialDesign) -> list[str]:
-    k = len(design.infusion_weeks)
-    base = [c for c in SUBJECT_COLUMNS if not c.startswith("INF")]
-    return base + [f"INF{i}WK" for i in range(1, k + 1)] + [f"INF{i}DOSE" for i in range(1, k + 1)]
-
-
-def _ar1(rng: np.random.Generator, n: int, t: int, phi: float) -> np.ndarray:
-    e = rng.standard_normal((n, t))
-    out = np.empty((n, t))
-    out[:, 0] = e[:, 0]
-    s = math.sqrt(1 - phi * phi)
-    for j in range(1, t):
-        out[:, j] = phi * out[:, j - 1] + s * e[:, j]
-    return out
-
-
-_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-
-
-def _responder(design: TrialDesign, h48: np.ndarray, p48: np.ndarray) -> np.ndarray:
-    """The primary composite from the design's components, on HbA1c value and insulin PCHG."""
-    ep = _primary_composite(design)
-    values = {("HBA1C", "value"): h48, ("INSDOSE", "pchg"): p48}
-    out = np.ones(np.shape(h48), dtype=bool)
-    for c in ep.components:
-        key = (c.parameter, c.measure)
-        if key not in values:
-            raise DesignError(
-                design.source_file,
-                f"endpoints.{ep.id}.components",
-                "components on HBA1C value or INSDOSE pchg (what the generative model draws)",
-                str(c),
-            )
-        out &= _OPS[c.operator](values[key], c.threshold)
-    return out
-
-
-def _primary_composite(design: TrialDesign):
-    eps = [e for e in design.endpoints if e.type == "binary" and e.components]
-    prim = [e for e in eps if e.role == "primary"] or eps
-    if not prim:
-        raise DesignError(design.source_file, "endpoints", "a binary composite endpoint")
-    return prim[0]
+def _number(name: str, x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ParameterError(name, "a number (or a mapping arm -> number)", x)
+    return float(x)
 
 
 # ------------------------------------------------------------------------------------------
 # Building the model for a trial
 # ------------------------------------------------------------------------------------------
-def _read_spec(trial: str) -> tuple[dict, Path]:
-    folder = Path(trial) if Path(trial).is_dir() else trial_dir(trial)
-    path = folder / "synthetic_model.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), path
-    except FileNotFoundError:
-        raise DesignError(
-            str(path), "(file)", "a synthetic_model.toml describing the generative model"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DesignError(str(path), "(file)", "valid TOML", str(exc)) from None
+def _folder(trial: str) -> Path:
+    p = Path(trial)
+    return p if p.is_dir() and (p / "design.toml").is_file() else trial_dir(trial)
 
 
 def _calibrate_rho(model: GenerativeModel, arm: str, target: float) -> float:
-    """Correlation of week-48 HbA1c and % insulin change giving the target response rate."""
+    """Correlation of the responder rule's two parameters giving the target response rate."""
+    cal = model._calibration
+    ep = model.design.endpoint(cal.endpoint)
     rng = np.random.default_rng(12345)  # common random numbers: a smooth, deterministic root
-    m = model.with_params(rho_hba1c_insulin={arm: 0.0})
-    c = m._core(arm, (_CALIBRATION_DRAWS,), rng)
-    zh = (c["h48"] - model.hba1c_48_mean[arm]) / model.hba1c_48_sd[arm]
-    e2 = (c["p48"] - model.insulin_pchg_mean[arm]) / model.insulin_pchg_sd[arm]
+    size = (_CALIBRATION_DRAWS,)
+    draw = model._levels(arm, size, rng, model._covariates(arm, size, rng), rho=0.0)
+    p = model.spec.parameter(cal.follower)
+    a = next(a for a in p.anchors if a.week == cal.week)
+    f = draw[cal.follower]
+    zd, zf, base = draw[cal.driver][("z", cal.week)], f[("own", cal.week)], f["base"]
+    m, s = model.value(a.mean, arm), model.value(a.sd, arm)
 
     def rate(rho: float) -> float:
-        zp = rho * zh + math.sqrt(1 - rho * rho) * e2
-        p = model.insulin_pchg_mean[arm] + model.insulin_pchg_sd[arm] * zp
-        return float(_responder(model.design, c["h48"], p).mean())
+        meas = m + s * (rho * zd + math.sqrt(1 - rho * rho) * zf)
+        if a.measure == "pchg":
+            meas = np.maximum(meas, -100.0)
+        f[("meas", cal.week)] = meas
+        f[cal.week] = np.clip(_level(meas, base, a.measure), p.low, p.high)
+        return float(np.nanmean(model._rule(ep, draw)))
 
     lo, hi = -0.98, 0.98
     rlo, rhi = rate(lo) - target, rate(hi) - target
@@ -692,7 +875,7 @@ def _calibrate_rho(model: GenerativeModel, arm: str, target: float) -> float:
         raise AnalysisError(
             f"arm {arm!r}: no correlation in [-0.98, 0.98] gives the published response rate "
             f"{100 * target:.2f}% (reachable {100 * (rlo + target):.2f}%-{100 * (rhi + target):.2f}%);"
-            " change the assumed insulin_pchg_sd or the HbA1c parameters"
+            f" change the assumed SDs or means of {cal.driver} and {cal.follower}"
         )
     return float(optimize.brentq(lambda r: rate(r) - target, lo, hi, xtol=1e-4))
 
@@ -703,11 +886,12 @@ def model_for(trial: str, **overrides: Any) -> GenerativeModel:
     Parameters
     ----------
     trial : str
-        A shipped trial with ``design.toml``, ``published.csv`` and ``synthetic_model.toml``.
+        A shipped trial name or a trial folder with ``design.toml`` and ``published.csv``;
+        its ``synthetic_model.toml`` gives the model (format version 2, docs/synthetic.md),
+        else the model is derived from the declared endpoints and the published aggregates.
     **overrides
-        Any :class:`GenerativeModel` parameter (per-arm ones as a mapping or a scalar). The
-        correlation ``rho_hba1c_insulin`` is re-calibrated to the published response rates
-        unless given.
+        Any named value of the model (per-arm ones as a mapping or a number). The calibrated
+        correlation of the responder rule is re-calibrated to the response rates unless given.
 
     Returns
     -------
@@ -716,9 +900,10 @@ def model_for(trial: str, **overrides: Any) -> GenerativeModel:
     Notes
     -----
     The analysed denominators and responder counts come from
-    :func:`trial_analysis.consistency.infer_counts` on the published percentages and CI (for
-    Zang 2022 only 9/45 vs 2/44 reproduces 20 % vs 4.55 %, CI 2.25-28.66 %); the arm's
-    withdrawal probability is ``1 - analysed / randomised``.
+    :func:`trial_analysis.consistency.published_counts` on the published percentages (and
+    CI) of the responder endpoint (for Zang 2022 only 9/45 vs 2/44 reproduces 20 % vs
+    4.55 %, CI 2.25-28.66 %); without a CI, the randomised numbers when they reproduce the
+    percentages. The arm's withdrawal probability is ``1 - analysed / randomised``.
 
     References
     ----------
@@ -734,99 +919,143 @@ def model_for(trial: str, **overrides: Any) -> GenerativeModel:
     >>> draws["UC-MSC"]["RESPONDER"].shape
     (1000, 45)
     """
+    base = _model_cached(str(trial))
     if not overrides:
-        return _model_cached(trial)
-    base = _model_cached(trial)
-    calibrate = "rho_hba1c_insulin" not in overrides
+        return base
     m = base.with_params(**overrides)
-    if calibrate:
-        rho = {a: _calibrate_rho(m, a, m.response_rate[a]) for a in m.arms}
-        m = dataclasses.replace(m, rho_hba1c_insulin=rho)
+    cal = m._calibration
+    if cal and cal.value not in overrides:
+        rho = {a: _calibrate_rho(m, a, m.value("response_rate", a)) for a in m.arms}
+        m = dataclasses.replace(m, values={**m.values, cal.value: rho})
     return m
+
+
+def _responder_counts(trial: Any, ep: Any) -> tuple[dict[str, tuple[int, int]], Provenance]:
+    """``arm -> (responders, analysed)`` behind the published percentages of ``ep``."""
+    from .consistency.counts import published_counts
+
+    d = trial.design
+    c = d.control_arm.name
+    out: dict[str, tuple[int, int]] = {}
+    how = []
+    for e in d.experimental_arms:
+        cand = published_counts(trial, ep.id, experimental=e.name)
+        p1, p2, ci = (cand.attrs[k] for k in ("p1", "p2", "ci"))
+        cand = cand.drop_duplicates(subset=["x1", "n1", "x2", "n2"])
+        if len(cand) > 1:  # no CI: the randomised numbers, when they reproduce the percentages
+            full = cand[(cand["n1"] == e.n_randomised) & (cand["n2"] == d.control_arm.n_randomised)]
+            cand = full if len(full) == 1 else cand
+        if len(cand) != 1:
+            raise AnalysisError(
+                f"the published {ep.id!r} result of {d.id} ({e.name} vs {c}) is reproduced by "
+                f"{len(cand)} sets of counts, not exactly one; the synthetic cohort needs unique "
+                "denominators (publish the CI, or give n rows)"
+            )
+        r = cand.iloc[0]
+        x2 = (int(r["x2"]), int(r["n2"]))
+        if c in out and out[c] != x2:
+            raise AnalysisError(
+                f"the published {ep.id!r} percentages of {d.id} imply different control counts "
+                f"({out[c]} and {x2})"
+            )
+        out[e.name], out[c] = (int(r["x1"]), int(r["n1"])), x2
+        ci_txt = f", CI {ci[0]:g}-{ci[1]:g}" if ci else ""
+        how.append(f"infer_counts({p1:g}, {p2:g}{ci_txt}): method {r.get('method', '')}")
+    return {a: out[a] for a in d.arm_names}, Provenance("derived", source="; ".join(how))
 
 
 @lru_cache(maxsize=8)
 def _model_cached(trial: str) -> GenerativeModel:
-    spec, path = _read_spec(trial)
-    design = load_design(trial)
-    pub = load_published(trial)
-    arms = design.arm_names
-    prov: dict[str, Provenance] = {}
-    per_arm: dict[str, dict[str, float]] = {}
-    src = pub.attrs.get("source_file", "published.csv")
-    for name, (quantity, week, statistic, sign) in spec.get("published", {}).items():
-        per_arm[name] = {
-            a: float(sign) * published_value(pub, quantity, a, week, statistic) for a in arms
-        }
-        prov[name] = Provenance("published", source=f"{src}: {quantity}, week {week}, {statistic}")
-    # Derived: denominators and responders from the primary endpoint's percentages and CI.
-    comp = spec["published_composite"]
-    exp_arm, ctl_arm = design.experimental_arm.name, design.control_arm.name
-    from .consistency.counts import published_counts
     from .trial import load_trial
 
-    cand = published_counts(load_trial(design), comp["quantity"])
-    p1, p2, ci = (cand.attrs[k] for k in ("p1", "p2", "ci"))
-    cand = cand.drop_duplicates(subset=["x1", "n1", "x2", "n2"])
-    if len(cand) != 1:
-        raise AnalysisError(
-            f"the published composite result of {trial} is reproduced by {len(cand)} sets of "
-            "counts, not exactly one; the synthetic cohort needs unique denominators"
-        )
-    row = cand.iloc[0]
-    analysed = {
-        exp_arm: (int(row["x1"]), int(row["n1"])),
-        ctl_arm: (int(row["x2"]), int(row["n2"])),
-    }
-    prov["analysed"] = Provenance(
-        "derived",
-        source=f"infer_counts({p1:g}, {p2:g}, CI {ci[0]:g}-{ci[1]:g}): method {row.get('method', '')}",
-    )
-    per_arm["response_rate"] = {a: analysed[a][0] / analysed[a][1] for a in arms}
-    prov["response_rate"] = Provenance("derived", source="responders / analysed (infer_counts)")
-    per_arm["dropout"] = {a: 1 - analysed[a][1] / design.arm(a).n_randomised for a in arms}
-    prov["dropout"] = Provenance(
-        "derived", source="1 - analysed / randomised (the unanalysed patients are withdrawals)"
-    )
-    scalars: dict[str, Any] = {}
-    for name, t in spec.get("assumed", {}).items():
-        value = t.get("value")
-        if name in _PER_ARM and isinstance(value, Mapping):  # one value per arm
-            if set(value) != set(arms):
+    folder = _folder(trial)
+    t = load_trial(folder)
+    design, pub = t.design, t.published
+    spec = load_spec(folder, design, pub)
+    arms = design.arm_names
+    src = pub.attrs.get("source_file", "published.csv")
+    values: dict[str, Any] = {}
+    prov: dict[str, Provenance] = {}
+    for name, vs in spec.values.items():
+        if vs.label == "published":
+            week = None if vs.week in (None, "") else vs.week
+            try:
+                values[name] = {
+                    a: vs.sign * published_value(pub, vs.quantity, a, week, vs.statistic)
+                    for a in arms
+                }
+            except KeyError as exc:
                 raise DesignError(
-                    str(path), f"assumed.{name}.value", "one value per arm " + str(arms), value
-                )
-            per_arm[name] = {a: float(value[a]) for a in arms}
-        elif name in _PER_ARM:
-            per_arm[name] = dict.fromkeys(arms, float(value))
+                    spec.source, f"published.{name}", "a published.csv row for every arm", str(exc)
+                ) from None
+            prov[name] = Provenance(
+                "published", source=f"{Path(src).name}: {vs.quantity}, week {week}, {vs.statistic}"
+            )
         else:
-            scalars[name] = value
-        prov[name] = Provenance("assumed", reason=t.get("reason", ""))
-    mspec = spec.get("model", {})
-    scalars["sparse_parameters"] = tuple(mspec.get("sparse_parameters", ()))
-    scalars["sparse_weeks"] = tuple(mspec.get("sparse_weeks", (0,)))
-    scalars["withdrawal_reasons"] = tuple(mspec.get("withdrawal_reasons", ("Withdrawal",)))
-    scalars["shipped_seed"] = int(mspec.get("shipped_seed", 0))
-    per_arm["rho_hba1c_insulin"] = dict.fromkeys(arms, 0.0)
-    missing = [f for f in _PER_ARM if f not in per_arm]
-    if missing:
-        raise DesignError(str(path), ", ".join(missing), "published or assumed model parameters")
-    _check_assumed_sds(design, pub, per_arm, analysed, prov, str(path))
+            values[name] = dict(vs.value) if isinstance(vs.value, Mapping) else vs.value
+            prov[name] = Provenance("assumed", reason=vs.reason)
+    for name in (*_DERIVED, spec.calibrate_value):
+        if name and name in values:
+            raise DesignError(spec.source, name, "a name the generator does not derive", name)
+    # The responder endpoint: the calibrated rule, else the primary binary endpoint published.
+    resp = spec.calibrate_endpoint
+    if not resp:
+        for ep in sorted(design.endpoints, key=lambda e: e.role != "primary"):
+            q = ep.published_quantity("percent")
+            if ep.type == "binary" and ep.components and q and (pub["quantity"] == q).any():
+                resp = ep.id
+                break
+    if resp:
+        analysed, prov["analysed"] = _responder_counts(t, design.endpoint(resp))
+        values["response_rate"] = {a: analysed[a][0] / analysed[a][1] for a in arms}
+        prov["response_rate"] = Provenance("derived", source="responders / analysed")
+    else:
+        analysed = {}
+    rand = {a: design.arm(a).n_randomised for a in arms}
+    if spec.dropout and not analysed:  # an assumed withdrawal probability
+        drop = {a: float(np.clip(_val(values[spec.dropout], a), 0, 0.99)) for a in arms}
+        analysed = {a: (0, rand[a] - round(drop[a] * rand[a])) for a in arms}
+        prov["dropout"] = dataclasses.replace(prov[spec.dropout], source=f"= {spec.dropout}")
+    elif analysed:
+        drop = {a: 1 - analysed[a][1] / rand[a] for a in arms}
+        prov["dropout"] = Provenance(
+            "derived", source="1 - analysed / randomised (the unanalysed patients are withdrawals)"
+        )
+    else:
+        drop = dict.fromkeys(arms, 0.0)
+        prov["dropout"] = Provenance(
+            "assumed", reason="no published denominators below the randomised numbers: none"
+        )
+    if not analysed:
+        analysed = {a: (0, design.arm(a).n_randomised) for a in arms}
+    values["dropout"] = drop
     m = GenerativeModel(
         trial=trial,
         design=design,
         arms=arms,
+        spec=spec,
+        values=values,
         analysed=analysed,
+        responder_endpoint=resp,
+        shipped_seed=spec.shipped_seed,
         provenance=prov,
-        **per_arm,
-        **scalars,
     )
-    rho = {a: _calibrate_rho(m, a, m.response_rate[a]) for a in arms}
-    prov["rho_hba1c_insulin"] = Provenance(
-        "derived",
-        source="calibrated so that the model's composite response rate equals the published one",
-    )
-    return dataclasses.replace(m, rho_hba1c_insulin=rho, provenance=prov)
+    _check_assumed_sds(m, pub, prov)
+    cal = m._calibration
+    if cal:
+        m = dataclasses.replace(m, values={**values, cal.value: dict.fromkeys(arms, 0.0)})
+        rho = {a: _calibrate_rho(m, a, m.value("response_rate", a)) for a in arms}
+        prov[cal.value] = Provenance(
+            "derived",
+            source=f"calibrated so that the model's {cal.endpoint!r} response rate equals the "
+            "published one",
+        )
+        m = dataclasses.replace(m, values={**values, cal.value: rho}, provenance=prov)
+    return m
+
+
+def _val(v: Any, arm: str) -> float:
+    return float(v[arm]) if isinstance(v, Mapping) else float(v)
 
 
 # ------------------------------------------------------------------------------------------
@@ -835,9 +1064,6 @@ def _model_cached(trial: str) -> GenerativeModel:
 # A published exact p-value ("p = 0.0081") is honoured when the cohort's p is on the same side
 # of this conventional level (the conclusion it supports).
 _ALPHA = 0.05
-# Continuous endpoints whose per-arm mean and SD the model draws directly:
-# (PARAMCD, measure) -> (mean field, SD field) of GenerativeModel.
-_DRAWN_MOMENTS = {("INSDOSE", "pchg"): ("insulin_pchg_mean", "insulin_pchg_sd")}
 _INFERENCE_ROLES = ("percent", "change", "level")
 
 
@@ -850,6 +1076,7 @@ class PublishedInference:
     relation: str
     value: float
     line: int  # line of published.csv (the header is line 1)
+    arm: str = ""  # the experimental arm compared with the control (blank: the first)
 
     def holds(self, p: float) -> bool:
         """Whether a p-value ``p`` agrees with the published one (bound, or conclusion at
@@ -869,8 +1096,9 @@ class PublishedInference:
 
 
 def published_inferences(design: TrialDesign, published: pd.DataFrame) -> list[PublishedInference]:
-    """The published between-arm p-values (experimental vs control, at the endpoint's week) of
-    every endpoint of ``design``, from a :func:`~trial_analysis.published.load_published` frame.
+    """The published between-arm p-values (each experimental arm vs the control, at the
+    endpoint's week) of every endpoint of ``design``, from a
+    :func:`~trial_analysis.published.load_published` frame.
 
     Examples
     --------
@@ -880,35 +1108,42 @@ def published_inferences(design: TrialDesign, published: pd.DataFrame) -> list[P
     >>> [(i.endpoint, i.text) for i in published_inferences(d, pub)][:2]
     [('composite', 'p < 0.05'), ('insulin', 'p < 0.05')]
     """
-    pair = f"{design.experimental_arm.name} vs {design.control_arm.name}"
     out = []
+    if not len(published):
+        return out
+    pairs = {f"{e.name} vs {design.control_arm.name}": e.name for e in design.experimental_arms}
     for ep in design.endpoints:
         quantities = {ep.published_quantity(r) for r in _INFERENCE_ROLES} - {None}
         hit = (
             published["quantity"].isin(quantities)
-            & (published["arm"] == pair)
+            & published["arm"].isin(list(pairs))
             & (published["statistic"] == "p_value")
             & (published["week"] == ep.week).fillna(False)
         )
         for i, r in published.loc[hit].iterrows():
             out.append(
                 PublishedInference(
-                    ep.id, str(r["quantity"]), str(r["relation"]), float(r["value"]), int(i) + 2
+                    ep.id,
+                    str(r["quantity"]),
+                    str(r["relation"]),
+                    float(r["value"]),
+                    int(i) + 2,
+                    pairs[str(r["arm"])],
                 )
             )
     return out
 
 
-def _prespecified_p(ipd: IPD, ep: Any) -> list[tuple[str, float]]:
-    """``(method, p)`` of the endpoint's pre-specified between-arm test on ``ipd``, as the
-    reanalysis computes it (ANCOVA: model and HC3 SEs; Fisher: minimum-likelihood p, R's
-    ``fisher.test``), complete cases of the endpoint's population."""
+def _prespecified_p(ipd: IPD, ep: Any, arm: str = "") -> list[tuple[str, float]]:
+    """``(method, p)`` of the endpoint's pre-specified between-arm test on ``ipd`` (``arm``
+    against the control), as the reanalysis computes it (ANCOVA: model and HC3 SEs; Fisher:
+    minimum-likelihood p, R's ``fisher.test``), complete cases of the endpoint's population."""
     from .binary import fisher_pvalues
     from .continuous import ancova
     from .reanalysis._common import ipd_population
 
     d = ipd.design
-    e, c = d.experimental_arm.name, d.control_arm.name
+    e, c = arm or d.experimental_arm.name, d.control_arm.name
     ev = ipd.endpoint_values(ep.id, population=ipd_population(ep, None))
     ev = ev.loc[ev["ARM"].isin((e, c))]
     method = ep.method or ("fisher" if ep.type == "binary" else "ancova")
@@ -963,7 +1198,7 @@ def inference_checks(ipd: IPD, published: pd.DataFrame) -> pd.DataFrame:
         raise ParameterError("ipd", "patient-level data with a design", ipd)
     rows = []
     for inf in published_inferences(ipd.design, published):
-        for method, p in _prespecified_p(ipd, ipd.design.endpoint(inf.endpoint)):
+        for method, p in _prespecified_p(ipd, ipd.design.endpoint(inf.endpoint), inf.arm):
             rows.append(
                 {
                     "endpoint": inf.endpoint,
@@ -979,17 +1214,50 @@ def inference_checks(ipd: IPD, published: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _drawn_anchor(model: GenerativeModel, ep: Any) -> Anchor | None:
+    """The anchor on which the model draws continuous endpoint ``ep``'s measure directly."""
+    if ep.type != "continuous" or not ep.parameter:
+        return None
+    try:
+        p = model.spec.parameter(ep.parameter)
+    except KeyError:
+        return None
+    return next((a for a in p.anchors if a.week == ep.week and a.measure == ep.measure), None)
+
+
+def _inference_sds(model: GenerativeModel, published: pd.DataFrame) -> set[str]:
+    """SD names an exact cohort fits because a published between-arm p-value depends on them."""
+    out = set()
+    for inf in published_inferences(model.design, published):
+        a = _drawn_anchor(model, model.design.endpoint(inf.endpoint))
+        if a is not None:
+            out.add(a.sd)
+    return out
+
+
+def _t_p(model: GenerativeModel, a: Anchor, inf: PublishedInference, sd: float) -> float:
+    """The Student t-test p of an anchor's means at a common SD and the analysed sizes."""
+    from .continuous import sd_sensitivity
+
+    c = model.design.control_arm.name
+    e = inf.arm
+    res = sd_sensitivity(
+        model.value(a.mean, e),
+        model.value(a.mean, c),
+        model.analysed[e][1],
+        model.analysed[c][1],
+        sd=[sd],
+        alpha=_ALPHA,
+    )
+    return float(res.p_value[0])
+
+
 def _check_assumed_sds(
-    design: TrialDesign,
-    published: pd.DataFrame,
-    per_arm: dict[str, dict[str, float]],
-    analysed: Mapping[str, tuple[int, int]],
-    prov: dict[str, Provenance],
-    path: str,
+    model: GenerativeModel, published: pd.DataFrame, prov: dict[str, Provenance]
 ) -> None:
     """Refuse assumed SDs under which the model itself contradicts a published inference.
 
-    For an endpoint whose mean and SD the model draws (``_DRAWN_MOMENTS``) with a published
+    For an endpoint whose measure the model draws directly with an assumed SD and a published
     between-arm p-value, the Student t-test at the model's means and SDs and the analysed
     denominators (what an exact cohort, whose SDs are fitted to these, gives up to the
     ANCOVA's baseline adjustment) must agree with it; the check is recorded in the SD's
@@ -997,42 +1265,63 @@ def _check_assumed_sds(
     """
     from .continuous import sd_sensitivity
 
-    e, c = design.experimental_arm.name, design.control_arm.name
+    design = model.design
+    c = design.control_arm.name
     src = published.attrs.get("source_file", "published.csv")
     for inf in published_inferences(design, published):
         ep = design.endpoint(inf.endpoint)
-        fields = _DRAWN_MOMENTS.get((ep.parameter, ep.measure))
-        if fields is None or fields[0] not in per_arm or fields[1] not in per_arm:
-            continue
-        if prov.get(fields[1], Provenance("assumed")).label != "assumed":
+        a = _drawn_anchor(model, ep)
+        if a is None or prov.get(a.sd, Provenance("assumed")).label != "assumed":
             continue  # a published SD: the exact cohort's own check applies
-        mean, sd = per_arm[fields[0]], per_arm[fields[1]]
-        if mean[e] == mean[c]:
+        e = inf.arm
+        me, mc = model.value(a.mean, e), model.value(a.mean, c)
+        se, sc = model.value(a.sd, e), model.value(a.sd, c)
+        if me == mc:
             continue
-        n1, n2 = analysed[e][1], analysed[c][1]
+        n1, n2 = model.analysed[e][1], model.analysed[c][1]
         level = inf.value if inf.relation != "=" else _ALPHA
-        res = sd_sensitivity(
-            mean[e], mean[c], n1, n2, sd=[sd[e]], alpha=level, sd_ratio=sd[c] / sd[e]
-        )
+        res = sd_sensitivity(me, mc, n1, n2, sd=[se], alpha=level, sd_ratio=sc / se)
         p = float(res.p_value[0])
         where = f"{Path(src).name} line {inf.line} ({inf.quantity}, {e} vs {c})"
+        choices = model.spec.values[a.sd].choices if a.sd in model.spec.values else ()
+        if choices:  # a design's assumed SDs: the median of those agreeing with every p
+            ok = [
+                x
+                for x in choices
+                if all(
+                    inf2.holds(_t_p(model, a, inf2, x))
+                    for inf2 in published_inferences(design, published)
+                    if _drawn_anchor(model, design.endpoint(inf2.endpoint)) == a
+                )
+            ]
+            if ok:
+                chosen = float(statistics.median_high(ok))
+                if chosen != se or any(model.value(a.sd, x) != chosen for x in model.arms):
+                    model.values[a.sd] = dict.fromkeys(model.arms, chosen)
+                    se = sc = chosen
+                    res = sd_sensitivity(me, mc, n1, n2, sd=[se], alpha=level, sd_ratio=1.0)
+                    p = float(res.p_value[0])
+                prov[a.sd] = dataclasses.replace(
+                    prov[a.sd],
+                    reason=prov[a.sd].reason + f" (agreeing: {ok}; chosen {chosen:g})",
+                )
         if not inf.holds(p):
             raise DesignError(
-                path,
-                f"assumed.{fields[1]}.value",
+                model.spec.source,
+                f"assumed.{a.sd}.value",
                 f"SDs under which the t-test of endpoint {ep.id!r} at the analysed "
                 f"{n1}/{n2} agrees with the published {inf.text} ({where}); these give "
                 f"p = {p:.3g}, and with this SD ratio the {e} SD must be "
                 f"{'<' if inf.relation in ('<', '<=') else '>'} {res.sd_max:.3g}",
-                sd,
+                model.values[a.sd],
             )
-        old = prov.get(fields[1], Provenance("assumed"))
+        old = prov.get(a.sd, Provenance("assumed"))
         note = (
             f" Checked against the published {inf.text} ({where}): the t-test at these SDs and "
             f"the analysed {n1}/{n2} gives p = {p:.3g} ({e} SD limit {res.sd_max:.3g}); exact "
             "cohorts fit these SDs."
         )
-        prov[fields[1]] = dataclasses.replace(old, reason=old.reason + note)
+        prov[a.sd] = dataclasses.replace(old, reason=old.reason + note)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1132,95 +1421,147 @@ def _fit_grid(
     )
 
 
-def _make_exact(model: GenerativeModel, w: pd.DataFrame) -> pd.DataFrame:
-    """Adjust the per-subject levels so that the analysed subjects reproduce the aggregates."""
+def _fitted(model: GenerativeModel, name: str, extra: set[str] = frozenset()) -> bool:
+    """Whether an exact cohort reproduces value ``name``: published (or set by the user in
+    place of a published one) or an SD a published p-value depends on."""
+    src = model.spec.values.get(name)
+    return name in extra or (src is not None and src.label == "published")
+
+
+def _rule_bounds(c: Any, holds: bool, step: float) -> tuple[float, float]:
+    """Bounds on a component's measure for the component to hold (or fail); a margin of one
+    recording step (0.01 on the % change) keeps strict comparisons safe from rounding."""
+    eps = 0.01 if c.measure == "pchg" else step
+    strict = c.operator in ("<", ">")
+    thr = c.threshold
+    if c.operator in ("<", "<="):
+        if holds:
+            return -math.inf, thr - (eps if strict or c.measure == "pchg" else 0.0)
+        return thr + (0.0 if strict else eps), math.inf
+    if holds:
+        return thr + (eps if strict or c.measure == "pchg" else 0.0), math.inf
+    return -math.inf, thr - (0.0 if strict else eps)
+
+
+def _to_level(t: np.ndarray, base: np.ndarray, measure: str) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return _level(t, base, measure)
+
+
+def _make_exact(model: GenerativeModel, w: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Move the analysed subjects' levels on their recording grid so that they reproduce the
+    aggregates the model takes from ``published.csv`` (and the responder counts)."""
     w = w.copy()
-    d = model.design
-    ep = _primary_composite(d)
-    thr = {(c.parameter, c.measure): c for c in ep.components}
-    ch, ci = thr[("HBA1C", "value")], thr[("INSDOSE", "pchg")]
-    if ch.operator != "<" or ci.operator != "<=":
-        raise DesignError(
-            d.source_file,
-            f"endpoints.{ep.id}.components",
-            "HBA1C value < threshold and INSDOSE pchg <= threshold for exact cohorts",
-        )
-    h_thr, p_thr = ch.threshold, ci.threshold
-    hlo, hhi = _bounds(d, "HBA1C", 3.0, 20.0)
-    w["D48"] = np.nan
+    d, spec = model.design, model.spec
+    ep = d.endpoint(model.responder_endpoint) if model.responder_endpoint else None
+    extra = _inference_sds(model, published)
+    drawn = [p for p in spec.parameters if not p.derive]
     for arm in model.arms:
         k, n_an = model.analysed[arm]
         idx = np.flatnonzero((w["ARM"] == arm).to_numpy() & ~w["WITHDRAWN"].to_numpy())
         if len(idx) != n_an:
             raise AnalysisError(f"arm {arm!r}: {len(idx)} completers, expected {n_an}")
-        h0, h48, p48 = (w[c].to_numpy()[idx] for c in ("H0", "H48", "P48"))
-        d0 = w["D0"].to_numpy()[idx]
-        s48, sp = model.hba1c_48_sd[arm], model.insulin_pchg_sd[arm]
-        # Responders: the k completers closest to meeting (or most clearly meeting) both.
-        mh, mp = (h_thr - h48) / s48, (p_thr - p48) / sp
-        score = np.minimum(mh, mp)
-        resp = np.zeros(n_an, bool)
-        resp[np.argsort(-score, kind="stable")[:k]] = True
-        fails_h = ~resp & (mh <= mp)  # non-responders fail on the criterion they fail most
-        fails_p = ~resp & ~fails_h
-        # Baseline HbA1c: eligibility range, published mean and SD (analysed subjects).
-        w.loc[w.index[idx], "H0"] = _fit_grid(
-            h0,
-            0.1,
-            np.full(n_an, hlo),
-            np.full(n_an, hhi),
-            model.hba1c_base_mean[arm],
-            model.hba1c_base_sd[arm],
-            what=f"{arm} HbA1c week 0",
-        )
-        # Week-48 HbA1c: responders below the threshold, HbA1c-failures at or above it.
-        lo = np.where(fails_h, h_thr, 5.0)
-        hi = np.where(resp, h_thr - 0.1, 14.0)
-        w.loc[w.index[idx], "H48"] = _fit_grid(
-            h48,
-            0.1,
-            lo,
-            hi,
-            model.hba1c_48_mean[arm],
-            model.hba1c_48_sd[arm],
-            what=f"{arm} HbA1c week 48",
-        )
-        # Week-48 insulin dose on a 0.1 U/day grid; the mean and SD of the stored % change are
-        # fitted (the SD to the model's, which honours the published between-arm p-value).
-        margin = 0.01
-        plo = np.where(fails_p, p_thr + margin, -100.0)
-        phi = np.where(resp, p_thr - margin, 200.0)
+        rows = w.index[idx]
 
-        def pct(x: np.ndarray, d0=d0) -> np.ndarray:
-            return np.round(100 * (np.round(x, 1) - d0) / d0, 2)
+        def col(name: str, rows=rows) -> np.ndarray:
+            return w.loc[rows, name].to_numpy(dtype=float)
 
-        x0 = np.round(d0 * (1 + np.clip(p48, plo, phi) / 100), 1)
-        d48 = _fit_grid(
-            x0,
-            0.1,
-            d0 * (1 + plo / 100),
-            d0 * (1 + phi / 100),
-            model.insulin_pchg_mean[arm],
-            model.insulin_pchg_sd[arm],
-            transform=pct,
-            inverse=lambda t, d0=d0: d0 * (1 + t / 100),
-            what=f"{arm} insulin week 48",
-        )
-        w.loc[w.index[idx], "D48"] = np.round(d48, 1)
-        w.loc[w.index[idx], "P48"] = pct(d48)
-        for col, mean in (("G0", model.gir_base_mean[arm]), ("G48", model.gir_48_mean[arm])):
-            g = w[col].to_numpy()[idx]
-            w.loc[w.index[idx], col] = _fit_grid(
-                g,
-                0.01,
-                np.full(n_an, 0.5),
-                np.full(n_an, 15.0),
-                mean,
-                None,
-                what=f"{arm} GIR {col}",
+        # 1. Baselines: the design's range, the published mean and SD.
+        for p in drawn:
+            c = f"{p.code}@base"
+            if p.baseline_from:
+                continue
+            fm, fs = _fitted(model, p.base_mean), _fitted(model, p.base_sd)
+            if not fm:
+                w.loc[rows, c] = np.round(col(c) / p.step) * p.step
+                continue
+            w.loc[rows, c] = _fit_grid(
+                col(c),
+                p.step,
+                np.full(n_an, p.base_low),
+                np.full(n_an, p.base_high),
+                model.value(p.base_mean, arm),
+                model.value(p.base_sd, arm) if fs else None,
+                what=f"{arm} {p.code} baseline",
             )
-    for c in ("H0", "H48"):
-        w[c] = np.round(w[c].to_numpy(), 1)
+        # 2. Responders: the k analysed subjects closest to (or most clearly) meeting the rule;
+        # each non-responder fails the component it fails most.
+        bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if ep is not None:
+            margins = []
+            for c in ep.components:
+                p = spec.parameter(c.parameter)
+                b = np.round(col(f"{p.code}@base"), p.decimals)
+                meas = _measure(col(f"{p.code}@{ep.week:g}"), b, c.measure)
+                a = next((a for a in p.anchors if a.week == ep.week), None)
+                sd = model.value(a.sd, arm) if a is not None and a.measure == c.measure else 0.0
+                sd = sd or float(np.nanstd(meas, ddof=1)) or 1.0
+                sgn = 1.0 if c.operator in ("<", "<=") else -1.0
+                margins.append(sgn * (c.threshold - meas) / sd)
+            mg = np.vstack(margins)
+            resp = np.zeros(n_an, bool)
+            resp[np.argsort(-mg.min(axis=0), kind="stable")[:k]] = True
+            fails_on = np.argmin(mg, axis=0)
+            for j, c in enumerate(ep.components):
+                p = spec.parameter(c.parameter)
+                b = np.round(col(f"{p.code}@base"), p.decimals)
+                tlo, thi = np.full(n_an, -math.inf), np.full(n_an, math.inf)
+                hlo, hhi = _rule_bounds(c, True, p.step)
+                flo, fhi = _rule_bounds(c, False, p.step)
+                fail = ~resp & (fails_on == j)
+                tlo[resp], thi[resp] = hlo, hhi
+                tlo[fail], thi[fail] = flo, fhi
+                lo, hi = _to_level(tlo, b, c.measure), _to_level(thi, b, c.measure)
+                lo, hi = np.nan_to_num(lo, nan=-math.inf), np.nan_to_num(hi, nan=math.inf)
+                if c.parameter in bounds:
+                    plo, phi = bounds[c.parameter]
+                    lo, hi = np.maximum(lo, plo), np.minimum(hi, phi)
+                bounds[c.parameter] = (lo, hi)
+        # 3. Anchors, in visit order: the published moments on the anchor's measure, within
+        # the rule's bounds at the responder endpoint's visit.
+        for p in drawn:
+            b = np.round(col(f"{p.code}@base"), p.decimals)
+            for a in p.anchors:
+                c = f"{p.code}@{a.week:g}"
+                lo, hi = np.full(n_an, p.fit_low), np.full(n_an, p.fit_high)
+                if ep is not None and a.week == ep.week and p.code in bounds:
+                    lo = np.maximum(lo, bounds[p.code][0])
+                    hi = np.minimum(hi, bounds[p.code][1])
+                dec = p.decimals
+                if a.measure == "value":
+                    tf = inv = None
+                elif a.measure == "chg":
+
+                    def tf(x, b=b, dec=dec):
+                        return np.round(np.round(x, dec) - b, 2)
+
+                    def inv(t, b=b):
+                        return b + t
+                else:
+
+                    def tf(x, b=b, dec=dec):
+                        return np.round(100 * (np.round(x, dec) - b) / b, 2)
+
+                    def inv(t, b=b):
+                        return b * (1 + t / 100)
+
+                if not _fitted(model, a.mean, extra):
+                    lo_g = np.ceil(lo / p.step - 1e-9) * p.step
+                    hi_g = np.floor(hi / p.step + 1e-9) * p.step
+                    x = np.clip(np.round(col(c) / p.step) * p.step, lo_g, hi_g)
+                else:
+                    x = _fit_grid(
+                        np.clip(col(c), lo, hi),
+                        p.step,
+                        lo,
+                        hi,
+                        model.value(a.mean, arm),
+                        model.value(a.sd, arm) if _fitted(model, a.sd, extra) else None,
+                        transform=tf,
+                        inverse=inv,
+                        what=f"{arm} {p.code} week {a.week:g}",
+                    )
+                w.loc[rows, c] = np.round(x, dec)
     return w
 
 
@@ -1235,22 +1576,23 @@ def synthetic_ipd(
     Parameters
     ----------
     name : str
-        Shipped trial name (``"zang2022"``).
+        Shipped trial name (``"zang2022"``) or trial folder (``design.toml`` and
+        ``published.csv``; a ``synthetic_model.toml`` is optional, see :func:`model_for`).
     seed : int, optional
         Seed of every random step; default the shipped cohort's seed (``shipped_seed`` in
-        ``data/<trial>/synthetic_model.toml``: 20220503 for Zang 2022).
+        ``data/<trial>/synthetic_model.toml``: 20220503 for Zang 2022; 0 without a file).
     exact : bool, default True
         True: the randomised numbers per arm, the derived withdrawals, and every published
-        aggregate reproduced to the published precision in the analysed population
-        (``PPROTFL = "Y"``): composite responders (each meeting both components; no
-        non-responder meeting both), mean % insulin change, HbA1c mean and SD at weeks 0 and
-        48, GIR means at weeks 0 and 48; the % insulin change also has the model's SD per arm,
-        and every published between-arm p-value is honoured by the endpoint's pre-specified
-        test (a draw that contradicts one is redrawn; see the module docstring). False: a
-        fresh draw from :func:`model_for`'s model (random withdrawals; aggregates and p-values
-        vary as in a real trial).
+        aggregate the model uses reproduced to the published precision in the analysed
+        population (``PPROTFL = "Y"``): the responder counts (each responder meeting every
+        component of the design's rule, each non-responder failing one), the published means
+        and SDs at baseline and at each anchor visit; an assumed SD of an endpoint measure with
+        a published between-arm p-value is fitted too, and every such p-value is honoured by
+        the endpoint's pre-specified test (a draw that contradicts one is redrawn; see the
+        module docstring). False: a fresh draw from :func:`model_for`'s model (random
+        withdrawals; aggregates and p-values vary as in a real trial).
     **overrides
-        Parameters of the generative model (see :func:`model_for`).
+        Values of the generative model (see :func:`model_for`).
 
     Returns
     -------
@@ -1262,9 +1604,10 @@ def synthetic_ipd(
     -----
     Unanalysed patients (2 placebo patients for Zang 2022) are withdrawals: ``ITTFL = "Y"``,
     ``PPROTFL = "N"``, ``DCSREAS`` filled, no data after the withdrawal visit. Raises
-    ``AnalysisError`` when no exact draw honours the published p-values. The published
-    HbA1c changes ("decreased 1.31 %", "0.63 %") differ from the differences of the published
-    means (1.50, 0.70) and cannot all hold in one cohort; the means are reproduced.
+    ``AnalysisError`` when no exact draw honours the published p-values. Where a trial
+    publishes both level means and mean changes at a visit (Zang 2022's HbA1c falls "1.31 %",
+    "0.63 %" differ from the differences of its means 1.50, 0.70) the model's file says
+    which it reproduces; the default model reproduces the levels.
 
     Examples
     --------
@@ -1279,6 +1622,8 @@ def synthetic_ipd(
     >>> means.round(2).to_dict()
     {'Placebo': 8.19, 'UC-MSC': 7.52}
     """
+    from .trial import load_trial
+
     model = model_for(name, **overrides)
     seed = model.shipped_seed if seed is None else seed
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -1286,15 +1631,16 @@ def synthetic_ipd(
     rng = np.random.default_rng(seed)
     n = {a.name: a.n_randomised for a in model.design.arms}
     src = f"synthetic:{name} seed={seed} exact={exact}"
-    published = load_published(name)
+    published = load_trial(_folder(str(name))).published
     draws = 0
     while True:
         draws += 1
         if exact:
             withdraw = {a: n[a] - model.analysed[a][1] for a in model.arms}
-            w = _make_exact(model, model._draw_wide(n, rng, withdraw, fixed=True))
+            w = model._draw_wide(n, rng, withdraw, fixed=True)
+            w = _make_exact(model, w, published)
         else:
-            w = model._draw_wide(n, rng, dict(model.dropout), fixed=False)
+            w = model._draw_wide(n, rng, model._dropout_arg(None, default=None), fixed=False)
         ipd = model._assemble(w, n, rng, source=src)
         checks = inference_checks(ipd, published)
         # An exact cohort is conditioned on the published inferences as on the published

@@ -134,7 +134,8 @@ def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
     """Patient-level data for ``trial``: ``None`` (the engine's default, :func:`default_ipd`:
     the real patient data the trial ships, if any);
     ``False`` (none: published numbers only); ``"synthetic"`` (the trial's synthetic cohort,
-    from its generative model); a folder or file of patient data; or an ``IPD``."""
+    from its generative model: its synthetic_model.toml, else its design and published
+    aggregates); a folder or file of patient data; or an ``IPD``."""
     if ipd is None:
         ipd = default_ipd(trial)
         if ipd is None:
@@ -146,12 +147,10 @@ def resolve_ipd(trial: Trial, ipd: Any, *, seed: int | None = None) -> Any:
     if isinstance(ipd, IPD):
         return ipd
     if isinstance(ipd, str) and ipd == "synthetic":
-        if not trial.has_synthetic_model:
-            raise ParameterError(
-                "ipd",
-                f"patient data or a trial with a synthetic_model.toml ({trial.id} has none)",
-                ipd,
-            )
+        if trial.folder is None:
+            raise ParameterError("ipd", f"patient data ({trial.id} has no trial folder)", ipd)
+        # Without a synthetic_model.toml the model comes from the design and published.csv
+        # (synthetic.model_for says which aggregates are missing, if any).
         from .synthetic import synthetic_ipd
 
         return synthetic_ipd(_name_or_folder(trial), seed=seed)

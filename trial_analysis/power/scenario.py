@@ -595,6 +595,16 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
     null = sc.get("null", False)
     if not isinstance(null, bool):
         raise ScenarioError(source, "scenario.null", "true or false", null)
+    for key, limit, multiline in (
+        ("name", "max_label_length", False),
+        ("description", "max_text_length", True),
+    ):
+        if key in sc:
+            if not isinstance(sc[key], str):
+                raise ScenarioError(source, f"scenario.{key}", "a text", sc[key])
+            problem = limits.text_problem(sc[key], limit, multiline=multiline)
+            if problem:
+                raise ScenarioError(source, f"scenario.{key}", problem)
     design = _design(trial, source) if trial else None
 
     names, ns, control = _parse_arms(raw, design, source)
@@ -1283,6 +1293,8 @@ def _parse_analyses(
         name = a.get("name", f"{ep_id}_{method}" + (f"_{imp}" if method == "mi" else ""))
         if not isinstance(name, str) or not name or name in {x.name for x in analyses}:
             raise ScenarioError(source, where + "name", "a unique name", name)
+        if problem := limits.text_problem(name, "max_label_length"):
+            raise ScenarioError(source, where + "name", problem)
         analyses.append(
             Analysis(
                 name,

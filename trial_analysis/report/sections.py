@@ -208,10 +208,14 @@ def flow_section(ctx: ReportContext) -> Section | None:
             source=src,
         )
     )
-    if ctx.synthetic and ctx.trial_obj is not None and ctx.trial_obj.has_synthetic_model:
+    model = getattr(ctx.ipd, "info", {}).get("model") if ctx.synthetic else None
+    trial = ctx.trial_obj
+    if model is None and ctx.synthetic and trial is not None and trial.has_synthetic_model:
         from ..synthetic import model_for
 
-        params = model_for(ctx.trial).to_frame()
+        model = model_for(ctx.trial)
+    if model is not None:
+        params = model.to_frame()
         params = params.loc[params["provenance"] != "published"].copy()
         params["value"] = params["value"].map(format_number)  # journal decimals, as tables
         s.add(
