@@ -281,6 +281,10 @@ def test_result_object_renders():
 
     assert isinstance(fig, Figure)
     assert len(fig.axes[0].lines) >= 2
+    # visit labels on the axis, one tick per visit (not the AVISITN numbers)
+    names = {v: f"Visit {k}" for k, v in enumerate(res.visits, start=1)}
+    ax = res.plot(labels=names).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(names.values())
     assert SYNTHETIC_NOTE not in res.notes
     syn = ta.mmrm.fit(
         load("balanced"), "y", "subject", "visit", "arm", "base", "cs", synthetic=True

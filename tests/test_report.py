@@ -190,3 +190,149 @@ def test_every_figure_caption_names_its_data_source(report_pdf):
     assert captions, "no figure captions found"
     for number, caption in captions:
         assert "Data: " in caption, f"Figure {number}: {caption[:80]}"
+
+
+# ---------------------------------------------------------------- no code in the report's text
+#: spellings of code, not of a journal supplement (issue 15, "Tests and checks")
+FORBIDDEN = {
+    "engine column": r"\b(?:ci_low|ci_high|p_value|prob_gt_mcid)\b",
+    # a repr: True/False/None not read as an English word ("None of them meets ...")
+    "Python constant": r"\b(?:True|False|None)\b(?! [a-z])",
+    "NaN": r"\b(?:nan|NaN)\b",
+    "numpy": r"\bnp\.",
+    "the package's API": r"\bta\.[a-z]",
+    "ASCII operator": r"<=|>=|!=|\*\*",
+    "identifier": r"(?<![\w/.:-])[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)*_[A-Za-z0-9]+\b"
+    r"(?!\.(?:csv|toml|md))",
+    "keyword argument": r"overrides=|exact=True",
+    "Python tuple": r"\('",
+    "long float": r"(?<![\w.])\d+\.\d{7,}(?![\w])",
+    "e-notation": r"(?<![0-9A-Za-z])\d+(?:\.\d+)?e[-+]?\d+(?![0-9A-Za-z])",
+}
+#: names that are not code: the package's own name, and the software functions the reference
+#: column cites as the implementation a result was checked against ("scipy barnard_exact")
+ALLOWED = {"trial_analysis", "barnard_exact", "boschloo_exact"}
+
+
+def code_in(text: str) -> list[str]:
+    """Every forbidden spelling in ``text`` with 50 characters around it; the reproducibility
+    appendix (commands, file names, platform) and the reference list (addresses) are left out."""
+    body = re.split(r"\d+\. (?:References|Reproducibility)\b(?! \.)", text)[0]
+    found = []
+    for what, pattern in FORBIDDEN.items():
+        for m in re.finditer(pattern, body):
+            if m.group(0) in ALLOWED:
+                continue
+            found.append(f"{what}: {body[max(0, m.start() - 50) : m.end() + 30]!r}")
+    return found
+
+
+def test_forbidden_token_check_finds_code():
+    """The check itself: each kind of code spelling is found, English and file names are not."""
+    planted = (
+        "ci_low 0.045454545454545456 ('GIR', 'CPEP') BASE_HBA1C exact=True True 1e-05 "
+        "np.mean a <= b nan ta.continuous"
+    )
+    kinds = {f.split(":")[0] for f in code_in(planted)}
+    assert kinds == set(FORBIDDEN)
+    english = "None of them meets it; see published.csv and data/evidence/meta_analyses.csv"
+    assert code_in(english) == []
+
+
+def test_zang_pdf_prints_no_code(report_pdf):
+    _, text = report_pdf
+    found = code_in(text)
+    assert found == [], "\n".join(found[:40])
+
+
+@pytest.fixture(scope="module")
+def cdisc_html_text(tmp_path_factory) -> str:
+    from html.parser import HTMLParser
+
+    out = build_report("cdiscpilot01", out=tmp_path_factory.mktemp("cdisc") / "c.html", fmt="html")
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("svg", "style", "script")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("svg", "style", "script")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    p = Text()
+    p.feed(out.read_text(encoding="utf-8"))
+    return re.sub(r"\s+", " ", " ".join(p.parts))
+
+
+def test_cdisc_report_prints_no_code(cdisc_html_text):
+    found = code_in(cdisc_html_text)
+    assert found == [], "\n".join(found[:40])
+
+
+def _section_text(text: str, title: str) -> str:
+    """The body of a numbered section (not its contents-page entry) up to the next section."""
+    m = re.search(rf"(\d+)\. {re.escape(title)} (?!\.)", text)
+    assert m, title
+    nxt = re.search(
+        rf"(?<!Table )(?<!Figure )(?<!\d){int(m.group(1)) + 1}\. [A-Z]", text[m.end() :]
+    )
+    return text[m.end() : m.end() + nxt.start()] if nxt else text[m.end() :]
+
+
+def test_discussion_closes_the_analyses_with_computed_limitations(report_pdf):
+    """Issue 15, item 1: a closing discussion computed by rules — the data-source limitation,
+    fragility (index 1 on 9/45 vs 2/44), multiplicity, missing data (2 placebo patients) and the
+    next trial linked to the planning section — last before the references."""
+    _, text = report_pdf
+    disc = _section_text(text, "Discussion and limitations")
+    assert "Data. The patient-level analyses use a synthetic cohort" in disc
+    assert "fragility index 1" in disc and "in the Placebo arm" in disc
+    assert "Multiplicity. The report computes" in disc
+    assert "2 of 91 randomised patients (Placebo 2) are missing" in disc
+    planning = re.search(r"(\d+)\. Planning the next trial (?!\.)", text).group(1)
+    assert "Next trial." in disc and f"Section {planning}," in disc  # a resolved reference
+    number = int(re.search(r"(\d+)\. Discussion and limitations (?!\.)", text).group(1))
+    assert re.search(rf"{number + 1}\. References (?!\.)", text)
+
+
+def test_every_patient_table_names_its_population_with_n_per_arm(report_pdf):
+    """Issue 15, item 3: one vocabulary, defined once; placebo 44 (complete cases, ANCOVA)
+    and 46 (ITT, MMRM) are two populations by name."""
+    _, text = report_pdf
+    assert text.count("Analysis populations (randomised: UC-MSC 45, Placebo 46)") == 1
+    assert "Population: complete cases (n = 45 / 44)" in text
+    assert "Population: ITT (all randomised; n = 45 / 46)" in text
+    for old in ("Analysed (primary)", "ITT with 2 left out"):
+        assert old not in _section_text(text, "Key findings"), old
+
+
+def test_tables_print_short_analysis_labels(report_pdf):
+    """Issue 15, item 2: the measure and the model formula in a note, not in every row."""
+    _, text = report_pdf
+    assert "ANCOVA, model SE" in text and "MMRM, Week 48" in text
+    assert "~ arm + baseline, model SE" not in text
+    assert "ANCOVA models: % reduction in total daily insulin dose ~ arm + baseline" in text
+
+
+def test_synthetic_section_shows_the_unpublished_sd_range(report_pdf):
+    """Issue 15, item 2 of 'What to build': the patient-level pre-specified analysis across the
+    insulin SDs, and where the conclusion flips."""
+    _, text = report_pdf
+    flow = _section_text(text, "Participant flow and baseline")
+    assert "The assumed SD: Percentage reduction in daily insulin dose" in flow
+    assert "the conclusion flips" in flow and "exact, " in flow
+
+
+def test_cdisc_discussion_is_its_own(cdisc_html_text):
+    """Another trial gets its own discussion: real patient data, three arms."""
+    disc = cdisc_html_text[cdisc_html_text.index("Discussion and limitations") :]
+    assert "Data. The analyses use the trial's patient-level data" in disc
+    assert "synthetic" not in disc.split("References")[0]

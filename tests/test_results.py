@@ -45,6 +45,8 @@ class _Toy(Result):
         (28.6631, "28.66"),
         (float("nan"), ""),
         (1.5e-5, "1.5×10⁻⁵"),
+        (0.0003374, "3.374×10⁻⁴"),  # never more than 6 decimals
+        (0.001189, "0.001189"),
         (2.5e7, "2.5×10⁷"),
         (-1.482e-05, "-1.482×10⁻⁵"),
         (12345.6, "12346"),  # ordinary values never in scientific notation

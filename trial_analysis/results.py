@@ -81,7 +81,8 @@ def format_number(x: Any, digits: int = 4) -> str:
             return "∞" if x > 0 else "-∞"
         if x == 0:
             return "0"
-        if abs(x) >= 1e6 or abs(x) < 1e-4:
+        # below 10⁻³ four significant digits would take 7+ decimals: a power of ten instead
+        if abs(x) >= 1e6 or abs(x) < 1e-3:
             return _power_of_ten(x, digits)
         if abs(x) >= 10**digits:
             return f"{x:.0f}"

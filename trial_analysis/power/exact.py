@@ -479,7 +479,7 @@ class PowerCurve(Result):
         ax.set_xlabel("patients per arm (n1)" if self.ratio == 1 else "n1 (experimental arm)")
         ax.set_ylabel("power")
         ax.set_ylim(0, 1)
-        ax.set_title(f"p1 = {self.p1:g}, p2 = {self.p2:g}, alpha = {self.alpha:g}")
+        ax.set_title(f"p1 = {self.p1:.4g}, p2 = {self.p2:.4g}, alpha = {self.alpha:g}")
         ax.legend(frameon=False, fontsize="small")
         return fig
 

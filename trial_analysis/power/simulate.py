@@ -1358,8 +1358,9 @@ def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, 
 # shape (trials, patients) per endpoint and visit; one simulated patient costs ~1.5e-7 s.
 _ARRAYS_PER_PATIENT = 10
 _SECONDS_PER_PATIENT = 1.5e-7
-# mmrm.fit_batch: benchmarks/mmrm_batch.py, 15.6 ms per trial of 91 patients x 7 visits
-_MMRM_SECONDS = 2.5e-5  # per patient-visit of an analysed replicate
+# mmrm.fit_batch: benchmarks/simpower.py, 3.3 ms CPU per trial of 91 patients x 7 visits
+# (5.2e-6 per patient-visit); twice that as the margin of a loaded machine
+_MMRM_SECONDS = 1e-5  # per patient-visit of an analysed replicate
 _SURVIVAL_SECONDS = 2e-4  # per analysed trial and comparison (a Python loop over trials)
 # mi_ancova_batch (batched path): 66 ms per trial of 91 patients x 7 visits x m = 20 measured
 # here on a loaded machine (the estimate below: 127 ms, a margin for its loop fallback)

@@ -39,6 +39,7 @@ __all__ = [
     "analyse_continuous",
     "analyse_time_to_event",
     "data_source",
+    "primary_index",
     "reanalyze",
 ]
 
@@ -165,15 +166,30 @@ class Reanalysis(Result):
 
 def _primary_index(rows: pd.DataFrame, ep: Any, design: Any) -> Any:
     """The row of the endpoint's pre-specified analysis (``method`` in the design) at the
-    endpoint's visit: published counts before patient data for a test of two proportions."""
-    method = (ep.method or "").lower()
+    endpoint's visit (:func:`primary_index`)."""
+    return primary_index(rows, ep.method, design.visit_label(ep.avisitn))
+
+
+def primary_index(rows: pd.DataFrame, method: str | None, visit: str | None = None) -> Any:
+    """The index of the row of the pre-specified analysis ``method`` in a results table
+    (:meth:`Reanalysis.to_frame` rows of one endpoint and comparison), or None.
+
+    ``mmrm``: the MMRM contrast at ``visit`` (a visit label, as the rows name it); ``ancova``:
+    the ANCOVA with model-based SE; ``logrank`` / ``cox``: those tests; a binary test id
+    (``fisher``): its name in :data:`trial_analysis.binary.TEST_INFO`. Otherwise, and when
+    that finds nothing, the first row whose method or analysis contains ``method``. Published
+    counts come before patient data. The one rule the engine's ``primary`` column and the
+    findings page use.
+    """
+    method = (method or "").lower()
     if not method:
         return None
     tested = rows.loc[rows["p_value"].notna()]
-    m = tested["method"].str.lower()
+    m = tested["method"].fillna("").astype(str).str.lower()
     if method == "mmrm":
         hit = tested.loc[
-            m.str.startswith("mmrm") & tested["method"].str.endswith(design.visit_label(ep.avisitn))
+            m.str.startswith("mmrm")
+            & (tested["method"].astype(str).str.endswith(visit) if visit else True)
         ]
     elif method == "ancova":
         hit = tested.loc[m.str.startswith("ancova") & m.str.contains("model se")]
@@ -185,8 +201,9 @@ def _primary_index(rows: pd.DataFrame, ep: Any, design: Any) -> Any:
 
         label = TEST_INFO.get(method, (method,))[0].lower()
         hit = tested.loc[m == label]
-        if not len(hit):
-            hit = tested.loc[m.str.contains(method, regex=False)]
+    if not len(hit):
+        a = tested["analysis"].fillna("").astype(str).str.lower()
+        hit = tested.loc[m.str.contains(method, regex=False) | a.str.contains(method, regex=False)]
     if not len(hit):
         return None
     pub = hit.loc[hit["data_source"] == "published"]

@@ -87,6 +87,8 @@ class ContinuousReanalysis(Result):
     tipping: Any = field(default=None, repr=False, compare=False)
     #: (AVISITN, study week) of the design's visits, for the trajectory figure's axis
     visit_weeks: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
+    #: (AVISITN, label) of the design's visits (``TrialDesign.visit_label``), for its ticks
+    visit_labels: tuple[tuple[float, str], ...] = field(default=(), repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """All estimate tables stacked, with a ``section`` column (published values excluded)."""
@@ -139,10 +141,13 @@ class ContinuousReanalysis(Result):
             if self.endpoint in self.audit.rho_by_endpoint:
                 out["rho_curve"] = self.audit.rho_by_endpoint[self.endpoint].plot()
         if self.mmrm_fit is not None:
+            fitted = set(self.mmrm_fit.visits)  # the axis names the visits it shows
+            xlabel, ticks = _visit_axis({v: t for v, t in self.visit_labels if v in fitted})
             out["mmrm_trajectory"] = self.mmrm_fit.plot(
-                xlabel="week",
+                xlabel=xlabel,
                 ylabel=f"LS-mean {self.measure_label}",
                 times=dict(self.visit_weeks) or None,
+                labels=ticks or None,
             )
         if self.tipping is not None:
             out["tipping_point"] = self.tipping.plot()
@@ -650,5 +655,21 @@ def analyse_continuous(
         mmrm_fit=fit,
         tipping=tipping,
         visit_weeks=tuple((v.avisitn, v.weeks) for v in design.visits),
+        visit_labels=tuple((v, design.visit_label(v)) for v in design.visit_numbers),
         title=f"{design.short_title}: {ep.label} ({pair_label(e, c)})",
     )
+
+
+def _visit_axis(labels: dict[float, str]) -> tuple[str, dict[float, str]]:
+    """The trajectory axis: its label and one tick label per visit. Visit labels sharing a
+    word before their number ("Week 2", "Week 4") print the number, the word labelling the
+    axis; other labels print whole ("Baseline", "Month 3" beside "Week 2")."""
+    import re
+
+    parts = {
+        v: re.fullmatch(r"(\D+?)\s*(\d+(?:\.\d+)?)", str(t).strip()) for v, t in labels.items()
+    }
+    words = {m.group(1).lower() for m in parts.values() if m}
+    if labels and all(parts.values()) and len(words) == 1:
+        return words.pop(), {v: m.group(2) for v, m in parts.items() if m}
+    return "visit", labels

@@ -39,6 +39,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ..reanalysis import COLUMNS as _ENGINE_COLUMNS
 from ..reanalysis import SOURCES as _ENGINE_SOURCES
+from ..reanalysis import primary_index
 from ..results import column_label, format_ci, format_p
 from .content import Bold, Callout, Heading, Para, Ref, Run, Section, TableBlock
 
@@ -138,12 +139,10 @@ def _primary_row(rows: pd.DataFrame, method: str | None) -> pd.Series | None:
     if "primary" in tested.columns and tested["primary"].astype(bool).any():
         # the engine marks the pre-specified analysis at the endpoint's visit
         return tested[tested["primary"].astype(bool)].iloc[0]
-    if method:
-        key = method.lower()
-        for col in ("method", "analysis"):
-            hit = tested[tested[col].str.lower().str.contains(key, regex=False)]
-            if len(hit):
-                return hit.iloc[0]
+    # a frame without the engine's ``primary`` column: the engine's own rule for the method
+    hit = primary_index(tested, method)
+    if hit is not None:
+        return tested.loc[hit]
     published = tested[tested["data_source"] == "published"]
     return (published if len(published) else tested).iloc[0]
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ..results import format_cell
 from .content import Link, Para, Section
 
 __all__ = ["reference_entries", "references_section"]
@@ -56,7 +57,11 @@ def _rows(ctx, evidence: bool) -> Iterable[tuple[str, str, str]]:
     if isinstance(trials, pd.DataFrame):
         for r in trials.to_dict("records"):
             parts = [r.get(k) for k in ("author", "year", "journal")]
-            cite = ", ".join(str(x) for x in parts if isinstance(x, str) or pd.notna(x))
+            cite = ", ".join(
+                format_cell(int(x) if isinstance(x, float) and x.is_integer() else x)
+                for x in parts
+                if isinstance(x, str) or pd.notna(x)
+            )  # a year read as a float (a column with blanks) prints as 2016, not 2016.0
             urls = _urls(r.get("url", "")) or [""]
             for url in urls:
                 yield f"Evidence: {r.get('short', r.get('trial_id', ''))}", cite, url

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..plots import design_timeline
 from ..reanalysis import data_source
-from ..results import format_number
+from ..results import format_cell
 from .build import ReportContext
 from .content import (
     Bold,
@@ -217,7 +217,7 @@ def flow_section(ctx: ReportContext) -> Section | None:
     if model is not None:
         params = model.to_frame()
         params = params.loc[params["provenance"] != "published"].copy()
-        params["value"] = params["value"].map(format_number)  # journal decimals, as tables
+        params["value"] = params["value"].map(format_cell)  # journal decimals, tuples joined
         s.add(
             TableBlock(
                 params[["parameter", "arm", "value", "provenance", "source"]].reset_index(
@@ -229,7 +229,130 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 source="synthetic",
             )
         )
+        for block in _sd_range_blocks(ctx):
+            s.add(block)
     return s
+
+
+def _sd_range_blocks(ctx: ReportContext) -> list[Any]:
+    """The synthetic cohort's patient-level analysis across the SDs the published numbers leave
+    free: for each continuous endpoint with a published between-arm p and an assumed SD of the
+    generative model checked against it (the SD's provenance names the published row), one
+    exact cohort per SD of the endpoint's summary-level grid (``assumed_sds`` and the largest SD
+    the published p allows), analysed by the endpoint's pre-specified test
+    (:func:`trial_analysis.synthetic.synthetic_ipd`, its ``inferences``). An SD at which the
+    summary-level test already contradicts the published p gets no cohort (it would be refused)."""
+    from ..errors import TrialAnalysisError
+    from ..synthetic import model_for, published_inferences, synthetic_ipd
+    from .labels import humanise
+
+    res = _reanalysis(ctx)
+    params = model_for(ctx.trial).to_frame()
+    assumed = params[params["provenance"] == "assumed"]
+    out: list[Any] = []
+    for inf in published_inferences(ctx.design, ctx.published):
+        ep = ctx.design.endpoint(inf.endpoint)
+        if ep.type != "continuous" or inf.endpoint not in res.endpoints:
+            continue
+        hit = assumed[
+            assumed["parameter"].str.endswith("_sd")
+            & assumed["source"].str.contains(f"published.csv line {inf.line} ", regex=False)
+        ]
+        if not len(hit):
+            continue
+        param = str(hit["parameter"].iloc[0])
+        r = res.of(inf.endpoint)[0]
+        summ = r.sections.get("summary_tests")
+        limit = r.sections.get("sd_sensitivity")
+        if summ is None or not len(summ):
+            continue
+        student = summ[summ["analysis"].str.startswith("Student t, assumed SD")]
+        grid = {
+            float(a.rsplit(" ", 1)[1]): float(p)
+            for a, p in zip(student["analysis"], student["p_value"], strict=True)
+        }
+        edge = None
+        if limit is not None and len(limit):  # the boundary, to 0.1 below it
+            edge = math.floor(10 * float(limit["value"].iloc[0])) / 10
+            grid[edge] = math.nan
+        rows = []
+        for sd in sorted(grid):
+            p_sum = grid[sd]
+            row: dict[str, Any] = {"SD (both arms)": sd, "summary t-test p": p_sum}
+            if sd == edge or p_sum < 0.05:
+                try:
+                    ipd = synthetic_ipd(ctx.trial, seed=ctx.seed, **{param: sd})
+                except TrialAnalysisError as exc:
+                    row["cohort"] = "none: " + str(exc).split(";")[0]
+                else:
+                    chk = ipd.info["inferences"]
+                    chk = chk[chk["endpoint"] == inf.endpoint]
+                    row["cohort"] = f"exact, {ipd.info['draws']} draw(s)"
+                    row["patient-level p"] = float(chk["p_value"].iloc[0])
+                    row["method"] = str(chk["method"].iloc[0])
+            else:
+                row["cohort"] = "none: the published means at this SD contradict the published p"
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        allowed = (
+            table[table.get("patient-level p", pd.Series(dtype=float)).notna()]
+            if "patient-level p" in table
+            else table.iloc[:0]
+        )
+        shipped = ", ".join(
+            f"{a} {format_cell(v)}" for a, v in zip(hit["arm"], hit["value"], strict=True)
+        )
+        own = ctx.ipd.info.get("inferences") if getattr(ctx.ipd, "info", None) else None
+        own_p = ""
+        if own is not None and len(own[own["endpoint"] == inf.endpoint]):
+            o = own[own["endpoint"] == inf.endpoint].iloc[0]
+            own_p = (
+                f": its {o['method']} gives p = {format_cell(float(o['p_value']), p_value=True)}"
+            )
+        text = (
+            f"The published numbers leave the {humanise(param, ctx.design)} free; the model "
+            f"assumes {shipped}{own_p} (published: {inf.text}). "
+        )
+        if len(allowed):
+            lo, hi = allowed["SD (both arms)"].min(), allowed["SD (both arms)"].max()
+            above = table[table["SD (both arms)"] > hi]
+            text += (
+                "With one SD in both arms, an exact cohort honouring the published p exists "
+                + (
+                    f"only at SD {format_cell(lo)} of this grid"
+                    if lo == hi
+                    else f"for SDs from {format_cell(lo)} to {format_cell(hi)} of this grid"
+                )
+                + (
+                    f"; from SD {format_cell(above['SD (both arms)'].min())} the conclusion "
+                    "flips (the published means no longer give p < 0.05, and an exact cohort "
+                    "would have to contradict the published p)."
+                    if len(above)
+                    else "."
+                )
+            )
+        else:
+            text += "No SD of the grid gives an exact cohort that honours it."
+        out.append(Heading(f"The assumed SD: {ep.label}", 3))
+        out.append(Para(text))
+        out.append(
+            table_from(
+                table,
+                "Patient-level pre-specified analysis of exact synthetic cohorts across the "
+                "unpublished SD (each cohort is redrawn until its analysis honours the published "
+                "p, at most 20 draws); the summary-level t-test at the published means beside it.",
+                notes=(
+                    ()
+                    if edge is None
+                    else (
+                        f"SD {format_cell(edge)}: the largest (to 0.1) at which the t-test of the "
+                        "published means gives p < 0.05.",
+                    )
+                ),
+                source="synthetic and published",
+            )
+        )
+    return out
 
 
 # ------------------------------------------------------------------------- published audit
@@ -397,7 +520,8 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
         s.add(
             table_from(
                 r.comparison,
-                "Two proportions: every test and interval, with its reference.",
+                "Two proportions: every test and interval, with its reference."
+                + _population_caption(ctx, r, (int(c.n1), int(c.n2)), ""),
                 columns=_COMPARE_COLUMNS,
                 source="published",
             )
@@ -419,7 +543,7 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
         ):
             res = getattr(r, name)
             if res is not None:
-                s.add(table_from(res, caption, source="published"))
+                s.add(table_from(res, caption, columns=_named_columns(res), source="published"))
         for name, caption, width in (
             (
                 "sensitivity",
@@ -441,7 +565,13 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
         s.add(
             table_from(
                 r.ipd_comparison,
-                f"Two proportions on the patient-level data ({r.population}).",
+                "Two proportions on the patient-level data."
+                + _population_caption(
+                    ctx,
+                    r,
+                    (int(r.ipd_comparison.n1), int(r.ipd_comparison.n2)),
+                    str(r.population or ""),
+                ),
                 columns=_COMPARE_COLUMNS,
                 source=src,
             )
@@ -483,6 +613,71 @@ def _adjusted_block(s: Section, r: Any, src: str) -> None:
     )
 
 
+def _named_columns(res: Any) -> list[str] | None:
+    """A result's columns without a test id printed beside the test's name (``test`` and
+    ``method`` of a fragility table)."""
+    cols = list(res.to_frame().columns)
+    return [c for c in cols if c != "test"] if {"test", "method"} <= set(cols) else None
+
+
+def _randomised(ctx: ReportContext, r: Any) -> tuple[int, int]:
+    return tuple(ctx.design.arm(a).n_randomised for a in r.arms[:2])  # type: ignore[return-value]
+
+
+def _population_caption(ctx: ReportContext, r: Any, n: tuple[Any, Any], declared: str) -> str:
+    """`` Population: complete cases (n = 45 / 44).`` for a table of one population."""
+    from .populations import population_key, population_label
+
+    key = population_key(n, _randomised(ctx, r), declared=declared)
+    return f" Population: {population_label(key, n, capital=False)}." if key else ""
+
+
+def _analysis_table(
+    df: pd.DataFrame, r: Any, ctx: ReportContext, *, patient_level: bool
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """An engine table as printed: short analysis labels (the measure and model formula in a
+    note) and its population named with the n per arm — in the caption when every row has the
+    same, else in a column (:mod:`.populations`)."""
+    from .labels import short_analysis
+    from .populations import population_key, population_label
+
+    out = df.copy()
+    notes: list[str] = []
+    measure = getattr(r, "measure_label", "") or ""
+    if "analysis" in out.columns:
+        pairs = [short_analysis(str(a), measure) for a in out["analysis"]]
+        if any(short != str(a) for (short, _), a in zip(pairs, out["analysis"], strict=True)):
+            formulas = list(dict.fromkeys(f for _, f in pairs if f))
+            notes.append(
+                f"Outcome of every analysis: {measure}"
+                + (f"; ANCOVA models: {'; '.join(formulas)}" if formulas else "")
+                + "."
+            )
+        out["analysis"] = [short for short, _ in pairs]
+    suffix = ""
+    if {"n1", "n2"} <= set(out.columns):
+        declared = str(getattr(r, "population", "") or "") if patient_level else ""
+        rand = _randomised(ctx, r)
+        names = out["analysis"] if "analysis" in out.columns else [""] * len(out)
+        keys = [
+            population_key((a, b), rand, declared=declared, analysis=str(an))
+            for a, b, an in zip(out["n1"], out["n2"], df.get("analysis", names), strict=True)
+        ]
+        ns = list(zip(out["n1"], out["n2"], strict=True))
+        if keys and all(keys) and len(set(keys)) == 1 and len(set(ns)) == 1:
+            suffix = f" Population: {population_label(keys[0], ns[0], capital=False)}."
+        elif any(keys):
+            out.insert(
+                1,
+                "population",
+                [
+                    population_label(k, n, capital=False) if k else ""
+                    for k, n in zip(keys, ns, strict=True)
+                ],
+            )
+    return out, suffix, tuple(notes)
+
+
 def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
     figs = r.figures()
     src = _data_source(ctx)
@@ -494,10 +689,12 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
             s.add(
                 Callout(("Patient-level rows below: ", Bold("synthetic cohort"), "."), "synthetic")
             )
+        shown, suffix, notes = _analysis_table(df, r, ctx, patient_level=here != "published")
         s.add(
             table_from(
-                df,
-                _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + ".",
+                shown,
+                _SECTION_CAPTIONS.get(name, name.replace("_", " ").capitalize()) + "." + suffix,
+                notes=notes,
                 source=here,
             )
         )
@@ -616,6 +813,11 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
         )
     )
     first = out[0]
+    ctx.cache["planning_size"] = {
+        "n": first["n per arm"],
+        "power": first["power"],
+        "test": "two-sample t test, 1:1",
+    }
     _sequential_block(
         s,
         lambda d: d.sample_size_means(first["effect"], first["residual SD"]),
@@ -716,11 +918,14 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
         for target in (0.8, 0.9):
             rows.append(sample_size(p1, p2, power=target, test=t).to_frame().iloc[0])
     table = pd.DataFrame(rows).reset_index(drop=True)
+    from .labels import test_label
+
+    shown = table.assign(test=[test_label(t) or t for t in table["test"]])
     s.add(
         table_from(
-            table,
-            "Sample size per arm for 80% and 90% power. For exact tests n1_first is the first n "
-            "reaching the target and n1 the smallest n beyond which power never drops below it.",
+            shown,
+            "Sample size per arm for 80% and 90% power. For exact tests the first n reaching the "
+            "target is given beside the smallest n beyond which power never drops below it.",
             source=src,
         )
     )
@@ -729,6 +934,7 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
             (table["test"].astype(str).str.contains("isher")) & (table["target_power"] == 0.8), "n1"
         ].iloc[0]
     )
+    ctx.cache["planning_size"] = {"n": n_fisher, "power": 0.8, "test": "Fisher's exact test"}
     bos = exact_power(p1, p2, n_fisher, n_fisher, test="boschloo")
     fis = exact_power(p1, p2, n_fisher, n_fisher, test="fisher")
     s.add(
@@ -919,19 +1125,141 @@ def findings_section(ctx: ReportContext) -> Section:
     """Key findings, computed by rules from the reanalysis engine's results table
     (:mod:`.findings`)."""
     from .findings import findings_section as from_frame
+    from .populations import definitions
 
     d = ctx.design
     res = _reanalysis(ctx)
     keys = {k for k, _, _ in sections_for(ctx)}
-    return from_frame(
-        res.to_frame(),
+    frame = _short_methods(res)
+    s = from_frame(
+        frame,
         labels={e.id: e.label for e in d.endpoints},
         primary={e.id: e.method for e in d.endpoints if e.method},
         sections={e.id: e.id for e in d.endpoints if e.id in keys},
     )
+    if ctx.ipd is not None or len(ctx.published):
+        s.add(Heading("Analysis populations", 3))
+        s.add(Para(definitions([(a.name, a.n_randomised) for a in d.arms])))
+    return s
+
+
+def _short_methods(res: Any) -> pd.DataFrame:
+    """The engine's results table with its long method labels short, as in the endpoint
+    sections (:func:`.labels.short_analysis`)."""
+    from .labels import short_analysis
+
+    frame = res.to_frame()
+    measure = {r.endpoint: getattr(r, "measure_label", "") or "" for r in res.results}
+    frame["method"] = [
+        short_analysis(str(m), measure.get(ep, ""))[0]
+        for m, ep in zip(frame["method"], frame["endpoint"], strict=True)
+    ]
+    return frame
+
+
+def discussion_section(ctx: ReportContext) -> Section | None:
+    """The closing discussion with limitations, by rules from the results (:mod:`.discussion`)."""
+    from .discussion import discussion_section as build
+    from .findings import findings
+
+    d = ctx.design
+    res = _reanalysis(ctx)
+    if not res.results:
+        return None
+    frame = _short_methods(res)
+    labels = {e.id: e.label for e in d.endpoints}
+    found = findings(
+        frame, labels=labels, primary={e.id: e.method for e in d.endpoints if e.method}
+    )
+    n_assumed = None
+    if ctx.synthetic and ctx.trial_obj is not None and ctx.trial_obj.has_synthetic_model:
+        from ..synthetic import model_for
+
+        params = model_for(ctx.trial).to_frame()
+        n_assumed = int(params.loc[params["provenance"] == "assumed", "parameter"].nunique())
+    bad: set[tuple[str, str]] = set()
+    for r in res.results:
+        audit = getattr(r, "audit", None)
+        if audit is not None:
+            f = audit.to_frame()
+            if "verdict" in f.columns:
+                hit = f[f["verdict"].astype(str) == "inconsistent"]
+                bad |= {
+                    (str(q), str(v)) for q, v in zip(hit["quantity"], hit["reported"], strict=True)
+                }
+    kind = "published" if ctx.ipd is None else _data_source(ctx)
+    if kind == "published" and (frame["data_source"] == "reconstructed").any():
+        kind = "reconstructed"
+    return build(
+        res,
+        frame,
+        found,
+        design=d,
+        kind=kind,
+        labels=labels,
+        sections={k for k, _, _ in sections_for(ctx)},
+        n_assumed=n_assumed,
+        n_inconsistent=len(bad),
+        planning=ctx.cache.get("planning_size"),
+    )
 
 
 SectionFunc = Callable[[ReportContext], "Section | None"]
+
+
+def _worded_runs(text: Any, design: Any) -> Any:
+    """Runs with code spellings in words (:func:`.labels.plain_text`); ``Code`` runs (commands,
+    file names), references and links are kept as they are."""
+    from .content import runs_of
+    from .labels import plain_text
+
+    out: list[Any] = []
+    for r in runs_of(text):
+        if isinstance(r, str):
+            out.append(plain_text(r, design))
+        elif isinstance(r, (Bold, Italic)):
+            out.append(type(r)(plain_text(r.text, design)))
+        else:
+            out.append(r)
+    return tuple(out)
+
+
+def worded(sec: Section | None, design: Any) -> Section | None:
+    """The report's wording pass over a built section: identifiers of the engine and of the data
+    files (covariates ``BASE_<PARAMCD>``, model parameters, test ids, data-source strings,
+    tuples, long floats) become words in every paragraph, caption, table cell and note."""
+    import dataclasses
+
+    from .labels import plain_text
+
+    if sec is None:
+        return None
+    blocks: list[Any] = []
+    for b in sec.blocks:
+        if isinstance(b, Heading):
+            b = dataclasses.replace(b, text=plain_text(b.text, design))
+        elif isinstance(b, (Para, Callout)):
+            b = dataclasses.replace(b, text=_worded_runs(b.text, design))
+        elif isinstance(b, TableBlock):
+            frame = b.frame.map(lambda v: plain_text(v, design) if isinstance(v, str) else v)
+            b = dataclasses.replace(
+                b,
+                frame=frame,
+                caption=_worded_runs(b.caption, design),
+                notes=tuple(plain_text(n, design) for n in b.notes),
+            )
+        elif isinstance(b, FigureBlock):
+            b = dataclasses.replace(b, caption=_worded_runs(b.caption, design))
+        blocks.append(b)
+    sec.blocks = blocks
+    return sec
+
+
+def _in_words(func: SectionFunc) -> SectionFunc:
+    def run(ctx: ReportContext) -> Section | None:
+        return worded(func(ctx), ctx.design)
+
+    return run
 
 
 def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
@@ -953,6 +1281,9 @@ def sections_for(ctx: ReportContext) -> list[tuple[str, str, SectionFunc]]:
     out += [
         ("planning", "Planning the next trial", planning_section),
         ("evidence", "Evidence and claims", evidence_section),
+        ("discussion", "Discussion and limitations", discussion_section),
         ("reproducibility", "Reproducibility", reproducibility_section),
     ]
-    return out
+    # every section through the wording pass; the reproducibility appendix prints commands,
+    # file names and versions as they are
+    return [(k, t, f if k == "reproducibility" else _in_words(f)) for k, t, f in out]

@@ -565,11 +565,14 @@ class MMRMResult(Result):
         xlabel: str | None = None,
         ylabel: str | None = None,
         times: Mapping[Any, float] | None = None,
+        labels: Mapping[Any, str] | None = None,
     ):
         """LS-mean trajectories by arm with confidence intervals; returns a matplotlib Figure.
 
         ``times`` places each visit level at a time (e.g. study weeks of visit numbers);
-        default: numeric visits at their value, others evenly spaced.
+        default: numeric visits at their value, others evenly spaced. ``labels`` names each
+        visit level on the axis (one tick per visit; default the axis' own ticks for numeric
+        visits, the levels themselves otherwise).
         """
         from ..._figures import TrialFigure
 
@@ -602,9 +605,9 @@ class MMRMResult(Result):
                 capsize=3,
                 label=str(a),
             )
-        if not numeric:
+        if labels is not None or not numeric:
             ax.set_xticks(xs)
-            ax.set_xticklabels([str(v) for v in self.visits])
+            ax.set_xticklabels([str((labels or {}).get(v, v)) for v in self.visits])
         ax.set_xlabel(xlabel or "visit")
         ax.set_ylabel(ylabel or f"LS-mean {self.outcome} ({self.conf_level:.0%} CI)")
         ax.legend(frameon=False)
