@@ -389,6 +389,12 @@ def analysis_set(
     trt = treatment_variable(subjects, treatment)
     pflag = population_flag(subjects, population)
     rec = m.loc[text(m["PARAMCD"]) == paramcd]
+    if "AVISITN" not in rec.columns and "AVISIT" in rec.columns and scheduled:
+        # visits labelled by AVISIT only: numbered by the design's visit labels (case and
+        # blanks ignored); a label the design does not schedule (Unscheduled 2.1...) gets none
+        number = {" ".join(lab.split()).lower(): v for v, lab in scheduled}
+        labels = text(rec["AVISIT"]).map(lambda x: " ".join(x.split()).lower())
+        rec = rec.assign(AVISITN=labels.map(number).astype(float))
     param = text(rec["PARAM"]).iloc[0] if "PARAM" in rec.columns and len(rec) else paramcd
     base_rec = rec.loc[text(rec["ABLFL"]) == "Y"] if "ABLFL" in rec.columns else rec.iloc[:0]
     used_flag = None
@@ -457,7 +463,10 @@ def analysis_set(
     elif timepoint is not None:
         raise ParameterError("timepoint", "None (the data have no ATPT column)", timepoint)
     if "AVISITN" not in rec.columns:
-        raise AnalysisSetError(f"{paramcd}: no AVISITN column, so no by-visit analysis set")
+        raise AnalysisSetError(
+            f"{paramcd}: no AVISITN column, so no by-visit analysis set (with AVISIT only, "
+            "declare the visits in design.toml: [schedule] visits = [{ avisitn, label, time }])"
+        )
     if not unscheduled and "AVISIT" in rec.columns:
         rec = rec.loc[~text(rec["AVISIT"]).str.contains(_UNSCHEDULED_RE).to_numpy()]
     vis = pd.to_numeric(rec["AVISITN"], errors="coerce")

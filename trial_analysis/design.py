@@ -276,7 +276,7 @@ class TrialDesign(Result):
     citation: str
     registration: str
     arms: tuple[Arm, ...]
-    dose: DoseRule
+    dose: DoseRule | None  # the first dosing rule; None for a design without one
     infusion_weeks: tuple[int, ...]
     visit_weeks: tuple[float, ...]
     follow_up_weeks: float
@@ -294,8 +294,22 @@ class TrialDesign(Result):
     sha256: str = ""
 
     # -- convenience ---------------------------------------------------------------------
+    @property
+    def dose_rules(self) -> tuple[DoseRule, ...]:
+        """Every dosing rule (``[[doses]]`` or the one ``[dose]``); empty when none is declared
+        (a trial compared by the published numbers alone, a procedure, a device)."""
+        return self.doses or ((self.dose,) if self.dose is not None else ())
+
+    @property
+    def follow_up_text(self) -> str:
+        """The follow-up in the design's time unit ("36 months", "48 weeks")."""
+        value = self.follow_up_weeks / TIME_UNITS.get(self.time_unit, 1.0)
+        return f"{value:.6g} {self.time_unit}"
+
     def cell_dose(self, weight_kg: float) -> float:
         """Cells (or dose units) per infusion at ``weight_kg``: ``amount_per_kg * weight_kg``."""
+        if self.dose is None:
+            raise DesignError(self.source_file or "(design)", "dose", "a [dose] table", "none")
         return self.dose.cell_dose(weight_kg)
 
     @property
@@ -363,7 +377,9 @@ class TrialDesign(Result):
     # -- Result protocol -----------------------------------------------------------------
     @property
     def title_line(self) -> str:
-        return f"{self.short_title} [{self.registration}]"
+        return (
+            f"{self.short_title} [{self.registration}]" if self.registration else self.short_title
+        )
 
     def to_frame(self) -> pd.DataFrame:
         rows: list[tuple[str, str, str]] = []
@@ -375,7 +391,7 @@ class TrialDesign(Result):
         add("Design", self.info.get("design", ""), "trial")
         for a in self.arms:
             add(f"Arm: {a.name} ({a.role})", f"n = {a.n_randomised} randomised", "arms")
-        for d in self.doses or (self.dose,):
+        for d in self.dose_rules:
             add("Dose" + (f" ({d.arm})" if d.arm else ""), str(d), "dose")
         if self.infusion_weeks:
             add(
@@ -384,7 +400,7 @@ class TrialDesign(Result):
                 "schedule.infusion_weeks",
             )
         add("Visit weeks", ", ".join(f"{w:g}" for w in self.visit_weeks), "schedule.visit_weeks")
-        add("Follow-up", f"{self.follow_up_weeks:g} weeks", "schedule.follow_up_weeks")
+        add("Follow-up", self.follow_up_text, "schedule.follow_up_weeks")
         for c in self.eligibility:
             add(f"Eligibility: {c.id}", c.text, f"eligibility.{c.id}")
         for e in self.endpoints:
@@ -400,45 +416,52 @@ class TrialDesign(Result):
         return tuple(out)
 
     def timeline(self, width: int = 60) -> str:
-        """A one-line text timeline in weeks: administrations marked by the first letter of
-        ``dose.per`` (``I`` = infusion), ``V`` visit."""
-        scale = width / max(self.follow_up_weeks, 1)
-        mark = (self.dose.per[:1] or "A").upper()
+        """A one-line text timeline in the design's time unit: administrations marked by the
+        first letter of ``dose.per`` (``I`` = infusion), ``V`` visit."""
+        # in the design's time unit (weeks, days, months): ticks as the design file gives them
+        f = TIME_UNITS.get(self.time_unit, 1.0)
+        fu = self.follow_up_weeks / f
+        scale = width / max(fu, 1e-9)
+        per = self.dose.per if self.dose is not None else "administration"
+        mark = (per[:1] or "A").upper()
         line = ["-"] * (width + 1)
-        for w in self.visit_weeks:
+        visits = [w / f for w in self.visit_weeks]
+        admin = [w / f for w in self.infusion_weeks]
+        for w in visits:
             line[round(w * scale)] = "V"
-        for w in self.infusion_weeks:
+        for w in admin:
             line[round(w * scale)] = mark
-        ticks = [" "] * (width + 8)
-        for w in sorted(set(self.visit_weeks) | set(self.infusion_weeks) | {self.follow_up_weeks}):
-            s = f"{w:g}"
+        ticks = [" "] * (width + 12)
+        for w in sorted(set(visits) | set(admin) | {fu}):
+            s = f"{w:.4g}"
             pos = round(w * scale)
             if all(ticks[pos + i] == " " for i in range(len(s))):
                 ticks[pos : pos + len(s)] = s
+        head = f"{self.time_unit.removesuffix('s'):<4} "
+        pad = " " * len(head)
         return (
-            "week "
+            head
             + "".join(line)
-            + "\n     "
+            + "\n"
+            + pad
             + "".join(ticks).rstrip()
-            + (
-                f"\n     {mark} = {self.dose.per} (and visit), V = visit"
-                if self.infusion_weeks
-                else "\n     V = visit"
-            )
+            + (f"\n{pad}{mark} = {per} (and visit), V = visit" if self.infusion_weeks else "")
+            + ("" if self.infusion_weeks else f"\n{pad}V = visit")
         )
 
     def summary(self) -> str:
         """Readable multi-line summary: arms, dosing, schedule timeline, endpoints."""
         lines = [self.title_line, "=" * len(self.title_line), self.citation, ""]
         phase = f", phase {self.info['phase']}" if self.info.get("phase") else ""
-        lines.append(f"Design: {self.info.get('design', '')}{phase}")
+        if self.info.get("design") or phase:
+            lines.append(f"Design: {self.info.get('design', '')}{phase}")
         lines.append("Arms:")
         lines += [
             f"  - {a.name} ({a.role}): n = {a.n_randomised} randomised. {a.description}"
             for a in self.arms
         ]
         dp = self.provenance_of("dose")
-        for d in self.doses or (self.dose,):
+        for d in self.dose_rules:
             lines.append(
                 "Dosing"
                 + (f" ({d.arm})" if d.arm else "")
@@ -450,7 +473,7 @@ class TrialDesign(Result):
                 )
                 + (f"  [{dp.label}]" if dp else "")
             )
-        lines.append(f"Follow-up: {self.follow_up_weeks:g} weeks. Schedule:")
+        lines.append(f"Follow-up: {self.follow_up_text}. Schedule:")
         lines += ["  " + ln for ln in self.timeline().splitlines()]
         lines.append("Endpoints:")
         for e in self.endpoints:
@@ -878,7 +901,7 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         )
 
     doses = _doses(raw, ck, names)
-    dose = doses[0]
+    dose = doses[0] if doses else None
     records = raw["dose"].get("records", "") if isinstance(raw.get("dose"), dict) else ""
 
     if "schedule" not in raw:
@@ -1168,8 +1191,8 @@ def _doses(raw: dict, ck: _Checker, names: list[str]) -> list[DoseRule]:
             _dose(ck.table(d, "dose", f"doses[{i}]"), f"doses[{i}]", ck, names)
             for i, d in enumerate(items)
         ]
-    if "dose" not in raw:
-        raise ck.fail("dose", "a [dose] table or [[doses]] (required section is missing)")
+    if "dose" not in raw:  # optional: not every trial has a dosing rule to state
+        return []
     return [_dose(ck.table(raw["dose"], "dose", "dose"), "dose", ck, names)]
 
 

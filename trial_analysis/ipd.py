@@ -145,6 +145,8 @@ def _subject_spec(design: TrialDesign) -> list[_Col]:
         _Col(f"{pre}{i}WK", "int", blank_ok=True, choices=tuple(map(str, design.infusion_weeks)))
         for i in range(1, k + 1)
     ]
+    if not k:
+        return spec
     unit = design.dose.unit.removesuffix("/kg") if design.dose.basis == "per_kg" else ""
     spec += [
         _Col(
@@ -1086,10 +1088,10 @@ def _xpt_problem(path: Path) -> str | None:
         )
     with path.open("rb") as fh:
         data = fh.read()
+    if data.startswith(b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"):
+        return None  # v8/v9 transport: member lengths differ; left to the reader
     if not data.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"):
         return "it does not start with a SAS transport LIBRARY header record"
-    if data[:80].find(b"LIBV8") >= 0:
-        return None  # v8/v9 transport: member lengths differ; left to the reader
     members = data.count(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!")
     if members != 1:
         return None if members > 1 else "it has no MEMBER header record (truncated file)"

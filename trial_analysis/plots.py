@@ -54,7 +54,9 @@ def design_timeline(design: TrialDesign) -> Figure:
             "v",
             ms=10,
             color="C3",
-            label=_short(f"administration ({design.dose})"),
+            label=_short(
+                f"administration ({design.dose})" if design.dose is not None else "administration"
+            ),
             zorder=3,
         )
     primary = [e.week for e in design.endpoints if e.role == "primary"]

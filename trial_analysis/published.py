@@ -17,6 +17,7 @@ import io
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ from . import limits
 from ._paths import trial_dir
 from .errors import PublishedDataError
 
-__all__ = ["COLUMNS", "load_published", "published_value"]
+__all__ = ["COLUMNS", "load_published", "published_decimals", "published_value"]
 
 COLUMNS = (
     "quantity",
@@ -87,8 +88,9 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per published number with columns :data:`COLUMNS`; ``week`` is a nullable
-        integer, ``value`` and ``conf_level`` are floats. ``df.attrs`` holds ``source_file``
-        and ``sha256``.
+        integer, ``value`` and ``conf_level`` are floats. ``df.attrs`` holds ``source_file``,
+        ``sha256`` and ``decimals`` (per row, the decimals the value was printed with: "44.1"
+        has 1, "20" 0; see :func:`published_decimals`).
 
     Raises
     ------
@@ -150,6 +152,7 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
             f"{file}, row 1: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}"
         )
     records = []
+    decimals: list[int | None] = []  # digits printed after the decimal point, per row
     for i, rec in enumerate(rows, start=2):
         spanning = [c for c, v in rec.items() if isinstance(v, str) and ("\n" in v or "\r" in v)]
         if spanning:
@@ -182,6 +185,7 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
         for c in ("quantity", "arm", "statistic", "source"):
             if not out[c]:
                 raise bad(c, "a non-empty value")
+        decimals.append(_decimals(out["value"]))
         try:
             out["value"] = float(out["value"])
             if not math.isfinite(out["value"]):
@@ -212,8 +216,38 @@ def load_published(name_or_path: str | Path) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     df["week"] = df["week"].astype("Int64")
     df.attrs["source_file"] = file
+    df.attrs["decimals"] = decimals
     df.attrs["sha256"] = hashlib.sha256(data).hexdigest()
     return df
+
+
+def _decimals(text: str) -> int | None:
+    """Decimals of a number as printed ("44.1" -> 1, "20" -> 0; None for "1e-4")."""
+    t = text.strip().lstrip("+-")
+    if not t or "e" in t.lower():
+        return None
+    return len(t.split(".", 1)[1]) if "." in t else 0
+
+
+def _match(df: pd.DataFrame, quantity: str, arm: str, week: int | None, statistic: str) -> Any:
+    m = (df["quantity"] == quantity) & (df["arm"] == arm) & (df["statistic"] == statistic)
+    m &= df["week"].isna() if week is None else (df["week"] == week).fillna(False)
+    return m
+
+
+def published_decimals(
+    df: pd.DataFrame, quantity: str, arm: str, week: int | None, statistic: str
+) -> int | None:
+    """Decimals the matching published number was printed with (``None`` when unknown).
+
+    The precision of a published percentage is that of its text: "44.1 %" stands for
+    [44.05, 44.15], "4.55 %" for [4.545, 4.555].
+    """
+    dec = df.attrs.get("decimals")
+    hits = df.index[_match(df, quantity, arm, week, statistic)]
+    if dec is None or len(hits) != 1 or not 0 <= int(hits[0]) < len(dec):
+        return None
+    return dec[int(hits[0])]
 
 
 def published_value(
@@ -223,9 +257,7 @@ def published_value(
 
     Raises ``KeyError`` listing what exists when there is no exact match.
     """
-    m = (df["quantity"] == quantity) & (df["arm"] == arm) & (df["statistic"] == statistic)
-    m &= df["week"].isna() if week is None else (df["week"] == week).fillna(False)
-    hits = df.loc[m, "value"]
+    hits = df.loc[_match(df, quantity, arm, week, statistic), "value"]
     if len(hits) != 1:
         have = df.loc[df["quantity"] == quantity, ["arm", "week", "statistic"]].drop_duplicates()
         raise KeyError(

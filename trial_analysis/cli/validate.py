@@ -69,23 +69,28 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  ... and {len(probs) - args.max} more (use --max or --json to see all)")
         return 1
     s = ipd.subjects
-    counts = s.groupby("ARM", sort=False).size()
-    arms = ", ".join(f"{a}: {int(counts.get(a, 0))}" for a in ipd.design.arm_names)
+    # arms are the values of the data's treatment variable (TRT01P, TRT01A, ARM...)
+    counts = s.groupby(ipd.treatment, sort=False).size()
+    arms = ", ".join(f"{a}: {int(counts.get(a, 0))}" for a in ipd.arm_names)
+    design_id = ipd.design.id if ipd.design is not None else None
     if args.json:
         print_json(
             {
                 "valid": True,
                 "n_problems": 0,
-                "design": ipd.design.id,
+                "design": design_id,
                 "synthetic": ipd.synthetic,
                 "subjects": len(s),
                 "measurements": len(ipd.measurements),
-                "subjects_by_arm": {a: int(counts.get(a, 0)) for a in ipd.design.arm_names},
+                "subjects_by_arm": {a: int(counts.get(a, 0)) for a in ipd.arm_names},
             }
         )
     else:
+        against = (
+            f"against design '{design_id}'" if design_id else "(no design: arms from the data)"
+        )
         print(
-            f"OK: {args.path} is valid against design '{ipd.design.id}': {len(s)} subjects "
+            f"OK: {args.path} is valid {against}: {len(s)} subjects "
             f"({arms}), {len(ipd.measurements)} measurements."
         )
         if ipd.synthetic:

@@ -265,8 +265,10 @@ def published_counts(trial: Any, endpoint: str, *, experimental: str | None = No
 
     Reads the endpoint's published percentages per arm (the ``percent`` quantity the design
     declares for it, default the endpoint id) and, when published, the CI of their difference,
-    and runs :func:`infer_counts` with the randomised sizes as upper bounds. The one place where
-    a trial's published binary results become counts.
+    and runs :func:`infer_counts` with the randomised sizes as upper bounds — or, where the
+    endpoint's analysed patients per arm are published (statistic ``n``), exactly those — at
+    the precision the numbers were printed with ("44.1" has 1 decimal). The one place where a
+    trial's published binary results become counts.
 
     Parameters
     ----------
@@ -298,7 +300,7 @@ def published_counts(trial: Any, endpoint: str, *, experimental: str | None = No
     [[9, 45, 2, 44, 'wald']]
     """
     from ..errors import AnalysisError, ResourceLimitError
-    from ..published import published_value
+    from ..published import published_decimals, published_value
     from ..trial import Trial
 
     if not isinstance(trial, Trial):
@@ -334,8 +336,35 @@ def published_counts(trial: Any, endpoint: str, *, experimental: str | None = No
     except KeyError:
         ci, cl = None, 0.95
     design = trial.design
+    # the precision the numbers were printed with ("44.1 %" is 44.05-44.15): the most
+    # decimals of the percentages and limits (infer_counts applies one precision to all)
+    printed = [published_decimals(pub, q, a, ep.week, "percent") for a in (e.name, c.name)]
+    if ci is not None:
+        printed += [published_decimals(pub, q, both, ep.week, s) for s in ("ci_low", "ci_high")]
+    known = [d for d in printed if d is not None]
+    decimals = max(known) if known else 2
+    # published analysed denominators (statistic "n" of the endpoint per arm) fix n exactly
+    sizes = {}
+    for a in (e, c):
+        try:
+            n = published_value(pub, q, a.name, ep.week, "n")
+        except KeyError:
+            n = None
+        ok = n is not None and n == int(n) and 1 <= n <= a.n_randomised
+        sizes[a.name] = (int(n), int(n)) if ok else (1, a.n_randomised)
+    (n1_min, n1_max), (n2_min, n2_max) = sizes[e.name], sizes[c.name]
     try:
-        out = infer_counts(p1, p2, e.n_randomised, c.n_randomised, ci=ci, conf_level=cl)
+        out = infer_counts(
+            p1,
+            p2,
+            n1_max,
+            n2_max,
+            ci=ci,
+            decimals=decimals,
+            n1_min=n1_min,
+            n2_min=n2_min,
+            conf_level=cl,
+        )
     except ResourceLimitError as exc:
         raise ResourceLimitError(
             f"{design.source_file}: the counts behind the published {endpoint!r} percentages "

@@ -864,11 +864,15 @@ def _check_trial(trial: Any) -> Any:
     return trial
 
 
-def default_denominators(trial: Any, experimental: str | None = None) -> tuple[int, int, str]:
+def default_denominators(
+    trial: Any, experimental: str | None = None, endpoint: str | None = None
+) -> tuple[int, int, str]:
     """Analysed denominators ``(n1, n2, source)`` of ``experimental`` vs the control arm.
 
-    Those implied by the primary binary endpoint's published percentages and CI
-    (:func:`~trial_analysis.consistency.published_counts`) when they are unique, else the
+    The endpoint's own published ``n`` per arm (statistic ``n`` of its ``level`` or
+    ``change`` quantity at its week) when ``endpoint`` is given and both arms have one; else
+    those implied by the primary binary endpoint's published percentages and CI
+    (:func:`~trial_analysis.consistency.published_counts`) when they are unique; else the
     randomised sizes.
 
     Parameters
@@ -877,14 +881,27 @@ def default_denominators(trial: Any, experimental: str | None = None) -> tuple[i
         From :func:`trial_analysis.load_trial`.
     experimental : str, optional
         Experimental arm (default the design's first).
+    endpoint : str, optional
+        A continuous endpoint whose published per-arm ``n`` are preferred.
     """
     from ..errors import AnalysisError, ResourceLimitError
+    from ..published import published_value
     from .counts import published_counts
 
     trial = _check_trial(trial)
     design = trial.design
     e = design.arm(experimental) if experimental else design.experimental_arm
     c = design.control_arm
+    if endpoint is not None:
+        ep = design.endpoint(endpoint)
+        for role in ("level", "change"):
+            q = ep.published_quantity(role)
+            try:
+                n = [published_value(trial.published, q, a.name, ep.week, "n") for a in (e, c)]
+            except KeyError:
+                continue
+            if all(v >= 1 and v == int(v) for v in n):
+                return int(n[0]), int(n[1]), f"published n of {q!r} at week {ep.week:g}"
     binary = [ep for ep in design.endpoints if ep.type == "binary"]
     binary.sort(key=lambda ep: ep.role != "primary")
     for ep in binary[:1]:
@@ -904,6 +921,87 @@ def _label(design: Any, code: str) -> str:
         return design.parameter(code).label
     except KeyError:
         return code
+
+
+def _half_unit(pub: pd.DataFrame, q: str, arm: str, week: Any, stat: str) -> float:
+    """Half a unit of the last printed digit of a published number (0 when unknown)."""
+    from ..published import published_decimals
+
+    d = published_decimals(pub, q, arm, week, stat)
+    return 0.0 if d is None else 0.5 * 10.0**-d
+
+
+def _week_p_finding(pub, lq, cq, e, c, week, n1, n2, ep_id, name) -> Finding | None:
+    """The published between-arm p of an endpoint given as mean ± SD per arm at its week only,
+    against Student's and Welch's t from those summaries over the rounding of the means and SDs
+    (the p-value is monotone in the difference and the SDs: its range is reached at the corners
+    of the rounding box)."""
+    from ..published import published_value
+
+    try:
+        m1, s1, m2, s2 = (
+            published_value(pub, lq, a, week, st) for a in (e, c) for st in ("mean", "sd")
+        )
+    except KeyError:
+        return None
+    prow = None
+    for q in (cq, lq):
+        if q is None:
+            continue
+        hit = pub.loc[
+            (pub.quantity == q)
+            & (pub.arm == f"{e} vs {c}")
+            & (pub.statistic == "p_value")
+            & (pub.week == week).fillna(False)
+        ]
+        if len(hit):
+            prow, pq = hit.iloc[0], q
+            break
+    if prow is None:
+        return None
+    h = {
+        k: _half_unit(pub, lq, a, week, st)
+        for k, (a, st) in {
+            "m1": (e, "mean"),
+            "s1": (e, "sd"),
+            "m2": (c, "mean"),
+            "s2": (c, "sd"),
+        }.items()
+    }
+    diff = abs(m1 - m2)
+    lo_d, hi_d = max(diff - h["m1"] - h["m2"], 0.0), diff + h["m1"] + h["m2"]
+    ps = []
+    for eq in (True, False):
+        for d, a, b in ((hi_d, s1 - h["s1"], s2 - h["s2"]), (lo_d, s1 + h["s1"], s2 + h["s2"])):
+            t = stats.ttest_ind_from_stats(
+                d, max(a, 1e-12), n1, 0.0, max(b, 1e-12), n2, equal_var=eq
+            )
+            ps.append(float(t.pvalue))
+    p_lo, p_hi = min(ps), max(ps)
+    v, rel = float(prow["value"]), str(prow["relation"])
+    hp = _half_unit(pub, pq, f"{e} vs {c}", week, "p_value") if rel == "=" else 0.0
+    if rel == "=":
+        ok = p_lo <= v + hp and v - hp <= p_hi
+    elif rel.startswith("<"):
+        ok = p_lo < v
+    else:
+        ok = p_hi > v
+    return Finding(
+        f"{ep_id}_between_p_week",
+        f"{name} between-group p at week {week} (t-test from the published means, SDs and "
+        f"n = {n1}/{n2})",
+        f"p {rel} {v:g}",
+        f"p = {p_lo:.3g} to {p_hi:.3g}",
+        math.nan,
+        "consistent" if ok else "inconsistent",
+        "Student and Welch t over the rounding of the printed means and SDs"
+        + (
+            ""
+            if ok
+            else "; no reading within rounding gives the published p (another test, "
+            "another n, adjusted analysis, or an error)"
+        ),
+    )
 
 
 def audit_summaries(
@@ -965,7 +1063,8 @@ def audit_summaries(
     e = (design.arm(experimental) if experimental else design.experimental_arm).name
     c = design.control_arm.name
     if n1 is None or n2 is None:
-        d1, d2, src = default_denominators(trial, e)
+        one = endpoints[0] if endpoints is not None and len(endpoints) == 1 else None
+        d1, d2, src = default_denominators(trial, e, endpoint=one)
         n1 = d1 if n1 is None else n1
         n2 = d2 if n2 is None else n2
         if src.startswith("inferred") and (n1, n2) != (d1, d2):
@@ -1045,6 +1144,10 @@ def audit_summaries(
                         quantity=f"{name} mean and SD, {arm}, week {wk} (values to {g})",
                     )
                 )
+        if len(arms) < 2:  # only the endpoint's week: its between-arm p against a t-test
+            f = _week_p_finding(pub, lq, cq, e, c, w, n1, n2, ep.id, name)
+            if f is not None:
+                findings.append(f)
         if len(arms) == 2 and all(a.change is not None for a in arms.values()):
             findings.append(_adjustment_finding(arms[e], arms[c], ep.id, name))
         if len(arms) == 2:

@@ -679,11 +679,23 @@ def _parse(raw: dict[str, Any], source: str) -> Scenario:
 
 
 def _design(trial: str, source: str) -> Any:
+    from .._paths import available_trials
     from ..errors import TrialAnalysisError
     from ..trial import load_trial  # the one place a trial name becomes objects
 
+    # a relative trial folder is read beside the scenario file (as the file is moved or run
+    # from elsewhere), unless the name is a shipped trial's and not written as a path
+    where: Any = trial
+    base = Path(source).parent if source and Path(source).is_file() else None
+    if base is not None and not Path(trial).is_absolute():
+        local = base / trial
+        as_path = len(Path(trial).parts) > 1 or trial.startswith(".")
+        if (
+            (local / "design.toml").is_file() or (local.suffix == ".toml" and local.is_file())
+        ) and (as_path or trial not in available_trials()):
+            where = local
     try:
-        return load_trial(trial).design
+        return load_trial(where).design
     except TrialAnalysisError as exc:
         raise ScenarioError(
             source, "scenario.trial", "a trial name or folder", f"{trial} ({exc})"

@@ -88,7 +88,8 @@ class Reanalysis(Result):
         ci_high, p_value, data_source`` (``published``, ``patient-level``, ``synthetic`` or
         ``reconstructed``),
         and ``primary``: True on the row of the endpoint's pre-specified analysis (the design's
-        ``method``) at the endpoint's visit."""
+        ``method``) at the endpoint's visit, and ``endpoint_visit``: False on the rows of a
+        by-visit model (MMRM) at the other visits, which do not test the endpoint itself."""
         rows = []
         for r in self.results:
             comp = f"{r.arms[0]} vs {r.arms[1]}"
@@ -103,6 +104,15 @@ class Reanalysis(Result):
             hit = _primary_index(out.loc[idx], self.trial.design.endpoint(ep_id), self.trial.design)
             if hit is not None:
                 out.loc[hit, "primary"] = True
+        out["endpoint_visit"] = True
+        for ep_id, idx in out.groupby("endpoint", sort=False).groups.items():
+            ep = self.trial.design.endpoint(ep_id)
+            if ep.type == "time_to_event":
+                continue
+            m = out.loc[idx, "method"].astype(str)
+            label = self.trial.design.visit_label(ep.avisitn)
+            other = m.str.lower().str.startswith("mmrm") & ~m.str.endswith(label)
+            out.loc[other[other].index, "endpoint_visit"] = False
         return out
 
     def __getitem__(self, endpoint: str) -> Any:

@@ -102,14 +102,15 @@ class TimeToEventReanalysis(Result):
             if r["measure"] in _MODEL_CHECKS:
                 continue  # a check of the Cox model, not an analysis of the effect
             what = f"{r['measure']}" + (f", {r['group']}" if r["group"] else "")
-            out.append(
-                tidy_row(
-                    f"{what} ({basis}, {self.population})",
-                    _METHODS.get(r["measure"], _method_of(r["measure"])),
-                    r,
-                    self.source,
-                )
+            row = tidy_row(
+                f"{what} ({basis}, {self.population})",
+                _METHODS.get(r["measure"], _method_of(r["measure"])),
+                r,
+                self.source,
             )
+            if r["measure"] in _TESTS:  # the estimate column holds effects, not statistics
+                row["estimate"] = float("nan")
+            out.append(row)
         return out
 
     @property
@@ -126,6 +127,8 @@ class TimeToEventReanalysis(Result):
         return {"km": fig}
 
 
+#: rows of a test statistic (chi-square), not an effect estimate
+_TESTS = ("log-rank chi-square",)
 _METHODS = {
     "hazard ratio (Wald CI)": "Cox proportional hazards, Wald",
     "hazard ratio (profile CI)": "Cox proportional hazards, profile likelihood",

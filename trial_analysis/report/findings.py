@@ -15,7 +15,8 @@ Rules, for each endpoint and comparison:
     is significant at ``alpha`` — or, given ``claims[endpoint]`` (did the paper report it as
     significant?), whether the paper's claim holds.
 ``robustness``
-    Over every test on the primary analysis's data source: significant under all of them,
+    Over every test on the primary analysis's data source (at the endpoint's visit, when the
+    table marks ``endpoint_visit``): significant under all of them,
     none of them, or depending on the test (the smallest and largest p-value, named).
 ``sources``
     When the endpoint was analysed both from published numbers and from patient-level data:
@@ -44,7 +45,8 @@ from .content import Bold, Callout, Heading, Para, Ref, Run, Section, TableBlock
 
 __all__ = ["COLUMNS", "DATA_SOURCES", "Finding", "findings", "findings_section"]
 
-#: the engine's tidy table (``Reanalysis.to_frame()``); ``primary`` is optional
+#: the engine's tidy table (``Reanalysis.to_frame()``); ``primary`` and ``endpoint_visit``
+#: (False: a by-visit model's row at another visit, left out of the robustness count) optional
 COLUMNS = tuple(_ENGINE_COLUMNS)
 DATA_SOURCES = _ENGINE_SOURCES
 
@@ -96,8 +98,11 @@ def _check_frame(frame: Any) -> pd.DataFrame:
             "one of " + ", ".join(DATA_SOURCES),
             f"{bad[0]!r} in row {rows[0]}",
         )
-    # the engine's ``primary`` flag (the pre-specified analysis) is kept when present
-    out = frame.loc[:, [*COLUMNS, *(["primary"] if "primary" in frame.columns else [])]].copy()
+    # the engine's ``primary`` mark (the pre-specified analysis at the endpoint's visit) is kept
+    marks = [c for c in ("primary", "endpoint_visit") if c in frame.columns]
+    out = frame.loc[:, list(COLUMNS) + marks].copy()
+    for c in marks:
+        out[c] = out[c].fillna(c == "endpoint_visit").astype(bool)
     for c in ("estimate", "ci_low", "ci_high", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     for c in ("endpoint", "comparison", "analysis", "method", "data_source"):
@@ -229,6 +234,8 @@ def findings(
         out.append(Finding(ep, comp, "primary", verdict, said))
 
         same = rows[(rows["data_source"] == head["data_source"]) & rows["p_value"].notna()]
+        if "endpoint_visit" in same.columns:  # a by-visit model's other visits test other things
+            same = same[same["endpoint_visit"]]
         n = len(same)
         if n > 1:
             lo, hi = same.loc[same["p_value"].idxmin()], same.loc[same["p_value"].idxmax()]

@@ -53,14 +53,16 @@ def design_section(ctx: ReportContext) -> Section:
         facts.append(f"phase {d.info['phase']}")
     if d.info.get("period"):
         facts.append(d.info["period"])
-    doses = "; ".join((f"{r.arm}: " if r.arm else "") + str(r) for r in (d.doses or (d.dose,)))
+    doses = "; ".join((f"{r.arm}: " if r.arm else "") + str(r) for r in d.dose_rules)
     when = f" at weeks {', '.join(map(str, d.infusion_weeks))}" if d.infusion_weeks else ""
+    dosing = f"Dose {doses}{when}; f" if doses else "F"
+    lead = ", ".join(f for f in facts if f)
     s.add(
         Para(
-            ", ".join(f for f in facts if f)
-            + f". {d.n_randomised} patients randomised to {len(d.arms)} arms: "
+            (lead + ". " if lead else "")
+            + f"{d.n_randomised} patients randomised to {len(d.arms)} arms: "
             + ", ".join(f"{a.name} n = {a.n_randomised}" for a in d.arms)
-            + f". Dose {doses}{when}; follow-up {d.follow_up_weeks:g} weeks."
+            + f". {dosing}ollow-up {d.follow_up_text}."
         )
     )
     for key in ("dose", "doses"):
@@ -382,22 +384,41 @@ def audit_section(ctx: ReportContext) -> Section | None:
         counts = getattr(r, "counts", None)
         if counts is not None:
             s.add(Heading(f"Denominators: {ep.label} ({r.arms[0]} vs {r.arms[1]})"))
-            if len(counts):
+            tables = counts[["x1", "n1", "x2", "n2"]].drop_duplicates() if len(counts) else counts
+            if len(tables) > 5:  # no interval or published n pins the denominators down
+                top = tables.sort_values(["n1", "n2"], ascending=False).iloc[0]
+                s.add(
+                    Para(
+                        (
+                            f"{len(tables)} count tables up to the randomised sizes reproduce the "
+                            "published percentages (no published interval or analysed n pins "
+                            "the denominators down); the analyses use the one with the largest "
+                            "denominators, ",
+                            Bold(f"{top.x1}/{top.n1} vs {top.x2}/{top.n2}"),
+                            ".",
+                        )
+                    )
+                )
+            elif len(counts):
+                by = "method_label" in counts.columns  # which interval method reproduces the CI
                 found = "; ".join(
-                    f"{c.x1}/{c.n1} vs {c.x2}/{c.n2} by the {c.method_label} interval"
-                    for c in counts.itertuples()
+                    f"{c.x1}/{c.n1} vs {c.x2}/{c.n2}"
+                    + (f" by the {c.method_label} interval" if by else "")
+                    for c in (counts if by else tables).itertuples()
                 )
                 s.add(
                     Para(
                         (
                             "Enumerating every count and denominator up to the randomised sizes, "
-                            "the published percentages and interval are reproduced only by: ",
+                            "the published percentages"
+                            + (" and interval are" if by else " are")
+                            + " reproduced only by: ",
                             Bold(found),
                             ".",
                         )
                     )
                 )
-                for c in counts.itertuples():
+                for c in tables.itertuples() if len(tables) == 1 else ():
                     for n, arm in ((c.n1, d.arm(r.arms[0])), (c.n2, d.arm(r.arms[1]))):
                         if n < arm.n_randomised:
                             s.add(
@@ -411,7 +432,8 @@ def audit_section(ctx: ReportContext) -> Section | None:
                 s.add(
                     table_from(
                         counts,
-                        "Counts that reproduce the published percentages and interval.",
+                        "Counts that reproduce the published percentages"
+                        + (" and interval." if by else "."),
                         source="published",
                     )
                 )
@@ -482,7 +504,7 @@ def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
     figs = r.figures()
     src = _data_source(ctx)
     if r.comparison is not None:
-        c = r.counts.iloc[0]
+        c = r.comparison  # the table analysed (the largest denominators when several fit)
         s.add(
             Para(
                 (
@@ -707,9 +729,14 @@ def _survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
 def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
     """One declared endpoint: every comparison of an experimental arm with the control."""
     res = _reanalysis(ctx)
-    if endpoint not in res.endpoints:
-        return None
     ep = ctx.design.endpoint(endpoint)
+    if endpoint not in res.endpoints:
+        why = [w for e, w in res.skipped if e == endpoint]
+        if not why:
+            return None
+        s = Section(ep.id, f"{ep.label} ({ep.role})")  # declared: say why nothing is shown
+        s.add(Callout(f"Not analysed: {why[0]}.", "warning"))
+        return s
     s = Section(ep.id, f"{ep.label} ({ep.role})")
     for r in res.of(endpoint):
         if len(ctx.design.experimental_arms) > 1:
@@ -730,8 +757,8 @@ PLANNING_TESTS = ("fisher", "chisq", "normal_pooled", "normal_cc")
 
 def _binary_counts(ctx: ReportContext, r: Any) -> tuple[int, int, int, int, str] | None:
     """(x1, n1, x2, n2, source) of a binary result: published counts first, else the data's."""
-    if r.counts is not None and len(r.counts):
-        c = r.counts.iloc[0]
+    if r.comparison is not None:  # the published counts analysed
+        c = r.comparison
         return int(c.x1), int(c.n1), int(c.x2), int(c.n2), "published"
     if r.ipd_comparison is not None:
         t = r.ipd_comparison
@@ -858,6 +885,16 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
     if p1 == p2:
         return None
     s = Section("planning", "Planning the next trial")
+    if not (0 < p1 < 1 and 0 < p2 < 1):  # 0 % or 100 %: power at these proportions is degenerate
+        s.add(
+            Para(
+                f"The observed proportions of {ep.label} ({x1}/{n1} vs {x2}/{n2}) include 0% or "
+                "100%, so power and sample size at the observed proportions are not informative "
+                "(any trial would be certain to succeed or to fail). Plan the next trial with "
+                "assumed proportions: trial_analysis.power.sample_size(p1, p2, ...)."
+            )
+        )
+        return s
     s.add(
         Para(
             f"How large must a confirmatory trial of {ep.label} be? Planning on the observed "
