@@ -19,11 +19,12 @@ import hashlib
 import itertools
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import limits
@@ -1302,3 +1303,40 @@ def _endpoint_time(
             f"{where}.week", "a scheduled visit week " + str([v.weeks for v in visits]), week
         )
     return week, (None if week_numbered else hit[0].avisitn)
+
+
+def evaluate_rule(
+    components: Iterable[Component], measure: Callable[[str, str], np.ndarray]
+) -> np.ndarray:
+    """Evaluate a binary endpoint's rule (its components, all of which must hold).
+
+    ``measure(parameter, measure)`` returns the values (NaN where unknown) of one component's
+    parameter and measure (``value``, ``chg`` or ``pchg``) per patient. The result is 1 where
+    every component holds, 0 where one is known to fail, NaN otherwise (a patient whose known
+    components hold but one is missing is not evaluable). The one evaluator of the rule,
+    used on patient data, synthetic cohorts and simulated trials.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from trial_analysis.design import Component, evaluate_rule
+    >>> rule = [Component("HBA1C", "value", "<", 7.0), Component("INSDOSE", "pchg", "<=", -50)]
+    >>> data = {"HBA1C": np.array([6.5, 6.5, 8.0, np.nan]), "INSDOSE": np.array([-60, -10, -60, -60])}
+    >>> evaluate_rule(rule, lambda p, m: data[p].astype(float))
+    array([ 1.,  0.,  0., nan])
+    """
+    ops = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+    any_false = None
+    all_true = None
+    for c in components:
+        v = measure(c.parameter, c.measure)
+        known = ~np.isnan(v)
+        with np.errstate(invalid="ignore"):
+            holds = ops[c.operator](v, c.threshold) & known
+        fails = known & ~holds
+        any_false = fails if any_false is None else (any_false | fails)
+        all_true = holds if all_true is None else (all_true & holds)
+    out = np.full(len(all_true), np.nan)
+    out[all_true] = 1.0
+    out[any_false] = 0.0
+    return out

@@ -42,7 +42,7 @@ from ._io import unescape_formula_text
 from ._optional import require
 from ._paths import available_trials, display_path, is_shipped
 from ._validate import check_choice
-from .design import Component, TrialDesign, load_design
+from .design import TrialDesign, evaluate_rule, load_design
 from .errors import DataValidationError, ParameterError, Problem
 from .results import SYNTHETIC_NOTE, Result
 
@@ -430,7 +430,7 @@ class IPD(Result):
         """``USUBJID, ARM, value, BASE_<PARAMCD>...``: the endpoint evaluated with ``measure``
         (a binary endpoint as the conjunction of its components, three-valued)."""
         if ep.type == "binary":
-            value = _composite(ep.components, measure)
+            value = evaluate_rule(ep.components, measure)
         else:
             value = measure(ep.parameter, ep.measure)
         out = pd.DataFrame({"USUBJID": ids.to_numpy(), "ARM": subj["ARM"].to_numpy()})
@@ -575,24 +575,6 @@ class IPD(Result):
     def save(self, path: str | Path, format: str = "csv") -> Path:
         """Write the data in the documented format; see :func:`save_ipd`."""
         return save_ipd(self, path, format=format)
-
-
-def _composite(components: Iterable[Component], measure) -> np.ndarray:
-    ops = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-    any_false = None
-    all_true = None
-    for c in components:
-        v = measure(c.parameter, c.measure)
-        known = ~np.isnan(v)
-        with np.errstate(invalid="ignore"):
-            holds = ops[c.operator](v, c.threshold) & known
-        fails = known & ~holds
-        any_false = fails if any_false is None else (any_false | fails)
-        all_true = holds if all_true is None else (all_true & holds)
-    out = np.full(len(all_true), np.nan)
-    out[all_true] = 1.0
-    out[any_false] = 0.0
-    return out
 
 
 # ------------------------------------------------------------------------------------------

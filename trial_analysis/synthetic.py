@@ -71,9 +71,9 @@ from scipy import optimize, special, stats
 from ._paths import trial_dir
 from ._synthetic_spec import Anchor, ModelSpec, Parameter, load_spec
 from ._validate import check_count
-from .design import Provenance, TrialDesign
+from .design import Provenance, TrialDesign, evaluate_rule
 from .errors import AnalysisError, DesignError, ParameterError
-from .ipd import IPD, SUBJECT_COLUMNS, _composite
+from .ipd import IPD, SUBJECT_COLUMNS
 from .published import published_value
 
 __all__ = [
@@ -439,7 +439,7 @@ class GenerativeModel:
             shape = v.shape
             return np.asarray(v, dtype=float).ravel()
 
-        flat = _composite(ep.components, measure)
+        flat = evaluate_rule(ep.components, measure)
         return flat.reshape(shape)
 
     def draw_endpoints(

@@ -329,7 +329,7 @@ def _derive_binary(scen: Scenario, tr: _Trials, draws: Any) -> None:
     """Binary endpoints: responders by the rule (design components evaluated by the IPD
     layer's three-valued conjunction, missing after dropout), or the drawn rate set missing
     for patients who left before the endpoint's visit."""
-    from ..ipd import _composite  # the one evaluator of a design's binary rule
+    from ..design import evaluate_rule  # the one evaluator of a design's binary rule
 
     by_param = {
         e.parameter: k for k, e in scen.endpoints.items() if isinstance(e, ContinuousEndpoint)
@@ -358,7 +358,7 @@ def _derive_binary(scen: Scenario, tr: _Trials, draws: Any) -> None:
                 v = measure_of(vals, j, meas)
                 return np.where(t_drop <= ep.visit, np.nan, v).ravel()
 
-            tr.binary.setdefault(k, {})[arm] = _composite(ep.components, measure).reshape(shape)
+            tr.binary.setdefault(k, {})[arm] = evaluate_rule(ep.components, measure).reshape(shape)
 
 
 def _first(x: np.ndarray, m: int | None) -> np.ndarray:
