@@ -508,3 +508,26 @@ def test_simulate_a_four_arm_scenario_of_an_unseen_trial(root, capsys):
     z = 6 / se - stats.norm.isf(0.025)
     assert abs(r["power"] - stats.norm.cdf(z)) < 4 * r["mcse"] + 0.02
     assert r["true_effect"] == -6.0
+
+
+def test_one_comparison_without_evaluable_patients_does_not_stop_the_others(tmp_path):
+    """An arm with no week-12 records: its responder comparison is listed in ``skipped`` (and
+    the notes), the other doses are analysed; asked for by name, the endpoint raises."""
+    import pyreadstat
+
+    f = acc.write_dose4(tmp_path)
+    data = acc.dose4_data()
+    gone = data["adsl"].loc[data["adsl"]["TRT01P"] == "Drug 5 mg", "USUBJID"]
+    advs = data["advs"]
+    advs = advs.loc[~(advs["USUBJID"].isin(gone) & (advs["AVISITN"] == 12))]
+    pyreadstat.write_xport(advs, str(f / "adam" / "advs.xpt"), table_name="ADVS")
+    with pytest.warns(Warning):
+        r = ta.reanalyze(f, seed=1)
+    assert [ep for ep, _ in r.skipped] == ["sbp_resp"]
+    assert "Drug 5 mg vs Placebo" in r.skipped[0][1]
+    t = r.to_frame()
+    got = set(t.loc[t["endpoint"] == "sbp_resp", "comparison"])
+    assert got == {"Drug 10 mg vs Placebo", "Drug 20 mg vs Placebo"}
+    assert any("sbp_resp not analysed" in n for n in r.notes)
+    with pytest.raises(ta.errors.AnalysisError, match="no evaluable patients"):
+        ta.reanalyze(f, "sbp_resp", seed=1)

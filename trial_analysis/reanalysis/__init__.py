@@ -284,10 +284,16 @@ def reanalyze(
             try:
                 res = _analyse(t, ep, arm, data, shared, seed, mcid, alpha, conf_level, population)
             except AnalysisError as exc:
-                if endpoint is not None or "nothing to analyse" not in str(exc):
+                # one endpoint (or one comparison) that cannot be analysed does not stop the
+                # others: it is listed in ``skipped`` and in the notes; asked for by name, it
+                # raises
+                if endpoint is not None:
                     raise
-                skipped.append((ep.id, str(exc)))
-                break
+                if "nothing to analyse" in str(exc):
+                    skipped.append((ep.id, str(exc)))
+                    break
+                skipped.append((ep.id, f"{arm.name} vs {design.control_arm.name}: {exc}"))
+                continue
             results.append(res)
     return Reanalysis(
         trial=t,
