@@ -110,3 +110,24 @@ def test_report_figure_without_data_source_is_a_report_error():
             footer="f",
             synthetic=False,
         )
+
+
+def test_bold_text_does_not_log_the_cjk_fallback(caplog):
+    """The CJK fallback font has one weight; drawing bold text must not put matplotlib's
+    "Failed to find font weight bold" note on the user's terminal."""
+    import logging
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from trial_analysis._figures import font_families
+
+    fam = font_families()
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_title("Bold title 安慰剂", fontweight="bold", family=list(fam))
+    with caplog.at_level(logging.INFO, logger="matplotlib.font_manager"):
+        fig.canvas.draw()
+    assert not [r for r in caplog.records if "font weight" in r.getMessage()]

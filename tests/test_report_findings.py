@@ -274,3 +274,32 @@ def test_one_endpoint_has_no_adjustment(frame):
     f = findings(frame[frame.endpoint == "composite"])[-1]
     assert f.rule == "multiplicity" and f.verdict == "survives"
     assert "one primary comparison; the table holds 3 p-values in all" in f.text
+
+
+def test_the_papers_claims_are_read_from_published_csv(tmp_path):
+    """What the paper claimed comes from the published between-arm p-values (``p < 0.05`` →
+    significant, ``p > 0.05`` → not, an exact p by its side of 0.05); a bound that says
+    nothing (``p < 0.1``) makes no claim."""
+    import shutil
+    from types import SimpleNamespace
+
+    import trial_analysis as ta
+    from trial_analysis._paths import trial_dir
+    from trial_analysis.report.sections import _published_claims
+
+    t = ta.load_trial("zang2022")
+    got = _published_claims(SimpleNamespace(design=t.design, published=t.published))
+    assert got["composite"] is True and got["insulin"] is True
+    d = tmp_path / "t"
+    shutil.copytree(trial_dir("zang2022"), d, ignore=shutil.ignore_patterns("synthetic*"))
+    pub = (d / "published.csv").read_text("utf-8").splitlines()
+    pub = [
+        line.replace("p_value,<,0.05", "p_value,<,0.1")
+        if line.startswith("composite,UC-MSC vs Placebo")
+        else line.replace("p_value,<,0.05", "p_value,>,0.05")
+        for line in pub
+    ]
+    (d / "published.csv").write_text("\n".join(pub) + "\n", "utf-8")
+    t2 = ta.load_trial(d)
+    got2 = _published_claims(SimpleNamespace(design=t2.design, published=t2.published))
+    assert "composite" not in got2 and got2["insulin"] is False

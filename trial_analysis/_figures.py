@@ -104,9 +104,16 @@ def font_families() -> tuple[str, ...]:
     path = cjk_font_file()
     if path is None:  # pragma: no cover
         return (FONT,)
+    import logging
+
     from matplotlib import font_manager
 
     font_manager.fontManager.addfont(path)
+    # the wheel has the regular weight only: matplotlib's note that bold CJK text falls back
+    # to it ("Failed to find font weight bold for Noto Sans CJK TC") is expected, not news
+    logging.getLogger("matplotlib.font_manager").addFilter(
+        lambda rec: not (CJK_FONT in rec.getMessage() and "font weight" in rec.getMessage())
+    )
     return (FONT, CJK_FONT)
 
 

@@ -1088,6 +1088,18 @@ class PublishedInference:
         return bool(_OPS[self.relation](p, self.value))
 
     @property
+    def significant(self) -> bool | None:
+        """Whether the paper reported the comparison as significant at α = 0.05 (``None``
+        when the published bound does not say, e.g. ``p < 0.1``)."""
+        if self.relation == "=":
+            return self.value < _ALPHA
+        if self.relation in ("<", "<=") and self.value <= _ALPHA:
+            return True
+        if self.relation in (">", ">=") and self.value >= _ALPHA:
+            return False
+        return None
+
+    @property
     def text(self) -> str:
         if self.relation == "=":
             verdict = "significant" if self.value < _ALPHA else "not significant"

@@ -1135,12 +1135,26 @@ def findings_section(ctx: ReportContext) -> Section:
         frame,
         labels={e.id: e.label for e in d.endpoints},
         primary={e.id: e.method for e in d.endpoints if e.method},
+        claims=_published_claims(ctx),
         sections={e.id: e.id for e in d.endpoints if e.id in keys},
     )
     if ctx.ipd is not None or len(ctx.published):
         s.add(Heading("Analysis populations", 3))
         s.add(Para(definitions([(a.name, a.n_randomised) for a in d.arms])))
     return s
+
+
+def _published_claims(ctx: ReportContext) -> dict[str, bool]:
+    """What the paper claimed of each endpoint: significant or not, read from the published
+    between-arm p-values of ``published.csv`` (one per endpoint; an endpoint whose published
+    p-values disagree, or whose bound does not say, makes no claim)."""
+    from ..synthetic import published_inferences
+
+    said: dict[str, set[bool]] = {}
+    for inf in published_inferences(ctx.design, ctx.published):
+        if inf.significant is not None:
+            said.setdefault(inf.endpoint, set()).add(inf.significant)
+    return {ep: v.pop() for ep, v in said.items() if len(v) == 1}
 
 
 def _short_methods(res: Any) -> pd.DataFrame:
@@ -1169,7 +1183,10 @@ def discussion_section(ctx: ReportContext) -> Section | None:
     frame = _short_methods(res)
     labels = {e.id: e.label for e in d.endpoints}
     found = findings(
-        frame, labels=labels, primary={e.id: e.method for e in d.endpoints if e.method}
+        frame,
+        labels=labels,
+        primary={e.id: e.method for e in d.endpoints if e.method},
+        claims=_published_claims(ctx),
     )
     n_assumed = None
     if ctx.synthetic and ctx.trial_obj is not None and ctx.trial_obj.has_synthetic_model:
