@@ -102,3 +102,16 @@ def test_cdisc_trajectory_ticks_are_the_visits_weeks():
         t.design.visit_label(v).split()[-1] for v in fitted
     ]
     assert ax.get_xlabel() == "week"
+
+
+def test_generic_arm_numbers_take_the_arm_names_of_a_two_arm_design():
+    """Issue 15: "arm 1/arm 2" beside "UC-MSC/Placebo" — the analyses' generic arm names
+    print as the design's arms (experimental = arm 1); with three arms they stay generic."""
+    import trial_analysis as ta
+    from trial_analysis.report.labels import plain_text
+
+    z = ta.load_design("zang2022")
+    got = plain_text("0 patient(s) in arm 1 and 2 in arm 2; best case for arm 1; arm-2 patients", z)
+    assert got == "0 patient(s) in UC-MSC and 2 in Placebo; best case for UC-MSC; Placebo patients"
+    assert plain_text("arm 1 Beta(5, 15)", ta.load_design("cdiscpilot01")) == "arm 1 Beta(5, 15)"
+    assert plain_text("farm 12 harm 1x", z) == "farm 12 harm 1x"

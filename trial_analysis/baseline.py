@@ -24,6 +24,9 @@ from .results import SYNTHETIC_NOTE, Result
 
 __all__ = ["BaselineTable", "ParticipantFlow", "baseline_table", "participant_flow"]
 
+#: Flow stage of the per-protocol flag (PPROTFL), named as in the report's population vocabulary.
+PER_PROTOCOL = "Per protocol"
+
 # subject-level variables shown in Table 1: column -> (label, unit)
 SUBJECT_VARIABLES = {"AGE": ("Age", "years")}  # shown when present; designs declare the rest
 
@@ -44,8 +47,8 @@ class ParticipantFlow(Result):
     @property
     def notes(self) -> tuple[str, ...]:
         out = ["Stages from the ADaM flags the data carry (RANDFL, SAFFL, ITTFL, PPROTFL, ...)."]
-        if "Analysed (primary)" in self.table.index:
-            out.append("Analysed (primary) = the per-protocol flag PPROTFL.")
+        if PER_PROTOCOL in self.table.index:
+            out.append(f"{PER_PROTOCOL} = the per-protocol flag PPROTFL.")
         return ((SYNTHETIC_NOTE,) if self.synthetic else ()) + tuple(out)
 
     def plot(self) -> Figure:
@@ -56,9 +59,9 @@ class ParticipantFlow(Result):
         top.append(f"Randomised: n = {int(t.loc['Randomised'].sum())}")
         columns = []
         middle = [
-            r for r in t.index if r not in ("Randomised", "Discontinued", "Analysed (primary)")
+            r for r in t.index if r not in ("Randomised", "Discontinued", PER_PROTOCOL)
         ]
-        last = "Analysed (primary)" if "Analysed (primary)" in t.index else t.index[-1]
+        last = PER_PROTOCOL if PER_PROTOCOL in t.index else t.index[-1]
         for arm in t.columns:
             col = t[arm]
             r = self.reasons.loc[self.reasons["ARM"] == arm]
@@ -136,11 +139,12 @@ def participant_flow(ipd: Any, enrolled: int | None = None) -> ParticipantFlow:
     if disc is not None:
         stages["Discontinued"] = disc[0] & stages["Randomised"]
         stages["Completed follow-up"] = ~disc[0] & stages["Randomised"]
-    for col, label in (("ITTFL", "Intention to treat"), ("FASFL", "Full analysis set")):
+    # the analysis-population vocabulary of the report (report/populations.py)
+    for col, label in (("ITTFL", "ITT (all randomised)"), ("FASFL", "Full analysis set")):
         if col in s.columns:
             stages[label] = _flag(s, col)
     if "PPROTFL" in s.columns:
-        stages["Analysed (primary)"] = _flag(s, "PPROTFL")
+        stages[PER_PROTOCOL] = _flag(s, "PPROTFL")
     table = pd.DataFrame(
         {arm: {k_: int((m & (s["ARM"] == arm)).sum()) for k_, m in stages.items()} for arm in arms}
     )

@@ -167,7 +167,24 @@ def plain_text(text: Any, design: Any = None) -> str:
             return m.group(1)
         return humanise(m.group(1), design)
 
-    return _IDENT.sub(ident, s)
+    s = _IDENT.sub(ident, s)
+    return _arm_names(s, design)
+
+
+_ARM_NUMBER = re.compile(r"\barm[ -]([12])\b")
+
+
+def _arm_names(s: str, design: Any) -> str:
+    """ "arm 1" / "arm 2" (the analyses' generic names: experimental, control) as the arms of
+    a two-arm design are called; a design with more arms keeps the generic names."""
+    arms = getattr(design, "arms", ())
+    if len(arms) != 2:
+        return s
+    try:
+        names = {"1": design.experimental_arm.name, "2": design.control_arm.name}
+    except (AttributeError, StopIteration):
+        return s
+    return _ARM_NUMBER.sub(lambda m: names[m.group(1)], s)
 
 
 def short_analysis(text: str, measure: str = "") -> tuple[str, str]:
