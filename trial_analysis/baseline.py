@@ -58,9 +58,7 @@ class ParticipantFlow(Result):
             top.append(f"Enrolled (registry): n = {self.enrolled}")
         top.append(f"Randomised: n = {int(t.loc['Randomised'].sum())}")
         columns = []
-        middle = [
-            r for r in t.index if r not in ("Randomised", "Discontinued", PER_PROTOCOL)
-        ]
+        middle = [r for r in t.index if r not in ("Randomised", "Discontinued", PER_PROTOCOL)]
         last = PER_PROTOCOL if PER_PROTOCOL in t.index else t.index[-1]
         for arm in t.columns:
             col = t[arm]
