@@ -82,7 +82,7 @@ CASES = [
     (
         ["simulate", SCENARIO, "--n-sims", str(10**12), "--no-progress"],
         2,
-        r"simulating n_sims = 1000000000000 trials.*days of computing.*use fewer replicates",
+        r"simulating n_sims = 1000000000000 trials.*(days|years) of computing.*use fewer replicates",
     ),
     (
         ["simulate", SCENARIO, "--chunk-size", str(10**9), "--n-sims", str(10**9), "--no-progress"],
