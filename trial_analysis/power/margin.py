@@ -29,6 +29,7 @@ from .._validate import check_choice, check_finite, check_positive
 from ..errors import ParameterError
 from ._common import check_alpha, check_dropout, check_n, check_power_target, check_probability
 from .analytic import (
+    MARGIN_VARIANCES,
     PowerResult,
     _exactly_one_none,
     _finish,
@@ -233,7 +234,7 @@ def power_equivalence_proportions(
             "low/high", f"margins in (-1, 1) around p1 - p2 = {p1 - p2:g}", (low, high)
         )
     alpha = check_alpha(alpha)
-    variance = check_choice("variance", variance, ("fm", "mn"))
+    variance = check_choice("variance", variance, MARGIN_VARIANCES)
     dropout = check_dropout(dropout)
     if power is not None:
         power = check_power_target(power)
@@ -348,7 +349,7 @@ def power_margin_rr(
     if math.isclose(p1 / p2, rr0, rel_tol=1e-12):
         raise ParameterError("rr0", f"different from p1 / p2 = {p1 / p2:g}", rr0)
     alpha = check_alpha(alpha)
-    variance = check_choice("variance", variance, ("fm", "mn"))
+    variance = check_choice("variance", variance, MARGIN_VARIANCES)
     dropout = check_dropout(dropout)
     if power is not None:
         power = check_power_target(power)
