@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy
 
 
@@ -24,3 +29,46 @@ def machine() -> str:
         f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} logical CPUs{load}; "
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}"
     )
+
+
+_R_GLS_LOOP = r"""
+suppressPackageStartupMessages(library(nlme))
+d <- read.csv("{csv}")
+d <- d[!is.na(d$y), ]
+d$visit <- factor(d$visit); d$arm <- factor(d$arm, levels = c("UC-MSC", "Placebo"))
+d$vi <- as.integer(d$visit)
+el <- 0
+for (r in unique(d$rep)) {
+  s <- d[d$rep == r, ]; s$subject <- factor(s$subject); s <- s[order(s$subject, s$vi), ]
+  el <- el + system.time(gls(y ~ visit * arm + visit * base, data = s,
+    correlation = corSymm(form = ~ vi | subject), weights = varIdent(form = ~ 1 | visit),
+    method = "REML"))[["elapsed"]]
+}
+cat(sprintf("%.6f\n", el))
+"""
+
+
+def r_gls_loop(d: pd.DataFrame, timeout: float) -> float | str:
+    """Seconds R `nlme::gls` (unstructured, REML) takes to fit every replicate of ``d``
+    (columns rep, subject, visit, arm, base, y; rows with a missing y dropped), one fit per
+    replicate as an R user would loop; or why it could not run."""
+    if shutil.which("Rscript") is None:
+        return "Rscript not found"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "d.csv"
+        d.to_csv(csv, index=False)
+        script = Path(tmp) / "fit.R"
+        script.write_text(_R_GLS_LOOP.replace("{csv}", str(csv)))
+        try:
+            out = subprocess.run(
+                ["Rscript", str(script)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:
+            return f"timed out after {timeout:.0f} s"
+        except subprocess.CalledProcessError as exc:
+            return f"R failed: {exc.stderr.strip()[-200:]}"
+        return float(out.stdout.split()[0])

@@ -18,56 +18,14 @@ Per-replicate times are compared; the issue's goal is 10,000 replicates in under
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import machine
+from _common import machine, r_gls_loop
 from mmrm import simulate
 
 from trial_analysis import mmrm
-
-R_SCRIPT = r"""
-suppressPackageStartupMessages(library(nlme))
-d <- read.csv("{csv}")
-d$visit <- factor(d$visit); d$arm <- factor(d$arm, levels = c("UC-MSC", "Placebo"))
-d$vi <- as.integer(d$visit)
-el <- 0
-for (r in unique(d$rep)) {
-  s <- d[d$rep == r, ]; s$subject <- factor(s$subject); s <- s[order(s$subject, s$vi), ]
-  el <- el + system.time(gls(y ~ visit * arm + visit * base, data = s,
-    correlation = corSymm(form = ~ vi | subject), weights = varIdent(form = ~ 1 | visit),
-    method = "REML"))[["elapsed"]]
-}
-cat(sprintf("%.6f\n", el))
-"""
-
-
-def r_loop(d: pd.DataFrame, timeout: float) -> float | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "fit.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        return float(out.stdout.split()[0])
 
 
 def main() -> None:
@@ -112,7 +70,7 @@ def main() -> None:
     )
     if not args.no_r:
         kr = min(args.r, n_rep)
-        res = r_loop(d[d["rep"] < kr], args.r_timeout)
+        res = r_gls_loop(d[d["rep"] < kr], args.r_timeout)
         if isinstance(res, str):
             print(f"R nlme::gls loop: {res}")
         else:

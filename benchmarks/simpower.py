@@ -35,17 +35,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import machine
+from _common import machine, r_gls_loop
 
 import trial_analysis as ta
 from trial_analysis import missing, mmrm
@@ -115,46 +111,6 @@ def _fit_blocks(args: tuple[int, int]) -> tuple[pd.DataFrame, float]:
     return out, time.perf_counter() - t0
 
 
-R_SCRIPT = r"""
-suppressPackageStartupMessages(library(nlme))
-d <- read.csv("{csv}")
-d <- d[!is.na(d$y), ]
-d$visit <- factor(d$visit); d$arm <- factor(d$arm, levels = c("UC-MSC", "Placebo"))
-d$vi <- as.integer(d$visit)
-el <- 0
-for (r in unique(d$rep)) {
-  s <- d[d$rep == r, ]; s$subject <- factor(s$subject); s <- s[order(s$subject, s$vi), ]
-  el <- el + system.time(gls(y ~ visit * arm + visit * base, data = s,
-    correlation = corSymm(form = ~ vi | subject), weights = varIdent(form = ~ 1 | visit),
-    method = "REML"))[["elapsed"]]
-}
-cat(sprintf("%.6f\n", el))
-"""
-
-
-def r_loop(d: pd.DataFrame, timeout: float) -> float | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "fit.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        return float(out.stdout.split()[0])
-
-
 def bench_mmrm(n_trials: int, k_loop: int, k_r: int, use_r: bool) -> None:
     n_blocks = max(1, n_trials // BLOCK)
     n_trials = n_blocks * BLOCK
@@ -205,7 +161,7 @@ def bench_mmrm(n_trials: int, k_loop: int, k_r: int, use_r: bool) -> None:
     )
     if use_r:
         kr = min(k_r, n_trials)
-        res = r_loop(d[d["rep"] < kr], 900.0)
+        res = r_gls_loop(d[d["rep"] < kr], 900.0)
         if isinstance(res, str):
             print(f"    R nlme::gls loop: {res}")
         else:
