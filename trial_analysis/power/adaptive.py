@@ -31,7 +31,7 @@ import dataclasses
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -240,38 +240,24 @@ def _make_plan(
 
 
 # ------------------------------------------------------------------------------ simulation
-def _simulate_chunk(args: tuple[_Plan, float, int, int, int, int]) -> dict[str, np.ndarray]:
-    plan, delta, j, i, n_rep, seed = args
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(j, i)))
+def _looks(
+    plan: Any, n_rep: int, bins: np.ndarray, stage: Callable[..., tuple[np.ndarray, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """The look loop every adaptive simulation shares. ``stage(s, comb, alive)`` draws look
+    ``s``'s stage (the total size and the stage-wise z of each trial, given the combination
+    statistic so far) and keeps its model's running statistics; the inverse-normal
+    combination, the stopping rules and the chunk totals are computed here."""
     k = len(plan.t)
-    eps = rng.standard_normal((n_rep, k))
-    th_true = delta / (plan.sd * math.sqrt(plan.f))  # mean of Z per sqrt(total stage size)
     w = np.sqrt(np.diff(np.r_[0.0, plan.t]))
     alive = np.ones(n_rep, bool)
     n_cum = np.zeros(n_rep)
-    score = np.zeros(n_rep)  # sum sqrt(n_i) Z_i (pooled statistic numerator)
     comb_num = np.zeros(n_rep)
     comb = np.zeros(n_rep)
-    reject = np.zeros(k)
-    futile = np.zeros(k)
-    stage_n = np.zeros(k)
-    reached = np.zeros(k)
+    reject, futile, stage_n, reached = (np.zeros(k) for _ in range(4))
     increase = 0
     for s in range(k):
-        if s == 0:
-            n_s = np.full(n_rep, plan.planned[0])
-        else:
-            pooled = score / np.sqrt(n_cum)
-            n_s = plan.stage_size(s, comb, pooled, n_cum)
-        z_s = eps[:, s] + th_true * np.sqrt(n_s)
-        if plan.t_test:  # noncentral t with n - 2 df; its p-value gives the stage's z
-            df = n_s - 2
-            t_s = z_s / np.sqrt(rng.chisquare(df) / df)
-            z_s = ndtri(stdtr(df, t_s))
-        else:
-            t_s = z_s
+        n_s, z_s = stage(s, comb, alive)
         n_cum = np.where(alive, n_cum + n_s, n_cum)
-        score = score + np.sqrt(n_s) * t_s
         comb_num = comb_num + w[s] * z_s
         comb = comb_num / math.sqrt(plan.t[s])
         reached[s] = alive.sum()
@@ -287,18 +273,45 @@ def _simulate_chunk(args: tuple[_Plan, float, int, int, int, int]) -> dict[str, 
             if s < k - 1:
                 reached[s + 1 :] = 0
             break
-    n_final = n_cum
     return {
         "reject": reject,
         "futile": futile,
         "stage_n": stage_n,
         "reached": reached,
-        "n_sum": np.array([n_final.sum()]),
-        "n_sq": np.array([np.square(n_final).sum()]),
-        "n_max_hits": np.array([np.sum(n_final >= _max_total(plan) - 1e-6)]),
+        "n_sum": np.array([n_cum.sum()]),
+        "n_sq": np.array([np.square(n_cum).sum()]),
+        "n_max_hits": np.array([np.sum(n_cum >= _max_total(plan) - 1e-6)]),
         "increase": np.array([increase]),
-        "hist": np.histogram(n_final, bins=_bins(plan))[0].astype(float),
+        "hist": np.histogram(n_cum, bins=bins)[0].astype(float),
     }
+
+
+def _simulate_chunk(args: tuple[_Plan, float, int, int, int, int]) -> dict[str, np.ndarray]:
+    plan, delta, j, i, n_rep, seed = args
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(j, i)))
+    eps = rng.standard_normal((n_rep, len(plan.t)))
+    th_true = delta / (plan.sd * math.sqrt(plan.f))  # mean of Z per sqrt(total stage size)
+    n_cum = np.zeros(n_rep)
+    score = np.zeros(n_rep)  # sum sqrt(n_i) Z_i (pooled statistic numerator)
+
+    def stage(s: int, comb: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal n_cum, score
+        if s == 0:
+            n_s = np.full(n_rep, plan.planned[0])
+        else:
+            n_s = plan.stage_size(s, comb, score / np.sqrt(n_cum), n_cum)
+        z_s = eps[:, s] + th_true * np.sqrt(n_s)
+        if plan.t_test:  # noncentral t with n - 2 df; its p-value gives the stage's z
+            df = n_s - 2
+            t_s = z_s / np.sqrt(rng.chisquare(df) / df)
+            z_s = ndtri(stdtr(df, t_s))
+        else:
+            t_s = z_s
+        n_cum = np.where(alive, n_cum + n_s, n_cum)
+        score = score + np.sqrt(n_s) * t_s
+        return n_s, z_s
+
+    return _looks(plan, n_rep, _bins(plan), stage)
 
 
 def _max_total(plan: _Plan) -> float:
@@ -664,50 +677,20 @@ def _simulate_rates_chunk(
 ) -> dict[str, np.ndarray]:
     plan, (p1, p2), j, i, n_rep, seed = args
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(j, i)))
-    k = len(plan.t)
-    w = np.sqrt(np.diff(np.r_[0.0, plan.t]))
-    alive = np.ones(n_rep, bool)
-    e = np.zeros((2, n_rep))
+    e = np.zeros((2, n_rep))  # cumulative events and patients: experimental, control
     n = np.zeros((2, n_rep))
-    comb_num = np.zeros(n_rep)
-    comb = np.zeros(n_rep)
-    reject, futile, stage_n, reached = (np.zeros(k) for _ in range(4))
-    increase = 0
-    for s in range(k):
+
+    def stage(s: int, comb: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal e, n
         total = np.full(n_rep, plan.planned[0]) if s == 0 else plan.stage_size(s, comb, e, n)
         n1, n2 = plan.split(total)
         e1 = rng.binomial(n1.astype(np.int64), p1)
         e2 = rng.binomial(n2.astype(np.int64), p2)
-        z_s = _pooled_z(e1, n1, e2, n2)
         e = np.where(alive, e + np.stack([e1, e2]), e)
         n = np.where(alive, n + np.stack([n1, n2]), n)
-        comb_num = comb_num + w[s] * z_s
-        comb = comb_num / math.sqrt(plan.t[s])
-        reached[s] = alive.sum()
-        if s == k - 1:
-            increase = int(np.sum(alive & (n.sum(0) > plan.planned[-1] + 1e-6)))
-        stage_n[s] = total[alive].sum()
-        up = alive & (comb >= plan.c[s])
-        lo = alive & ~up & (comb <= plan.b[s]) if s < k - 1 else np.zeros(n_rep, bool)
-        reject[s] = up.sum()
-        futile[s] = lo.sum()
-        alive &= ~(up | lo)
-        if s == k - 1 or not alive.any():
-            if s < k - 1:
-                reached[s + 1 :] = 0
-            break
-    n_final = n.sum(0)
-    return {
-        "reject": reject,
-        "futile": futile,
-        "stage_n": stage_n,
-        "reached": reached,
-        "n_sum": np.array([n_final.sum()]),
-        "n_sq": np.array([np.square(n_final).sum()]),
-        "n_max_hits": np.array([np.sum(n_final >= _max_total(plan) - 1e-6)]),
-        "increase": np.array([increase]),
-        "hist": np.histogram(n_final, bins=_integer_bins(plan))[0].astype(float),
-    }
+        return total, _pooled_z(e1, n1, e2, n2)
+
+    return _looks(plan, n_rep, _integer_bins(plan), stage)
 
 
 def _integer_bins(plan: _RatesPlan) -> np.ndarray:
