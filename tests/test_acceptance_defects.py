@@ -63,3 +63,20 @@ def test_every_documented_method_loads(tmp_path):
     for test in ta.binary.TEST_INFO:
         f.write_text(text.replace('method = "fisher"', f'method = "{test}"'), "utf-8")
         assert ta.load_design(f).endpoint("itch_resp").method == test
+
+
+# ------------------------------------------------------------------ 5. ADTTE analysis-set note
+def test_adtte_analysis_set_note_has_no_empty_visit_list(tmp_path):
+    """An ADTTE parameter has no visits: its analysis-set note says one record per subject (was:
+    "...; scheduled visits only; visits " with nothing after); a BDS note still lists visits."""
+    folder = acc.write_adam2(tmp_path)
+    r = ta.reanalyze(folder, "flare", seed=1)
+    notes = [n for x in r.of("flare") for n in x.notes if n.startswith("Analysis set: TTFLARE")]
+    assert notes, [n for x in r.of("flare") for n in x.notes]
+    for n in notes:
+        assert not re.search(r"visits\s*[;.]?\s*$", n), n
+        assert "one time-to-event record per subject" in n and "FASFL = Y" in n, n
+        assert "DTYPE" not in n and "scheduled visits" not in n, n
+    ipd = ta.load_ipd(folder / "adam")
+    bds = str(ipd.analysis_set("ITCHNRS", population="FASFL").attrs["analysis_set"])
+    assert re.search(r"; visits \S", bds) and "scheduled visits only" in bds, bds
