@@ -80,3 +80,27 @@ def test_adtte_analysis_set_note_has_no_empty_visit_list(tmp_path):
     ipd = ta.load_ipd(folder / "adam")
     bds = str(ipd.analysis_set("ITCHNRS", population="FASFL").attrs["analysis_set"])
     assert re.search(r"; visits \S", bds) and "scheduled visits only" in bds, bds
+
+
+# ------------------------------------------------------------------ 6. each number's precision
+def test_each_published_percentage_is_matched_at_its_own_precision(tmp_path):
+    """"20 %" (no decimal) stands for 19.5-20.5 and "4.55 %" for 4.545-4.555: 10/49 (20.41 %)
+    vs 1/22 (4.545 %) reproduce them. One precision for all (2 decimals, the most printed)
+    found no counts at all (was: "no counts reproduce the published 20 % vs 4.55 %")."""
+    folder = acc.write_pubbin(tmp_path)
+    pub = pd.read_csv(folder / "published.csv", dtype=str, keep_default_na=False)
+    sero = pub["quantity"] == "seroconv"
+    for arm, n, pct in (("Adjuvant", "49", "20"), ("Control", "22", "4.55")):
+        rows = sero & (pub["arm"] == arm)
+        pub.loc[rows & (pub["statistic"] == "n"), "value"] = n
+        pub.loc[rows & (pub["statistic"] == "percent"), "value"] = pct
+    pub.to_csv(folder / "published.csv", index=False)
+    got = ta.consistency.published_counts(ta.load_trial(folder), "seroconv")
+    assert got[["x1", "n1", "x2", "n2"]].values.tolist() == [[10, 49, 1, 22]]
+    assert tuple(got.attrs["decimals"]) == (0, 2)
+    # the same search by hand: per-number decimals (p1, p2) or (p1, p2, ci_low, ci_high)
+    by_hand = ta.consistency.infer_counts(20, 4.55, 49, 22, decimals=(0, 2), n1_min=49, n2_min=22)
+    assert by_hand[["x1", "x2"]].values.tolist() == [[10, 1]]
+    assert ta.consistency.infer_counts(20, 4.55, 49, 22, decimals=2, n1_min=49, n2_min=22).empty
+    with pytest.raises(ta.errors.ParameterError, match="decimals"):
+        ta.consistency.infer_counts(20, 4.55, 49, 22, decimals=(0, 2, 2))
