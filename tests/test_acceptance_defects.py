@@ -104,3 +104,26 @@ def test_each_published_percentage_is_matched_at_its_own_precision(tmp_path):
     assert ta.consistency.infer_counts(20, 4.55, 49, 22, decimals=2, n1_min=49, n2_min=22).empty
     with pytest.raises(ta.errors.ParameterError, match="decimals"):
         ta.consistency.infer_counts(20, 4.55, 49, 22, decimals=(0, 2, 2))
+
+
+# ------------------------------------------------------------------ 3. no absolute user paths
+def test_outputs_name_data_from_the_trial_folder(tmp_path, capsys):
+    """Notes, text and JSON name the data from the trial folder (``acc_tiny/ipd``,
+    ``acc_adam2/adam``), not by the absolute path of this machine (was: ``ipd_source`` and
+    every "Patient-level data: /home/..." note)."""
+    root = tmp_path.resolve()
+    tiny = acc.write_tiny(root)
+    r = ta.reanalyze(tiny, ipd=tiny / "ipd", seed=1)
+    assert r.ipd_source == "acc_tiny/ipd"
+    adam2 = acc.write_adam2(root)
+    r2 = ta.reanalyze(adam2, "flare", seed=1)
+    assert r2.ipd_source == "acc_adam2/adam"
+    for res in (r, r2):
+        texts = [str(res), json.dumps(res.to_dict()), *res.notes]
+        texts += [n for x in res.results for n in x.notes]
+        for t in texts:
+            assert str(root) not in t and str(tmp_path) not in t, t
+    assert any("Patient-level data: acc_tiny/ipd" in n for n in r.notes)
+    code, out, err = run(capsys, "reanalyze", adam2, "--endpoint", "flare", "--json")
+    assert code == 0, err
+    assert str(root) not in out and "acc_adam2/adam" in out
