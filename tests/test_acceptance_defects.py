@@ -127,3 +127,26 @@ def test_outputs_name_data_from_the_trial_folder(tmp_path, capsys):
     code, out, err = run(capsys, "reanalyze", adam2, "--endpoint", "flare", "--json")
     assert code == 0, err
     assert str(root) not in out and "acc_adam2/adam" in out
+
+
+# ------------------------------------------------------------------ 4. validate a trial folder
+def test_validate_a_trial_folder_checks_its_adam_data(tmp_path, capsys):
+    """``validate <trial folder>`` checks the ADaM data sets of its ``adam/`` subfolder, which
+    the engine uses (was: the folder itself was read, "found no ADSL: published.csv")."""
+    folder = acc.write_adam2(tmp_path)
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 0, out + err
+    assert "Active 10 mg: 40, Vehicle: 40" in out and "acc_adam2/adam" in out
+    code, out, _ = run(capsys, "validate", folder, "--json")
+    assert code == 0 and json.loads(out)["data"] == "acc_adam2/adam"
+    # a problem in adam/ is reported (what the engine would have refused)
+    adsl = pd.read_csv(folder / "adam" / "adsl.csv")
+    adsl.loc[3, "USUBJID"] = adsl.loc[2, "USUBJID"]
+    adsl.to_csv(folder / "adam" / "adsl.csv", index=False)
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 1 and "adsl.csv" in out and "USUBJID" in out, out + err
+    with pytest.raises(ta.errors.DataValidationError):
+        ta.reanalyze(folder, "flare")
+    # a trial folder without adam/: said, not "no ADSL: published.csv"
+    code, out, err = run(capsys, "validate", acc.write_pubbin(tmp_path))
+    assert code == 1 and "adam/" in out and "published numbers only" in out, out + err

@@ -2073,6 +2073,34 @@ def _adam_design_problems(
     return out
 
 
+def _trial_patient_data(folder: Path) -> Path | None:
+    """The patient data of a trial folder as the engine finds them (its ``adam/`` subfolder,
+    :attr:`trial_analysis.trial.Trial.patient_data_folder`); ``None`` when data files other
+    than ``published.csv`` lie beside its design (read from there, as before); an error naming
+    the folder when it has none."""
+    from ._paths import patient_data_dir
+
+    found = patient_data_dir(folder)
+    if found is not None:
+        return found
+    if any(f.name.lower() != "published.csv" for f in _adam_files(folder)):
+        return None
+    raise DataValidationError(
+        [
+            Problem(
+                str(folder),
+                None,
+                None,
+                None,
+                "no patient-level data in this trial folder: the engine reads a trial's ADaM "
+                "data sets from its adam/ subfolder and there is none (published numbers only); "
+                "to check other data, pass their folder (e.g. one in the documented two-table "
+                "format)",
+            )
+        ]
+    )
+
+
 def _trial_data_folder(name: str) -> Path:
     """The patient-level data a shipped trial has (``data/<trial>/adam/``)."""
     from ._paths import patient_data_dir, trial_dir
@@ -2143,6 +2171,11 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
         p = _trial_data_folder(path)
         if design is None:
             design = path
+    if p.is_dir() and (p / "design.toml").is_file() and not _is_documented(p):
+        # a trial folder: its patient data are those the engine uses (adam/, ipd=None)
+        found = _trial_patient_data(p)
+        if found is not None:
+            p = found
     if p.is_dir() and not _is_documented(p) and not list(p.glob("*.xlsx")):
         return _load_adam(p, design)
     if p.is_dir():
