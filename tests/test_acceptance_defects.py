@@ -84,7 +84,7 @@ def test_adtte_analysis_set_note_has_no_empty_visit_list(tmp_path):
 
 # ------------------------------------------------------------------ 6. each number's precision
 def test_each_published_percentage_is_matched_at_its_own_precision(tmp_path):
-    """"20 %" (no decimal) stands for 19.5-20.5 and "4.55 %" for 4.545-4.555: 10/49 (20.41 %)
+    """A percentage printed "20 %" stands for 19.5-20.5 and "4.55 %" for 4.545-4.555: 10/49 (20.41 %)
     vs 1/22 (4.545 %) reproduce them. One precision for all (2 decimals, the most printed)
     found no counts at all (was: "no counts reproduce the published 20 % vs 4.55 %")."""
     folder = acc.write_pubbin(tmp_path)
@@ -150,3 +150,70 @@ def test_validate_a_trial_folder_checks_its_adam_data(tmp_path, capsys):
     # a trial folder without adam/: said, not "no ADSL: published.csv"
     code, out, err = run(capsys, "validate", acc.write_pubbin(tmp_path))
     assert code == 1 and "adam/" in out and "published numbers only" in out, out + err
+
+
+# ------------------------------------------------------------------ 7. primary family
+def test_multiplicity_counts_the_primary_endpoints_declared_in_the_design(tmp_path):
+    """One primary endpoint (seroconversion) and one secondary (titre): the multiplicity finding
+    has one primary comparison and names the secondary apart, unadjusted (was: "2 primary
+    comparisons, adjusted by Holm's step-down method"); so does the discussion."""
+    from trial_analysis.report.content import Para, runs_of
+    from trial_analysis.report.discussion import discussion_section
+    from trial_analysis.report.findings import findings
+
+    folder = acc.write_pubbin(tmp_path)
+    res = ta.reanalyze(folder, seed=1)
+    d = res.trial.design
+    frame = res.to_frame()
+    kw = dict(
+        primary={e.id: e.method for e in d.endpoints if e.method},
+        labels={e.id: e.label for e in d.endpoints},
+    )
+    mult = findings(frame, roles={e.id: e.role for e in d.endpoints}, **kw)[-1]
+    assert mult.rule == "multiplicity"
+    assert "one primary comparison" in mult.text and "2 primary" not in mult.text, mult.text
+    assert "1 non-primary endpoint (secondary; 1 comparison)" in mult.text, mult.text
+    assert "nominally significant: Log2 antibody titre at week 8" in mult.text, mult.text
+    # without the design's roles every endpoint is primary (a generic table), as before
+    assert "2 primary comparisons" in findings(frame, **kw)[-1].text
+    found = findings(frame, roles={e.id: e.role for e in d.endpoints}, **kw)
+    sec = discussion_section(
+        res, frame, found, design=d, kind="published", labels=kw["labels"], sections=set()
+    )
+    text = " ".join(
+        "".join(r if isinstance(r, str) else getattr(r, "text", "") for r in runs_of(b.text))
+        for b in sec.blocks
+        if isinstance(b, Para)
+    )
+    assert "only the primary analysis of the primary endpoint is read as a test" in text, text
+    assert "other endpoints (1 comparison) are reported without adjustment" in text, text
+
+
+def test_three_doses_form_a_primary_family_of_three(tmp_path):
+    """Three doses vs placebo on one primary endpoint: 3 primary comparisons of 1 primary
+    endpoint, each named with its comparison; the secondary responder endpoint's 3 are apart."""
+    from trial_analysis.report.findings import findings
+
+    rows = []
+    for ep, p in (("sbp", (0.001, 0.02, 0.04)), ("sbp_resp", (0.03, 0.2, 0.5))):
+        for arm, pv in zip(acc.DOSE4_ARMS[1:], p, strict=True):
+            rows.append(
+                dict(
+                    endpoint=ep,
+                    comparison=f"{arm} vs Placebo",
+                    analysis="test",
+                    method="Fisher exact" if ep == "sbp_resp" else "MMRM, Week 12",
+                    estimate=float("nan"),
+                    ci_low=float("nan"),
+                    ci_high=float("nan"),
+                    p_value=pv,
+                    data_source="patient-level",
+                )
+            )
+    frame = pd.DataFrame(rows)
+    f = findings(frame, roles={"sbp": "primary", "sbp_resp": "secondary"})[-1]
+    # Holm on 0.001, 0.02, 0.04: 0.003, 0.04, 0.04 -> all three significant
+    assert "3 primary comparisons (1 primary endpoint)" in f.text, f.text
+    assert "Sbp (Drug 20 mg vs Placebo)" in f.text, f.text
+    assert "1 non-primary endpoint (secondary; 3 comparisons)" in f.text, f.text
+    assert f.verdict == "survives"
