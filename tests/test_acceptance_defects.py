@@ -16,6 +16,7 @@ import trial_analysis as ta
 from trial_analysis.cli import main
 
 from . import _acceptance_trials as acc
+from .fixtures.binary_zero_cell_from_r import ZERO_CELL
 
 
 def run(capsys, *argv):
@@ -217,3 +218,57 @@ def test_three_doses_form_a_primary_family_of_three(tmp_path):
     assert "Sbp (Drug 20 mg vs Placebo)" in f.text, f.text
     assert "1 non-primary endpoint (secondary; 3 comparisons)" in f.text, f.text
     assert f.verdict == "survives"
+
+
+# ------------------------------------------------------------------ 2. zero cells in ratios
+@pytest.mark.parametrize(
+    "case", ZERO_CELL, ids=lambda c: f"{c['x1']}/{c['n1']}-{c['x2']}/{c['n2']}"
+)
+def test_zero_cell_ratios_estimate_and_interval_agree_with_r(case):
+    """With a zero cell the Katz RR and Woolf OR take estimate AND interval from the table
+    with 0.5 added to each cell, and say so in the method name (was: estimate inf or 0 with a
+    finite interval from the corrected table). R: ``metafor::escalc(measure = "RR"/"OR", ...)``
+    (Haldane-Anscombe, ``add = 1/2, to = "only0"``), ``exp(yi -/+ z sqrt(vi))``. The ML ratios
+    stay 0 or inf with the limit on that side 0 or inf: ``fisher.test`` estimate and
+    ``conf.int``, ``Epi::twoby2`` conditional MLE (tests/reference/binary_zero_cell.R)."""
+    x1, n1, x2, n2 = case["x1"], case["n1"], case["x2"], case["n2"]
+    res = ta.binary.compare(x1, n1, x2, n2, exact_unconditional=False)
+    for key, ref in (("rr_katz", case["katz"]), ("or_woolf", case["woolf"])):
+        row = res.row(key)
+        got = (row.estimate, row.ci_low, row.ci_high)
+        assert got == pytest.approx(ref, rel=1e-12), key
+        assert row.ci_low <= row.estimate <= row.ci_high, key
+    corrected = {
+        "rr_katz": (x1 == 0) != (x2 == 0),
+        "or_woolf": min(x1, n1 - x1, x2, n2 - x2) == 0,
+    }
+    for key, fixed in corrected.items():
+        assert ("0.5 added to each cell" in res.row(key).method) == fixed, key
+    cm = res.row("or_central")
+    assert cm.estimate == case["fisher_or"] == case["twoby2_cmle"][0]
+    # fisher.test solves its limit with uniroot's default tol (~1.2e-4 on psi; measured here
+    # <= 3.6e-5 relative); tests/reference/binary.R checks the same limits tightly
+    assert (cm.ci_low, cm.ci_high) == pytest.approx(case["fisher_ci"], rel=2e-4)
+    # the estimate lies in (or at the open end of) every ratio interval, and a note says why
+    t = res.to_frame()
+    ratios = t.loc[t["quantity"].isin(["relative risk", "odds ratio"])]
+    assert (
+        (ratios["ci_low"] <= ratios["estimate"]) & (ratios["estimate"] <= ratios["ci_high"])
+    ).all()
+    assert any("unbounded" in n for n in res.notes)
+
+
+def test_zero_cell_printed_text_names_the_correction(tmp_path):
+    """The tiny trial (6/6 vs 0/6): the engine's Katz/Woolf rows print finite corrected ratios
+    labelled as corrected; the ML rows print infinity with an infinite upper limit."""
+    from trial_analysis.results import format_ci
+
+    tiny = acc.write_tiny(tmp_path)
+    t = ta.reanalyze(tiny, "resp", ipd=tiny / "ipd", seed=1).to_frame()
+    katz = t.loc[t["method"].str.startswith("Katz")].iloc[0]
+    assert katz["method"] == "Katz log, 0.5 added to each cell (a zero cell)"
+    assert katz["estimate"] == pytest.approx(13.0)
+    assert "∞" not in format_ci(katz["estimate"], katz["ci_low"], katz["ci_high"])
+    koop = t.loc[t["method"] == "Koopman score"].iloc[0]
+    text = format_ci(koop["estimate"], koop["ci_low"], koop["ci_high"])
+    assert text.count("∞") == 2, text
