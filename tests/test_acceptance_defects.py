@@ -5,9 +5,8 @@ reproduced with a small trial folder written into ``tmp_path`` by ``tests/_accep
 from __future__ import annotations
 
 import json
+import math
 import re
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,7 +15,7 @@ import trial_analysis as ta
 from trial_analysis.cli import main
 
 from . import _acceptance_trials as acc
-from .fixtures.binary_zero_cell_from_r import ZERO_CELL
+from .fixtures.binary_zero_cell_from_r import MH_ZERO_ARM, ZERO_CELL
 
 
 def run(capsys, *argv):
@@ -272,3 +271,18 @@ def test_zero_cell_printed_text_names_the_correction(tmp_path):
     koop = t.loc[t["method"] == "Koopman score"].iloc[0]
     text = format_ci(koop["estimate"], koop["ci_low"], koop["ci_high"])
     assert text.count("∞") == 2, text
+
+
+def test_mantel_haenszel_ratio_with_an_arm_without_events():
+    """Every stratum's control arm without events: the MH odds ratio is inf with no interval,
+    as R ``mantelhaen.test(x, correct = FALSE)`` (Inf, NaN, NaN; the CMH p-value equal), and a
+    note says why (was: ZeroDivisionError from the risk ratio's variance)."""
+    case = MH_ZERO_ARM
+    res = ta.binary.cmh_counts(case["x1"], case["n1"], case["x2"], case["n2"])
+    row = res.row("or_mh")
+    assert row.estimate == case["or_mh"] == math.inf
+    assert math.isnan(row.ci_low) and math.isnan(row.ci_high)
+    assert all(math.isnan(v) for v in case["or_ci"])
+    assert res.row("rr_mh").estimate == math.inf and math.isnan(res.row("rr_mh").ci_low)
+    assert res.row("test_cmh").p_value == pytest.approx(case["cmh_p"], rel=1e-9)
+    assert any("unbounded" in n for n in res.notes)

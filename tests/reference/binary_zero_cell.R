@@ -53,4 +53,11 @@ for (tb in tables) {
     num(cm[1]), num(cm[2]), num(cm[3])))
 }
 lines <- c(lines, "]", "")
+# Mantel-Haenszel over strata where the control arm has no events in any stratum:
+# mantelhaen.test gives the common OR Inf with a NaN interval (no Wald interval exists)
+x <- array(c(3, 0, 7, 10, 2, 0, 8, 11), dim = c(2, 2, 2))
+mh <- mantelhaen.test(x, exact = FALSE, correct = FALSE)
+lines <- c(lines, sprintf(
+  "MH_ZERO_ARM = dict(x1=[3, 2], n1=[10, 10], x2=[0, 0], n2=[10, 11], or_mh=%s, or_ci=(%s, %s), cmh_p=%s)",
+  num(unname(mh$estimate)), num(mh$conf.int[1]), num(mh$conf.int[2]), num(mh$p.value)), "")
 writeLines(lines, "tests/fixtures/binary_zero_cell_from_r.py")
