@@ -286,3 +286,26 @@ def test_mantel_haenszel_ratio_with_an_arm_without_events():
     assert res.row("rr_mh").estimate == math.inf and math.isnan(res.row("rr_mh").ci_low)
     assert res.row("test_cmh").p_value == pytest.approx(case["cmh_p"], rel=1e-9)
     assert any("unbounded" in n for n in res.notes)
+
+
+def test_adjusted_ratio_of_an_arm_without_events_is_unbounded():
+    """g-computation with a control arm without events (the logistic fit separates): the risk
+    ratio and odds ratio are inf with no interval or p-value, and a note says why (was: RR
+    1.07e13 with the "interval" 6.1e12 to 1.9e13 and p = 0); the risk difference stays."""
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence([acc.SEED, 7]))
+    n = 30
+    d = pd.DataFrame({"arm": ["Treated"] * n + ["Untreated"] * n, "age": rng.normal(50, 10, 2 * n)})
+    d["y"] = np.r_[rng.random(n) < 0.3, np.zeros(n, bool)].astype(int)
+    res = ta.binary.adjusted(
+        d, "y", "arm", ["age"], effect=["rd", "rr", "or"], experimental="Treated"
+    )
+    assert res.extreme_fit
+    t = res.to_frame().set_index("effect")
+    for eff in ("rr", "or"):
+        assert t.loc[eff, "estimate"] == math.inf, eff
+        assert t.loc[eff, ["ci_low", "ci_high", "p_value"]].isna().all(), eff
+    rd = t.loc["rd"]
+    assert 0 < rd["estimate"] < 1 and rd["ci_low"] < rd["estimate"] < rd["ci_high"]
+    assert any("unbounded" in n for n in res.notes)
