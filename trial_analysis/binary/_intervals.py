@@ -34,7 +34,7 @@ ZERO_CELL_NOTES = {
     "rr_katz": (
         "Katz log: an arm has 0 events, so 0.5 is added to every cell and the estimate and its "
         "interval are both those of the corrected table (Haldane-Anscombe, as metafor escalc; "
-        "the uncorrected ratio is 0 or inf, with no Wald interval: Epi twoby2 prints NaN)."
+        "the uncorrected ratio is 0 or inf, with no Wald interval, as in Epi twoby2)."
     ),
     "or_woolf": (
         "Woolf logit: a cell is 0, so 0.5 is added to every cell and the estimate and its "

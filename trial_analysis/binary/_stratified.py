@@ -175,7 +175,7 @@ class CMHResult(Result):
             out.append(
                 "A Mantel-Haenszel ratio of 0 or inf: an arm has no events (or, for the odds "
                 "ratio, no non-events) in every stratum, so the ratio is unbounded and has no "
-                "Wald interval (as R mantelhaen.test: estimate Inf, interval NaN)."
+                "Wald interval (as R mantelhaen.test: an infinite estimate, no interval)."
             )
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
