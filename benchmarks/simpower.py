@@ -213,10 +213,8 @@ def bench_mi(n_trials: int, k_loop: int) -> None:
     )
 
 
-def bench_grid(n_total: int) -> None:
-    from distributed import Client, LocalCluster
-
-    from trial_analysis.power import Scenario, simulate_grid
+def _grid_scenario():
+    from trial_analysis.power import Scenario
 
     raw = {
         "scenario": {"name": "HbA1c ANCOVA grid"},
@@ -233,45 +231,77 @@ def bench_grid(n_total: int) -> None:
         "dropout": {"mechanism": "MCAR", "rate": 0.15},
         "analyses": [{"name": "hba1c_ancova", "endpoint": "hba1c", "method": "ancova"}],
     }
-    s = Scenario.from_dict(raw)
     grid = {
         "arms.n": [[n, n] for n in (30, 45, 60, 90, 120)],
         "endpoints.hba1c.mean.UC-MSC": [[9.0, m] for m in (7.3, 7.5, 7.7, 7.9, 8.1)],
         "endpoints.hba1c.sd.UC-MSC": [[1.05, 0.9], [1.05, 1.2]],
         "dropout.rate": [0.1, 0.2],
     }
-    n_scen = 5 * 5 * 2 * 2
+    return Scenario.from_dict(raw), grid
+
+
+def _worker_cpu(client) -> float:
+    """CPU seconds (user + system) the Dask workers have used so far."""
+    return sum(sum(t[:2]) for t in client.run(os.times).values())
+
+
+def bench_grid(n_total: int, dask_defaults: bool) -> None:
+    from trial_analysis.power import simulate_grid
+    from trial_analysis.power._dask import dask_client
+
+    s, grid = _grid_scenario()
+    n_scen = int(np.prod([len(v) for v in grid.values()]))
     n_sims = max(1, n_total // n_scen)
-    chunk = min(n_sims, 5_000)  # 200 tasks for 10^6 trials: Dask overhead per task matters
-    wl, _, gl = clock(simulate_grid, s, grid, n_sims, 5, n_jobs=2, chunk_size=chunk, progress=False)
-    t0 = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        start = time.perf_counter() - t0
-        wd, _, gd = clock(
-            simulate_grid, s, grid, n_sims, 5, dask=client, chunk_size=chunk, progress=False
-        )
-    same = gl.to_frame().equals(gd.to_frame())
+    chunk = min(n_sims, 5_000)  # 200 tasks for 10^6 trials
     tot = n_sims * n_scen
+    kw = dict(chunk_size=chunk, progress=False)
+    c0 = os.times()
+    wl, _, gl = clock(simulate_grid, s, grid, n_sims, 5, n_jobs=2, **kw)
+    c1 = os.times()  # the pool's processes have exited: their CPU is in the children's times
+    cpu_l = c1.children_user + c1.children_system - c0.children_user - c0.children_system
     print(
         f"(c) sensitivity grid: {n_scen} scenarios (n per arm x effect x SD x dropout) x "
-        f"{n_sims:,} trials = {tot:,} trials, ANCOVA of HbA1c at week 48"
+        f"{n_sims:,} trials = {tot:,} trials in {tot // chunk} chunks of {chunk:,}, ANCOVA "
+        "of HbA1c at week 48"
     )
-    print(f"    2 local processes: {wl:.1f} s ({tot / wl / 2:,.0f} trials/s per process)")
     print(
-        f"    Dask LocalCluster, 2 workers: {wd:.1f} s (+ {start:.1f} s start-up); "
-        f"{tot / wd / 2:,.0f} trials/s per worker; identical to the local run: {same}"
+        f"    2 local processes (n_jobs=2): {wl:.1f} s wall, {tot / wl / 2:,.0f} trials/s per "
+        f"process; {1e6 * cpu_l / tot:.1f} us CPU per trial"
     )
-    if not same:
-        raise SystemExit("the Dask grid differs from the local run")
+    runs = [("dask='local' (power._dask.WORKER_CONFIG)", True)]
+    if dask_defaults:
+        runs.append(("LocalCluster with Dask's default worker settings", False))
+    for label, configured in runs:
+        t0 = time.perf_counter()
+        if configured:
+            session = dask_client("local", 2)
+        else:
+            from distributed import Client, LocalCluster
+
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            session = Client(cluster)
+        with session as client:
+            start = time.perf_counter() - t0
+            before = _worker_cpu(client)
+            wd, _, gd = clock(simulate_grid, s, grid, n_sims, 5, dask=client, **kw)
+            cpu_d = _worker_cpu(client) - before
+        if not configured:
+            cluster.close()
+        same = gl.to_frame().equals(gd.to_frame())
+        print(
+            f"    {label}, 2 workers: {wd:.1f} s wall (+ {start:.1f} s start-up), "
+            f"{tot / wd / 2:,.0f} trials/s per worker ({wd / wl:.2f}x the local wall time); "
+            f"{1e6 * cpu_d / tot:.1f} us CPU per trial ({cpu_d / cpu_l:.2f}x local); "
+            f"identical to the local run: {same}"
+        )
+        if not same:
+            raise SystemExit("the Dask grid differs from the local run")
 
 
 def main() -> int:
@@ -285,6 +315,11 @@ def main() -> int:
     ap.add_argument("--mi-loop", type=int, default=4, help="trials analysed by mi_analysis")
     ap.add_argument("--grid-trials", type=int, default=None, help="default 1,000,000")
     ap.add_argument("--skip", default="", help="parts to skip, e.g. 'b' or 'bc'")
+    ap.add_argument(
+        "--dask-defaults",
+        action="store_true",
+        help="(c) also on a LocalCluster with Dask's default worker settings",
+    )
     a = ap.parse_args()
     print(f"trial_analysis {ta.__version__}, simulation benchmarks on: {machine()}")
     print(
@@ -296,7 +331,7 @@ def main() -> int:
     if "b" not in a.skip:
         bench_mi(a.mi_trials or (100 if a.quick else 10_000), a.mi_loop)
     if "c" not in a.skip:
-        bench_grid(a.grid_trials or (100_000 if a.quick else 1_000_000))
+        bench_grid(a.grid_trials or (100_000 if a.quick else 1_000_000), a.dask_defaults)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 logical CPUs)")
     return 0
 

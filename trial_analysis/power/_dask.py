@@ -5,6 +5,23 @@ it afterwards; ``dask="tcp://host:8786"`` connects to a running scheduler; a
 ``distributed.Client`` is used as given. Results come back in submission order, and each
 chunk draws from its own ``SeedSequence(seed, spawn_key=(j, i))``, so the numbers are the
 same as with local processes.
+
+Why the temporary cluster is configured (measured in ``benchmarks/simpower.py`` part c, a
+10^6-trial ANCOVA grid): a chunk is a few hundred array operations on arrays of 0.1-10 MB,
+and on Dask's default worker settings it cost about twice the CPU it costs in a local
+process. Two defaults did it: (1) the nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+(``distributed.nanny.pre-spawn-environ``), which also switches off glibc's adaptive mmap
+threshold, so every numpy temporary above 128 kB is mmap'ed, page-faulted and unmapped again
+(system time per chunk ~3x); (2) the statistical profiler samples the task thread's stack
+every 10 ms (``distributed.worker.profile``), competing for the GIL with array code that
+releases it often. A third cost is one-off: a fresh worker imports the package (several
+seconds of CPU) inside its first chunk, where local processes forked from the caller have it
+already. The cluster started for ``dask="local"`` unsets the first setting, switches off the
+second (:data:`WORKER_CONFIG`) and imports :data:`PRELOAD` while starting; a cluster of your
+own gets the same from ``dask.config.set(WORKER_CONFIG)`` around its creation and
+``preload=["trial_analysis.power"]`` (``dask worker --preload trial_analysis.power``). Scenarios are small (a few kB
+pickled per chunk) and chunks are large (``chunk_size`` trials each), so shipping and the
+scheduler's per-task cost (~1 ms) do not matter.
 """
 
 from __future__ import annotations
@@ -16,7 +33,16 @@ from typing import Any
 from .._optional import require
 from ..errors import ParameterError
 
-__all__ = ["dask_client", "run_on_dask"]
+__all__ = ["WORKER_CONFIG", "dask_client", "run_on_dask"]
+
+#: imported by every worker of ``dask="local"`` when it starts
+PRELOAD = "trial_analysis.power"
+
+#: Dask settings under which the workers of ``dask="local"`` are started (see module doc).
+WORKER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class _Session:
@@ -26,14 +52,18 @@ class _Session:
         if isinstance(spec, distributed.Client):
             self.client = spec
         elif spec == "local":
-            cluster = distributed.LocalCluster(
-                n_workers=max(2, n_workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,  # the scheduler's INFO lines drown the progress bar
-            )
-            self.client = distributed.Client(cluster)
+            import dask
+
+            with dask.config.set(WORKER_CONFIG):  # the nanny hands its config to the worker
+                cluster = distributed.LocalCluster(
+                    n_workers=max(2, n_workers),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,  # the scheduler's INFO lines drown the bar
+                    preload=[PRELOAD],  # imported at start-up, not inside the first chunk
+                )
+                self.client = distributed.Client(cluster)
             self._own = [self.client, cluster]
         elif isinstance(spec, str) and "://" in spec:
             try:
