@@ -506,7 +506,7 @@ def test_simulate_a_four_arm_scenario_of_an_unseen_trial(root, capsys):
     r = rows["Drug 10 mg vs Placebo"]
     se = 10 * math.sqrt(1 - 0.25) * math.sqrt(2 / 36)
     z = 6 / se - stats.norm.isf(0.025)
-    assert abs(r["power"] - stats.norm.cdf(z)) < 4 * r["mcse"] + 0.02
+    assert abs(r["power"] - stats.norm.cdf(z)) < 4 * r["mc_se"] + 0.02
     assert r["true_effect"] == -6.0
 
 
