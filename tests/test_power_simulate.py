@@ -372,6 +372,25 @@ def test_batched_mmrm_does_not_depend_on_the_batch_size(monkeypatch):
     np.testing.assert_allclose(whole, split, rtol=1e-10)
 
 
+def test_mmrm_scenarios_default_to_chunks_that_processes_share():
+    """Without ``chunk_size`` an MMRM scenario runs in chunks of 1,000 trials (10,000 trials
+    are 10 chunks for ``n_jobs`` processes to share; one chunk of 10,000 kept one process
+    busy and the other idle), a cheap one in chunks of 10,000. The default belongs to the
+    scenario, so the numbers are those of the explicit chunk size on any number of
+    processes."""
+    s = _scenario(
+        n=(15, 15),
+        endpoints={"hba1c": _hba1c(7.6, 8.0, visits=(0, 24, 48))},
+        dropout={"rate": 0.2},
+        analyses=[{"name": "m", "endpoint": "hba1c", "method": "mmrm"}],
+    )
+    r = simulate(s, n_sims=1_200, seed=3)
+    assert r.chunk_size == 1_000
+    two = simulate(s, n_sims=1_200, seed=3, chunk_size=1_000, n_jobs=2)
+    assert r.to_frame().equals(two.to_frame())
+    assert simulate(_scenario(), n_sims=10, seed=1).chunk_size == 10_000
+
+
 def test_bad_scenario_file_names_file_and_key(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text(

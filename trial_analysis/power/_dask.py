@@ -6,27 +6,30 @@ it afterwards; ``dask="tcp://host:8786"`` connects to a running scheduler; a
 chunk draws from its own ``SeedSequence(seed, spawn_key=(j, i))``, so the numbers are the
 same as with local processes.
 
-Why the temporary cluster is configured (measured in ``benchmarks/simpower.py`` part c, a
-10^6-trial ANCOVA grid): a chunk is a few hundred array operations on arrays of 0.1-10 MB,
-and on Dask's default worker settings it cost about twice the CPU it costs in a local
-process. Two defaults did it: (1) the nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
-(``distributed.nanny.pre-spawn-environ``), which also switches off glibc's adaptive mmap
-threshold, so every numpy temporary above 128 kB is mmap'ed, page-faulted and unmapped again
-(system time per chunk ~3x); (2) the statistical profiler samples the task thread's stack
-every 10 ms (``distributed.worker.profile``), competing for the GIL with array code that
-releases it often. A third cost is one-off: a fresh worker imports the package (several
-seconds of CPU) inside its first chunk, where local processes forked from the caller have it
-already. The cluster started for ``dask="local"`` unsets the first setting, switches off the
-second (:data:`WORKER_CONFIG`) and imports :data:`PRELOAD` while starting; a cluster of your
-own gets the same from ``dask.config.set(WORKER_CONFIG)`` around its creation and
-``preload=["trial_analysis.power"]`` (``dask worker --preload trial_analysis.power``). Scenarios are small (a few kB
-pickled per chunk) and chunks are large (``chunk_size`` trials each), so shipping and the
-scheduler's per-task cost (~1 ms) do not matter.
+Why the temporary cluster is configured (measured with ``benchmarks/simpower.py`` part c, the
+ANCOVA sensitivity grid, 10^5 trials in 100 chunks, on a loaded 2-core machine): on Dask's
+default worker settings a chunk cost 2.4x the CPU it costs in a local process (99 vs 41 us
+per trial). (1) The nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+(``distributed.nanny.pre-spawn-environ``); setting it also switches off glibc's adaptive
+mmap threshold, so every numpy temporary above 128 kB is mmap'ed, page-faulted and unmapped
+again: the system time of the same chunks was 2.8x (the same variable set for local
+processes does the same to them). (2) A fresh worker imports the package (seconds of CPU)
+inside its first chunk, where processes forked from the caller have it already. (3) The
+statistical profiler samples the task thread every 10 ms (``distributed.worker.profile``);
+it is of no use without a dashboard. The cluster of ``dask="local"`` unsets (1), switches
+off (3) (:data:`WORKER_CONFIG`) and imports :data:`PRELOAD` at start-up: then the CPU of
+the task thread per chunk equals a local process's within the noise of the machine, and
+what is left is the worker's own event loop (heartbeats, monitors: ~3 % of a CPU per worker
+while idle). A cluster of your own gets the same from ``dask.config.set(WORKER_CONFIG)``
+around its creation and ``preload=["trial_analysis.power"]``. Scenarios are small (a few kB
+pickled per chunk) and chunks large (``chunk_size`` trials), so shipping and the scheduler's
+per-task cost (~1 ms) do not matter.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,16 +57,24 @@ class _Session:
         elif spec == "local":
             import dask
 
-            with dask.config.set(WORKER_CONFIG):  # the nanny hands its config to the worker
-                cluster = distributed.LocalCluster(
-                    n_workers=max(2, n_workers),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,  # the scheduler's INFO lines drown the bar
-                    preload=[PRELOAD],  # imported at start-up, not inside the first chunk
-                )
-                self.client = distributed.Client(cluster)
+            # A nanny started earlier in this process (any LocalCluster on Dask's defaults)
+            # left MALLOC_TRIM_THRESHOLD_ in os.environ, which workers would inherit; this
+            # process's own allocator read its environment at start-up and is unaffected.
+            trim = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            try:
+                with dask.config.set(WORKER_CONFIG):  # the nanny hands its config on
+                    cluster = distributed.LocalCluster(
+                        n_workers=max(2, n_workers),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,  # the scheduler's INFO lines drown the bar
+                        preload=[PRELOAD],  # imported at start-up, not in the first chunk
+                    )
+                    self.client = distributed.Client(cluster)
+            finally:
+                if trim is not None:
+                    os.environ["MALLOC_TRIM_THRESHOLD_"] = trim
             self._own = [self.client, cluster]
         elif isinstance(spec, str) and "://" in spec:
             try:

@@ -410,8 +410,8 @@ def _analyse(
     if a.method == "ancova":
         return _analyse_ancova(scen, a, ep, tr, m, select)
     if a.method == "mmrm":
-        return _analyse_mmrm(scen, a, ep, tr)
-    return _analyse_mi(scen, a, ep, tr, rng)
+        return _analyse_mmrm(scen, a, ep, tr, m)
+    return _analyse_mi(scen, a, ep, tr, rng, m)
 
 
 def _stats(est, se, df, p, lo, hi, bad) -> dict[str, np.ndarray]:
@@ -463,10 +463,13 @@ def _analyse_ancova(scen, a, ep, tr, m, select=None) -> list[dict[str, np.ndarra
     return out
 
 
-def _long_frame(scen, ep, tr, r0: int, r1: int, every_visit: bool = False) -> pd.DataFrame:
+def _long_frame(
+    scen, ep, tr, r0: int, r1: int, every_visit: bool = False, m: Any = None
+) -> pd.DataFrame:
     """Long data of replicates ``r0:r1`` for MMRM (observed visits only) and MI fits
-    (``every_visit``: a row per subject and visit, NaN outcome after dropout)."""
-    y, base, obs, codes = _outcome_arrays(scen, ep, tr, lambda arm: None)
+    (``every_visit``: a row per subject and visit, NaN outcome after dropout); ``m(arm)``:
+    only the first patients of each arm (an interim look), default all."""
+    y, base, obs, codes = _outcome_arrays(scen, ep, tr, m or (lambda arm: None))
     y, base, obs = y[r0:r1], base[r0:r1], obs[r0:r1]
     order = np.array((scen.control, *scen.experimental), dtype=object)
     rep, subj, vis = np.nonzero(np.ones_like(obs) if every_visit else obs)
@@ -516,7 +519,7 @@ def _contrasts_at_last(
     return res
 
 
-def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
+def _analyse_mmrm(scen, a, ep, tr, m=None) -> list[dict[str, np.ndarray]]:
     """MMRM (``mmrm.fit_batch``: batched REML, each replicate as ``mmrm.fit`` on it) of the
     outcome at every post-baseline visit with visit x arm and visit x baseline, in batches
     of ``MMRM_BATCH`` replicates; the contrast at the last visit."""
@@ -526,7 +529,7 @@ def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
     parts: list[list[dict[str, np.ndarray]]] = []
     for r0 in range(0, n_rep, MMRM_BATCH):
         r1 = min(n_rep, r0 + MMRM_BATCH)
-        df = _long_frame(scen, ep, tr, r0, r1)
+        df = _long_frame(scen, ep, tr, r0, r1, m=m)
         try:
             out = mmrm.fit_batch(
                 df,
@@ -562,7 +565,7 @@ def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
     ]
 
 
-def _analyse_mi(scen, a, ep, tr, rng) -> list[dict[str, np.ndarray]]:
+def _analyse_mi(scen, a, ep, tr, rng, m=None) -> list[dict[str, np.ndarray]]:
     """ANCOVA at the last visit after multiple imputation (MAR, J2R or CR; Rubin's rules)
     by the batched imputation of ``trial_analysis.continuous._mi_batch``."""
     from ..continuous._mi_batch import mi_ancova_batch
@@ -572,7 +575,7 @@ def _analyse_mi(scen, a, ep, tr, rng) -> list[dict[str, np.ndarray]]:
     parts = []
     for r0 in range(0, n_rep, MMRM_BATCH):
         r1 = min(n_rep, r0 + MMRM_BATCH)
-        df = _long_frame(scen, ep, tr, r0, r1, every_visit=True)
+        df = _long_frame(scen, ep, tr, r0, r1, every_visit=True, m=m)
         out = mi_ancova_batch(
             df,
             "AVAL",
@@ -1423,15 +1426,20 @@ def _check_cost(
             advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
         )
         ncomp = len(s.experimental)
+        # interim looks analyse the first t_j n patients again: the fits cost sum_j t_j times
+        looks = 1.0
+        if s.sequential is not None:
+            k = int(s.sequential["k"])
+            looks = float(sum(s.sequential.get("information_rates") or np.arange(1, k + 1) / k))
         for a in s.analyses:
             ep = s.endpoints[a.endpoint]
             if isinstance(ep, BinaryEndpoint):  # p-values looked up in the grid of the arm sizes
                 for e in s.experimental:
                     check_grid_cost(s.n_by_arm[e], s.n_by_arm[s.control], a.method)
             elif a.method == "mmrm":  # batched REML: per patient-visit
-                seconds += n_sims * s.n_total * len(ep.visits) * _MMRM_SECONDS
+                seconds += looks * n_sims * s.n_total * len(ep.visits) * _MMRM_SECONDS
             elif a.method == "mi":  # imputation and ANCOVA, m times per trial
-                seconds += n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS
+                seconds += looks * n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS
             elif isinstance(ep, SurvivalEndpoint):
                 seconds += n_sims * ncomp * _SURVIVAL_SECONDS
             if a.multiplicity:  # multiplicity.adjust once per trial
