@@ -26,6 +26,12 @@ with anything unusual (a visit or arm without data, a bootstrap fit that does no
 or gives a covariance ``mi_analysis`` would refuse and redraw) is handed to ``mi_analysis``
 itself with a fresh generator from its own child seed.
 
+With ``draws="monotone"`` (dropout only) no model is refitted: each replicate's visit
+regressions are fitted once and every imputation draws its parameters exactly from their
+posterior (``continuous/_monotone.py``, the same code as ``mi_analysis(draws="monotone")``;
+random stream per replicate: chi-squares, coefficient normals, cell normals, contrast by
+contrast); only the subjects with a missing visit are imputed, a chunk of replicates at once.
+
 Why by hand: no library imputes by the approximate Bayesian bootstrap of an MMRM (R's rbmi,
 which does, loops over samples in R); the batch reuses the package's own REML engine.
 """
