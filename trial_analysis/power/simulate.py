@@ -903,6 +903,11 @@ def true_effects(scen: Scenario) -> dict[tuple[str, int], float]:
     linear outcome the MNAR truth is the exact complete-data value plus the simulated
     shift's effect (computed on the same draws with and without the shift).
 
+    MI under jump to reference or copy reference: the effect the assumption implies — the
+    population ANCOVA after each dropout's expected values under the assumption
+    (:func:`_reference_based_truth`), not the complete-data effect; its bias and coverage
+    are then those of the estimator for its own estimand.
+
     Binary endpoints: ``rate_e - rate_c`` (a rule: the rates of responders in the simulated
     complete population). Time to event: the log hazard ratio (Cox) when the hazards are
     proportional, the RMST difference at ``tau`` (RMST with a fixed ``tau``); NaN otherwise
@@ -968,6 +973,8 @@ def _needs_population(scen: Scenario) -> bool:
         if isinstance(ep, ContinuousEndpoint):
             if scen.model_kind == "synthetic" or not _linear_outcome(ep):
                 return True
+            if a.method == "mi" and a.imputation != "mar":
+                return True
             if scen.dropout.mechanism == "MNAR" and scen.dropout.endpoint == ep.id:
                 return True
     return False
@@ -994,6 +1001,8 @@ def _truth_one(scen, a, ep, e, pop) -> float:
         if a.method == "rmst" and ep.tau is not None:
             return _rmst(ep, he) - _rmst(ep, hc)
         return math.nan
+    if a.method == "mi" and a.imputation != "mar":
+        return _reference_based_truth(scen, a, ep, e, pop)
     shift = scen.dropout.mechanism == "MNAR" and scen.dropout.endpoint == ep.id
     exact = scen.model_kind == "parametric" and _linear_outcome(ep)
     if exact:
@@ -1043,6 +1052,33 @@ def _pop_truth(scen, ep, e, pop: _Trials, shift: bool) -> float:
         codes.append(np.full(vals.shape[1], code))
     y, b, cd = np.concatenate(ys), np.concatenate(bs), np.concatenate(codes)
     est, _, _ = _ols_arms(y[None], cd, len(order), b[None], np.ones((1, y.size), bool))
+    return float(est[0, order.index(e) - 1])
+
+
+def _reference_based_truth(scen, a, ep, e, pop: _Trials) -> float:
+    """What jump-to-reference (copy-reference) MI estimates with infinitely many patients and
+    imputations: in the simulated population with the scenario's dropout, the imputation
+    model's pseudo-true parameters (its visit regressions fitted on the observed values), each
+    dropout's expected values under the assumption given its observed ones (the imputation
+    with every random draw at 0 — the conditional mean, as the estimate is linear in the
+    imputed values), then the ANCOVA of the completed last visit (Carpenter, Roger & Kenward
+    2013: the estimand is defined by the assumption, not by the unobserved values)."""
+    from ..continuous import _monotone
+
+    y, base, obs, codes = _outcome_arrays(scen, ep, pop, lambda arm: None)
+    order = (scen.control, *scen.experimental)
+    k, n, T = len(order), y.shape[1], y.shape[2]
+    arm = codes[None, :]
+    fits, ok = _monotone.fit(y, obs, np.ones((1, n), bool), arm, base, k)
+    if not ok[0]:
+        return math.nan
+    g = np.ones((1, 1, T))
+    z = np.zeros((1, 1, T, k + T))
+    vals = _monotone.impute(
+        fits, k, 0, order.index(e), a.imputation.upper(), g, z, y, obs, arm, base,
+        np.zeros((1, 1, n, T)),
+    )[0, 0]  # fmt: skip
+    est, _, _ = _ols_arms(vals[None, :, T - 1], codes, k, base, np.ones((1, n), bool))
     return float(est[0, order.index(e) - 1])
 
 

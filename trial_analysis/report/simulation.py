@@ -90,11 +90,12 @@ def simulation_block(ctx: ReportContext, s: Section) -> bool:
             "Power by simulation of the planned analyses, with the Monte Carlo SE of the "
             "power, the type I error, and the bias and coverage of the estimate.",
             notes=(
-                "Bias and coverage are against the scenario's true effect (all randomised "
-                "patients had they stayed); jump-to-reference and copy-reference imputation "
-                "target a different estimand, so their bias is the shrinkage they imply, and "
-                "Rubin's variance under them is known to be conservative (type I error below "
-                "alpha). Failed: simulated trials the analysis could not fit.",
+                "Bias and coverage are against the effect each analysis targets: the "
+                "scenario's effect had every patient stayed, and for jump-to-reference and "
+                "copy-reference imputation the effect their assumption implies for the "
+                "dropouts. Rubin's variance under those two is known to be conservative "
+                "(type I error below alpha, coverage above the nominal level). Failed: "
+                "simulated trials the analysis could not fit.",
             ),
             source="simulated",
         )
