@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import trial_analysis as ta
+from trial_analysis.errors import TrialAnalysisWarning
 from trial_analysis.power import load_scenario, simulate
 from trial_analysis.power.scenario import ContinuousEndpoint
 from trial_analysis.report import simulation
@@ -55,4 +56,15 @@ def test_no_block_without_a_scenario_file(tmp_path):
     ctx, _ = _ctx(folder)
     s = Section("planning", "Planning the next trial")
     assert not simulation.simulation_block(ctx, s)
+    assert not s.blocks
+
+
+def test_a_bad_scenario_file_is_a_warning_not_a_failure(tmp_path):
+    folder = tmp_path / "trial"
+    shutil.copytree(ta.load_trial("zang2022").folder, folder)
+    (folder / "scenario.toml").write_text("format_version = 2\n[arms]\nnames = 3\n")
+    ctx, _ = _ctx(folder)
+    s = Section("planning", "Planning the next trial")
+    with pytest.warns(TrialAnalysisWarning, match="scenario file was not simulated"):
+        assert not simulation.simulation_block(ctx, s)
     assert not s.blocks
