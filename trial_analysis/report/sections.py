@@ -621,7 +621,8 @@ def _adjusted_block(s: Section, r: Any, src: str) -> None:
             frame,
             f"Adjusted and stratified analyses on {what.get(src, src)} ({r.population}): "
             "covariate-adjusted marginal effects (g-computation) on the declared covariates "
-            "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
+            + ("and strata " if r.adjusted_by else "")
+            + "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
             notes=tuple(notes),
             source=src,
             col_widths=(4.2, 3, 1.2, 1.2, 1.2, 1.1),
