@@ -236,3 +236,23 @@ def test_published_csv_is_not_modified(tmp_path):
     ta.reanalyze(folder)
     assert (folder / "published.csv").read_bytes() == before
     assert isinstance(pd.read_csv(folder / "published.csv"), pd.DataFrame)
+
+
+@pytest.mark.parametrize(
+    ("kw", "row", "what"),
+    [
+        (dict(lo="0.95", hi="0.5"), 3, "ci_low must be ci_low < ci_high"),
+        (dict(hr="-1"), 2, "hazard_ratio must be a finite number > 0"),
+        (dict(events=("0", "0")), 8, "events must be a number of events > 0"),
+    ],
+)
+def test_impossible_published_numbers_name_the_row(tmp_path, kw, row, what):
+    """A CI upside down, a negative HR, no events: a PublishedDataError naming published.csv,
+    the spreadsheet row (header = row 1) and what was expected."""
+    from trial_analysis.errors import PublishedDataError
+
+    folder = write(tmp_path / "t", paper(**kw))
+    with pytest.raises(
+        PublishedDataError, match=rf"published\.csv, row {row}, column value: {what}"
+    ):
+        ta.reanalyze(folder)

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import survival as _survival
-from ..errors import AnalysisError, DataValidationError
+from ..errors import AnalysisError, DataValidationError, ParameterError, PublishedDataError
 from ..results import Result
 from ._common import (
     RECONSTRUCTED,
@@ -356,10 +356,37 @@ def _own_checks(trial, ep, e, c, pub, n_e, n_c) -> tuple[pd.DataFrame, float, fl
         ev = pub.get("events", {})
         totals = {a: float(ev[a]["value"]) for a in (e, c) if a in ev and ev[a]["relation"] == "="}
     events = round(sum(totals[a] for a in (e, c))) if all(a in totals for a in (e, c)) else None
-    own = _survival.check_hazard_ratio(
-        hr, lo, hi, p_value=p_arg, events=events, conf_level=level, ratio=n_c / n_e
-    ).to_frame()
+    try:
+        own = _survival.check_hazard_ratio(
+            hr, lo, hi, p_value=p_arg, events=events, conf_level=level, ratio=n_c / n_e
+        ).to_frame()
+    except ParameterError as exc:  # name the published row, not the argument
+        raise _published_problem(trial, pub, exc) from None
     return own, float(hr), float(lo), float(hi), level
+
+
+#: which published.csv statistic each check_hazard_ratio argument comes from
+_ARGUMENT_ROWS = {
+    "hr": "hazard_ratio",
+    "ci_low": "ci_low",
+    "ci_high": "ci_high",
+    "ci_low/ci_high": "ci_low",
+    "p_value": "p_value",
+    "conf_level": "ci_low",
+}
+
+
+def _published_problem(trial: Any, pub: dict, exc: ParameterError) -> PublishedDataError:
+    """A PublishedDataError naming published.csv, the row and what was expected."""
+    key = _ARGUMENT_ROWS.get(exc.parameter)
+    r = pub.get(key) if key else None
+    if r is None and exc.parameter == "events":
+        r = next(iter(pub.get("events", {}).values()), None)
+    file = str(trial.published.attrs.get("source_file", "published.csv"))
+    where = f"{file}, row {int(r.name) + 2}" if r is not None else file
+    what = r["statistic"] if r is not None else exc.parameter
+    got = f" (got {exc.got!r})" if exc.got is not ... else ""
+    return PublishedDataError(f"{where}, column value: {what} must be {exc.expected}{got}")
 
 
 def _published_only(trial: Any, ep: Any, e: str, c: str, pub: dict) -> TimeToEventReanalysis:
