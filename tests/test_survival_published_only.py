@@ -112,6 +112,8 @@ def test_published_hazard_ratio_row_by_hand_formulas(tmp_path):
     notes = " ".join(res.notes)
     assert "death from any cause" in notes and "Drug 11.2 months" in notes
     assert "Published p = 0.004" in notes
+    text = str(res)
+    assert "Audit of the published numbers" in text and "events from CI width" in text
 
 
 def test_audit_of_the_published_numbers(tmp_path):

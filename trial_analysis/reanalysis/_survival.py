@@ -36,7 +36,7 @@ from scipy import stats
 
 from .. import survival as _survival
 from ..errors import AnalysisError, DataValidationError, ParameterError, PublishedDataError
-from ..results import Result
+from ..results import Result, frame_to_text
 from ._common import (
     RECONSTRUCTED,
     data_source,
@@ -140,6 +140,14 @@ class TimeToEventReanalysis(Result):
     def notes(self) -> tuple[str, ...]:
         own = self.analysis.notes if self.analysis is not None else ()
         return endpoint_notes((*self.extra_notes, *own), self.synthetic)
+
+    def __str__(self) -> str:
+        out = Result.__str__(self)
+        if self.published_checks is not None and len(self.published_checks):
+            out += "\n\n" + frame_to_text(
+                self.published_checks, "Audit of the published numbers", (), self.digits
+            )
+        return out
 
     def figures(self) -> dict[str, Any]:
         if self.analysis is None:  # no curve to draw from published numbers alone
