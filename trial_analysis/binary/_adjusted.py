@@ -433,23 +433,27 @@ def pool_sparse_strata(
             )
     y = _binary_outcome(data.reset_index(drop=True), outcome)
     joint = _joint_strata(data, strat)
-    arms = data[arm].to_numpy()
-    arm_levels = pd.unique(arms)
+    # per stratum: patients of each arm, patients, responders (one pass; the rule then only
+    # adds these up, so pooling costs O(strata^2) whatever the number of patients)
     z = joint.to_numpy()
-    levels = sorted(pd.unique(z))
-    size = {lev: int(np.sum(z == lev)) for lev in levels}
+    by_arm = pd.crosstab(z, data[arm].to_numpy())
+    levels = sorted(by_arm.index)
+    by_arm = by_arm.loc[levels].to_numpy()
+    events = pd.Series(y).groupby(z).sum().reindex(levels).to_numpy()
+    size = dict(zip(levels, by_arm.sum(axis=1).tolist(), strict=True))
+    index = {lev: i for i, lev in enumerate(levels)}
 
     def sparse(members: set[str]) -> bool:
-        m = np.isin(z, list(members))
-        if any(np.sum(m & (arms == a)) < min_per_arm for a in arm_levels):
-            return True
-        return bool(np.all(y[m] == y[m][0]))
+        rows = [index[m] for m in members]
+        n_arm = by_arm[rows].sum(axis=0)
+        k, n = events[rows].sum(), n_arm.sum()
+        return bool(n_arm.min() < min_per_arm or k == 0 or k == n)
 
     pooled = {lev for lev in levels if sparse({lev})}
     if pooled:
         while sparse(pooled) and len(pooled) < len(levels):
             rest = [lev for lev in levels if lev not in pooled]
-            pooled.add(min(rest, key=lambda lev: (size[lev], levels.index(lev))))
+            pooled.add(min(rest, key=lambda lev: (size[lev], index[lev])))
     name = POOLED_STRATUM
     while name in levels and name not in pooled:  # a real stratum named "pooled"
         name += "*"
