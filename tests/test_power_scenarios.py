@@ -436,7 +436,7 @@ def test_shipped_three_arm_example_runs():
     s = load_scenario(trial_dir("cdiscpilot01") / "scenario.toml")
     assert s.arm_names[0] == "Placebo" and s.control == "Placebo" and len(s.n) == 3
     t = simulate(s, n_sims=100, seed=1).to_frame()
-    assert len(t) == 4 and set(t["comparison"]) == set(s.comparisons())
+    assert len(t) == 2 * len(s.analyses) and set(t["comparison"]) == set(s.comparisons())
     assert t["power"].between(0, 1).all() and (t["replicates"] + t["n_failed"] == 100).all()
 
 
@@ -449,7 +449,8 @@ def test_cli_simulate_json_under_the_null(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["null"] is True and out["control"] == "Placebo"
     rows = out["table"]
-    assert all(r["true_effect"] == 0 for r in rows)
+    # exact 0 but for rounding (the J2R truth is a population fit: 4e-16 measured)
+    assert all(abs(r["true_effect"]) < 1e-12 for r in rows)
     assert all(r["type1_error"] == r["power"] for r in rows)
 
 

@@ -1461,7 +1461,7 @@ def _check_cost(
             f"{s.n_total} patients",
             parameter="chunk_size",
             memory=min(chunk, n_sims) * per_trial,
-            advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
+            advice=f"use a smaller chunk_size (this scenario's default: {_default_chunk(s)})",
         )
         ncomp = len(s.experimental)
         # interim looks analyse the first t_j n patients again: the fits cost sum_j t_j times
