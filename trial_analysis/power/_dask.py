@@ -7,9 +7,10 @@ chunk draws from its own ``SeedSequence(seed, spawn_key=(j, i))``, so the number
 same as with local processes.
 
 Why the temporary cluster is configured (measured with ``benchmarks/simpower.py`` part c, the
-ANCOVA sensitivity grid, 10^5 trials in 100 chunks, on a loaded 2-core machine): on Dask's
-default worker settings a chunk cost 2.4x the CPU it costs in a local process (99 vs 41 us
-per trial). (1) The nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+ANCOVA sensitivity grid of 10^6 trials in 200 chunks, 2 workers vs ``n_jobs=2``, on a quiet
+2-core machine): on Dask's default worker settings the trials cost 1.76x the CPU they cost
+in local processes (51 vs 29 us per trial; 1.82x the wall time; 2.4x at 10^5 trials on a
+loaded machine); configured as below 0.99x the CPU and 1.05x the wall time. (1) The nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``
 (``distributed.nanny.pre-spawn-environ``); setting it also switches off glibc's adaptive
 mmap threshold, so every numpy temporary above 128 kB is mmap'ed, page-faulted and unmapped
 again: the system time of the same chunks was 2.8x (the same variable set for local
