@@ -225,6 +225,25 @@ def test_group_sequential_survival_events_only_and_bad_design():
     assert e.value.parameter == "design"
 
 
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("dropout_rate", [0.0, 0.1])
+def test_group_sequential_patients_are_the_fixed_design_times_the_inflation(ratio, dropout_rate):
+    """One patients-for-events rule serves both: the group-sequential design's patients are
+    the fixed design's (same one-sided alpha and power) times the inflation factor, since
+    patients are proportional to events at the same accrual and follow-up; every arm rounded
+    up from its share (rpact rounds the same way)."""
+    d = ta.power.group_sequential(3, 0.025, 0.2)
+    kw = dict(median_control=9, accrual_time=18, follow_up_time=9, ratio=ratio)
+    kw["dropout_rate"] = dropout_rate
+    fixed = ta.power.sample_size_survival(0.7, 0.8, 0.025, alternative="greater", **kw)
+    gs = ta.power.group_sequential_survival(d, 0.7, **kw)
+    assert gs.n_exact == pytest.approx(d.inflation_factor * fixed.n_exact, rel=1e-12)
+    k = 1 / ratio
+    assert gs.n1 == math.ceil(gs.n_exact * k / (1 + k) - 1e-9)
+    assert gs.n2 == math.ceil(gs.n_exact / (1 + k) - 1e-9)
+    assert fixed.n1 + fixed.n2 >= fixed.n_exact
+
+
 def test_simulation_before_anyone_can_have_an_event_never_rejects():
     r = ta.power.simulate_survival(
         0.5,
