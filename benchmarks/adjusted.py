@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine
+from _common import machine, run_rscript
 
 import trial_analysis as ta
 
@@ -83,27 +80,11 @@ cat(sprintf("%.6f %.12f %.12f\n", tm[["elapsed"]], th[2] - th[1], se[1]))
 
 
 def r_time(d: pd.DataFrame, timeout: float) -> tuple[float, float, float] | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "gcomp.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        el, rd, se = out.stdout.split()
-        return float(el), float(rd), float(se)
+    out = run_rscript(R_SCRIPT, timeout, {"csv": d})
+    if isinstance(out, str):
+        return out
+    el, rd, se = out
+    return float(el), float(rd), float(se)
 
 
 def timed(fn, repeat: int):

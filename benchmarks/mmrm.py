@@ -18,14 +18,11 @@ finite-difference gradients, as a straightforward implementation would.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import run_rscript
 from scipy import optimize
 
 import trial_analysis as ta
@@ -118,27 +115,11 @@ cat(sprintf("%.6f %.8f\n", tm[["elapsed"]], as.numeric(logLik(fit))))
 
 
 def r_time(d: pd.DataFrame, timeout: float) -> tuple[float, float] | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "fit.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        el, ll = out.stdout.split()
-        return float(el), float(ll)
+    out = run_rscript(R_SCRIPT, timeout, {"csv": d})
+    if isinstance(out, str):
+        return out
+    el, ll = out
+    return float(el), float(ll)
 
 
 def main() -> None:
