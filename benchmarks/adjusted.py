@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, run_rscript
+from _common import best_of, machine, run_rscript
 
 import trial_analysis as ta
 
@@ -87,15 +86,6 @@ def r_time(d: pd.DataFrame, timeout: float) -> tuple[float, float, float] | str:
     return float(el), float(rd), float(se)
 
 
-def timed(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -105,7 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     print(machine() + f"; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     d = simulate(args.n, seed=2023)
-    t, res = timed(
+    t, res = best_of(
         lambda: ta.binary.adjusted(d, "y", "arm", COVARIATES, effect="all", variance="ye2023"),
         args.repeat,
     )
@@ -115,7 +105,7 @@ def main() -> None:
         f"Ye 2023 variance: trial_analysis {t:.3f} s (best of {args.repeat}); "
         f"RD {rd.estimate:.6f} (SE {rd.se:.6f})"
     )
-    ts, _ = timed(
+    ts, _ = best_of(
         lambda: ta.binary.adjusted(
             d, "y", "arm", COVARIATES, effect="all", variance="ye2023", strata="stratum"
         ),

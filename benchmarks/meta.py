@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import best_of, machine
 
 import trial_analysis.meta as M
 
@@ -37,15 +37,6 @@ def simulate(k: int, seed: int = 20240101) -> tuple[np.ndarray, np.ndarray]:
     vi = rng.uniform(0.01, 0.5, k)
     yi = rng.normal(0.3, np.sqrt(vi + 0.05))
     return yi, vi
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 R_SCRIPT = r"""

@@ -24,23 +24,13 @@ import math
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import machine
+from _common import best_of, machine
 
 import trial_analysis as ta
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def patients(n: int, seed: int) -> pd.DataFrame:
