@@ -4,6 +4,8 @@
   parameters and endpoints, as a user would write it (one ``[[arms]]`` table per arm...).
 - :func:`write_published`: a ``published.csv`` from rows of the eight leading columns.
 - :func:`write_lung_adam`: R's ``survival::lung`` as ADSL + ADTTE files (arm = sex).
+- :func:`rpact_sample_size_survival`, :func:`rpact_power_survival`: our call for one row of
+  the rpact fixtures of ``tests/fixtures/survival_from_r.py``.
 """
 
 from __future__ import annotations
@@ -117,3 +119,40 @@ def write_lung_adam(folder: Path, arms: Mapping[int, str], **adsl: Any) -> pd.Da
     sl.assign(**extra).to_csv(Path(folder) / "adam" / "adsl.csv", index=False)
     pd.DataFrame(tte).to_csv(Path(folder) / "adam" / "adtte.csv", index=False)
     return lung
+
+
+# ------------------------------------------------------------------------------- rpact fixtures
+def rpact_sample_size_survival(c: Mapping[str, Any]):
+    """``ta.power.sample_size_survival`` for one ``SAMPLE_SIZE_SURVIVAL`` row (R:
+    getSampleSizeSurvival(alpha, beta, sided = 1, ...): our two-sided alpha is twice rpact's
+    one-sided, our ratio n2/n1 the inverse of rpact's allocationRatioPlanned)."""
+    import trial_analysis as ta
+
+    return ta.power.sample_size_survival(
+        c["hr"],
+        c["power"],
+        2 * c["alpha"],
+        median_control=c["median_control"],
+        accrual_time=c["accrual_time"],
+        follow_up_time=c["follow_up_time"],
+        ratio=1 / c["allocation_ratio"],
+        dropout_rate=c["dropout_rate"],
+        dropout_time=c["dropout_time"],
+        method=c["method"].lower(),
+    )
+
+
+def rpact_power_survival(c: Mapping[str, Any]):
+    """``ta.power.power_survival`` for one ``POWER_SURVIVAL`` row (R: getPowerSurvival(alpha,
+    sided = 1, ...), the same conventions)."""
+    import trial_analysis as ta
+
+    return ta.power.power_survival(
+        c["hr"],
+        c["events"],
+        2 * c["alpha"],
+        ratio=1 / c["allocation_ratio"],
+        n=c["n"],
+        median_control=c["median_control"],
+        accrual_time=c["accrual_time"],
+    )

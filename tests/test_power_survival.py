@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
+from tests._builders import rpact_power_survival, rpact_sample_size_survival
 from tests.fixtures.survival_from_r import (
     GROUP_SEQUENTIAL_SURVIVAL,
     POWER_SURVIVAL,
@@ -30,18 +31,7 @@ from trial_analysis.power import survival as ps
 def test_sample_size_matches_rpact(c):
     """R: getSampleSizeSurvival(alpha, beta, sided = 1, hazardRatio, median2, accrualTime,
     followUpTime, dropoutRate1/2, dropoutTime, allocationRatioPlanned, typeOfComputation)."""
-    r = ta.power.sample_size_survival(
-        c["hr"],
-        c["power"],
-        2 * c["alpha"],
-        median_control=c["median_control"],
-        accrual_time=c["accrual_time"],
-        follow_up_time=c["follow_up_time"],
-        ratio=1 / c["allocation_ratio"],
-        dropout_rate=c["dropout_rate"],
-        dropout_time=c["dropout_time"],
-        method=c["method"].lower(),
-    )
+    r = rpact_sample_size_survival(c)
     assert r.events_exact == pytest.approx(c["events"], rel=1e-9)
     assert r.n_exact == pytest.approx(c["n"], rel=1e-9)
     assert r.events == math.ceil(c["events"])
@@ -56,15 +46,7 @@ def test_sample_size_matches_rpact(c):
 def test_power_and_analysis_time_match_rpact(c):
     """R: getPowerSurvival(alpha, sided = 1, hazardRatio, median2, accrualTime,
     maxNumberOfSubjects, maxNumberOfEvents, allocationRatioPlanned)."""
-    r = ta.power.power_survival(
-        c["hr"],
-        c["events"],
-        2 * c["alpha"],
-        ratio=1 / c["allocation_ratio"],
-        n=c["n"],
-        median_control=c["median_control"],
-        accrual_time=c["accrual_time"],
-    )
+    r = rpact_power_survival(c)
     assert r.power == pytest.approx(c["power"], abs=1e-12)
     assert r.analysis_time == pytest.approx(c["analysis_time"], abs=1e-6)
     # our time solves the expected-events equation (rpact's is within its solver tolerance)
