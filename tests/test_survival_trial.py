@@ -293,10 +293,19 @@ def test_without_totals_the_reconstruction_still_runs(tmp_path):
     assert abs(r.analysis.cox.hazard_ratio[0] / REF["hr"] - 1) < 0.05
 
 
-def test_without_data_or_curve_the_endpoint_is_skipped_with_the_reason(tmp_path):
+def test_without_data_or_curve_the_published_numbers_are_audited_else_skipped(tmp_path):
+    """No patient data and no digitised curve: the published HR and CI alone give the
+    published-only row (tests/test_survival_published_only.py); without them the endpoint is
+    skipped with the reason."""
     folder = write_trial(tmp_path / "trial")
     (folder / "design.toml").write_text(design(), "utf-8")  # no digitised curve declared
     shutil.rmtree(folder / "adam", ignore_errors=True)
+    res = ta.reanalyze(folder)
+    assert res.endpoints == ("os",) and res["os"].published_only
+    assert res.to_frame()["data_source"].tolist() == ["published"]
+    pub = (folder / "published.csv").read_text("utf-8").splitlines()
+    keep = [line for line in pub if "Drug vs Placebo" not in line]
+    (folder / "published.csv").write_text("\n".join(keep) + "\n", "utf-8")
     res = ta.reanalyze(folder)
     assert res.endpoints == () and "digitised published curve" in res.skipped[0][1]
 

@@ -8,10 +8,12 @@ Sections only call analyses and render their results (see :mod:`.sections`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any
 
 import pandas as pd
 
+from ..errors import TrialAnalysisError, TrialAnalysisWarning
 from .build import ReportContext
 from .content import Para, Section, table_from
 
@@ -44,16 +46,24 @@ def simulation_block(ctx: ReportContext, s: Section) -> bool:
     path = None if folder is None else folder / "scenario.toml"
     if path is None or not path.is_file():
         return False
-    scen = load_scenario(path)
-    keep = tuple(
-        a for a in scen.analyses if isinstance(scen.endpoints[a.endpoint], ContinuousEndpoint)
-    )
-    if not keep:
+    try:
+        scen = load_scenario(path)
+        keep = tuple(
+            a for a in scen.analyses if isinstance(scen.endpoints[a.endpoint], ContinuousEndpoint)
+        )
+        if not keep:
+            return False
+        scen = dataclasses.replace(scen, analyses=keep)
+        alt = simulate(scen, n_sims=N_SIMS, seed=ctx.seed).to_frame()
+        null = simulate(scen, n_sims=N_SIMS, seed=ctx.seed, null=True).to_frame()
+    except TrialAnalysisError as exc:  # a bad or too costly scenario: the report goes on
+        warnings.warn(
+            f"the trial's scenario file was not simulated for the planning section: {exc}",
+            TrialAnalysisWarning,
+            stacklevel=2,
+        )
         return False
     ctx.add_input(path)
-    scen = dataclasses.replace(scen, analyses=keep)
-    alt = simulate(scen, n_sims=N_SIMS, seed=ctx.seed).to_frame()
-    null = simulate(scen, n_sims=N_SIMS, seed=ctx.seed, null=True).to_frame()
     labels = {e.id: e.label for e in ctx.design.endpoints}
     by_name = {a.name: a for a in keep}
     rows = []
