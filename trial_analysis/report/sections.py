@@ -444,6 +444,22 @@ def audit_section(ctx: ReportContext) -> Section | None:
                         "percentages and interval."
                     )
                 )
+        if ep.type == "time_to_event" and getattr(r, "published_checks", None) is not None:
+            from .survival import hazard_ratio_audit
+
+            if r.published_checks["check"].str.startswith("published: ").any():
+                s.add(
+                    Heading(
+                        f"Hazard ratio, CI and p-value: {ep.label} ({r.arms[0]} vs {r.arms[1]})"
+                    )
+                )
+                s.add(
+                    hazard_ratio_audit(
+                        r,
+                        "The published hazard ratio, its CI, p-value and events checked "
+                        "against each other.",
+                    )
+                )
         audit = getattr(r, "audit", None)
         if audit is not None:
             frame = audit.to_frame()
@@ -605,7 +621,8 @@ def _adjusted_block(s: Section, r: Any, src: str) -> None:
             frame,
             f"Adjusted and stratified analyses on {what.get(src, src)} ({r.population}): "
             "covariate-adjusted marginal effects (g-computation) on the declared covariates "
-            "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
+            + ("and strata " if r.adjusted_by else "")
+            + "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
             notes=tuple(notes),
             source=src,
             col_widths=(4.2, 3, 1.2, 1.2, 1.2, 1.1),
@@ -829,8 +846,12 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
 
 
 def planning_section(ctx: ReportContext) -> Section | None:
-    """Planning the next trial on the first endpoint that allows it, primary endpoints first."""
+    """Planning the next trial on the first endpoint that allows it, primary endpoints first;
+    then, when the trial folder has a scenario file, its continuous endpoints by simulation."""
+    from .simulation import simulation_block
+
     res = _reanalysis(ctx)
+    sec = None
     for ep in sorted(ctx.design.endpoints, key=lambda e: e.role != "primary"):
         if ep.id not in res.endpoints:
             continue
@@ -844,8 +865,12 @@ def planning_section(ctx: ReportContext) -> Section | None:
             counts = _binary_counts(ctx, res.of(ep.id)[0])
             sec = None if counts is None else _planning_binary(ctx, ep, counts)
         if sec is not None:
-            return sec
-    return None
+            break
+    # the continuous endpoints analysed as the trial will be, when the trial has a scenario
+    alone = Section("planning", "Planning the next trial")
+    if simulation_block(ctx, sec if sec is not None else alone):
+        return sec if sec is not None else alone
+    return sec
 
 
 def _sequential_block(s: Section, size_of: Any, effect: float, se: float, src: str) -> None:
