@@ -190,11 +190,15 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 "randomised."
             )
         )
+    from .pdf import TEXT_WIDTH_IN
+
+    diagram = flow.plot()
     s.add(
         FigureBlock(
-            flow.plot(),
+            diagram,
             "CONSORT-style participant flow by arm, from the data's population flags.",
-            width=0.9,
+            # printed at the width its boxes were sized for: narrowed, its text would not fit
+            width=min(1.0, diagram.get_figwidth() / TEXT_WIDTH_IN),
             source=src,
         )
     )
