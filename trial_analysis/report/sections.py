@@ -721,13 +721,13 @@ def _analysis_table(
 
 
 def _continuous_block(
-    s: Section, r: Any, ctx: ReportContext, shown: dict[int, str] | None = None
+    s: Section, r: Any, ctx: ReportContext, drawn: dict[int, str] | None = None
 ) -> None:
-    """The tables and figures of one comparison of a continuous endpoint; ``shown`` maps the
+    """The tables and figures of one comparison of a continuous endpoint; ``drawn`` maps the
     MMRM fits already drawn for an earlier comparison of the endpoint (one fit over all arms
     serves every comparison) to their figure's label, so a fit is drawn once."""
     figs = _figures(r)
-    shown = {} if shown is None else shown
+    drawn = {} if drawn is None else drawn
     src = _data_source(ctx)
     for name, df in r.sections.items():
         if name == "published":
@@ -752,10 +752,10 @@ def _continuous_block(
             caption, label = _FIGURE_CAPTIONS[fig_name], None
             if fig_name == "mmrm_trajectory":
                 fit = id(r.mmrm_fit)
-                if fit in shown:  # the same fit, all arms: drawn for an earlier comparison
-                    s.add(Para(("LS-means by visit of every arm: ", Ref(shown[fit]), ".")))
+                if fit in drawn:  # the same fit, all arms: drawn for an earlier comparison
+                    s.add(Para(("LS-means by visit of every arm: ", Ref(drawn[fit]), ".")))
                     continue
-                label = shown[fit] = f"mmrm-{r.endpoint}-{len(shown) + 1}"
+                label = drawn[fit] = f"mmrm-{r.endpoint}-{len(drawn) + 1}"
                 n_arms = len(getattr(r.mmrm_fit, "arms", ()) or ())
                 if n_arms > 2:
                     caption += f" One MMRM over all {n_arms} arms serves every comparison."
@@ -798,7 +798,7 @@ def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
         s.add(Callout(f"Not analysed: {why[0]}.", "warning"))
         return s
     s = Section(ep.id, f"{ep.label} ({ep.role})")
-    shown: dict[int, str] = {}  # MMRM fits drawn (one over all arms serves each comparison)
+    drawn: dict[int, str] = {}  # MMRM fits drawn (one over all arms serves each comparison)
     for r in res.of(endpoint):
         if len(ctx.design.experimental_arms) > 1:
             s.add(Heading(f"{r.arms[0]} vs {r.arms[1]}"))
@@ -807,7 +807,7 @@ def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
         elif ep.type == "time_to_event":
             _survival_block(s, r, ctx)
         else:
-            _continuous_block(s, r, ctx, shown)
+            _continuous_block(s, r, ctx, drawn)
         s.add(Para((Italic("Notes."), " " + " ".join(n for n in r.notes if "SYNTHETIC" not in n))))
     return s
 
