@@ -25,6 +25,7 @@ from ..reanalysis import data_source
 from ..results import format_cell
 from .build import ReportContext
 from .content import (
+    SOURCES,
     Bold,
     Callout,
     Code,
@@ -82,19 +83,30 @@ def design_section(ctx: ReportContext) -> Section:
             source=_SOURCE_OF_LABEL.get(vp.label, vp.label) if vp else "published",
         )
     )
+    # what the design items rest on, in the order of SOURCES (each row says which)
+    kinds = {_SOURCE_OF_LABEL.get(p.label, p.label) for p in d.provenance.values()}
+    design_source = " and ".join(k for k in SOURCES if k in kinds) or "published"
     s.add(
         TableBlock(
             d.to_frame(),
             "Design items and their provenance (published, registry, secondary, derived, or "
             "assumed with the reason below).",
             col_widths=(3, 7, 1.4),
+            source=design_source,
         )
     )
     prov = pd.DataFrame(
         [(k, p.label, p.reason or p.source) for k, p in d.provenance.items()],
         columns=["item", "provenance", "source or reason"],
     )
-    s.add(TableBlock(prov, "Sources and reasons for each design item.", col_widths=(2.2, 1.3, 8)))
+    s.add(
+        TableBlock(
+            prov,
+            "Sources and reasons for each design item.",
+            col_widths=(2.2, 1.3, 8),
+            source=design_source,
+        )
+    )
     return s
 
 
@@ -130,6 +142,7 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
             shown,
             "Published aggregates of the trial.",
             digits=6,
+            source="published",
         )
     )
     notes = (
@@ -143,6 +156,7 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
                 notes.reset_index(drop=True),
                 "Notes on how published numbers are read.",
                 col_widths=(2, 2, 1.5, 8),
+                source="published",
             )
         )
 
@@ -523,12 +537,33 @@ def _legend_below(fig: Any) -> Any:
             labels,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.16),
-            ncol=min(len(handles), 3),
+            # long entries (a ρ curve's readings) one per line: side by side they are
+            # wider than the plot and the layout would narrow it to fit them
+            ncol=1 if max(len(str(t)) for t in labels) > 25 else min(len(handles), 3),
             frameon=False,
             fontsize=old.get_texts()[0].get_fontsize() if old.get_texts() else None,
         )
         for t in leg.get_texts():  # arm names from the data: plain text
             t.set_parse_math(False)
+    return fig
+
+
+def _wrap_ylabels(fig: Any) -> Any:
+    """A y-axis label longer than its axes is tall (an outcome named in full: "LS-mean %
+    reduction in total daily insulin dose") broken into lines that fit beside it."""
+    import textwrap
+
+    for ax in fig.axes:
+        label = ax.yaxis.label
+        text = label.get_text()
+        if not text or "\n" in text or "$" in text:
+            continue
+        # the axes' height before layout and printing shrink it (by about 0.7 at 3/4 of
+        # the page); DejaVu Sans averages about 0.55 em per character
+        height_pt = 0.7 * ax.get_position().height * fig.get_figheight() * 72
+        chars = max(12, int(height_pt / (0.55 * label.get_fontsize())))
+        if len(text) > chars:
+            label.set_text("\n".join(textwrap.wrap(text, chars)))
     return fig
 
 
@@ -539,7 +574,8 @@ def _figures(r: Any) -> dict[str, Any]:
     from .labels import name_figure_arms
 
     figs = {k: name_figure_arms(f, tuple(r.arms[:2])) for k, f in r.figures().items()}
-    return {k: _legend_below(f) if k in _LEGEND_BELOW else f for k, f in figs.items()}
+    figs = {k: _legend_below(f) if k in _LEGEND_BELOW else f for k, f in figs.items()}
+    return {k: _wrap_ylabels(f) for k, f in figs.items()}
 
 
 def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
