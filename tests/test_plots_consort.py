@@ -123,3 +123,22 @@ def test_data_text_is_not_mathtext():
     fig = consort_flow(["Randomised: n = 2"], _arms(["$\\alpha$ arm", "B"], [("a",), ("b",)]))
     texts = [t for t in fig.findobj(Text) if "alpha" in t.get_text()]
     assert texts and not any(t.get_parse_math() for t in texts)
+
+
+def test_no_arm_is_a_parameter_error():
+    from trial_analysis.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="`arms` must be a list of at least one arm"):
+        consort_flow(["Randomised: n = 0"], [])
+    with pytest.raises(ParameterError, match="each with at least one box"):
+        consort_flow(["Randomised: n = 0"], [[FlowBox(("A",))], []])
+    with pytest.raises(
+        ParameterError, match="`arms` must be at most 12 arms for a flow diagram, got '13 arms'"
+    ):
+        consort_flow(["Randomised"], [[FlowBox(("A",))]] * 13)
+
+
+def test_a_huge_label_is_cut_and_still_fits():
+    fig = consort_flow(["Randomised: n = 2"], _arms(["A " * 5000, "B"], [("why " * 3000,), ("b",)]))
+    _check(fig)
+    assert max(len(t.get_text()) for t in fig.findobj(Text)) < 400

@@ -93,6 +93,10 @@ class FlowBox:
 
 #: text size of the flow diagram's boxes, in points
 FLOW_PT = 7.5
+#: most arm columns a flow diagram draws, and characters of one line of a box (data-file text
+#: is cut there with "…": the layout's work is bounded before it starts)
+MAX_FLOW_ARMS = 12
+MAX_FLOW_LINE = 200
 _PAD = 0.06  # inches between a box's text and its border
 _GAP = 0.16  # inches between boxes side by side, and the figure's side margins
 _ROW_GAP = 0.32  # inches between boxes one above the other (room for the arrow)
@@ -200,9 +204,25 @@ def consort_flow(
     ...                                            [FlowBox(("B", "n = 46"))]])
     """
     from ._figures import DEFAULT_WIDTH_IN
+    from .errors import ParameterError
 
-    if not arms:
-        raise ValueError("consort_flow needs at least one arm")
+    if not arms or not all(arms):
+        raise ParameterError("arms", "a list of at least one arm, each with at least one box")
+    if len(arms) > MAX_FLOW_ARMS:  # work bounded before it starts: one column per arm
+        raise ParameterError(
+            "arms", f"at most {MAX_FLOW_ARMS} arms for a flow diagram", f"{len(arms)} arms"
+        )
+    top = [_short(str(line), MAX_FLOW_LINE) for line in top]
+    arms = [
+        [
+            FlowBox(
+                tuple(_short(str(t), MAX_FLOW_LINE) for t in fb.lines),
+                tuple(_short(str(t), MAX_FLOW_LINE) for t in fb.side),
+            )
+            for fb in col
+        ]
+        for col in arms
+    ]
     width = DEFAULT_WIDTH_IN if width_in is None else float(width_in)
     fig = TrialFigure(figsize=(width, 4.0))
     # placed by hand, in inches: no layout engine may move it (print_ready adds none)
