@@ -18,8 +18,11 @@ uniform last visit) and 3 % intermittent missing visits, generated in blocks of 
     process) on the first ``--r`` trials when Rscript exists. The batch's largest relative
     difference from the loop is printed (the issue's tolerance: 1e-6, df 1e-4).
 (b) ANCOVA at week 48 after jump-to-reference imputation (m = 20), Rubin's rules with the
-    Barnard-Rubin df: ``missing.mi_ancova_batch`` on ``--mi-trials`` trials vs the loop over
-    ``missing.mi_analysis`` (same per-trial seed stream) on the first ``--mi-loop`` trials,
+    Barnard-Rubin df, on the same trials without their intermittent missing visits (dropout
+    only, as the issue's 15 % dropout): ``missing.mi_ancova_batch(draws="monotone")`` (exact
+    posterior draws) on ``--mi-trials`` trials in one process and on 2 processes; peers: the
+    bootstrap-draw batch on ``--mi-boot`` trials, and the loops over ``missing.mi_analysis``
+    (same per-trial seed stream) with either draws on the first ``--mi-loop`` trials,
     extrapolated.
 (c) a sensitivity grid (n per arm x effect x SD x dropout) of ``--grid-trials`` simulated
     trials through ``power.simulate_grid`` with the vectorised ANCOVA analysis of HbA1c at
@@ -51,9 +54,12 @@ BLOCK = 500  # trials generated per seeded block
 COLS = ("y", "subject", "visit", "arm")
 
 
-def trials(first_block: int, n_blocks: int, seed: int = 19) -> pd.DataFrame:
+def trials(
+    first_block: int, n_blocks: int, seed: int = 19, intermittent: float = 0.03
+) -> pd.DataFrame:
     """Blocks ``first_block ..`` of simulated trials (long format, NaN for missing visits);
-    block b draws from ``SeedSequence(seed, spawn_key=(b,))``."""
+    block b draws from ``SeedSequence(seed, spawn_key=(b,))``. ``intermittent``: probability
+    of an intermittent missing visit (0: dropout only; the same trials otherwise)."""
     frames = []
     T = len(WEEKS)
     sd = np.linspace(0.6, 1.0, T)
@@ -68,7 +74,7 @@ def trials(first_block: int, n_blocks: int, seed: int = 19) -> pd.DataFrame:
         y = 8.9 + 0.6 * (base[..., None] - 9) + (arm == "UC-MSC")[None, :, None] * eff
         y = y + rng.standard_normal((BLOCK, n, T)) @ L.T
         last = np.where(rng.random((BLOCK, n)) < 0.15, rng.integers(1, T, (BLOCK, n)), T)
-        keep = (np.arange(T) < last[..., None]) & (rng.random((BLOCK, n, T)) > 0.03)
+        keep = (np.arange(T) < last[..., None]) & (rng.random((BLOCK, n, T)) >= intermittent)
         keep[..., 0] = True
         r, i, t = np.indices((BLOCK, n, T)).reshape(3, -1)
         frames.append(
@@ -172,44 +178,77 @@ def bench_mmrm(n_trials: int, k_loop: int, k_r: int, use_r: bool) -> None:
             )
 
 
-def bench_mi(n_trials: int, k_loop: int) -> None:
-    n_blocks = max(1, -(-n_trials // BLOCK))
-    d = trials(0, n_blocks)
+def _mi_blocks(args: tuple[int, int, int]) -> float:
+    """CPU seconds of the monotone J2R batch on ``count`` blocks from ``first`` (a worker)."""
+    first, count, n_trials = args
+    d = trials(first, count, intermittent=0.0)
     d = d[d["rep"] < n_trials]
-    kw = dict(method="j2r", m=20, reference="Placebo", seed=2022)
-    w, c, out = clock(missing.mi_ancova_batch, d, *COLS, replicate="rep", baseline="base", **kw)
-    print(f"(b) {n_trials:,} trials, J2R multiple imputation (m = 20), ANCOVA at week 48")
+    c = time.process_time()
+    missing.mi_ancova_batch(d, *COLS, replicate="rep", baseline="base", **MI_KW)
+    return time.process_time() - c
+
+
+MI_KW = dict(method="j2r", m=20, reference="Placebo", seed=2022, draws="monotone")
+
+
+def bench_mi(n_trials: int, k_loop: int, k_boot: int) -> None:
+    """(b) J2R MI: dropout only (the monotone draws need it; the trials of (a) without their
+    intermittent missing visits)."""
+    n_blocks = max(1, -(-n_trials // BLOCK))
+    d = trials(0, n_blocks, intermittent=0.0)
+    d = d[d["rep"] < n_trials]
+    w, c, out = clock(missing.mi_ancova_batch, d, *COLS, replicate="rep", baseline="base", **MI_KW)
     print(
-        f"    mi_ancova_batch: {w:.1f} s wall, {c:.1f} s CPU ({1e3 * c / n_trials:.0f} ms CPU "
-        f"per trial; to the loop {out.attrs['n_single']}, failed {out.attrs['n_failed']}); "
-        f"per 10,000 trials {c / n_trials * 1e4:.0f} s CPU (extrapolated)   (goal < 30 s)"
+        f"(b) {n_trials:,} trials (dropout only), J2R multiple imputation (m = 20), ANCOVA at week 48"
+    )
+    print(
+        f"    mi_ancova_batch(draws='monotone'), 1 process: {w:.1f} s wall, {c:.1f} s CPU "
+        f"({1e3 * c / n_trials:.2f} ms CPU per trial; to the loop {out.attrs['n_single']}, "
+        f"failed {out.attrs['n_failed']})"
+    )
+    if n_blocks >= 2:
+        half = n_blocks // 2
+        w0 = time.perf_counter()
+        with ProcessPoolExecutor(2) as ex:
+            cpu = list(ex.map(_mi_blocks, [(0, half, n_trials), (half, n_blocks - half, n_trials)]))
+        w2 = time.perf_counter() - w0
+        print(
+            f"    2 processes (each half of the blocks, generation included): {w2:.1f} s wall "
+            f"(CPU {cpu[0]:.1f} + {cpu[1]:.1f} s)   (goal: 10,000 trials < 30 s on 2 cores)"
+        )
+    kb = min(k_boot, n_trials)
+    sub = d[d["rep"] < kb]
+    boot_kw = dict(MI_KW, draws="bootstrap")
+    _, cb, _ = clock(
+        missing.mi_ancova_batch, sub, *COLS, replicate="rep", baseline="base", **boot_kw
+    )
+    print(
+        f"    peer: mi_ancova_batch(draws='bootstrap') on {kb} trials: {1e3 * cb / kb:.1f} ms CPU "
+        f"per trial -> ratio (CPU per trial) {cb / kb / (c / n_trials):.0f}x"
     )
     k = min(k_loop, n_trials)
     kids = np.random.SeedSequence(2022).spawn(n_trials)[:k]
 
-    def loop():
+    def loop(draws: str):
         rows = []
         for r in range(k):
             p = missing.mi_analysis(
-                d[d["rep"] == r],
-                *COLS,
-                "base",
-                method="J2R",
-                reference="Placebo",
-                m=20,
-                seed=np.random.default_rng(kids[r]),
-            ).pooled
+                d[d["rep"] == r], *COLS, "base", method="J2R", reference="Placebo", m=20,
+                seed=np.random.default_rng(kids[r]), draws=draws,
+            ).pooled  # fmt: skip
             rows.append({"replicate": r, "estimate": p.estimate, "se": p.se, "df": p.df})
         return pd.DataFrame(rows)
 
-    _, cl, single = clock(loop)
+    _, cm, single = clock(loop, "monotone")
     dif = worst(out[out["replicate"] < k], single, ["replicate"])
-    per = cl / k
+    _, cl, _ = clock(loop, "bootstrap")
     print(
-        f"    loop of mi_analysis over {k} trials: {per:.2f} s CPU per trial -> "
-        f"{per * n_trials / 60:.0f} min CPU for {n_trials:,} (extrapolated); ratio (CPU) "
-        f"{per * n_trials / c:.0f}x; largest relative difference estimate "
-        f"{dif['estimate']:.1e}, se {dif['se']:.1e}, df {dif['df']:.1e}"
+        f"    peers: loop of mi_analysis over {k} trials, {1e3 * cm / k:.1f} ms CPU per trial "
+        f"with draws='monotone' (ratio {cm / k / (c / n_trials):.0f}x; largest relative "
+        f"difference from the batch: estimate {dif['estimate']:.1e}, se {dif['se']:.1e}, df "
+        f"{dif['df']:.1e}), {cl / k:.2f} s with the bootstrap draws (ratio "
+        f"{cl / k / (c / n_trials):.0f}x; {cl / k * n_trials / 60:.0f} min CPU for "
+        f"{n_trials:,}, extrapolated)"
     )
 
 
@@ -283,6 +322,7 @@ def main() -> int:
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--mi-trials", type=int, default=None, help="MI trials (default 10,000)")
     ap.add_argument("--mi-loop", type=int, default=4, help="trials analysed by mi_analysis")
+    ap.add_argument("--mi-boot", type=int, default=100, help="trials of the bootstrap batch")
     ap.add_argument("--grid-trials", type=int, default=None, help="default 1,000,000")
     ap.add_argument("--skip", default="", help="parts to skip, e.g. 'b' or 'bc'")
     a = ap.parse_args()
@@ -294,7 +334,7 @@ def main() -> int:
     if "a" not in a.skip:
         bench_mmrm(a.trials or (1_000 if a.quick else 10_000), a.loop, a.r, not a.no_r)
     if "b" not in a.skip:
-        bench_mi(a.mi_trials or (100 if a.quick else 10_000), a.mi_loop)
+        bench_mi(a.mi_trials or (100 if a.quick else 10_000), a.mi_loop, a.mi_boot)
     if "c" not in a.skip:
         bench_grid(a.grid_trials or (100_000 if a.quick else 1_000_000))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 logical CPUs)")

@@ -718,3 +718,91 @@ def test_scenario_texts_are_bounded(patch, key):
         Scenario.from_dict({**_raw(), **patch})
     assert "max_" in str(err.value) or "control" in str(err.value)
     Scenario.from_dict({**_raw(), "scenario": {"name": "Étude 安慰剂", "description": "a\nb"}})
+
+
+def test_mi_draws_key_and_both_draws_agree():
+    """``draws`` (analysis key, method "mi"): "monotone" (default) and "bootstrap" impute from
+    one model; on the same simulated trials their J2R estimates agree on average within
+    Monte Carlo error and each equals ``mi_ancova_batch`` with that ``draws``. A bad value
+    is refused with the key path."""
+    from trial_analysis.power.simulate import _analyse, _draw
+
+    raw = _raw(
+        n=[40, 40],
+        arms=["Drug", "Placebo"],
+        endpoints={"y": _y({"Drug": -0.8, "Placebo": 0.0})},
+        analyses=[
+            {"endpoint": "y", "method": "mi", "imputation": "j2r", "m": 5},
+            {"endpoint": "y", "method": "mi", "imputation": "j2r", "m": 5, "draws": "bootstrap",
+             "name": "y_mi_boot"},
+        ],
+    )  # fmt: skip
+    s = Scenario.from_dict(raw).with_overrides({"dropout": {"rate": 0.3}})
+    assert [a.draws for a in s.analyses] == ["monotone", "bootstrap"]
+    tr = _draw(s, s.n_by_arm, 24, np.random.default_rng(3))
+    mono, boot = (_analyse(s, a, tr, None, np.random.default_rng(4))[0] for a in s.analyses)
+    diff = mono["estimate"] - boot["estimate"]
+    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(len(diff)) + 1e-12
+    bad = dict(raw, analyses=[{"endpoint": "y", "method": "mi", "draws": "mcmc"}])
+    with pytest.raises(ScenarioError, match=r"analyses\[0\]\.draws"):
+        Scenario.from_dict(bad)
+    anc = dict(raw, analyses=[{"endpoint": "y", "method": "ancova", "draws": "monotone"}])
+    with pytest.raises(ScenarioError, match="absent unless method = 'mi'"):
+        Scenario.from_dict(anc)
+
+
+@pytest.mark.slow
+def test_mi_type_one_error_under_the_null():
+    """No effect, 30 % dropout, MI with m = 10 monotone draws on 2,000 trials each. MAR: the
+    rejection rate and the coverage are nominal within 4 Monte Carlo SE, the estimate
+    unbiased (measured: 0.0515, 0.9485). J2R: Rubin's variance is known to exceed the
+    estimator's variance under reference-based imputation (Seaman, White & Leacy 2014; Cro
+    et al. 2019), so the rate lies below 0.05 and the coverage above 0.95 (measured: 0.0085,
+    0.9915; the bootstrap draws give 0.003 on 300 trials)."""
+    se = np.sqrt(0.05 * 0.95 / 2000)
+    for imp in ("mar", "j2r"):
+        raw = _raw(
+            n=[45, 45],
+            arms=["Drug", "Placebo"],
+            endpoints={"y": _y({"Drug": -0.8, "Placebo": 0.0})},
+            analyses=[{"endpoint": "y", "method": "mi", "imputation": imp, "m": 10}],
+        )
+        s = Scenario.from_dict(raw).with_overrides({"dropout": {"rate": 0.3}})
+        r = simulate(s, n_sims=2000, seed=11, null=True).to_frame().iloc[0]
+        assert abs(r["bias"]) < 0.03  # SE of the estimate ~0.25: 4 Monte Carlo SE of its mean
+        if imp == "mar":
+            assert abs(r["type1_error"] - 0.05) < 4 * se
+            assert abs(r["coverage"] - 0.95) < 4 * se
+        else:
+            assert r["type1_error"] < 0.05 and r["coverage"] > 0.95
+
+
+def test_reference_based_truth():
+    """MI under J2R/CR is measured against the effect its assumption implies. One
+    post-baseline visit, MCAR dropout 30 %: a dropout of the experimental arm is imputed at
+    the control arm's mean given its baseline, so the J2R (and CR) effect is (1 - dropout
+    fraction) x the complete-data effect. Several visits: the J2R MI estimates average to
+    their truth (bias within 4 Monte Carlo SE) and the truth lies between 0 and the MAR one."""
+    from trial_analysis.power import true_effects
+
+    raw = _raw(
+        n=[45, 45],
+        arms=["Drug", "Placebo"],
+        endpoints={"y": _y({"Drug": -0.8, "Placebo": 0.0}, visits=(0, 12))},
+        analyses=[
+            {"endpoint": "y", "method": "mi", "imputation": imp, "m": 5}
+            for imp in ("mar", "j2r", "cr")
+        ],
+    )
+    s = Scenario.from_dict(raw).with_overrides({"dropout": {"rate": 0.3}})
+    t = true_effects(s)
+    assert t[("y_mi_j2r", 0)] == pytest.approx(0.7 * t[("y_mi_mar", 0)], abs=0.01)
+    assert t[("y_mi_cr", 0)] == pytest.approx(t[("y_mi_j2r", 0)], abs=1e-9)
+    many = dict(raw, endpoints={"y": _y({"Drug": -0.8, "Placebo": 0.0})})
+    s = Scenario.from_dict(many).with_overrides({"dropout": {"rate": 0.3}})
+    r = simulate(s, n_sims=600, seed=3).to_frame().set_index("analysis")
+    j2r, mar = r.loc["y_mi_j2r"], r.loc["y_mi_mar"]
+    assert mar["true_effect"] < j2r["true_effect"] < 0
+    assert abs(j2r["bias"]) < 4 * j2r["bias_mc_se"]
+    assert abs(r.loc["y_mi_cr", "bias"]) < 4 * r.loc["y_mi_cr", "bias_mc_se"]
+    assert simulate(s.null(), n_sims=20, seed=3).to_frame()["true_effect"].abs().max() < 1e-9

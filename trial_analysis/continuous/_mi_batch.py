@@ -26,6 +26,12 @@ with anything unusual (a visit or arm without data, a bootstrap fit that does no
 or gives a covariance ``mi_analysis`` would refuse and redraw) is handed to ``mi_analysis``
 itself with a fresh generator from its own child seed.
 
+With ``draws="monotone"`` (dropout only) no model is refitted: each replicate's visit
+regressions are fitted once and every imputation draws its parameters exactly from their
+posterior (``continuous/_monotone.py``, the same code as ``mi_analysis(draws="monotone")``;
+random stream per replicate: chi-squares, coefficient normals, cell normals, contrast by
+contrast); only the subjects with a missing visit are imputed, a chunk of replicates at once.
+
 Why by hand: no library imputes by the approximate Bayesian bootstrap of an MMRM (R's rbmi,
 which does, loops over samples in R); the batch reuses the package's own REML engine.
 """
@@ -83,6 +89,7 @@ def mi_ancova_batch(
     reference: Any = None,
     seed: int | None = None,
     conf_level: float = 0.95,
+    draws: str = "bootstrap",
 ) -> pd.DataFrame:
     """Multiple imputation and ANCOVA at the last visit for every replicate trial of ``data``.
 
@@ -107,6 +114,11 @@ def mi_ancova_batch(
         Seeds every replicate's stream (module docstring: ``SeedSequence(seed).spawn``).
     conf_level : float
         Level of the pooled t interval.
+    draws : {"bootstrap", "monotone"}
+        How each imputation draws the imputation model's parameters, as in
+        :func:`trial_analysis.missing.impute`: ``"bootstrap"`` refits the MMRM on a
+        bootstrap sample; ``"monotone"`` draws them exactly from the posterior of the
+        sequential regressions (dropout only; about a hundred times faster).
 
     Returns
     -------
@@ -134,10 +146,11 @@ def mi_ancova_batch(
     ...                       baseline="base", method="j2r", reference="Placebo",
     ...                       m=20, seed=1)  # doctest: +SKIP
     """
-    from .missing import METHODS, mi_analysis
-    from .mmrm import _levels
+    from .missing import DRAWS, METHODS, mi_analysis
+    from .mmrm import _codes, _levels
 
     meth = check_choice("method", method.upper() if isinstance(method, str) else method, METHODS)
+    draws = check_choice("draws", draws, DRAWS)
     m = check_count("m", m, minimum=2)
     conf_level = check_conf_level(conf_level)
     if not isinstance(data, pd.DataFrame):
@@ -187,11 +200,11 @@ def mi_ancova_batch(
         f"multiple imputation (m = {m}) of {len(labels)} replicate trials with {n_obs} "
         "observed values",
         parameter="data",
-        seconds=_SECONDS_PER_VALUE * n_obs * m * len(treatments),
+        seconds=_SECONDS_PER_VALUE[draws] * n_obs * m * len(treatments),
         memory=_BYTES_PER_ROW * len(data),
         advice="analyse fewer replicates per call or lower m",
     )
-    codes = pd.Categorical(data[replicate], categories=labels).codes
+    codes = _codes(data[replicate], labels)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     arm_cat = pd.Categorical(data[arm], categories=arms)
@@ -215,6 +228,7 @@ def mi_ancova_batch(
         conf_level,
         res,
         conv,
+        draws,
     )
 
     def loop(i: int) -> None:
@@ -238,6 +252,7 @@ def mi_ancova_batch(
                     m=m,
                     seed=rng,
                     conf_level=conf_level,
+                    draws=draws,
                 ).pooled
             except (AnalysisError, ParameterError) as exc:
                 if isinstance(exc, ParameterError) and exc.parameter not in _DRAW_FAILURES:
@@ -274,13 +289,15 @@ def mi_ancova_batch(
 _DRAW_FAILURES = ("at_visit", "estimates/variances", "variances")
 # cost (benchmarks/simpower.py, 2 shared cores): 62 ms CPU per trial of 91 x 7 at m = 20,
 # i.e. ~5e-6 s per observed value and imputation; a few arrays of the long frame in memory
-_SECONDS_PER_VALUE = 5e-6
+_SECONDS_PER_VALUE = {"bootstrap": 5e-6, "monotone": 1e-7}
 _BYTES_PER_ROW = 200.0
 CHUNK_UNITS = 1024  # bootstrap fits (replicate x contrast x imputation) fitted together
 # a bootstrap fit has converged when its largest gradient (of -REML in the parameters of
 # the single fit) is below this: the tolerance of mi_analysis's BFGS (gtol 1e-4); Newton
 # steps end well below it (1e-5 instead moves the results by < 1e-7 and costs 11 % more)
 DRAW_GTOL = 1e-4
+# monotone draws: cells (replicate x contrast x imputation x subject x visit) imputed at once
+MONOTONE_CELLS = 4_000_000
 
 
 def _children(seed: Any, n: int) -> list[np.random.SeedSequence]:
@@ -295,24 +312,24 @@ def replicate_generators(seed: Any, n_replicates: int) -> list[np.random.Generat
 
 
 # ====================================================================== batched path
-def _fast(
-    data, cols, codes, R, arms, ref_i, tr_idx, visits, meth, m, kids, conf_level, res, conv
-) -> np.ndarray:
-    """Fill ``res``/``conv`` for the replicates the batch can do exactly as ``mi_analysis``;
-    return which ones (the others go to the loop, which also raises on bad input)."""
+def _subject_arrays(data, cols, codes, R, arms, visits, ref_i) -> SimpleNamespace | None:
+    """Every replicate's subjects in ``mi_analysis``'s order (those with an observed outcome by
+    first row, then the others), their arm, baseline, outcomes (N, T) and observed cells;
+    ``odd`` marks replicates the batch leaves to the loop; None when a column is not
+    numeric (the loop then raises)."""
+    from .mmrm import _codes
 
     outcome, subject, visit, arm, baseline = cols
-    done = np.zeros(R, bool)
     for c in (outcome, baseline):
         s = data[c]
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            return done
-    A, T, J = len(arms), len(visits), len(tr_idx)
+            return None
+    A, T = len(arms), len(visits)
     yv = data[outcome].to_numpy(dtype=float)
     bv = data[baseline].to_numpy(dtype=float)
     sc, _ = pd.factorize(data[subject])
-    ac = pd.Categorical(data[arm], categories=arms).codes.astype(np.int64)
-    vc = pd.Categorical(data[visit], categories=visits).codes.astype(np.int64)
+    ac = _codes(data[arm], arms)
+    vc = _codes(data[visit], visits)
     rc = np.asarray(codes, dtype=np.int64)
     obs = ~np.isnan(yv)
     complete = (sc >= 0) & (ac >= 0) & ~np.isnan(bv)
@@ -363,6 +380,37 @@ def _fast(
     odd |= ~vis_seen.all(axis=1) | ~arm_seen.all(axis=1)
     # data in every arm at every visit and enough subjects per visit (fit's own checks)
     odd |= ~_estimable(s_rep[has], mask[has], s_arm[has], A, R, True)
+    ia = np.flatnonzero(np.arange(A) != ref_i)  # non-reference arms, in level order
+    Xa = np.column_stack([np.ones(N)] + [(s_arm == a).astype(float) for a in ia] + [s_base])
+    return SimpleNamespace(
+        odd=odd,
+        s_rep=s_rep,
+        s_arm=s_arm,
+        s_base=s_base,
+        y=y,
+        mask=mask,
+        rstart=rstart,
+        has=has,
+        N=N,
+        ia=ia,
+        Xa=Xa,
+    )
+
+
+def _fast(
+    data, cols, codes, R, arms, ref_i, tr_idx, visits, meth, m, kids, conf_level, res, conv, draws
+) -> np.ndarray:
+    """Fill ``res``/``conv`` for the replicates the batch can do exactly as ``mi_analysis``;
+    return which ones (the others go to the loop, which also raises on bad input)."""
+    sv = _subject_arrays(data, cols, codes, R, arms, visits, ref_i)
+    if sv is None:
+        return np.zeros(R, bool)
+    if draws == "monotone":
+        return _fast_monotone(sv, R, len(arms), ref_i, tr_idx, meth, m, kids, conf_level, res, conv)
+    done = np.zeros(R, bool)
+    odd, s_rep, s_arm, s_base = sv.odd, sv.s_rep, sv.s_arm, sv.s_base
+    y, mask, rstart, has, N = sv.y, sv.mask, sv.rstart, sv.has, sv.N
+    A, T, J = len(arms), len(visits), len(tr_idx)
     z = design_arrays(s_arm, s_base, A)
     q = z.shape[1]
     zref = z.copy()
@@ -390,21 +438,8 @@ def _fast(
     off = np.empty(N, np.int64)
     off[by_key] = cum[:-1] - cum[rstart[s_rep[by_key]]]
     n_norm = cum[rstart[1:]] - cum[rstart[:-1]]
-    ia = np.flatnonzero(np.arange(A) != ref_i)  # non-reference arms, in level order
-    Xa = np.column_stack([np.ones(N)] + [(s_arm == a).astype(float) for a in ia] + [s_base])
-    sv = SimpleNamespace(
-        rstart=rstart,
-        has=has,
-        s_arm=s_arm,
-        mask=mask,
-        y=y,
-        z=z,
-        zref=zref,
-        bits=bits,
-        off=off,
-        n_norm=n_norm,
-        Xa=Xa,
-    )
+    ia = sv.ia
+    sv.z, sv.zref, sv.bits, sv.off, sv.n_norm = z, zref, bits, off, n_norm
     jm = J * m
     reps = np.flatnonzero(good)
     per = max(1, CHUNK_UNITS // jm)
@@ -432,10 +467,8 @@ def _fine(par, theta, ev) -> np.ndarray:
 
 def _chunk(chunk, sv, kids, par, meth, m, tr_idx, ia, conf_level, res, conv, done) -> None:
     """Impute and analyse the replicates ``chunk`` (subject arrays in ``sv``)."""
-    from scipy import stats
-
     rstart, has, s_arm, mask, y = sv.rstart, sv.has, sv.s_arm, sv.mask, sv.y
-    z, zref, bits, off, n_norm, Xa = sv.z, sv.zref, sv.bits, sv.off, sv.n_norm, sv.Xa
+    z, zref, bits, off, n_norm = sv.z, sv.zref, sv.bits, sv.off, sv.n_norm
 
     T, q = mask.shape[1], z.shape[1]
     J = len(tr_idx)
@@ -522,8 +555,34 @@ def _chunk(chunk, sv, kids, par, meth, m, tr_idx, ia, conf_level, res, conv, don
         idx = nbase[un][..., None] + off[s_][:, None, None] + np.arange(len(uu))
         val += np.einsum("nju,nju->nj", zn[idx], Lrow[inv])
         Y[loc] = val
-    # --- ANCOVA at the last visit of each completed data set
-    X = Xa[sub]
+    _store(
+        chunk,
+        sv,
+        Y,
+        ia,
+        tr_idx,
+        m,
+        conf_level,
+        fine.reshape(nc, J, m).all(axis=(1, 2)),
+        res,
+        conv,
+        done,
+    )
+
+
+def _store(chunk, sv, Y, ia, tr_idx, m, conf_level, fit_ok, res, conv, done) -> None:
+    """ANCOVA at the last visit of every completed data set of ``chunk`` and Rubin's rules.
+
+    ``Y`` (subjects of the chunk in order, J*m): the completed last visit, contrast-major
+    columns; replicates with ``fit_ok`` False are left to the loop."""
+    from scipy import stats
+
+    rstart = sv.rstart
+    J = len(tr_idx)
+    nc = len(chunk)
+    s_ci = np.repeat(np.arange(nc), rstart[chunk + 1] - rstart[chunk])
+    sub = np.concatenate([np.arange(rstart[r], rstart[r + 1]) for r in chunk])
+    X = sv.Xa[sub]
     cstart = np.r_[0, np.cumsum(rstart[chunk + 1] - rstart[chunk])[:-1]]
     XtX = np.add.reduceat(X[:, :, None] * X[:, None, :], cstart, axis=0)
     Xi = np.linalg.inv(XtX)
@@ -553,7 +612,6 @@ def _chunk(chunk, sv, kids, par, meth, m, tr_idx, ia, conf_level, res, conv, don
     valid = (
         np.all(np.isfinite(Q), axis=2) & np.all(np.isfinite(Uv), axis=2) & np.all(Uv > 0, axis=2)
     )
-    fit_ok = fine.reshape(nc, J, m).all(axis=(1, 2))
     for ci, r in enumerate(chunk):
         if not fit_ok[ci]:
             continue  # a draw the batch could not fit: the loop redoes the replicate
@@ -569,3 +627,70 @@ def _chunk(chunk, sv, kids, par, meth, m, tr_idx, ia, conf_level, res, conv, don
                     qbar[ci, j] + qq[ci, j] * se[ci, j],
                 )
                 conv[r, j] = True
+
+
+# ====================================================================== monotone draws
+def _fast_monotone(sv, R, A, ref_i, tr_idx, meth, m, kids, conf_level, res, conv) -> np.ndarray:
+    """As :func:`_fast` with the exact posterior draws of :mod:`._monotone` (no refits)."""
+    from . import _monotone
+
+    done = np.zeros(R, bool)
+    odd = sv.odd.copy()
+    np.logical_or.at(odd, sv.s_rep, _monotone.monotone_violation(sv.mask))
+    reps = np.flatnonzero(~odd)
+    rstart, T, J = sv.rstart, sv.mask.shape[1], len(tr_idx)
+    size = rstart[1:] - rstart[:-1]
+    per = max(1, int(MONOTONE_CELLS // max(1, m * J * T * (int(size.max()) if R else 1))))
+    for c0 in range(0, len(reps), per):
+        chunk = reps[c0 : c0 + per]
+        with single_blas_thread(), np.errstate(all="ignore"):
+            Y = _monotone_chunk(chunk, sv, A, ref_i, tr_idx, meth, m, kids, size)
+        _store(chunk, sv, Y[0], sv.ia, tr_idx, m, conf_level, Y[1], res, conv, done)
+    return done
+
+
+def _monotone_chunk(chunk, sv, A, ref_i, tr_idx, meth, m, kids, size):
+    """Completed last visit (subjects of ``chunk``, J*m) and which replicates could be fitted."""
+    from . import _monotone
+
+    T = sv.mask.shape[1]
+    C, nmax = len(chunk), int(size[chunk].max())
+    loc = np.arange(nmax)
+    present = loc[None, :] < size[chunk][:, None]
+    gi = np.where(present, sv.rstart[chunk][:, None] + loc[None, :], 0)
+    y = sv.y[gi]
+    mask = sv.mask[gi] & present[..., None]
+    s_arm, base = sv.s_arm[gi], sv.s_base[gi]
+    fits, ok = _monotone.fit(y, mask, present, s_arm, base, A)
+    df = np.stack([f[3] for f in fits], axis=1)
+    p_max = A + 1 + T - 1
+    J = len(tr_idx)
+    # only the subjects with a missing visit are imputed: their rows, padded per chunk
+    need = present & ~mask.all(axis=2)
+    n_need = need.sum(axis=1)
+    w = max(1, int(n_need.max()))
+    order = np.argsort(~need, axis=1, kind="stable")[:, :w]  # the needing rows first, in order
+    real = np.arange(w)[None, :] < n_need[:, None]
+    y_i = np.take_along_axis(y, order[..., None], axis=1)
+    mask_i = np.take_along_axis(mask, order[..., None], axis=1) | ~real[..., None]
+    arm_i = np.take_along_axis(s_arm, order, axis=1)
+    base_i = np.take_along_axis(base, order, axis=1)
+    g = np.empty((J, C, m, T))
+    z = np.empty((J, C, m, T, p_max))
+    e = np.zeros((J, C, m, w * T))
+    for ci, r in enumerate(chunk):
+        rng = np.random.default_rng(kids[r])
+        cells = np.flatnonzero(~mask_i[ci].ravel())  # = the replicate's cells, in order
+        for j in range(J):  # the contrasts draw from the one generator in turn
+            g[j, ci], z[j, ci], e[j, ci][:, cells] = _monotone.draw(
+                rng, df[ci], p_max, len(cells), m
+            )
+    e = e.reshape(J, C, m, w, T)
+    Y = np.repeat(y[..., T - 1][:, :, None], J * m, axis=2)  # (C, nmax, J*m)
+    rows_c, rows_i = np.nonzero(real)
+    for j, tr in enumerate(tr_idx):
+        v = _monotone.impute(
+            fits, A, ref_i, tr, meth, g[j], z[j], y_i, mask_i, arm_i, base_i, e[j]
+        )[..., T - 1]  # (C, m, w)
+        Y[rows_c, order[rows_c, rows_i], j * m : (j + 1) * m] = v[rows_c, :, rows_i]
+    return Y[present], ok

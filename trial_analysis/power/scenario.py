@@ -240,6 +240,9 @@ class Analysis:
     multiplicity: str = ""  # a method of multiplicity.adjust across the comparisons
     weights: tuple[float, ...] | None = None  # graphical procedure
     transitions: tuple[tuple[float, ...], ...] | None = None
+    # how each imputation draws the model's parameters (missing.impute): simulated dropout
+    # is monotone, so the exact posterior draws apply and are about a hundred times faster
+    draws: str = "monotone"
 
     @property
     def conf_level(self) -> float:
@@ -494,6 +497,7 @@ _SCHEMA: dict[str, set[str]] = {
         "covariance",
         "df",
         "imputation",
+        "draws",
         "m",
         "multiplicity",
         "weights",
@@ -1232,14 +1236,19 @@ def _parse_analyses(
                     raise ScenarioError(source, where + k, "absent unless method = 'mmrm'", a[k])
         imp = a.get("imputation", "j2r")
         m = a.get("m", 20)
+        draws = a.get("draws", "monotone")
         if method == "mi":
             if imp not in MI_METHODS:
                 raise ScenarioError(
                     source, where + "imputation", "one of " + ", ".join(MI_METHODS), imp
                 )
             m = _whole(m, where + "m", source, 2)
+            from ..continuous.missing import DRAWS
+
+            if draws not in DRAWS:
+                raise ScenarioError(source, where + "draws", "one of " + ", ".join(DRAWS), draws)
         else:
-            for k in ("imputation", "m"):
+            for k in ("imputation", "m", "draws"):
                 if k in a:
                     raise ScenarioError(source, where + k, "absent unless method = 'mi'", a[k])
         mult = a.get("multiplicity", "")
@@ -1310,6 +1319,7 @@ def _parse_analyses(
                 mult,
                 weights,
                 transitions,
+                draws,
             )
         )
     return analyses

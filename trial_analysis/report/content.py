@@ -61,6 +61,7 @@ SOURCES = (
     "patient-level",
     "reconstructed",
     "computed",
+    "simulated",
 )
 
 
@@ -255,6 +256,7 @@ _SOURCE_WORDS = {
     "reconstructed": "patients reconstructed from a digitised published curve (Guyot 2012), "
     "not the trial's patient-level data",
     "computed": "computed from published aggregates",
+    "simulated": "trials simulated from the scenario file (published and assumed inputs)",
 }
 
 

@@ -926,8 +926,12 @@ def _planning_continuous(ctx: ReportContext, ep: Any) -> Section | None:
 
 
 def planning_section(ctx: ReportContext) -> Section | None:
-    """Planning the next trial on the first endpoint that allows it, primary endpoints first."""
+    """Planning the next trial on the first endpoint that allows it, primary endpoints first;
+    then, when the trial folder has a scenario file, its continuous endpoints by simulation."""
+    from .simulation import simulation_block
+
     res = _reanalysis(ctx)
+    sec = None
     for ep in sorted(ctx.design.endpoints, key=lambda e: e.role != "primary"):
         if ep.id not in res.endpoints:
             continue
@@ -942,8 +946,12 @@ def planning_section(ctx: ReportContext) -> Section | None:
             counts = _binary_counts(ctx, first)
             sec = None if counts is None else _planning_binary(ctx, ep, counts, first.arms[:2])
         if sec is not None:
-            return sec
-    return None
+            break
+    # the continuous endpoints analysed as the trial will be, when the trial has a scenario
+    alone = Section("planning", "Planning the next trial")
+    if simulation_block(ctx, sec if sec is not None else alone):
+        return sec if sec is not None else alone
+    return sec
 
 
 def _sequential_block(s: Section, size_of: Any, effect: float, se: float, src: str) -> None:

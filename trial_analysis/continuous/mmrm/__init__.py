@@ -98,6 +98,15 @@ def _levels(s: pd.Series, *, sort: bool) -> list:
     return [_py(v) for v in vals]
 
 
+def _codes(s: Any, levels: Sequence[Any]) -> np.ndarray:
+    """Position of each value of ``s`` in ``levels`` (-1 when absent or missing): the codes of
+    ``pd.Categorical(s, categories=levels)``, by one factorisation of the distinct values
+    (several times faster on millions of rows of a few arms, visits or replicates)."""
+    codes, uniq = pd.factorize(s)
+    where = pd.Index(list(levels)).get_indexer(uniq) if len(uniq) else np.zeros(0, np.intp)
+    return np.where(codes >= 0, np.append(where, -1)[codes], -1).astype(np.int64)
+
+
 def _prepare(
     data: pd.DataFrame,
     outcome: str,

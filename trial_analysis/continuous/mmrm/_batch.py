@@ -843,7 +843,7 @@ def fit_batch(
     (6, True)
     """
     from ..._validate import CONTROL_ARM_RE, check_choice, check_conf_level
-    from . import _levels, _normalise_covariance, _t_table
+    from . import _codes, _levels, _normalise_covariance, _t_table
 
     conf_level = check_conf_level(conf_level)
     df_method = check_choice("df", df, ("satterthwaite", "kenward-roger"))
@@ -911,8 +911,8 @@ def fit_batch(
     ns = int(scode.max()) + 1
     key = rcode.astype(np.int64) * ns + scode
     ukey, sidx = np.unique(key, return_inverse=True)
-    vcode = pd.Categorical(d[visit], categories=visit_levels).codes.astype(int)
-    acode = pd.Categorical(d[arm], categories=arms).codes.astype(int)
+    vcode = _codes(d[visit], visit_levels)
+    acode = _codes(d[arm], arms)
     present = np.unique(vcode)
     visits = [visit_levels[i] for i in present]
     remap = np.full(len(visit_levels), -1)
