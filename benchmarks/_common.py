@@ -7,11 +7,24 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """The shortest of ``repeat`` wall-clock timings of ``fn()`` (seconds) and its last result."""
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
 
 
 def machine() -> str:
@@ -48,20 +61,27 @@ cat(sprintf("%.6f\n", el))
 """
 
 
-def r_gls_loop(d: pd.DataFrame, timeout: float) -> float | str:
-    """Seconds R `nlme::gls` (unstructured, REML) takes to fit every replicate of ``d``
-    (columns rep, subject, visit, arm, base, y; rows with a missing y dropped), one fit per
-    replicate as an R user would loop; or why it could not run."""
+def run_rscript(
+    code: str,
+    timeout: float,
+    data: Mapping[str, pd.DataFrame] | None = None,
+    args: Sequence[str] = (),
+) -> list[str] | str:
+    """Run the R script ``code`` by ``Rscript`` (each ``{name}`` in it replaced by the path of
+    a CSV file of ``data[name]``, ``args`` on its command line): the whitespace-separated
+    fields it printed, or why it could not run (no Rscript, timed out, the end of R's error)."""
     if shutil.which("Rscript") is None:
         return "Rscript not found"
     with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "fit.R"
-        script.write_text(_R_GLS_LOOP.replace("{csv}", str(csv)))
+        for name, frame in (data or {}).items():
+            csv = Path(tmp) / f"{name}.csv"
+            frame.to_csv(csv, index=False)
+            code = code.replace("{" + name + "}", str(csv))
+        script = Path(tmp) / "script.R"
+        script.write_text(code)
         try:
             out = subprocess.run(
-                ["Rscript", str(script)],
+                ["Rscript", str(script), *args],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -71,4 +91,12 @@ def r_gls_loop(d: pd.DataFrame, timeout: float) -> float | str:
             return f"timed out after {timeout:.0f} s"
         except subprocess.CalledProcessError as exc:
             return f"R failed: {exc.stderr.strip()[-200:]}"
-        return float(out.stdout.split()[0])
+        return out.stdout.split()
+
+
+def r_gls_loop(d: pd.DataFrame, timeout: float) -> float | str:
+    """Seconds R `nlme::gls` (unstructured, REML) takes to fit every replicate of ``d``
+    (columns rep, subject, visit, arm, base, y; rows with a missing y dropped), one fit per
+    replicate as an R user would loop; or why it could not run."""
+    out = run_rscript(_R_GLS_LOOP, timeout, {"csv": d})
+    return out if isinstance(out, str) else float(out[0])

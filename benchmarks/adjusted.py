@@ -24,18 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine
+from _common import best_of, machine, run_rscript
 
 import trial_analysis as ta
 
@@ -83,36 +79,11 @@ cat(sprintf("%.6f %.12f %.12f\n", tm[["elapsed"]], th[2] - th[1], se[1]))
 
 
 def r_time(d: pd.DataFrame, timeout: float) -> tuple[float, float, float] | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "gcomp.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        el, rd, se = out.stdout.split()
-        return float(el), float(rd), float(se)
-
-
-def timed(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    out = run_rscript(R_SCRIPT, timeout, {"csv": d})
+    if isinstance(out, str):
+        return out
+    el, rd, se = out
+    return float(el), float(rd), float(se)
 
 
 def main() -> None:
@@ -124,7 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     print(machine() + f"; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     d = simulate(args.n, seed=2023)
-    t, res = timed(
+    t, res = best_of(
         lambda: ta.binary.adjusted(d, "y", "arm", COVARIATES, effect="all", variance="ye2023"),
         args.repeat,
     )
@@ -134,7 +105,7 @@ def main() -> None:
         f"Ye 2023 variance: trial_analysis {t:.3f} s (best of {args.repeat}); "
         f"RD {rd.estimate:.6f} (SE {rd.se:.6f})"
     )
-    ts, _ = timed(
+    ts, _ = best_of(
         lambda: ta.binary.adjusted(
             d, "y", "arm", COVARIATES, effect="all", variance="ye2023", strata="stratum"
         ),

@@ -17,7 +17,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import machine
+from _common import best_of, machine
 
 from trial_analysis import power
 from trial_analysis.consistency import counts
@@ -31,15 +31,6 @@ def naive(p: float, n_max: int, decimals: int) -> list[tuple[int, int]]:
         ok = counts._matches(100.0 * x / nn, p, decimals)
         out += [(int(xx), nn) for xx in x[ok]]
     return out
-
-
-def best_of(fn, repeat: int):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def refusal(fn, *args) -> float:

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 
-from _common import machine
+from _common import best_of, machine
 
 from trial_analysis.power import (
     adaptive_characteristics,
@@ -25,15 +25,6 @@ from trial_analysis.power import (
     simulate_adaptive,
     simulate_adaptive_rates,
 )
-
-
-def best_of(f, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def r_seconds(code: str) -> float | None:
@@ -59,7 +50,7 @@ def bench_design(repeat: int) -> None:
         return d.sample_size_means(0.5, 1.2)
 
     ours()  # import and cache warm-up
-    t = best_of(ours, repeat)
+    t = best_of(ours, repeat)[0]
     r = r_seconds(
         "f <- function() { d <- getDesignGroupSequential(kMax = 5, alpha = 0.025, beta = 0.2, "
         "typeOfDesign = 'asOF', typeBetaSpending = 'bsOF'); "

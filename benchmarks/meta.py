@@ -19,14 +19,11 @@ REML with the Hartung-Knapp-Sidik-Jonkman adjustment and leave-one-out on k simu
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from _common import machine
+import pandas as pd
+from _common import best_of, machine, run_rscript
 
 import trial_analysis.meta as M
 
@@ -39,18 +36,9 @@ def simulate(k: int, seed: int = 20240101) -> tuple[np.ndarray, np.ndarray]:
     return yi, vi
 
 
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 R_SCRIPT = r"""
 suppressMessages(library(metafor))
-d <- read.csv(commandArgs(TRUE)[1]); n_del <- as.integer(commandArgs(TRUE)[2])
+d <- read.csv("{csv}"); n_del <- as.integer(commandArgs(TRUE)[1])
 t0 <- proc.time()[["elapsed"]]
 r <- rma(yi, vi, data = d, method = "REML", test = "knha")
 t_fit <- proc.time()[["elapsed"]] - t0
@@ -63,27 +51,12 @@ cat(sprintf("%.17g %.17g %.6f %.6f %s\n", r$beta[1], r$tau2, t_fit, t_del,
 
 
 def run_r(yi, vi, n_del: int) -> tuple[float, float, float, float, str] | None:
-    if shutil.which("Rscript") is None:
+    out = run_rscript(R_SCRIPT, 1800, {"csv": pd.DataFrame({"yi": yi, "vi": vi})}, [str(n_del)])
+    if isinstance(out, str):
+        if out != "Rscript not found":  # said by the caller
+            print(f"R metafor: not run ({out})")
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        np.savetxt(
-            csv, np.column_stack([yi, vi]), delimiter=",", header="yi,vi", comments="", fmt="%.17g"
-        )
-        script = Path(tmp) / "b.R"
-        script.write_text(R_SCRIPT)
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script), str(csv), str(n_del)],
-                capture_output=True,
-                text=True,
-                timeout=1800,
-                check=True,
-            )
-        except (subprocess.SubprocessError, OSError) as exc:
-            print(f"R metafor: not run ({exc})")
-            return None
-    b, t2, tf, td, ver = out.stdout.split()
+    b, t2, tf, td, ver = out
     return float(b), float(t2), float(tf), float(td), ver
 
 

@@ -18,14 +18,10 @@ finite-difference gradients, as a straightforward implementation would.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import best_of, run_rscript
 from scipy import optimize
 
 import trial_analysis as ta
@@ -58,15 +54,6 @@ def simulate(n: int, seed: int) -> pd.DataFrame:
             "y": y[i, t].round(3),
         }
     )
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def naive_fit(d: pd.DataFrame) -> float:
@@ -118,27 +105,11 @@ cat(sprintf("%.6f %.8f\n", tm[["elapsed"]], as.numeric(logLik(fit))))
 
 
 def r_time(d: pd.DataFrame, timeout: float) -> tuple[float, float] | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "d.csv"
-        d.to_csv(csv, index=False)
-        script = Path(tmp) / "fit.R"
-        script.write_text(R_SCRIPT.replace("{csv}", str(csv)))
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.TimeoutExpired:
-            return f"timed out after {timeout:.0f} s"
-        except subprocess.CalledProcessError as exc:
-            return f"R failed: {exc.stderr.strip()[-200:]}"
-        el, ll = out.stdout.split()
-        return float(el), float(ll)
+    out = run_rscript(R_SCRIPT, timeout, {"csv": d})
+    if isinstance(out, str):
+        return out
+    el, ll = out
+    return float(el), float(ll)
 
 
 def main() -> None:
@@ -148,14 +119,14 @@ def main() -> None:
     args = ap.parse_args()
     for n, goal, repeat in ((91, 0.5, 5), (10_000, 10.0, 2)):
         d = simulate(n, seed=20220503 + n)
-        t, res = timed(lambda d=d: ta.mmrm.fit(d, "y", "subject", "visit", "arm", "base"), repeat)
+        t, res = best_of(lambda d=d: ta.mmrm.fit(d, "y", "subject", "visit", "arm", "base"), repeat)
         print(
             f"n = {n} patients x {len(WEEKS)} visits ({len(d)} observed rows), unstructured, "
             f"REML + Satterthwaite: trial_analysis {t:.3f} s (goal < {goal:g} s; best of "
             f"{repeat}); REML loglik {res.loglik:.6f}"
         )
         if n == 91:
-            tn, ll = timed(lambda d=d: naive_fit(d), 1)
+            tn, ll = best_of(lambda d=d: naive_fit(d), 1)
             print(
                 f"    naive subject-by-subject REML (numerical gradients): {tn:.3f} s, "
                 f"ratio {tn / t:.1f}x; loglik {ll:.6f}"

@@ -99,7 +99,7 @@ def bench_million(n_sims: int, zang_sims: int, k: int) -> None:
     print(f"3. {n_sims:,} simulated trials (45 vs 46), Fisher, 2 processes:")
     print(
         f"   parametric model (patient draws + p-value grid lookup): {t:.2f} s "
-        f"(power {r.power['fisher']:.4f} +- {r.mcse['fisher']:.4f})   (goal < 10 s)"
+        f"(power {r.power['fisher']:.4f} +- {r.mc_se['fisher']:.4f})   (goal < 10 s)"
     )
     z = _composite("synthetic")
     z.model()  # calibrate the generative model once in this process (cached)
@@ -111,7 +111,7 @@ def bench_million(n_sims: int, zang_sims: int, k: int) -> None:
     )
     print(
         f"   Zang 2022 generative model (patient-level draws): {zang_sims:,} trials in "
-        f"{tz:.2f} s (power {rz.power['fisher']:.4f} +- {rz.mcse['fisher']:.4f}){scaled}   (goal < 10 s)"
+        f"{tz:.2f} s (power {rz.power['fisher']:.4f} +- {rz.mc_se['fisher']:.4f}){scaled}   (goal < 10 s)"
     )
     rng = np.random.default_rng(3)
     x1 = rng.binomial(45, 0.2, k)

@@ -1,7 +1,8 @@
 """Power by simulation for continuous endpoints: batched MMRM, batched MI-ANCOVA, a Dask grid.
 
 Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/simpower.py [--quick]
-[--trials 10000] [--mi-trials 10000] [--grid-trials 1000000] [--no-r]``.
+[--trials 10000] [--mi-trials 10000] [--grid-trials 1000000] [--no-r] [--skip a|s|b|c]
+[--dask-defaults]``.
 Prints figures; asserts only that the batched results equal their peers (and the Dask grid
 the local one).
 
@@ -17,6 +18,11 @@ uniform last visit) and 3 % intermittent missing visits, generated in blocks of 
     ``nlme::gls`` loop (corSymm + varIdent, REML; ``system.time`` of the fits inside one R
     process) on the first ``--r`` trials when Rscript exists. The batch's largest relative
     difference from the loop is printed (the issue's tolerance: 1e-6, df 1e-4).
+(a') the user path: ``power.simulate(scenario, n_sims=--trials, n_jobs=2)`` with a scenario
+    of the same design (continuous endpoint at baseline and 7 visits, 15 % MCAR dropout,
+    unstructured MMRM with Satterthwaite df; ``mmrm_scenario``) end to end, chunks of the
+    scenario's default size; wall time, CPU of all processes, and the loop over ``mmrm.fit``
+    on the first ``--loop`` of its trials (extrapolated) with the ratio.
 (b) ANCOVA at week 48 after jump-to-reference imputation (m = 20), Rubin's rules with the
     Barnard-Rubin df, on the same trials without their intermittent missing visits (dropout
     only, as the issue's 15 % dropout): ``missing.mi_ancova_batch(draws="monotone")`` (exact
@@ -26,8 +32,11 @@ uniform last visit) and 3 % intermittent missing visits, generated in blocks of 
     extrapolated.
 (c) a sensitivity grid (n per arm x effect x SD x dropout) of ``--grid-trials`` simulated
     trials through ``power.simulate_grid`` with the vectorised ANCOVA analysis of HbA1c at
-    week 48: 2 local processes vs a Dask ``LocalCluster`` of 2 workers (throughput per
-    worker printed; the two tables must be identical).
+    week 48: 2 local processes (``n_jobs=2``) vs ``dask="local"`` (a ``LocalCluster`` of 2
+    workers as ``power._dask`` configures it; ``--dask-defaults``: also one on Dask's default
+    worker settings): throughput per worker, and CPU per trial of the pool's processes or
+    the workers (less sensitive to the machine's load than wall time); the tables must be
+    identical.
 
 CPU time of this process is printed beside wall-clock time: on a shared machine the wall
 time of a single-process step is its CPU time stretched by the load (``uptime`` printed).
@@ -178,6 +187,92 @@ def bench_mmrm(n_trials: int, k_loop: int, k_r: int, use_r: bool) -> None:
             )
 
 
+def mmrm_scenario() -> dict:
+    """The trials of (a) as a scenario: 46 vs 45 patients, baseline and 7 visits, the same
+    means, SDs and correlation, 15 % MCAR dropout by week 48; analysed by an unstructured
+    MMRM with Satterthwaite df (``docs/scenarios.md``)."""
+    T = len(WEEKS) + 1
+    corr = 0.7 ** (np.abs(np.subtract.outer(range(T), range(T))) ** 0.7)
+    eff = -0.7 * np.arange(1, T) / (T - 1)
+    return {
+        "scenario": {"name": "HbA1c, 91 x 7, unstructured MMRM"},
+        "arms": {"names": ["UC-MSC", "Placebo"], "n": [46, 45]},
+        "endpoints": {
+            "hba1c": {
+                "type": "continuous",
+                "visits": [0, *WEEKS],
+                "mean": {
+                    "UC-MSC": [9.0, *np.round(8.9 + eff, 4)],
+                    "Placebo": [9.0] + [8.9] * (T - 1),
+                },
+                "sd": [1.2, *np.round(np.linspace(0.6, 1.0, T - 1), 4)],
+                "correlation": {"structure": "un", "matrix": np.round(corr, 6).tolist()},
+                "outcome": "value",
+            }
+        },
+        "dropout": {"mechanism": "MCAR", "rate": 0.15},
+        "analyses": [
+            {
+                "name": "hba1c_mmrm",
+                "endpoint": "hba1c",
+                "method": "mmrm",
+                "covariance": "unstructured",
+                "df": "satterthwaite",
+            }
+        ],
+    }
+
+
+def bench_simulate_mmrm(n_trials: int, k_loop: int, n_jobs: int = 2) -> None:
+    """(a') the user path: ``power.simulate(scenario, n_sims, n_jobs=2)`` end to end
+    (drawing, long frames, ``fit_batch`` per chunk, counting; processes started inside)."""
+    from trial_analysis.power import Scenario, simulate
+    from trial_analysis.power.simulate import _default_chunk, _draw, _long_frame
+
+    scen = Scenario.from_dict(mmrm_scenario())
+    chunk = _default_chunk(scen)
+    c0 = os.times()
+    w, _, res = clock(simulate, scen, n_sims=n_trials, seed=19, n_jobs=n_jobs, progress=False)
+    c1 = os.times()
+    cpu = (c1.user + c1.system - c0.user - c0.system) + (
+        c1.children_user + c1.children_system - c0.children_user - c0.children_system
+    )
+    row = res.to_frame().iloc[0]
+    print(
+        f"(a') the same design through power.simulate(scenario, n_sims={n_trials:,}, "
+        f"n_jobs={n_jobs}): unstructured MMRM, Satterthwaite df, 15 % MCAR dropout"
+    )
+    print(
+        f"    {w:.1f} s wall ({-(-n_trials // chunk)} chunks of {chunk:,}; process start-up, "
+        f"drawing and counting included), {cpu:.1f} s CPU of all processes "
+        f"({1e3 * cpu / n_trials:.2f} ms per trial); power {row['power']:.4f} (mc_se "
+        f"{row['mc_se']:.4f}), bias {row['bias']:+.4f}, coverage {row['coverage']:.4f}, "
+        f"n_failed {row['n_failed']}   (goal < 30 s)"
+    )
+    rng = np.random.default_rng(np.random.SeedSequence(19, spawn_key=(0, 0)))
+    k = min(k_loop, n_trials)
+    tr = _draw(scen, scen.n_by_arm, min(chunk, n_trials), rng)  # the first chunk's trials
+    ep = scen.endpoints["hba1c"]
+    sample = _long_frame(scen, ep, tr, 0, k)
+    cols = ("AVAL", "USUBJID", "AVISITN", "ARM")
+    _, cl, fits = clock(
+        lambda: [
+            mmrm.fit(g, *cols, "BASE", reference="Placebo").contrasts.assign(replicate=r)
+            for r, g in sample.groupby("REP")
+        ]
+    )
+    batch = mmrm.fit_batch(sample, *cols, replicate="REP", baseline="BASE", reference="Placebo")
+    dif = worst(batch, pd.concat(fits, ignore_index=True), ["replicate", "visit", "contrast"])
+    per = cl / k
+    print(
+        f"    loop of mmrm.fit over the first {k} of these trials: {1e3 * per:.0f} ms CPU per "
+        f"trial -> {per * n_trials:.0f} s for {n_trials:,} on 1 process (extrapolated); ratio "
+        f"to simulate: {per * n_trials / w:.0f}x its wall time, {per * n_trials / cpu:.0f}x "
+        f"its CPU; fit_batch vs the loop on them: largest relative difference estimate "
+        f"{dif['estimate']:.1e}, se {dif['se']:.1e}, df {dif['df']:.1e}"
+    )
+
+
 def _mi_blocks(args: tuple[int, int, int]) -> float:
     """CPU seconds of the monotone J2R batch on ``count`` blocks from ``first`` (a worker)."""
     first, count, n_trials = args
@@ -252,10 +347,8 @@ def bench_mi(n_trials: int, k_loop: int, k_boot: int) -> None:
     )
 
 
-def bench_grid(n_total: int) -> None:
-    from distributed import Client, LocalCluster
-
-    from trial_analysis.power import Scenario, simulate_grid
+def _grid_scenario():
+    from trial_analysis.power import Scenario
 
     raw = {
         "scenario": {"name": "HbA1c ANCOVA grid"},
@@ -272,45 +365,77 @@ def bench_grid(n_total: int) -> None:
         "dropout": {"mechanism": "MCAR", "rate": 0.15},
         "analyses": [{"name": "hba1c_ancova", "endpoint": "hba1c", "method": "ancova"}],
     }
-    s = Scenario.from_dict(raw)
     grid = {
         "arms.n": [[n, n] for n in (30, 45, 60, 90, 120)],
         "endpoints.hba1c.mean.UC-MSC": [[9.0, m] for m in (7.3, 7.5, 7.7, 7.9, 8.1)],
         "endpoints.hba1c.sd.UC-MSC": [[1.05, 0.9], [1.05, 1.2]],
         "dropout.rate": [0.1, 0.2],
     }
-    n_scen = 5 * 5 * 2 * 2
+    return Scenario.from_dict(raw), grid
+
+
+def _worker_cpu(client) -> float:
+    """CPU seconds (user + system) the Dask workers have used so far."""
+    return sum(sum(t[:2]) for t in client.run(os.times).values())
+
+
+def bench_grid(n_total: int, dask_defaults: bool) -> None:
+    from trial_analysis.power import simulate_grid
+    from trial_analysis.power._dask import dask_client
+
+    s, grid = _grid_scenario()
+    n_scen = int(np.prod([len(v) for v in grid.values()]))
     n_sims = max(1, n_total // n_scen)
-    chunk = min(n_sims, 5_000)  # 200 tasks for 10^6 trials: Dask overhead per task matters
-    wl, _, gl = clock(simulate_grid, s, grid, n_sims, 5, n_jobs=2, chunk_size=chunk, progress=False)
-    t0 = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        start = time.perf_counter() - t0
-        wd, _, gd = clock(
-            simulate_grid, s, grid, n_sims, 5, dask=client, chunk_size=chunk, progress=False
-        )
-    same = gl.to_frame().equals(gd.to_frame())
+    chunk = min(n_sims, 5_000)  # 200 tasks for 10^6 trials
     tot = n_sims * n_scen
+    kw = dict(chunk_size=chunk, progress=False)
+    c0 = os.times()
+    wl, _, gl = clock(simulate_grid, s, grid, n_sims, 5, n_jobs=2, **kw)
+    c1 = os.times()  # the pool's processes have exited: their CPU is in the children's times
+    cpu_l = c1.children_user + c1.children_system - c0.children_user - c0.children_system
     print(
         f"(c) sensitivity grid: {n_scen} scenarios (n per arm x effect x SD x dropout) x "
-        f"{n_sims:,} trials = {tot:,} trials, ANCOVA of HbA1c at week 48"
+        f"{n_sims:,} trials = {tot:,} trials in {tot // chunk} chunks of {chunk:,}, ANCOVA "
+        "of HbA1c at week 48"
     )
-    print(f"    2 local processes: {wl:.1f} s ({tot / wl / 2:,.0f} trials/s per process)")
     print(
-        f"    Dask LocalCluster, 2 workers: {wd:.1f} s (+ {start:.1f} s start-up); "
-        f"{tot / wd / 2:,.0f} trials/s per worker; identical to the local run: {same}"
+        f"    2 local processes (n_jobs=2): {wl:.1f} s wall, {tot / wl / 2:,.0f} trials/s per "
+        f"process; {1e6 * cpu_l / tot:.1f} us CPU per trial"
     )
-    if not same:
-        raise SystemExit("the Dask grid differs from the local run")
+    runs = [("dask='local' (power._dask.WORKER_CONFIG)", True)]
+    if dask_defaults:
+        runs.append(("LocalCluster with Dask's default worker settings", False))
+    for label, configured in runs:
+        t0 = time.perf_counter()
+        if configured:
+            session = dask_client("local", 2)
+        else:
+            from distributed import Client, LocalCluster
+
+            cluster = LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            session = Client(cluster)
+        with session as client:
+            start = time.perf_counter() - t0
+            before = _worker_cpu(client)
+            wd, _, gd = clock(simulate_grid, s, grid, n_sims, 5, dask=client, **kw)
+            cpu_d = _worker_cpu(client) - before
+        if not configured:
+            cluster.close()
+        same = gl.to_frame().equals(gd.to_frame())
+        print(
+            f"    {label}, 2 workers: {wd:.1f} s wall (+ {start:.1f} s start-up), "
+            f"{tot / wd / 2:,.0f} trials/s per worker ({wd / wl:.2f}x the local wall time); "
+            f"{1e6 * cpu_d / tot:.1f} us CPU per trial ({cpu_d / cpu_l:.2f}x local); "
+            f"identical to the local run: {same}"
+        )
+        if not same:
+            raise SystemExit("the Dask grid differs from the local run")
 
 
 def main() -> int:
@@ -324,7 +449,12 @@ def main() -> int:
     ap.add_argument("--mi-loop", type=int, default=4, help="trials analysed by mi_analysis")
     ap.add_argument("--mi-boot", type=int, default=100, help="trials of the bootstrap batch")
     ap.add_argument("--grid-trials", type=int, default=None, help="default 1,000,000")
-    ap.add_argument("--skip", default="", help="parts to skip, e.g. 'b' or 'bc'")
+    ap.add_argument("--skip", default="", help="parts to skip (a, s = a', b, c), e.g. 'bc'")
+    ap.add_argument(
+        "--dask-defaults",
+        action="store_true",
+        help="(c) also on a LocalCluster with Dask's default worker settings",
+    )
     a = ap.parse_args()
     print(f"trial_analysis {ta.__version__}, simulation benchmarks on: {machine()}")
     print(
@@ -333,10 +463,12 @@ def main() -> int:
     )
     if "a" not in a.skip:
         bench_mmrm(a.trials or (1_000 if a.quick else 10_000), a.loop, a.r, not a.no_r)
+    if "s" not in a.skip:
+        bench_simulate_mmrm(a.trials or (1_000 if a.quick else 10_000), a.loop)
     if "b" not in a.skip:
         bench_mi(a.mi_trials or (100 if a.quick else 10_000), a.mi_loop, a.mi_boot)
     if "c" not in a.skip:
-        bench_grid(a.grid_trials or (100_000 if a.quick else 1_000_000))
+        bench_grid(a.grid_trials or (100_000 if a.quick else 1_000_000), a.dask_defaults)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 logical CPUs)")
     return 0
 

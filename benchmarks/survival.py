@@ -21,26 +21,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import machine
+from _common import best_of, machine, run_rscript
 
 import trial_analysis as ta
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def patients(n: int, seed: int) -> pd.DataFrame:
@@ -63,7 +49,7 @@ def patients(n: int, seed: int) -> pd.DataFrame:
 R_SCRIPT = r"""
 suppressMessages(library(survival))
 a <- commandArgs(TRUE)
-cox <- read.csv(a[1]); lr <- read.csv(a[2]); r_sims <- as.integer(a[3]); reps <- as.integer(a[4])
+cox <- read.csv("{cox}"); lr <- read.csv("{lr}"); r_sims <- as.integer(a[1]); reps <- as.integer(a[2])
 best <- function(f) { b <- Inf; for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; f(); b <- min(b, proc.time()[["elapsed"]] - t0) }; b }
 fit <- NULL
 t_cox <- best(function() fit <<- coxph(Surv(time, event) ~ arm + age, data = cox, ties = "efron"))
@@ -88,25 +74,10 @@ cat(sprintf("%.17g %.17g %.6f %.6f %.6f %.6f %.6f %s\n", coef(fit)[1], coef(fit)
 
 
 def run_r(cox: pd.DataFrame, lr: pd.DataFrame, r_sims: int, repeat: int):
-    if shutil.which("Rscript") is None:
+    out = run_rscript(R_SCRIPT, 3600, {"cox": cox, "lr": lr}, [str(r_sims), str(repeat)])
+    if isinstance(out, str):
+        print(f"R failed: {out}")
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        p1, p2 = Path(tmp) / "cox.csv", Path(tmp) / "lr.csv"
-        cox.to_csv(p1, index=False, float_format="%.17g")
-        lr.to_csv(p2, index=False, float_format="%.17g")
-        script = Path(tmp) / "b.R"
-        script.write_text(R_SCRIPT)
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script), str(p1), str(p2), str(r_sims), str(repeat)],
-                capture_output=True,
-                text=True,
-                timeout=3600,
-                check=True,
-            ).stdout.split()
-        except (subprocess.SubprocessError, OSError) as e:
-            print(f"R failed: {e}")
-            return None
     return [float(x) for x in out[:7]] + [out[7]]
 
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import trial_analysis as ta  # noqa: E402
+from tests._builders import rpact_power_survival, rpact_sample_size_survival  # noqa: E402
 from tests.fixtures import survival_from_r as R  # noqa: E402
 
 D = ROOT / "tests" / "fixtures" / "survival_data"
@@ -89,30 +90,11 @@ def guyot_example() -> None:
 def fixtures() -> None:
     worst = 0.0
     for ref in R.POWER_SURVIVAL:
-        p = ta.power.power_survival(
-            ref["hr"],
-            ref["events"],
-            2 * ref["alpha"],
-            ratio=1 / ref["allocation_ratio"],
-            n=ref["n"],
-            median_control=ref["median_control"],
-            accrual_time=ref["accrual_time"],
-        )
+        p = rpact_power_survival(ref)
         worst = max(worst, abs(p.power - ref["power"]))
     w_ss = 0.0
     for c in R.SAMPLE_SIZE_SURVIVAL:
-        s = ta.power.sample_size_survival(
-            c["hr"],
-            c["power"],
-            2 * c["alpha"],
-            median_control=c["median_control"],
-            accrual_time=c["accrual_time"],
-            follow_up_time=c["follow_up_time"],
-            ratio=1 / c["allocation_ratio"],
-            dropout_rate=c["dropout_rate"],
-            dropout_time=c["dropout_time"],
-            method=c["method"].lower(),
-        )
+        s = rpact_sample_size_survival(c)
         w_ss = max(w_ss, abs(s.events_exact / c["events"] - 1), abs(s.n_exact / c["n"] - 1))
     print(
         f"rpact: sample size (events, patients) worst relative difference {w_ss:.1e}; "

@@ -33,100 +33,64 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SEED = 20261201
+if __package__:
+    from ._builders import design_toml, rule, weekly, write_published
+else:  # run as a script: python tests/_acceptance_trials.py OUT
+    from _builders import design_toml, rule, weekly, write_published
 
-PUB_COLS = ["quantity", "arm", "week", "statistic", "relation", "value", "unit", "conf_level"]
+SEED = 20261201
+CITATION = "Invented trial for the acceptance tests of trial_analysis"
+PUBLICATION = "Invented publication for the acceptance tests of trial_analysis"
+ASSUMED = {"endpoints": {"label": "assumed", "reason": "Invented trial for the acceptance tests."}}
 
 
 def _published(folder: Path, rows: list[tuple]) -> None:
-    pub = pd.DataFrame(rows, columns=PUB_COLS)
-    pub["label"] = "full text"
-    pub["source"] = "Invented for the acceptance tests (tests/_acceptance_trials.py)"
-    pub["note"] = ""
-    pub.to_csv(folder / "published.csv", index=False)
+    write_published(
+        folder, rows, "Invented for the acceptance tests (tests/_acceptance_trials.py)", "full text"
+    )
 
 
 # ------------------------------------------------------------------------------------------ adam2
-ADAM2_DESIGN = """\
-format_version = 1
-
-[trial]
-id = "acc_adam2"
-title = "A randomised vehicle-controlled trial of an invented topical drug in chronic itch"
-short_title = "Active 10 mg vs vehicle (acceptance)"
-citation = "Invented trial for the acceptance tests of trial_analysis"
-design = "double-blind, randomised, vehicle-controlled, parallel-group (1:1)"
-
-[[arms]]
-name = "Active 10 mg"
-role = "experimental"
-n_randomised = 40
-
-[[arms]]
-name = "Vehicle"
-role = "control"
-n_randomised = 40
-
-[[doses]]
-amount = 10.0
-basis = "fixed"
-unit = "mg"
-per = "day"
-route = "topical"
-arm = "Active 10 mg"
-
-[schedule]
-time_unit = "weeks"
-follow_up = 12
-visits = [
-  { avisitn = 10, label = "Baseline", time = 0 },
-  { avisitn = 20, label = "Week 2", time = 2 },
-  { avisitn = 30, label = "Week 6", time = 6 },
-  { avisitn = 40, label = "Week 12", time = 12 },
-]
-
-[[parameters]]
-code = "ITCHNRS"
-label = "Worst itch numeric rating scale"
-unit = "points"
-low = 0.0
-high = 10.0
-
-[[endpoints]]
-id = "itch"
-label = "Change in worst itch NRS from baseline to week 12"
-role = "primary"
-type = "continuous"
-visit = 40
-parameter = "ITCHNRS"
-measure = "chg"
-population = "FASFL"
-method = "mmrm"
-covariates = ["BASE_ITCHNRS"]
-
-[[endpoints]]
-id = "itch_resp"
-label = "Itch NRS improved by >= 4 points at week 12"
-role = "secondary"
-type = "binary"
-visit = 40
-components = [{ parameter = "ITCHNRS", measure = "chg", operator = "<=", threshold = -4.0 }]
-population = "FASFL"
-method = "fisher"
-
-[[endpoints]]
-id = "flare"
-label = "Time to first flare"
-role = "secondary"
-type = "time_to_event"
-parameter = "TTFLARE"
-population = "FASFL"
-method = "logrank"
-
-[provenance."endpoints"]
-label = "assumed"
-reason = "Invented trial for the acceptance tests."
-"""
+ADAM2_DESIGN = design_toml(
+    {
+        "id": "acc_adam2",
+        "title": "A randomised vehicle-controlled trial of an invented topical drug in chronic itch",
+        "short_title": "Active 10 mg vs vehicle (acceptance)",
+        "citation": CITATION,
+        "design": "double-blind, randomised, vehicle-controlled, parallel-group (1:1)",
+    },
+    [("Active 10 mg", "experimental", 40), ("Vehicle", "control", 40)],
+    doses=[
+        {"amount": 10.0, "basis": "fixed", "unit": "mg", "per": "day", "route": "topical"}
+        | {"arm": "Active 10 mg"}
+    ],
+    schedule={
+        "time_unit": "weeks",
+        "follow_up": 12,
+        "visits": [
+            {"avisitn": v, "label": "Baseline" if t == 0 else f"Week {t}", "time": t}
+            for v, t in ((10, 0), (20, 2), (30, 6), (40, 12))
+        ],
+    },
+    parameters=[
+        {"code": "ITCHNRS", "label": "Worst itch numeric rating scale", "unit": "points"}
+        | {"low": 0.0, "high": 10.0}
+    ],
+    endpoints=[
+        {"id": "itch", "label": "Change in worst itch NRS from baseline to week 12"}
+        | {"role": "primary", "type": "continuous", "visit": 40, "parameter": "ITCHNRS"}
+        | {"measure": "chg", "population": "FASFL", "method": "mmrm"}
+        | {"covariates": ["BASE_ITCHNRS"]},
+        {"id": "itch_resp", "label": "Itch NRS improved by >= 4 points at week 12"}
+        | {"role": "secondary", "type": "binary", "visit": 40}
+        | {"components": rule("ITCHNRS", "chg", "<=", -4.0), "population": "FASFL"}
+        | {"method": "fisher"},
+        {"id": "flare", "label": "Time to first flare", "role": "secondary"}
+        | {"type": "time_to_event", "parameter": "TTFLARE", "population": "FASFL"}
+        | {"method": "logrank"},
+    ],
+    provenance=ASSUMED,
+)
 
 
 def adam2_data(seed: int = SEED) -> dict[str, pd.DataFrame]:
@@ -207,70 +171,29 @@ def write_adam2(root: Path, seed: int = SEED) -> Path:
 
 # ------------------------------------------------------------------------------------------ dose4
 DOSE4_ARMS = ["Placebo", "Drug 5 mg", "Drug 10 mg", "Drug 20 mg"]
-DOSE4_DESIGN = """\
-format_version = 1
-
-[trial]
-id = "acc_dose4"
-title = "A dose-ranging, placebo-controlled trial of an invented oral drug in hypertension"
-short_title = "Dose ranging (acceptance)"
-citation = "Invented trial for the acceptance tests of trial_analysis"
-
-[[arms]]
-name = "Placebo"
-role = "control"
-n_randomised = 30
-
-[[arms]]
-name = "Drug 5 mg"
-role = "experimental"
-n_randomised = 30
-
-[[arms]]
-name = "Drug 10 mg"
-role = "experimental"
-n_randomised = 30
-
-[[arms]]
-name = "Drug 20 mg"
-role = "experimental"
-n_randomised = 30
-
-[schedule]
-visit_weeks = [0, 4, 8, 12]
-follow_up_weeks = 12
-
-[[parameters]]
-code = "SBP"
-label = "Seated systolic blood pressure"
-unit = "mmHg"
-low = 70.0
-high = 250.0
-
-[[endpoints]]
-id = "sbp"
-label = "Change in seated SBP from baseline to week 12"
-role = "primary"
-type = "continuous"
-week = 12
-parameter = "SBP"
-measure = "chg"
-method = "mmrm"
-covariates = ["BASE_SBP"]
-
-[[endpoints]]
-id = "sbp_resp"
-label = "SBP below 140 mmHg at week 12"
-role = "secondary"
-type = "binary"
-week = 12
-components = [{ parameter = "SBP", measure = "value", operator = "<", threshold = 140.0 }]
-method = "fisher"
-
-[provenance."endpoints"]
-label = "assumed"
-reason = "Invented trial for the acceptance tests."
-"""
+DOSE4_DESIGN = design_toml(
+    {
+        "id": "acc_dose4",
+        "title": "A dose-ranging, placebo-controlled trial of an invented oral drug in hypertension",
+        "short_title": "Dose ranging (acceptance)",
+        "citation": CITATION,
+    },
+    [(a, "control" if a == "Placebo" else "experimental", 30) for a in DOSE4_ARMS],
+    schedule=weekly([0, 4, 8, 12], 12),
+    parameters=[
+        {"code": "SBP", "label": "Seated systolic blood pressure", "unit": "mmHg"}
+        | {"low": 70.0, "high": 250.0}
+    ],
+    endpoints=[
+        {"id": "sbp", "label": "Change in seated SBP from baseline to week 12"}
+        | {"role": "primary", "type": "continuous", "week": 12, "parameter": "SBP"}
+        | {"measure": "chg", "method": "mmrm", "covariates": ["BASE_SBP"]},
+        {"id": "sbp_resp", "label": "SBP below 140 mmHg at week 12", "role": "secondary"}
+        | {"type": "binary", "week": 12, "components": rule("SBP", "value", "<", 140.0)}
+        | {"method": "fisher"},
+    ],
+    provenance=ASSUMED,
+)
 
 
 def dose4_data(seed: int = SEED) -> dict[str, pd.DataFrame]:
@@ -326,53 +249,25 @@ def write_dose4(root: Path, seed: int = SEED) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- pubbin
-PUBBIN_DESIGN = """\
-format_version = 1
-
-[trial]
-id = "acc_pubbin"
-title = "An invented published two-arm trial of a vaccine adjuvant"
-short_title = "Adjuvant vs control (acceptance)"
-citation = "Invented publication for the acceptance tests of trial_analysis"
-
-[[arms]]
-name = "Adjuvant"
-role = "experimental"
-n_randomised = 120
-
-[[arms]]
-name = "Control"
-role = "control"
-n_randomised = 118
-
-[schedule]
-visit_weeks = [0, 8]
-follow_up_weeks = 8
-
-[[parameters]]
-code = "TITRE"
-label = "Log2 antibody titre"
-unit = "log2"
-
-[[endpoints]]
-id = "seroconv"
-label = "Seroconversion at week 8"
-role = "primary"
-type = "binary"
-week = 8
-components = [{ parameter = "TITRE", measure = "chg", operator = ">=", threshold = 2.0 }]
-method = "chisq"
-
-[[endpoints]]
-id = "titre"
-label = "Log2 antibody titre at week 8"
-role = "secondary"
-type = "continuous"
-week = 8
-parameter = "TITRE"
-measure = "value"
-published = { level = "titre" }
-"""
+PUBBIN_DESIGN = design_toml(
+    {
+        "id": "acc_pubbin",
+        "title": "An invented published two-arm trial of a vaccine adjuvant",
+        "short_title": "Adjuvant vs control (acceptance)",
+        "citation": PUBLICATION,
+    },
+    [("Adjuvant", "experimental", 120), ("Control", "control", 118)],
+    schedule=weekly([0, 8], 8),
+    parameters=[{"code": "TITRE", "label": "Log2 antibody titre", "unit": "log2"}],
+    endpoints=[
+        {"id": "seroconv", "label": "Seroconversion at week 8", "role": "primary"}
+        | {"type": "binary", "week": 8, "components": rule("TITRE", "chg", ">=", 2.0)}
+        | {"method": "chisq"},
+        {"id": "titre", "label": "Log2 antibody titre at week 8", "role": "secondary"}
+        | {"type": "continuous", "week": 8, "parameter": "TITRE", "measure": "value"}
+        | {"published": {"level": "titre"}},
+    ],
+)
 
 # seroconversion 76/117 (65.0%) vs 51/116 (44.0%) analysed; titre mean ± SD (n) per arm
 PUBBIN_COUNTS = (76, 117, 51, 116)
@@ -404,38 +299,21 @@ def write_pubbin(root: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- pubtte
-PUBTTE_DESIGN = """\
-format_version = 1
-
-[trial]
-id = "acc_pubtte"
-title = "An invented published two-arm oncology trial (progression-free survival)"
-short_title = "Drug X vs standard care (acceptance)"
-citation = "Invented publication for the acceptance tests of trial_analysis"
-
-[[arms]]
-name = "Drug X"
-role = "experimental"
-n_randomised = 150
-
-[[arms]]
-name = "Standard care"
-role = "control"
-n_randomised = 149
-
-[schedule]
-time_unit = "months"
-follow_up = 36
-visits = [{ avisitn = 0, label = "Randomisation", time = 0 }]
-
-[[endpoints]]
-id = "pfs"
-label = "Progression-free survival"
-role = "primary"
-type = "time_to_event"
-parameter = "PFS"
-method = "logrank"
-"""
+PUBTTE_DESIGN = design_toml(
+    {
+        "id": "acc_pubtte",
+        "title": "An invented published two-arm oncology trial (progression-free survival)",
+        "short_title": "Drug X vs standard care (acceptance)",
+        "citation": PUBLICATION,
+    },
+    [("Drug X", "experimental", 150), ("Standard care", "control", 149)],
+    schedule={"time_unit": "months", "follow_up": 36}
+    | {"visits": [{"avisitn": 0, "label": "Randomisation", "time": 0}]},
+    endpoints=[
+        {"id": "pfs", "label": "Progression-free survival", "role": "primary"}
+        | {"type": "time_to_event", "parameter": "PFS", "method": "logrank"}
+    ],
+)
 
 PUBTTE_ROWS = [
     ("randomised", "Drug X", "", "n", "=", 150, "patients", ""),
@@ -460,56 +338,27 @@ def write_pubtte(root: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------- tiny
-TINY_DESIGN = """\
-format_version = 1
-
-[trial]
-id = "acc_tiny"
-title = "An invented pilot trial with six patients per arm"
-short_title = "Tiny pilot (acceptance)"
-citation = "Invented trial for the acceptance tests of trial_analysis"
-
-[[arms]]
-name = "Treated"
-role = "experimental"
-n_randomised = 6
-
-[[arms]]
-name = "Untreated"
-role = "control"
-n_randomised = 6
-
-[schedule]
-visit_weeks = [0, 4, 8, 12]
-follow_up_weeks = 12
-
-[[parameters]]
-code = "SCORE"
-label = "Symptom score"
-unit = "points"
-low = 0.0
-high = 100.0
-
-[[endpoints]]
-id = "resp"
-label = "Symptom score below 20 at week 8"
-role = "primary"
-type = "binary"
-week = 8
-components = [{ parameter = "SCORE", measure = "value", operator = "<", threshold = 20.0 }]
-method = "fisher"
-
-[[endpoints]]
-id = "score"
-label = "Change in symptom score from baseline to week 8"
-role = "secondary"
-type = "continuous"
-week = 8
-parameter = "SCORE"
-measure = "chg"
-method = "ancova"
-covariates = ["BASE_SCORE"]
-"""
+TINY_DESIGN = design_toml(
+    {
+        "id": "acc_tiny",
+        "title": "An invented pilot trial with six patients per arm",
+        "short_title": "Tiny pilot (acceptance)",
+        "citation": CITATION,
+    },
+    [("Treated", "experimental", 6), ("Untreated", "control", 6)],
+    schedule=weekly([0, 4, 8, 12], 12),
+    parameters=[
+        {"code": "SCORE", "label": "Symptom score", "unit": "points", "low": 0.0, "high": 100.0}
+    ],
+    endpoints=[
+        {"id": "resp", "label": "Symptom score below 20 at week 8", "role": "primary"}
+        | {"type": "binary", "week": 8, "components": rule("SCORE", "value", "<", 20.0)}
+        | {"method": "fisher"},
+        {"id": "score", "label": "Change in symptom score from baseline to week 8"}
+        | {"role": "secondary", "type": "continuous", "week": 8, "parameter": "SCORE"}
+        | {"measure": "chg", "method": "ancova", "covariates": ["BASE_SCORE"]},
+    ],
+)
 
 
 def tiny_data(seed: int = SEED) -> dict[str, pd.DataFrame]:

@@ -268,13 +268,19 @@ def test_relative_and_absolute_paths_give_the_same_reanalysis(root, capsys, monk
     assert tables[0] == tables[1] == tables[2]
 
 
-def test_published_time_to_event_trial_says_what_it_cannot_do(root, capsys):
-    """A published-only time-to-event trial: reanalyze exits 0 and names the skipped endpoint
-    (an ADTTE is needed); the design prints its follow-up in its own time unit."""
+def test_published_time_to_event_trial_audits_its_hazard_ratio(root, capsys):
+    """A published-only time-to-event trial: reanalyze exits 0 with one published row (the
+    hazard ratio and its CI, the Wald p they imply) and the audit of the HR, CI, p-value and
+    events (tests/test_survival_published_only.py checks the numbers); the design prints its
+    follow-up in its own time unit."""
     r = ta.reanalyze(root / "acc_pubtte")
-    assert r.results == ()
-    assert [e for e, _ in r.skipped] == ["pfs"]
-    assert any("pfs" in n and "ADTTE" in n for n in r.notes)
+    assert r.skipped == ()
+    t = r.to_frame()
+    assert t["data_source"].tolist() == ["published"] and t["estimate"].tolist() == [0.68]
+    assert (r["pfs"].published_checks["verdict"] == "consistent").all()
+    code, out, err = run(capsys, "reanalyze", root / "acc_pubtte")
+    assert code == 0, err
+    assert "hazard ratio (published numbers)" in out
     code, out, err = run(capsys, "design", root / "acc_pubtte")
     assert code == 0, err
     assert "36 months" in out and "156.5" not in out
@@ -381,7 +387,7 @@ def test_html_report_of_an_unseen_trial(root, capsys, tmp_path, trial):
     for bad in ("| None |", " nan ", "NaN"):
         assert bad not in text, bad
     if trial == "acc_pubtte":
-        assert "Not analysed" in text and "36 months" in text
+        assert "Published numbers only" in text and "36 months" in text
     if trial == "acc_pubbin":  # counts as integers; no interval was published
         assert "76/117 vs 51/116" in text and "76.0/" not in text
         assert "percentages and interval" not in text
@@ -391,14 +397,15 @@ def test_html_report_of_an_unseen_trial(root, capsys, tmp_path, trial):
 
 @pytest.mark.slow
 def test_pdf_report_of_a_published_only_trial(root, capsys, tmp_path):
-    """One PDF (the fastest trial): exit 0, a valid PDF whose text names the skipped endpoint."""
+    """One PDF (the fastest trial): exit 0, a valid PDF whose text shows the published-only
+    time-to-event endpoint."""
     from pypdf import PdfReader
 
     out = tmp_path / "pubtte.pdf"
     code, _, err = run(capsys, "report", root / "acc_pubtte", "-o", out, "--quiet")
     assert code == 0, err
     text = " ".join(p.extract_text() for p in PdfReader(out).pages)
-    assert "Progression-free survival" in text and "Not analysed" in text
+    assert "Progression-free survival" in text and "Published numbers only" in text
 
 
 def test_visits_labelled_by_avisit_only(root, tmp_path, adam2):
@@ -506,7 +513,7 @@ def test_simulate_a_four_arm_scenario_of_an_unseen_trial(root, capsys):
     r = rows["Drug 10 mg vs Placebo"]
     se = 10 * math.sqrt(1 - 0.25) * math.sqrt(2 / 36)
     z = 6 / se - stats.norm.isf(0.025)
-    assert abs(r["power"] - stats.norm.cdf(z)) < 4 * r["mcse"] + 0.02
+    assert abs(r["power"] - stats.norm.cdf(z)) < 4 * r["mc_se"] + 0.02
     assert r["true_effect"] == -6.0
 
 

@@ -157,3 +157,89 @@ def test_quasi_separation_is_noted():
     assert np.isfinite(res.row("rd").se)
     ok = ta.binary.adjusted(d.assign(site=rng.permutation(d.site)), "y", "arm", None)
     assert not ok.extreme_fit
+
+
+# ------------------------------------------------------------------ sparse strata pooled
+def _sites(sizes: dict[str, tuple[int, int]], events: dict[str, int] | None = None):
+    """Patients by site: ``sizes[site] = (experimental, control)``; ``events[site]`` responders
+    (default about half, spread over both arms)."""
+    rows = []
+    for site, (ne, nc) in sizes.items():
+        arms = [1] * ne + [0] * nc
+        k = (events or {}).get(site, (ne + nc) // 2)
+        ys = [1 if i % 2 == 0 and i // 2 < k else 0 for i in range(ne + nc)]
+        if sum(ys) < k:  # fill the remaining responders in order
+            ys = [1] * k + [0] * (ne + nc - k)
+        rows += [dict(site=site, arm=a, y=y) for a, y in zip(arms, ys, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def test_pool_sparse_strata_rule():
+    """Sites with fewer than 2 patients of an arm, or one outcome only, join "pooled"; while
+    "pooled" is itself sparse, the smallest other site (then the first in sorted order) joins
+    it. The rule by hand on small site tables."""
+    # no sparse site: nothing pooled, labels unchanged
+    d = _sites({"a": (3, 3), "b": (2, 2)})
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", "site")
+    assert pooled == () and labels.tolist() == d["site"].tolist()
+    # c has one control patient; d no responder; together (2+2 arms, one responder): enough
+    d = _sites({"a": (4, 4), "b": (3, 3), "c": (1, 1), "d": (1, 2)}, {"c": 1, "d": 0})
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", "site")
+    assert pooled == ("c", "d")
+    assert sorted(labels.unique()) == ["a", "b", "pooled"]
+    # pooled c alone is sparse (1 per arm): it takes the smallest other site, b (4 < 8)
+    d = _sites({"a": (4, 4), "b": (2, 2), "c": (1, 1)})
+    assert ta.binary.pool_sparse_strata(d, "y", "arm", "site")[1] == ("b", "c")
+    # a stricter threshold pools more; everything pooled leaves one level
+    d = _sites({"a": (3, 3), "b": (2, 2)})
+    assert ta.binary.pool_sparse_strata(d, "y", "arm", "site", min_per_arm=3)[1] == ("a", "b")
+    labels, _ = ta.binary.pool_sparse_strata(d, "y", "arm", "site", min_per_arm=4)
+    assert labels.nunique() == 1
+    # a site no one responds in is sparse whatever its size
+    d = _sites({"a": (5, 5), "b": (5, 5), "z": (6, 6)}, {"z": 0})
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", "site")
+    assert pooled == ("a", "z")  # z alone has none: a and b tie at 10 patients, a joins
+
+
+def test_pool_sparse_strata_several_columns_and_names():
+    d = _sites({"a": (3, 3), "b": (1, 1), "c": (3, 3)})
+    d["sex"] = np.tile(["F", "M"], len(d) // 2)
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", ["site", "sex"])
+    assert all("/" in p for p in pooled) and "pooled" in set(labels)
+    # a real stratum named "pooled" that is kept gets a distinct pooled level
+    d = _sites({"pooled": (3, 3), "b": (3, 3), "c": (1, 1)})
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", "site")
+    assert "pooled" in set(labels) and "pooled*" in set(labels)
+    before = d.copy()
+    ta.binary.pool_sparse_strata(d, "y", "arm", "site")
+    pd.testing.assert_frame_equal(d, before)
+
+
+def test_pool_sparse_strata_errors():
+    d = _sites({"a": (3, 3), "b": (2, 2)})
+    with pytest.raises(ParameterError, match="min_per_arm"):
+        ta.binary.pool_sparse_strata(d, "y", "arm", "site", min_per_arm=0)
+    with pytest.raises(ParameterError, match="strata"):
+        ta.binary.pool_sparse_strata(d, "y", "arm", "nope")
+    with pytest.raises(DataValidationError, match="stratum is missing"):
+        ta.binary.pool_sparse_strata(d.assign(site=d.site.where(d.index != 3)), "y", "arm", "site")
+    with pytest.raises(DataValidationError, match="0 or 1"):
+        ta.binary.pool_sparse_strata(d.assign(y=d.y * 2), "y", "arm", "site")
+
+
+def test_pooling_prevents_the_separation_of_a_stratum_factor(trial):
+    """A stratum in which no one responds makes its factor level diverge (quasi-complete
+    separation, R glm: "fitted probabilities numerically 0 or 1"); pooled first, the working
+    model is regular and the pooled fit equals ``adjusted`` on the pooled column."""
+    d = trial.copy()
+    s0 = sorted(d["stratum"].unique())[0]
+    d.loc[d["stratum"] == s0, "y"] = 0
+    raw = ta.binary.adjusted(d, "y", "arm", ["age"], strata="stratum", randomization="simple")
+    assert raw.extreme_fit
+    labels, pooled = ta.binary.pool_sparse_strata(d, "y", "arm", "stratum")
+    assert s0 in pooled
+    fit = ta.binary.adjusted(
+        d.assign(stratum=labels), "y", "arm", ["age"], strata="stratum", randomization="simple"
+    )
+    assert not fit.extreme_fit and np.isfinite(fit.row("rd").se)
+    assert "simple-randomisation form" in str(fit)

@@ -14,55 +14,37 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
+from tests._builders import (
+    OVERALL_SURVIVAL,
+    TABLET,
+    design_toml,
+    rule,
+    weekly,
+    write_lung_adam,
+    write_published,
+)
 from trial_analysis import binary, continuous
 
-DESIGN = """
-format_version = 1
-[trial]
-id = "bp_trial"
-title = "A published-only two-arm trial of a blood-pressure drug"
-short_title = "BP drug vs placebo"
-citation = "Test trial written by tests/test_engine_general.py"
-[[arms]]
-name = "Drug"
-role = "experimental"
-n_randomised = 60
-[[arms]]
-name = "Placebo"
-role = "control"
-n_randomised = 60
-[[doses]]
-amount = 10
-basis = "fixed"
-unit = "mg"
-per = "day"
-route = "oral"
-arm = "Drug"
-[schedule]
-visit_weeks = [0, 12]
-follow_up_weeks = 12
-[[parameters]]
-code = "SBP"
-label = "Systolic blood pressure"
-unit = "mmHg"
-[[endpoints]]
-id = "control_bp"
-label = "SBP below 140 mmHg at week 12"
-role = "primary"
-type = "binary"
-week = 12
-components = [{ parameter = "SBP", measure = "value", operator = "<", threshold = 140.0 }]
-method = "fisher"
-[[endpoints]]
-id = "sbp"
-label = "Change in SBP from baseline to week 12"
-role = "secondary"
-type = "continuous"
-week = 12
-parameter = "SBP"
-measure = "chg"
-published = { level = "sbp_level", change = "sbp_change" }
-"""
+DESIGN = design_toml(
+    {
+        "id": "bp_trial",
+        "title": "A published-only two-arm trial of a blood-pressure drug",
+        "short_title": "BP drug vs placebo",
+        "citation": "Test trial written by tests/test_engine_general.py",
+    },
+    [("Drug", "experimental", 60), ("Placebo", "control", 60)],
+    doses=[TABLET | {"amount": 10, "unit": "mg", "route": "oral", "arm": "Drug"}],
+    schedule=weekly([0, 12], 12),
+    parameters=[{"code": "SBP", "label": "Systolic blood pressure", "unit": "mmHg"}],
+    endpoints=[
+        {"id": "control_bp", "label": "SBP below 140 mmHg at week 12", "role": "primary"}
+        | {"type": "binary", "week": 12, "components": rule("SBP", "value", "<", 140.0)}
+        | {"method": "fisher"},
+        {"id": "sbp", "label": "Change in SBP from baseline to week 12", "role": "secondary"}
+        | {"type": "continuous", "week": 12, "parameter": "SBP", "measure": "chg"}
+        | {"published": {"level": "sbp_level", "change": "sbp_change"}},
+    ],
+)
 
 ROWS = [
     # quantity, arm, week, statistic, relation, value, unit, conf_level
@@ -91,12 +73,7 @@ ROWS = [
 def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("bp_trial")
     (d / "design.toml").write_text(DESIGN, "utf-8")
-    cols = ["quantity", "arm", "week", "statistic", "relation", "value", "unit", "conf_level"]
-    pub = pd.DataFrame(ROWS, columns=cols)
-    pub["label"] = "abstract"
-    pub["source"] = "written by the test"
-    pub["note"] = ""
-    pub.to_csv(d / "published.csv", index=False)
+    write_published(d, ROWS, "written by the test", "abstract")
     return d
 
 
@@ -161,67 +138,28 @@ def test_report_of_a_published_only_trial(folder, tmp_path):
     assert "Participant flow" not in html  # no patient-level data
 
 
-TTE_DESIGN = """
-format_version = 1
-[trial]
-id = "tte_trial"
-title = "A two-arm trial with a time-to-event endpoint (R's lung data, arm = sex)"
-citation = "Loprinzi CL et al. J Clin Oncol 1994;12:601-7 (survival::lung)"
-[[arms]]
-name = "Drug"
-role = "experimental"
-n_randomised = 90
-[[arms]]
-name = "Control"
-role = "control"
-n_randomised = 138
-[[doses]]
-amount = 1
-basis = "fixed"
-unit = "tablet"
-per = "day"
-[schedule]
-visit_weeks = [0, 52]
-follow_up_weeks = 52
-[[parameters]]
-code = "WT"
-label = "Weight"
-unit = "kg"
-[[endpoints]]
-id = "os"
-label = "Overall survival"
-role = "primary"
-type = "time_to_event"
-parameter = "OS"
-method = "logrank"
-"""
+TTE_DESIGN = design_toml(
+    {
+        "id": "tte_trial",
+        "title": "A two-arm trial with a time-to-event endpoint (R's lung data, arm = sex)",
+        "citation": "Loprinzi CL et al. J Clin Oncol 1994;12:601-7 (survival::lung)",
+    },
+    [("Drug", "experimental", 90), ("Control", "control", 138)],
+    doses=[TABLET],
+    schedule=weekly([0, 52], 52),
+    parameters=[{"code": "WT", "label": "Weight", "unit": "kg"}],
+    endpoints=[OVERALL_SURVIVAL],
+)
 
 
 def test_time_to_event_endpoint_from_adtte_matches_r(tmp_path):
     """survdiff(Surv(time, status) ~ sex, data = lung): chisq 10.3267419548856 (the fixture of
     tests/reference/survival.R), here through ADSL + ADTTE files and ``ta.reanalyze``."""
-    from pathlib import Path
-
     from tests.fixtures.survival_from_r import LOGRANK
 
-    lung = pd.read_csv(Path(__file__).parent / "fixtures" / "survival_data" / "lung.csv")
-    ids = [f"S{i:03d}" for i in range(len(lung))]
-    arm = lung["sex"].map({1: "Control", 2: "Drug"})
-    adsl = pd.DataFrame({"USUBJID": ids, "TRT01P": arm, "SAFFL": "Y", "AGE": lung["age"]})
-    adtte = pd.DataFrame(
-        {
-            "USUBJID": ids,
-            "PARAMCD": "OS",
-            "PARAM": "Overall survival (days)",
-            "AVAL": lung["time"],
-            "CNSR": 1 - lung["event"],
-        }
-    )
-    adlb = pd.DataFrame({"USUBJID": ids, "PARAMCD": "WT", "AVAL": 70.0, "AVISITN": 0.0})
-    (tmp_path / "adam").mkdir()
-    adsl.to_csv(tmp_path / "adam" / "adsl.csv", index=False)
-    adtte.to_csv(tmp_path / "adam" / "adtte.csv", index=False)
-    adlb.to_csv(tmp_path / "adam" / "advs.csv", index=False)
+    lung = write_lung_adam(tmp_path, {1: "Control", 2: "Drug"}, AGE="age")
+    adlb = pd.DataFrame({"USUBJID": lung["USUBJID"], "PARAMCD": "WT", "AVAL": 70.0})
+    adlb.assign(AVISITN=0.0).to_csv(tmp_path / "adam" / "advs.csv", index=False)
     (tmp_path / "design.toml").write_text(TTE_DESIGN, "utf-8")
     r = ta.reanalyze(tmp_path)  # the trial's own patient data (adam/) by default
     t = r.to_frame()

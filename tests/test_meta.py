@@ -463,3 +463,21 @@ def test_forest_and_funnel_plots(effects):
     assert "Prediction interval" not in [t.get_text() for t in M.forest_plot(fe).axes[0].texts]
     with pytest.raises(ParameterError, match="contours"):
         M.funnel_plot(r, contours=(0.05, 2))
+
+
+def test_table_diagnostics_share_one_table_result(effects):
+    """leave1out, cumul and influence return their table (a copy: editing it leaves the
+    result alone), titled, printable and JSON-ready through the one table result class."""
+    res = M.rma(effects["bcg_RR"], method="REML")
+    for diag, title in (
+        (M.leave1out(res), "Leave-one-out analysis"),
+        (M.cumul(res), "Cumulative meta-analysis"),
+        (M.influence(res), "Influence diagnostics"),
+    ):
+        tab = diag.to_frame()
+        assert len(tab) == res.k
+        col = tab.select_dtypes("number").columns[0]
+        tab[col] = np.nan
+        assert diag.to_frame()[col].notna().all()
+        assert title in str(diag) and diag.to_dict()["title"] == title
+        assert len(diag.to_dict()["table"]) == res.k

@@ -44,7 +44,7 @@ def test_assurance_matches_beta_binomial_closed_form(test):
     t = a.to_frame()
     for _, row in t.iterrows():
         exact = _closed_form(post, int(row.n1_new), int(row.n2_new), test)
-        assert abs(row.assurance - exact) < 4 * row.mcse
+        assert abs(row.assurance - exact) < 4 * row.mc_se
     # power at the point estimate is exact_power at 9/45, 2/44
     e = exact_power(9 / 45, 2 / 44, 25, 25, test).power
     assert t.power_at_estimate.iloc[0] == pytest.approx(e, rel=1e-12)
@@ -60,7 +60,10 @@ def test_concentrated_posterior_gives_conventional_power():
     post = BetaPosterior(2e6, 8e6, 5e5, 9.5e6)  # p1 ~ 0.2, p2 ~ 0.05, sd ~ 1e-4
     a = assurance(20, 100, 5, 100, 60, posterior=post, test="normal_pooled", n_draws=200)
     assert a.assurance == pytest.approx(a.power, abs=2e-3)
-    assert a.mcse < 1e-3
+    assert a.mc_se < 1e-3
+    assert "mcse" not in a.to_frame()
+    with pytest.warns(DeprecationWarning, match="mc_se"):
+        assert a.mcse == a.mc_se
 
 
 def test_plot_and_notes():

@@ -54,6 +54,35 @@ def test_local_cluster_two_workers_matches_local_processes():
     assert single.to_frame().equals(simulate(s, n_sims=3_000, seed=7, chunk_size=500).to_frame())
 
 
+@pytest.mark.slow
+def test_local_cluster_workers_start_configured(monkeypatch):
+    """dask="local" starts workers without Dask's MALLOC_TRIM_THRESHOLD_ (it disables
+    glibc's adaptive mmap threshold: about twice the CPU per chunk measured in
+    benchmarks/simpower.py part c), without the stack profiler, with the package imported;
+    the caller's own configuration is left as it was."""
+    import os
+    import sys
+
+    import dask
+
+    from trial_analysis.power._dask import PRELOAD, dask_client
+
+    def probe():
+        return (
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            dask.config.get("distributed.worker.profile.enabled"),
+            PRELOAD in sys.modules,
+        )
+
+    # what a LocalCluster on Dask's defaults leaves behind in the caller's environment
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with dask_client("local", 2) as client:
+        seen = client.run(probe)
+    assert list(seen.values()) == [(None, False, True)] * 2
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"
+
+
 def test_missing_distributed_gives_clear_message(monkeypatch):
     import sys
 

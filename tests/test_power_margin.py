@@ -111,3 +111,68 @@ def test_exact_sample_size_is_the_smallest_stable_size():
     assert_allclose(res.power, powers[1])
     analytic = ta.power.power_margin(0.8, 0.8, -0.2, power=0.8, variance="mn").n1
     assert abs(res.n1 - analytic) <= 0.1 * analytic
+
+
+def _restricted_mle_numeric(p1, p2, k, on_null):
+    """Expected-count likelihood ``n1 [p1 log q1 + (1 - p1) log(1 - q1)] + k n1 [the same at
+    p2]`` maximised along the null line by ``scipy.optimize.minimize_scalar``; ``on_null(q2)``
+    is the q1 the null gives."""
+    from scipy import optimize
+
+    def nll(q2):
+        q1 = on_null(q2)
+        return -(
+            p1 * np.log(q1)
+            + (1 - p1) * np.log1p(-q1)
+            + k * (p2 * np.log(q2) + (1 - p2) * np.log1p(-q2))
+        )
+
+    lo, hi = 1e-9, 1 - 1e-9
+    grid = np.linspace(lo, hi, 20_001)
+    ok = (on_null(grid) > 0) & (on_null(grid) < 1)
+    a, b = grid[ok][0], grid[ok][-1]
+    q2 = optimize.minimize_scalar(nll, bounds=(a, b), method="bounded", options={"xatol": 1e-13}).x
+    return on_null(q2), q2
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+@pytest.mark.parametrize(
+    "p1, p2, margin, effect",
+    [
+        (0.6, 0.65, -0.1, "rd"),
+        (0.8, 0.7, 0.02, "rd"),
+        (0.6, 0.65, 0.8, "rr"),
+        (0.3, 0.2, 1.25, "rr"),
+    ],
+)
+def test_margin_sample_size_is_the_farrington_manning_closed_form(p1, p2, margin, effect, ratio):
+    """The one solve path of the margin functions (power_margin, power_margin_rr) against the
+    closed form of Farrington & Manning (1990) with the FM variance, whose restricted MLE does
+    not depend on n: ``n1 = (z_a s0 + z_b s1)^2 / d^2`` with ``s0^2 = q1~(1 - q1~) + w^2
+    q2~(1 - q2~) / k``, ``s1^2`` the same at (p1, p2), ``w = 1`` (difference) or ``rr0``
+    (ratio), the restricted MLE maximised numerically here; and the MN variance, which
+    multiplies s0^2 by N/(N - 1), solved for n1 in the same formula by fixed-point iteration."""
+    from scipy import stats
+
+    if effect == "rd":
+        res = ta.power.power_margin(p1, p2, margin, power=0.8, ratio=ratio)
+        mn = ta.power.power_margin(p1, p2, margin, power=0.8, ratio=ratio, variance="mn")
+        q1, q2 = _restricted_mle_numeric(p1, p2, ratio, lambda q: q + margin)
+        w, d = 1.0, p1 - p2 - margin
+    else:
+        res = ta.power.power_margin_rr(p1, p2, margin, power=0.8, ratio=ratio)
+        mn = ta.power.power_margin_rr(p1, p2, margin, power=0.8, ratio=ratio, variance="mn")
+        q1, q2 = _restricted_mle_numeric(p1, p2, ratio, lambda q: q * margin)
+        w, d = margin, p1 - margin * p2
+    za, zb = stats.norm.isf(0.025), stats.norm.isf(0.2)
+    v0 = q1 * (1 - q1) + w**2 * q2 * (1 - q2) / ratio
+    v1 = p1 * (1 - p1) + w**2 * p2 * (1 - p2) / ratio
+    n1 = (za * np.sqrt(v0) + zb * np.sqrt(v1)) ** 2 / d**2
+    assert_allclose(res.n1_exact, n1, rtol=1e-7)
+    assert res.n1 == int(np.ceil(n1)) and res.power >= 0.8
+    n_mn = n1
+    for _ in range(100):
+        big_n = n_mn * (1 + ratio)
+        n_mn = (za * np.sqrt(v0 * big_n / (big_n - 1)) + zb * np.sqrt(v1)) ** 2 / d**2
+    assert_allclose(mn.n1_exact, n_mn, rtol=1e-7)
+    assert mn.n1_exact > res.n1_exact

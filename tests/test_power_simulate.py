@@ -80,11 +80,25 @@ def _within(sim, exact, se, k=4.0):
 def test_fisher_simulation_matches_exact_power():
     r = simulate(_scenario(), n_sims=40_000, seed=11)
     e = exact_power(0.2, 0.0455, 45, 44, "fisher").power
-    _within(r.power["fisher"], e, r.mcse["fisher"])
-    assert r.mcse["fisher"] == pytest.approx(np.sqrt(e * (1 - e) / 40_000), rel=0.02)
+    _within(r.power["fisher"], e, r.mc_se["fisher"])
+    assert r.mc_se["fisher"] == pytest.approx(np.sqrt(e * (1 - e) / 40_000), rel=0.02)
     t = r.to_frame()
     assert t.loc[0, "true_effect"] == pytest.approx(0.2 - 0.0455)
     assert abs(t.loc[0, "bias"]) < 4 * t.loc[0, "bias_mc_se"]  # no dropout: unbiased RD
+
+
+def test_monte_carlo_se_has_one_name():
+    """The table's Monte Carlo SE of the rejection rate is ``mc_se`` only (it was also
+    ``mcse``); ``SimulationResult.mcse`` is a deprecated alias that warns."""
+    r = simulate(_scenario(), n_sims=500, seed=3)
+    t = r.to_frame()
+    assert "mcse" not in t.columns
+    p = t.loc[0, "power"]
+    assert t.loc[0, "mc_se"] == pytest.approx(np.sqrt(p * (1 - p) / 500), rel=1e-12)
+    with pytest.warns(DeprecationWarning, match="mc_se"):
+        old = r.mcse
+    assert old == r.mc_se
+    assert "mcse" not in simulate_grid(_scenario(), {"arms.n": [[45, 44]]}, 200).to_frame()
 
 
 def test_binary_with_continuous_endpoints_matches_exact_power():
@@ -98,14 +112,14 @@ def test_binary_with_continuous_endpoints_matches_exact_power():
     )
     r = simulate(s, n_sims=20_000, seed=5)
     e = exact_power(0.5, 0.15, 20, 20, "boschloo").power
-    _within(r.power["b"], e, r.mcse["b"])
+    _within(r.power["b"], e, r.mc_se["b"])
 
 
 def test_dropout_as_failure_is_thinned_binomial():
     s = _scenario(p=(0.5, 0.2), n=(30, 30), dropout={"rate": 0.2})
     r = simulate(s, n_sims=30_000, seed=3)
     e = exact_power(0.5 * 0.8, 0.2 * 0.8, 30, 30, "fisher").power
-    _within(r.power["fisher"], e, r.mcse["fisher"])
+    _within(r.power["fisher"], e, r.mc_se["fisher"])
     t = r.to_frame()  # missing counted as failure: the RD shrinks by the dropout
     _within(t.loc[0, "bias"], -0.2 * 0.3, t.loc[0, "bias_mc_se"])
 
@@ -125,7 +139,7 @@ def test_complete_case_matches_mixture_of_exact_powers():
         for m2 in range(2, 13):
             num += w[m1] * w[m2] * exact_power(0.6, 0.2, m1, m2, "chisq").power
             den += w[m1] * w[m2]
-    _within(r.power["f"], num / den, r.mcse["f"])
+    _within(r.power["f"], num / den, r.mc_se["f"])
 
 
 def test_ancova_batch_matches_statsmodels():
@@ -180,7 +194,7 @@ def test_simulated_ancova_power_matches_analytic():
     r = simulate(s, n_sims=20_000, seed=2)
     a = power_ancova(0.67, 1.05, 0.5, n1=30, n2=30).power
     # the analytic formula ignores the sampling variability of the covariate: allow 0.01
-    assert abs(r.power["h"] - a) < 4 * r.mcse["h"] + 0.01
+    assert abs(r.power["h"] - a) < 4 * r.mc_se["h"] + 0.01
     t = r.to_frame()
     assert t.loc[0, "true_effect"] == pytest.approx(-0.67)
     _within(t.loc[0, "coverage"], 0.95, t.loc[0, "coverage_mc_se"])
@@ -190,7 +204,7 @@ def test_simulated_ancova_power_matches_analytic():
 def test_null_scenario_has_nominal_type1_error():
     s = _scenario(analyses=[{"name": "i", "endpoint": "insulin", "method": "ancova"}], n=(25, 25))
     r = simulate(s, n_sims=20_000, seed=9)
-    _within(r.power["i"], 0.05, r.mcse["i"])
+    _within(r.power["i"], 0.05, r.mc_se["i"])
 
 
 def test_results_do_not_depend_on_processes_and_do_on_seed():
@@ -356,6 +370,25 @@ def test_batched_mmrm_does_not_depend_on_the_batch_size(monkeypatch):
     split = _analyse(s, s.analyses[0], tr, None, None)[0]["p"]
     # equal up to rounding (stacked BLAS on blocks of other shapes): 1e-13 measured
     np.testing.assert_allclose(whole, split, rtol=1e-10)
+
+
+def test_mmrm_scenarios_default_to_chunks_that_processes_share():
+    """Without ``chunk_size`` an MMRM scenario runs in chunks of 1,000 trials (10,000 trials
+    are 10 chunks for ``n_jobs`` processes to share; one chunk of 10,000 kept one process
+    busy and the other idle), a cheap one in chunks of 10,000. The default belongs to the
+    scenario, so the numbers are those of the explicit chunk size on any number of
+    processes."""
+    s = _scenario(
+        n=(15, 15),
+        endpoints={"hba1c": _hba1c(7.6, 8.0, visits=(0, 24, 48))},
+        dropout={"rate": 0.2},
+        analyses=[{"name": "m", "endpoint": "hba1c", "method": "mmrm"}],
+    )
+    r = simulate(s, n_sims=1_200, seed=3)
+    assert r.chunk_size == 1_000
+    two = simulate(s, n_sims=1_200, seed=3, chunk_size=1_000, n_jobs=2)
+    assert r.to_frame().equals(two.to_frame())
+    assert simulate(_scenario(), n_sims=10, seed=1).chunk_size == 10_000
 
 
 def test_bad_scenario_file_names_file_and_key(tmp_path):

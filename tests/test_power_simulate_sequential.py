@@ -68,3 +68,68 @@ def test_bad_sequential_table():
         _scenario(0.0, looks=12)
     with pytest.raises(ScenarioError, match=r"key 'sequential\.lookz'"):
         _scenario(0.0, lookz=3)
+
+
+def test_interim_mmrm_and_mi_with_complete_data_reject_as_ancova():
+    """With complete data an unstructured MMRM (visit x arm, visit x baseline) is OLS visit by
+    visit: at every look, on the same first t_j n patients, it gives the ANCOVA's p-values
+    (1e-5), so the design's bounds reject the same trials at the same looks. MI has nothing
+    to impute; Rubin's rules keep the estimate and SE but the Barnard-Rubin df,
+    nu (nu + 1) / (nu + 3), is below the ANCOVA's nu: slightly fewer rejections at look 1,
+    never more (all patients at look 1 instead of the first half would give far more), and
+    the trials that go on may be rejected at look 2."""
+    raw = {
+        "arms": {"names": ["A", "B"], "n": [24, 24], "control": "B"},
+        "endpoints": {
+            "y": {
+                "type": "continuous",
+                "visits": [0, 12, 24],
+                "mean": {"A": [9.0, 8.4, 8.0], "B": [9.0, 8.9, 8.9]},
+                "sd": 1.0,
+                "correlation": {"structure": "cs", "rho": 0.5},
+            }
+        },
+        "analyses": [
+            {"name": m, "endpoint": "y", "method": m, "alternative": "less", "alpha": 0.025}
+            for m in ("ancova", "mmrm")
+        ]
+        + [
+            {
+                "name": "mi",
+                "endpoint": "y",
+                "method": "mi",
+                "imputation": "j2r",
+                "m": 2,
+                "alternative": "less",
+                "alpha": 0.025,
+            }
+        ],
+        "sequential": {"looks": 2},
+    }
+    t = simulate(Scenario.from_dict(raw), n_sims=300, seed=5).table.set_index("analysis")
+    for look in ("", ": look 1", ": look 2"):
+        want = t.loc["ancova" + look, "rejections"]
+        assert 0 < want < 300
+        assert t.loc["mmrm" + look, "rejections"] == want
+        got = t.loc["mi" + look, "rejections"]
+        assert want - 6 <= got <= want if look == ": look 1" else abs(got - want) <= 6
+    assert t.loc["mmrm", "n_expected"] == t.loc["ancova", "n_expected"] < 48
+
+
+def test_interim_survival_analyses_are_refused():
+    with pytest.raises(ScenarioError, match=r"key 'sequential'.*survival"):
+        Scenario.from_dict(
+            {
+                "arms": {"names": ["A", "B"], "n": [50, 50]},
+                "endpoints": {
+                    "t": {
+                        "type": "time_to_event",
+                        "median": {"A": 12, "B": 8},
+                        "accrual_time": 12,
+                        "events": 60,
+                    }
+                },
+                "analyses": [{"endpoint": "t", "method": "logrank"}],
+                "sequential": {"looks": 2},
+            }
+        )

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
+from tests._builders import rpact_power_survival, rpact_sample_size_survival
 from tests.fixtures.survival_from_r import (
     GROUP_SEQUENTIAL_SURVIVAL,
     POWER_SURVIVAL,
@@ -30,18 +31,7 @@ from trial_analysis.power import survival as ps
 def test_sample_size_matches_rpact(c):
     """R: getSampleSizeSurvival(alpha, beta, sided = 1, hazardRatio, median2, accrualTime,
     followUpTime, dropoutRate1/2, dropoutTime, allocationRatioPlanned, typeOfComputation)."""
-    r = ta.power.sample_size_survival(
-        c["hr"],
-        c["power"],
-        2 * c["alpha"],
-        median_control=c["median_control"],
-        accrual_time=c["accrual_time"],
-        follow_up_time=c["follow_up_time"],
-        ratio=1 / c["allocation_ratio"],
-        dropout_rate=c["dropout_rate"],
-        dropout_time=c["dropout_time"],
-        method=c["method"].lower(),
-    )
+    r = rpact_sample_size_survival(c)
     assert r.events_exact == pytest.approx(c["events"], rel=1e-9)
     assert r.n_exact == pytest.approx(c["n"], rel=1e-9)
     assert r.events == math.ceil(c["events"])
@@ -56,15 +46,7 @@ def test_sample_size_matches_rpact(c):
 def test_power_and_analysis_time_match_rpact(c):
     """R: getPowerSurvival(alpha, sided = 1, hazardRatio, median2, accrualTime,
     maxNumberOfSubjects, maxNumberOfEvents, allocationRatioPlanned)."""
-    r = ta.power.power_survival(
-        c["hr"],
-        c["events"],
-        2 * c["alpha"],
-        ratio=1 / c["allocation_ratio"],
-        n=c["n"],
-        median_control=c["median_control"],
-        accrual_time=c["accrual_time"],
-    )
+    r = rpact_power_survival(c)
     assert r.power == pytest.approx(c["power"], abs=1e-12)
     assert r.analysis_time == pytest.approx(c["analysis_time"], abs=1e-6)
     # our time solves the expected-events equation (rpact's is within its solver tolerance)
@@ -223,6 +205,25 @@ def test_group_sequential_survival_events_only_and_bad_design():
     with pytest.raises(ParameterError) as e:
         ta.power.group_sequential_survival("not a design", 0.7)
     assert e.value.parameter == "design"
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("dropout_rate", [0.0, 0.1])
+def test_group_sequential_patients_are_the_fixed_design_times_the_inflation(ratio, dropout_rate):
+    """One patients-for-events rule serves both: the group-sequential design's patients are
+    the fixed design's (same one-sided alpha and power) times the inflation factor, since
+    patients are proportional to events at the same accrual and follow-up; every arm rounded
+    up from its share (rpact rounds the same way)."""
+    d = ta.power.group_sequential(3, 0.025, 0.2)
+    kw = dict(median_control=9, accrual_time=18, follow_up_time=9, ratio=ratio)
+    kw["dropout_rate"] = dropout_rate
+    fixed = ta.power.sample_size_survival(0.7, 0.8, 0.025, alternative="greater", **kw)
+    gs = ta.power.group_sequential_survival(d, 0.7, **kw)
+    assert gs.n_exact == pytest.approx(d.inflation_factor * fixed.n_exact, rel=1e-12)
+    k = 1 / ratio
+    assert gs.n1 == math.ceil(gs.n_exact * k / (1 + k) - 1e-9)
+    assert gs.n2 == math.ceil(gs.n_exact / (1 + k) - 1e-9)
+    assert fixed.n1 + fixed.n2 >= fixed.n_exact
 
 
 def test_simulation_before_anyone_can_have_an_event_never_rejects():

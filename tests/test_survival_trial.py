@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import trial_analysis as ta
+from tests._builders import OVERALL_SURVIVAL, TABLET, design_toml, weekly, write_lung_adam
 from tests.fixtures.survival_from_r import RECONSTRUCT
 from trial_analysis.errors import DataValidationError, DesignError
 
@@ -26,46 +27,26 @@ DATA = Path(__file__).parent / "fixtures" / "survival_data"
 REF = next(r for r in RECONSTRUCT if r["name"] == "sim_ph")
 ARMS = {"experimental": "Drug", "control": "Placebo"}
 
-DESIGN = """
-format_version = 1
-[trial]
-id = "digitised_trial"
-title = "A simulated two-arm trial published as a Kaplan-Meier figure"
-citation = "Simulated: tests/reference/survival.R, case sim_ph"
-[[arms]]
-name = "Drug"
-role = "experimental"
-n_randomised = 250
-[[arms]]
-name = "Placebo"
-role = "control"
-n_randomised = 250
-[[doses]]
-amount = 1
-basis = "fixed"
-unit = "tablet"
-per = "day"
-[schedule]
-visit_weeks = [0, 156]
-follow_up_weeks = 156
-[[endpoints]]
-id = "os"
-label = "Overall survival"
-role = "primary"
-type = "time_to_event"
-parameter = "OS"
-method = "logrank"
-unit = "months"
-event = "death from any cause"
-tau = 24
-times = [12, 24]
-{digitised}
-"""
-DIGITISED = """[endpoints.digitised]
-curve = "km_curve.csv"
-at_risk = "at_risk.csv"
-total_events = {{Drug = {e}, Placebo = {c}}}
-"""
+
+def design(n_per_arm: int = 250, digitised: dict | None = None) -> str:
+    """The trial's design.toml: ``n_per_arm`` randomised per arm, the endpoint's
+    ``digitised`` table (curve, numbers at risk and, optionally, total events) when given."""
+    os = OVERALL_SURVIVAL | {"unit": "months", "event": "death from any cause", "tau": 24}
+    os["times"] = [12, 24]
+    if digitised is not None:
+        os["digitised"] = digitised
+    return design_toml(
+        {
+            "id": "digitised_trial",
+            "title": "A simulated two-arm trial published as a Kaplan-Meier figure",
+            "citation": "Simulated: tests/reference/survival.R, case sim_ph",
+        },
+        [("Drug", "experimental", n_per_arm), ("Placebo", "control", n_per_arm)],
+        doses=[TABLET],
+        schedule=weekly([0, 156], 156),
+        endpoints=[os],
+    )
+
 
 PUB_HEADER = "quantity,arm,week,statistic,relation,value,unit,conf_level,label,source,note\n"
 
@@ -92,10 +73,10 @@ def write_trial(folder: Path, published: str | None = None, totals: bool = True)
         d["arm"] = d["arm"].map(ARMS)
         d.to_csv(folder / out, index=False)
     ev = dict(zip(REF["arms"], REF["total_events"], strict=True))
-    dig = DIGITISED.format(e=ev["experimental"], c=ev["control"])
-    if not totals:
-        dig = dig.split("total_events")[0]
-    (folder / "design.toml").write_text(DESIGN.format(digitised=dig), "utf-8")
+    dig = {"curve": "km_curve.csv", "at_risk": "at_risk.csv"}
+    if totals:
+        dig["total_events"] = {"Drug": ev["experimental"], "Placebo": ev["control"]}
+    (folder / "design.toml").write_text(design(digitised=dig), "utf-8")
     (folder / "published.csv").write_text(published or published_rows(), "utf-8")
     return folder
 
@@ -218,18 +199,8 @@ def test_planning_events_follow_sample_size_survival(tmp_path):
 def test_adtte_days_are_converted_to_the_declared_unit(tmp_path):
     """survfit(Surv(time, status) ~ sex, lung) medians 426 (women) and 270 days (men; the
     RECONSTRUCT fixture's lung_sex), in months (30.4375 days) through ADTTE in days."""
-    lung = pd.read_csv(DATA / "lung.csv")
-    ids = [f"S{i:03d}" for i in range(len(lung))]
-    arm = lung["sex"].map({1: "Placebo", 2: "Drug"})
-    (tmp_path / "adam").mkdir()
-    pd.DataFrame({"USUBJID": ids, "TRT01P": arm, "SAFFL": "Y"}).to_csv(
-        tmp_path / "adam" / "adsl.csv", index=False
-    )
-    pd.DataFrame(
-        {"USUBJID": ids, "PARAMCD": "OS", "AVAL": lung["time"], "CNSR": 1 - lung["event"]}
-    ).to_csv(tmp_path / "adam" / "adtte.csv", index=False)
-    design = DESIGN.format(digitised="").replace("n_randomised = 250", "n_randomised = 100")
-    (tmp_path / "design.toml").write_text(design, "utf-8")
+    write_lung_adam(tmp_path, {1: "Placebo", 2: "Drug"})
+    (tmp_path / "design.toml").write_text(design(n_per_arm=100), "utf-8")
     r = ta.reanalyze(tmp_path)["os"]
     med = r.analysis.km.summary.set_index("group")["median"]
     ref = dict(
@@ -322,11 +293,19 @@ def test_without_totals_the_reconstruction_still_runs(tmp_path):
     assert abs(r.analysis.cox.hazard_ratio[0] / REF["hr"] - 1) < 0.05
 
 
-def test_without_data_or_curve_the_endpoint_is_skipped_with_the_reason(tmp_path):
+def test_without_data_or_curve_the_published_numbers_are_audited_else_skipped(tmp_path):
+    """No patient data and no digitised curve: the published HR and CI alone give the
+    published-only row (tests/test_survival_published_only.py); without them the endpoint is
+    skipped with the reason."""
     folder = write_trial(tmp_path / "trial")
-    text = (folder / "design.toml").read_text("utf-8").split("[endpoints.digitised]")[0]
-    (folder / "design.toml").write_text(text, "utf-8")
+    (folder / "design.toml").write_text(design(), "utf-8")  # no digitised curve declared
     shutil.rmtree(folder / "adam", ignore_errors=True)
+    res = ta.reanalyze(folder)
+    assert res.endpoints == ("os",) and res["os"].published_only
+    assert res.to_frame()["data_source"].tolist() == ["published"]
+    pub = (folder / "published.csv").read_text("utf-8").splitlines()
+    keep = [line for line in pub if "Drug vs Placebo" not in line]
+    (folder / "published.csv").write_text("\n".join(keep) + "\n", "utf-8")
     res = ta.reanalyze(folder)
     assert res.endpoints == () and "digitised published curve" in res.skipped[0][1]
 

@@ -15,6 +15,14 @@
 # 1. glm(resp ~ arm + BASE_CHOLES + AGE, binomial); g-computation of the RD, RR and OR with
 #    the Ye, Shao, Yi & Zhao (2023) robust variance (simple randomisation; the formulas of
 #    tests/reference/adjusted.R).
+# 1b. The same with the strata in the working model (Ye et al. 2023; FDA 2023 guidance):
+#    glm(resp ~ arm + BASE_CHOLES + AGE + factor(stratum), binomial), stratum = SITEID with
+#    the sparse sites pooled by the rule of trial_analysis.binary.pool_sparse_strata, written
+#    here from its description: a site with fewer than 2 patients of either arm, or whose
+#    outcome does not vary, joins one site "pooled"; while "pooled" is itself sparse, the
+#    smallest other site (fewest patients, then first in sorted order) joins it. Same
+#    g-computation and Ye variance (simple-randomisation form); and resp ~ arm +
+#    factor(stratum) alone.
 # 2. mantelhaen.test over SITEID with and without continuity correction, and the MH risk
 #    difference with the Sato variance (metafor::rma.mh, measure = "RD"); strata without a
 #    patient of one of the two arms carry no information (weight 0) and are left out, as
@@ -50,8 +58,23 @@ add("    counts={", paste0('"', names(table(d$TRT01P)), '": ', sapply(split(d$re
 add("    n={", paste0('"', names(table(d$TRT01P)), '": ', as.integer(table(d$TRT01P)),
                    collapse = ", "), "},")
 
-gcomp_ye <- function(dd) {
-  f <- resp ~ a + BASE_CHOLES + AGE
+pool_sparse <- function(site, a, y, m = 2) {
+  s <- as.character(site)
+  levs <- sort(unique(s))
+  size <- table(s)
+  sparse <- function(members) {
+    k <- s %in% members
+    sum(k & a == 0) < m || sum(k & a == 1) < m || length(unique(y[k])) < 2
+  }
+  pooled <- levs[vapply(levs, sparse, logical(1))]
+  while (length(pooled) > 0 && sparse(pooled) && length(pooled) < length(levs)) {
+    rest <- setdiff(levs, pooled)
+    pooled <- c(pooled, rest[which.min(as.integer(size[rest]))])  # first of ties: sorted order
+  }
+  list(stratum = ifelse(s %in% pooled, "pooled", s), pooled = sort(pooled))
+}
+
+gcomp_ye <- function(dd, f = resp ~ a + BASE_CHOLES + AGE) {
   fit <- glm(f, family = binomial, data = dd, control = glm.control(epsilon = 1e-14, maxit = 100))
   d1 <- dd; d1$a <- 1; d0 <- dd; d0$a <- 0
   p1 <- predict(fit, d1, type = "response"); p0 <- predict(fit, d0, type = "response")
@@ -81,7 +104,12 @@ gcomp_ye <- function(dd) {
 for (arm in c("Xanomeline Low Dose", "Xanomeline High Dose")) {
   dd <- d[d$TRT01P %in% c(arm, "Placebo"), ]
   dd$a <- as.integer(dd$TRT01P == arm)
-  g <- gcomp_ye(dd[!is.na(dd$BASE_CHOLES) & !is.na(dd$AGE), ])
+  cc <- dd[!is.na(dd$BASE_CHOLES) & !is.na(dd$AGE), ]
+  g <- gcomp_ye(cc)
+  ps <- pool_sparse(cc$SITEID, cc$a, cc$resp)
+  cc$stratum <- factor(ps$stratum)
+  gs <- gcomp_ye(cc, resp ~ a + BASE_CHOLES + AGE + stratum)
+  g0 <- gcomp_ye(cc, resp ~ a + stratum)  # strata alone (an endpoint declaring no covariates)
   sites <- sort(unique(dd$SITEID))
   both <- sites[sapply(sites, function(s) all(c(0, 1) %in% dd$a[dd$SITEID == s]))]
   arr <- array(0, c(2, 2, length(both)))
@@ -98,6 +126,14 @@ for (arm in c("Xanomeline Low Dose", "Xanomeline High Dose")) {
   add("        gcomp_se=", vec(g$se), ",  # rd, log rr, log or")
   add("        gcomp_ci_low=", vec(g$lo), ", gcomp_ci_high=", vec(g$hi), ",")
   add("        gcomp_p=", vec(g$p), ",")
+  add("        strata_estimate=", vec(gs$est), ",  # rd, rr, or; + factor(stratum)")
+  add("        strata_se=", vec(gs$se), ",  # rd, log rr, log or")
+  add("        strata_ci_low=", vec(gs$lo), ", strata_ci_high=", vec(gs$hi), ",")
+  add("        strata_p=", vec(gs$p), ",")
+  add("        strata_only_estimate=", vec(g0$est), ", strata_only_se=", vec(g0$se), ",")
+  add("        strata_only_p=", vec(g0$p), ",  # resp ~ a + factor(stratum)")
+  add("        pooled=[", paste0('"', ps$pooled, '"', collapse = ", "), "], n_model_strata=",
+      nlevels(cc$stratum), ",")
   add("        n_strata=", length(both), ", n_sites=", length(sites), ",")
   add("        cmh=", num(mh$statistic), ", cmh_p=", num(mh$p.value), ",")
   add("        cmh_cc=", num(mhc$statistic), ", cmh_cc_p=", num(mhc$p.value), ",")

@@ -58,6 +58,7 @@ __all__ = [
     "fragility_table",
     "missing_sensitivity",
     "noninferiority",
+    "pool_sparse_strata",
     "pvalue_grid",
     "pvalues",
     "tipping_point",
@@ -621,7 +622,7 @@ def fragility_table(
     )
 
 
-from ._adjusted import AdjustedResult, adjusted  # noqa: E402  (covariate adjustment)
+from ._adjusted import AdjustedResult, adjusted, pool_sparse_strata  # noqa: E402  (covariate adjustment)
 from ._firth import FirthResult, firth_logit  # noqa: E402  (re-export; Firth lives apart)
 from ._margin import equivalence, noninferiority  # noqa: E402  (tests against a margin)
 from ._missing import (  # noqa: E402  (re-export)

@@ -63,7 +63,15 @@ from .._validate import check_choice, check_conf_level
 from ..errors import AnalysisError, DataValidationError, ParameterError, Problem
 from ..results import SYNTHETIC_NOTE, Result, select_row
 
-__all__ = ["ADJUSTED_EFFECTS", "ADJUSTED_VARIANCES", "AdjustedResult", "adjusted"]
+__all__ = [
+    "ADJUSTED_EFFECTS",
+    "ADJUSTED_VARIANCES",
+    "MIN_STRATUM_PER_ARM",
+    "POOLED_STRATUM",
+    "AdjustedResult",
+    "adjusted",
+    "pool_sparse_strata",
+]
 
 ADJUSTED_EFFECTS = ("rd", "rr", "or")
 ADJUSTED_VARIANCES = ("ye2023", "ye2023_robincar", "ge2011", "ge2011_hc0")
@@ -71,6 +79,11 @@ RANDOMIZATIONS = ("permuted_block", "simple")
 COLUMNS = ["effect", "estimate", "se", "ci_low", "ci_high", "p_value", "variance"]
 COMPARISON = "comparison"  # the column naming each experimental arm vs the control
 _EFFECT_LABELS = {"rd": "risk difference", "rr": "risk ratio", "or": "odds ratio"}
+#: the fewest patients of every arm a stratum needs to enter a working model on its own
+#: (:func:`pool_sparse_strata`)
+MIN_STRATUM_PER_ARM = 2
+#: the level of the strata pooled by :func:`pool_sparse_strata`
+POOLED_STRATUM = "pooled"
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +164,11 @@ class AdjustedResult(Result):
             f"Variance: {_VARIANCE_TEXT[self.variance]}. Ratio SEs are on the log scale; "
             f"{self.conf_level:.0%} Wald intervals.",
         ]
+        if self.model_strata and self.variance in ("ye2023", "ye2023_robincar"):
+            out.append(
+                "Strata in the working model: the variance is the simple-randomisation form, "
+                "valid (at worst conservative) under stratified randomisation (Ye et al. 2023)."
+            )
         if self.extreme_fit:
             out.append(
                 "Fitted probabilities numerically 0 or 1 occurred (within 1e-10: quasi-complete "
@@ -339,6 +357,108 @@ def arm_codes(
     for j, v in enumerate(order[1:], start=1):
         codes[(s == v).to_numpy()] = j
     return codes, tuple(str(v) for v in order)
+
+
+def _joint_strata(data: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
+    """The joint level of one or more strata columns (``"a/b"``), as text."""
+    cols = list(strata)
+    for c in cols:
+        if data[c].isna().any():
+            r = int(np.flatnonzero(data[c].isna().to_numpy())[0])
+            raise DataValidationError([Problem("data", r + 2, c, None, "stratum is missing")])
+    return (
+        data[cols].astype(str).agg("/".join, axis=1) if len(cols) > 1 else data[cols[0]].astype(str)
+    )
+
+
+def pool_sparse_strata(
+    data: pd.DataFrame,
+    outcome: str,
+    arm: str,
+    strata: Sequence[str] | str,
+    *,
+    min_per_arm: int = MIN_STRATUM_PER_ARM,
+) -> tuple[pd.Series, tuple[str, ...]]:
+    """Randomisation strata made fit for a logistic working model: sparse strata pooled.
+
+    A stratum with fewer than ``min_per_arm`` patients in some arm of ``data``, or whose
+    outcome does not vary (every patient a responder, or none), has no estimable coefficient
+    in a logistic model with a stratum factor (its coefficient diverges: quasi-complete
+    separation), and the covariate-adaptive variance needs patients of every arm in it. The
+    rule, as a statistical analysis plan pools small centres: every sparse stratum joins one
+    stratum :data:`POOLED_STRATUM`; while that stratum is itself sparse, the smallest other
+    stratum (fewest patients, then first in sorted order) joins it. Strata that are not sparse
+    are kept as they are.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient (not modified).
+    outcome, arm : str
+        The 0/1 outcome and the arm columns.
+    strata : str or sequence of str
+        Strata columns (several: their joint levels ``"a/b"``).
+    min_per_arm : int
+        The fewest patients of each arm a stratum must have to stay on its own.
+
+    Returns
+    -------
+    (labels, pooled)
+        ``labels``: each patient's stratum as text (``data``'s index), the pooled ones
+        :data:`POOLED_STRATUM`; ``pooled``: the original strata pooled, in sorted order (all of
+        them when no two strata can stand apart: then ``labels`` has one level).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"y": [1, 0, 1, 0, 1, 0, 0, 0, 1, 0], "arm": list("EECCEECCEC"),
+    ...                   "site": ["a"] * 4 + ["b"] * 4 + ["c", "c"]})
+    >>> labels, pooled = pool_sparse_strata(d, "y", "arm", "site")
+    >>> pooled  # c: one patient per arm, so pooled; alone still sparse, it takes a (size 4, first)
+    ('a', 'c')
+    >>> labels.tolist()[3:6]
+    ['pooled', 'b', 'b']
+    """
+    if isinstance(min_per_arm, bool) or not isinstance(min_per_arm, (int, np.integer)):
+        raise ParameterError("min_per_arm", "an int >= 1", min_per_arm)
+    if min_per_arm < 1:
+        raise ParameterError("min_per_arm", "an int >= 1", min_per_arm)
+    strat = _columns("strata", strata, data)
+    if not strat:
+        raise ParameterError("strata", "one or more column names", strata)
+    for pname, col in (("outcome", outcome), ("arm", arm)):
+        if not isinstance(col, str) or col not in data.columns:
+            raise ParameterError(
+                pname, f"a column of data ({', '.join(map(str, data.columns))})", col
+            )
+    y = _binary_outcome(data.reset_index(drop=True), outcome)
+    joint = _joint_strata(data, strat)
+    # per stratum: patients of each arm, patients, responders (one pass; the rule then only
+    # adds these up, so pooling costs O(strata^2) whatever the number of patients)
+    z = joint.to_numpy()
+    by_arm = pd.crosstab(z, data[arm].to_numpy())
+    levels = sorted(by_arm.index)
+    by_arm = by_arm.loc[levels].to_numpy()
+    events = pd.Series(y).groupby(z).sum().reindex(levels).to_numpy()
+    size = dict(zip(levels, by_arm.sum(axis=1).tolist(), strict=True))
+    index = {lev: i for i, lev in enumerate(levels)}
+
+    def sparse(members: set[str]) -> bool:
+        rows = [index[m] for m in members]
+        n_arm = by_arm[rows].sum(axis=0)
+        k, n = events[rows].sum(), n_arm.sum()
+        return bool(n_arm.min() < min_per_arm or k == 0 or k == n)
+
+    pooled = {lev for lev in levels if sparse({lev})}
+    if pooled:
+        while sparse(pooled) and len(pooled) < len(levels):
+            rest = [lev for lev in levels if lev not in pooled]
+            pooled.add(min(rest, key=lambda lev: (size[lev], index[lev])))
+    name = POOLED_STRATUM
+    while name in levels and name not in pooled:  # a real stratum named "pooled"
+        name += "*"
+    labels = joint.where(~joint.isin(pooled), name)
+    return labels, tuple(lev for lev in levels if lev in pooled)
 
 
 def design_frame(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -74,7 +74,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="local processes / LocalCluster workers (default: 1; one per CPU with --grid)",
     )
-    m.add_argument("--chunk-size", type=int, default=10_000, help="trials per chunk")
+    m.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="trials per chunk (default 10000; 1000 with an MMRM or MI analysis)",
+    )
     m.add_argument(
         "--set",
         action="append",

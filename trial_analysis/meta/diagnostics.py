@@ -64,25 +64,27 @@ def _need(res: RMAResult, what: str, k_min: int = 3) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class LeaveOneOut(Result):
-    """The model refitted without each study in turn (metafor's ``leave1out``)."""
+class _TableResult(Result):
+    """A diagnostic whose result is one table (``to_frame`` returns a copy of it)."""
 
     table: pd.DataFrame
-    title: ClassVar[str] = "Leave-one-out analysis"
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
 
 @dataclass(frozen=True, eq=False)
-class Cumulative(Result):
+class LeaveOneOut(_TableResult):
+    """The model refitted without each study in turn (metafor's ``leave1out``)."""
+
+    title: ClassVar[str] = "Leave-one-out analysis"
+
+
+@dataclass(frozen=True, eq=False)
+class Cumulative(_TableResult):
     """Cumulative meta-analysis, adding one study at a time in ``order`` (metafor's ``cumul``)."""
 
-    table: pd.DataFrame
     title: ClassVar[str] = "Cumulative meta-analysis"
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -90,14 +92,10 @@ class Cumulative(Result):
 
 
 @dataclass(frozen=True, eq=False)
-class Influence(Result):
+class Influence(_TableResult):
     """Case-deletion influence diagnostics (metafor's ``influence.rma.uni``)."""
 
-    table: pd.DataFrame
     title: ClassVar[str] = "Influence diagnostics"
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -458,15 +456,11 @@ def ranktest(res: RMAResult, exact: bool = True) -> RankTest:
 
 
 @dataclass(frozen=True, eq=False)
-class RhoSensitivity(Result):
+class RhoSensitivity(_TableResult):
     """A pooled estimate recomputed over assumed pre-post correlations."""
 
-    table: pd.DataFrame
     caveats: tuple[str, ...] = field(default=())
     title: ClassVar[str] = "Sensitivity to the assumed baseline/follow-up correlation"
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
 
     @property
     def notes(self) -> tuple[str, ...]:

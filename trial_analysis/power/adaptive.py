@@ -359,6 +359,27 @@ class AdaptiveCharacteristics(Result):
     whole_patients: bool = False
     title: ClassVar[str] = "Adaptive design: operating characteristics"
 
+    @classmethod
+    def _from_rows(
+        cls,
+        method: str,
+        rows: list[dict[str, Any]],
+        stage_rows: list[dict[str, Any]],
+        q_rows: list[dict[str, Any]],
+        rule: str,
+        **run: Any,
+    ) -> AdaptiveCharacteristics:
+        """The result from the row dictionaries of its three tables (``run``: the simulation's
+        ``n_sims``, ``seed``, ``chunk_size``, ``whole_patients``)."""
+        return cls(
+            method=method,
+            summary=pd.DataFrame(rows),
+            stages=pd.DataFrame(stage_rows),
+            n_quantiles=pd.DataFrame(q_rows),
+            rule=rule,
+            **run,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         return self.summary.copy()
 
@@ -388,6 +409,16 @@ class AdaptiveCharacteristics(Result):
             f"Computed by {how}; sample sizes are totals over both arms"
             + ("." if self.whole_patients else ", not rounded."),
         )
+
+
+def _quantile_row(values: np.ndarray, cdf: np.ndarray) -> dict[str, float]:
+    """``{"q10": ..., "q90": ...}``: the :data:`_QUANTILES` of the final total size, each the
+    first of the sorted ``values`` whose cumulative probability ``cdf`` reaches it."""
+    last = len(values) - 1
+    return {
+        f"q{int(100 * q)}": float(values[min(np.searchsorted(cdf, q - 1e-12), last)])
+        for q in _QUANTILES
+    }
 
 
 def _rule_label(plan: _Plan) -> str:
@@ -597,22 +628,13 @@ def _characteristics(
                     "mean_stage_n": tot["stage_n"][s] / reached if reached else math.nan,
                 }
             )
-        cdf = np.cumsum(tot["hist"]) / n
-        q_rows.append(
-            eff
-            | {
-                f"q{int(100 * q)}": float(
-                    centres[min(np.searchsorted(cdf, q - 1e-12), len(centres) - 1)]
-                )
-                for q in _QUANTILES
-            }
-        )
-    return AdaptiveCharacteristics(
-        method="simulation",
-        summary=pd.DataFrame(rows),
-        stages=pd.DataFrame(stage_rows),
-        n_quantiles=pd.DataFrame(q_rows),
-        rule=rule,
+        q_rows.append(eff | _quantile_row(centres, np.cumsum(tot["hist"]) / n))
+    return AdaptiveCharacteristics._from_rows(
+        "simulation",
+        rows,
+        stage_rows,
+        q_rows,
+        rule,
         n_sims=n_sims,
         seed=seed,
         chunk_size=chunk_size,
@@ -981,17 +1003,7 @@ def adaptive_characteristics(
         vals = np.r_[n1, n1 + n2[order]]
         cdf = np.cumsum(np.r_[rej1 + fut1, dens[order]])
         cdf /= cdf[-1]
-        q_rows.append(
-            {"delta": float(dl)}
-            | {
-                f"q{int(100 * q)}": float(vals[min(np.searchsorted(cdf, q - 1e-12), len(vals) - 1)])
-                for q in _QUANTILES
-            }
-        )
-    return AdaptiveCharacteristics(
-        method="integration",
-        summary=pd.DataFrame(rows),
-        stages=pd.DataFrame(stage_rows),
-        n_quantiles=pd.DataFrame(q_rows),
-        rule=_rule_label(plan),
+        q_rows.append({"delta": float(dl)} | _quantile_row(vals, cdf))
+    return AdaptiveCharacteristics._from_rows(
+        "integration", rows, stage_rows, q_rows, _rule_label(plan)
     )

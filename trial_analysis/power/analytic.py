@@ -49,6 +49,8 @@ __all__ = [
 
 PROPORTION_METHODS = ("pooled", "unpooled", "arcsine")
 MARGIN_VARIANCES = ("fm", "mn")
+# the name of each null variance of the score tests at a margin, in method labels
+MARGIN_LABELS = {"fm": "Farrington-Manning", "mn": "Miettinen-Nurminen"}
 _N_MAX = 1e8
 # the method label of a two-sided power that counts the opposite rejection tail (strict=True)
 _BOTH_TAILS = ", both rejection tails"
@@ -287,6 +289,20 @@ def restricted_mle(p1: float, p2: float, delta0: float, ratio: float = 1.0) -> t
     return float(q1), float(q2)
 
 
+def _score_variance(
+    q1: float, q2: float, n1: float, n2: float, variance: str, rr0: float | None = None
+) -> float:
+    """Null variance of the score statistic at a margin from the restricted MLE ``(q1, q2)``:
+    ``q1 (1 - q1) / n1 + q2 (1 - q2) / n2`` (difference) or with ``rr0**2`` on the second term
+    (risk ratio ``p1 / p2 = rr0``); ``variance="mn"`` times ``N / (N - 1)`` (Miettinen-Nurminen).
+    """
+    second = q2 * (1 - q2) / n2 if rr0 is None else rr0**2 * q2 * (1 - q2) / n2
+    v0 = q1 * (1 - q1) / n1 + second
+    if variance == "mn":
+        v0 *= (n1 + n2) / (n1 + n2 - 1)
+    return v0
+
+
 def _power_margin(
     p1: float,
     p2: float,
@@ -298,9 +314,7 @@ def _power_margin(
 ) -> float:
     q1, q2 = restricted_mle(p1, p2, delta0, k)
     n2 = k * n1
-    v0 = q1 * (1 - q1) / n1 + q2 * (1 - q2) / n2
-    if variance == "mn":
-        v0 *= (n1 + n2) / (n1 + n2 - 1)
+    v0 = _score_variance(q1, q2, n1, n2, variance)
     v1 = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     d = p1 - p2 - delta0
     alt = "greater" if d > 0 else "less"
@@ -357,8 +371,13 @@ def _finish(
     effect: dict[str, float],
     target: float | None,
     dropout: float,
+    lo: float = 2.0,
 ) -> PowerResult:
+    """The result at ``n1`` (``None`` when solved for: the smallest ``n1 >= lo`` whose power
+    ``f_power(n1, ratio)`` reaches ``target``, then rounded up with ``n2``)."""
     if solved == "n":
+        assert target is not None
+        n1 = _solve_n(lambda n: f_power(n, ratio), target, lo=lo)
         n1i = math.ceil(n1 - 1e-9)
         n2i = max(2, math.ceil(n1 * ratio - 1e-9))
         n1x, n2x = n1, n1 * ratio
@@ -382,6 +401,37 @@ def _finish(
         target_power=math.nan if target is None else target,
         dropout=dropout,
     )
+
+
+def _check_design(
+    alpha: Any,
+    dropout: Any,
+    power: Any,
+    n1: Any,
+    n2: Any,
+    ratio: Any,
+    variance: Any = None,
+) -> tuple[float, Any, float, float | None, float | None, float]:
+    """The argument checks of a function solving for power or n: ``(alpha, variance, dropout,
+    power, n1, k = n2 / n1)``, checked in that order (``variance`` only when given, one of
+    :data:`MARGIN_VARIANCES`; ``power`` and ``n1`` stay ``None`` when solved for)."""
+    alpha = check_alpha(alpha)
+    if variance is not None:
+        variance = check_choice("variance", variance, MARGIN_VARIANCES)
+    dropout = check_dropout(dropout)
+    if power is not None:
+        power = check_power_target(power)
+    n1v, k = _sizes(n1, n2, ratio)
+    return alpha, variance, dropout, power, n1v, k
+
+
+def _margin_side(effect: float, margin: float, null: float) -> tuple[str, str]:
+    """``(alternative, kind)`` of a one-sided test of ``H0: effect = margin``: the side on
+    which the assumed ``effect`` lies, and non-inferiority when the margin lies beyond the
+    no-difference value ``null`` on the other side, superiority by a margin otherwise."""
+    alt = "greater" if effect > margin else "less"
+    kind = "non-inferiority" if (margin < null) == (alt == "greater") else "superiority by a margin"
+    return alt, kind
 
 
 def _sizes(n1: Any, n2: Any, ratio: Any) -> tuple[float | None, float]:
@@ -524,9 +574,6 @@ def power_two_proportions(
             p1 = _solve_effect(lambda x: pw(n1v, k, x), power, 1e-9, p2 - 1e-9)
         else:
             p1 = _solve_effect(lambda x: pw(n1v, k, x), power, p2 + 1e-9, 1 - 1e-9)
-    if solved == "n":
-        assert power is not None
-        n1v = _solve_n(lambda n: pw(n, k), power)
     effect = {"p1": float(p1), "p2": p2}  # type: ignore[arg-type]
     return _finish(label, solved, pw, n1v, k, alpha, alternative, effect, power, dropout)  # type: ignore[arg-type]
 
@@ -619,18 +666,15 @@ def power_two_means(
         hi = 40 * s * math.sqrt(1 / n1v + 1 / (k * n1v))
         mag = _solve_effect(lambda x: pw(n1v, k, sign * x), power, 1e-12 * sd, hi)
         delta = sign * mag
-    if solved == "n":
-        assert power is not None
-        # both arms >= 2 patients and at least one residual degree of freedom
-        lo = max(2.0, 2.0 / k, (3.0 + n_cov) / (1 + k))
-        n1v = _solve_n(lambda n: pw(n, k), power, lo=lo)
+    # when solving for n: both arms >= 2 patients and at least one residual degree of freedom
+    lo = max(2.0, 2.0 / k, (3.0 + n_cov) / (1 + k))
     label = "two means, ANCOVA (noncentral t)" if n_cov else "two means, t test (noncentral t)"
     if strict:
         label += _BOTH_TAILS
     effect = {"delta": float(delta), "sd": sd}  # type: ignore[arg-type]
     if n_cov:
         effect["rho"] = rho
-    return _finish(label, solved, pw, n1v, k, alpha, alternative, effect, power, dropout)  # type: ignore[arg-type]
+    return _finish(label, solved, pw, n1v, k, alpha, alternative, effect, power, dropout, lo)  # type: ignore[arg-type]
 
 
 def power_ancova(
@@ -724,22 +768,15 @@ def power_margin(
         raise ParameterError("delta0", "a difference of proportions in (-1, 1)", delta0)
     if math.isclose(p1 - p2, delta0, abs_tol=1e-12):
         raise ParameterError("delta0", f"different from p1 - p2 = {p1 - p2:g}", delta0)
-    alpha = check_alpha(alpha)
-    variance = check_choice("variance", variance, MARGIN_VARIANCES)
-    dropout = check_dropout(dropout)
-    if power is not None:
-        power = check_power_target(power)
-    n1v, k = _sizes(n1, n2, ratio)
+    alpha, variance, dropout, power, n1v, k = _check_design(
+        alpha, dropout, power, n1, n2, ratio, variance
+    )
 
     def pw(n: float, kk: float) -> float:
         return _power_margin(p1, p2, delta0, n, kk, alpha, variance)
 
-    if solved == "n":
-        assert power is not None
-        n1v = _solve_n(lambda n: pw(n, k), power)
-    alt = "greater" if p1 - p2 > delta0 else "less"
-    kind = "non-inferiority" if (delta0 < 0) == (alt == "greater") else "superiority by a margin"
-    label = f"two proportions, {kind}, {'Farrington-Manning' if variance == 'fm' else 'Miettinen-Nurminen'}"
+    alt, kind = _margin_side(p1 - p2, delta0, 0.0)
+    label = f"two proportions, {kind}, {MARGIN_LABELS[variance]}"
     effect = {"p1": p1, "p2": p2, "delta0": delta0}
     return _finish(label, solved, pw, n1v, k, alpha, alt, effect, power, dropout)  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ class AssuranceResult(Result):
 
     ``table`` has one row per ``n1``: ``power_at_estimate`` (power if the observed
     proportions were the truth), ``assurance`` (posterior mean of the power) with its Monte
-    Carlo SE, and ``p_power_above_80`` (posterior probability that the power is >= 80 %).
+    Carlo SE ``mc_se``, and ``p_power_above_80`` (posterior probability that the power is >= 80 %).
     """
 
     x1: int
@@ -69,8 +70,19 @@ class AssuranceResult(Result):
         return float(self.table["power_at_estimate"].iloc[0])
 
     @property
+    def mc_se(self) -> float:
+        """Monte Carlo standard error of the assurance at the first planned size."""
+        return float(self.table["mc_se"].iloc[0])
+
+    @property
     def mcse(self) -> float:
-        return float(self.table["mcse"].iloc[0])
+        """Deprecated name of :attr:`mc_se`."""
+        warnings.warn(
+            "AssuranceResult.mcse is deprecated; use .mc_se (the table's column is mc_se)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.mc_se
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -93,7 +105,7 @@ class AssuranceResult(Result):
         ax.errorbar(
             t["n1_new"],
             t["assurance"],
-            yerr=1.96 * t["mcse"],
+            yerr=1.96 * t["mc_se"],
             marker="s",
             capsize=2,
             label="assurance",
@@ -226,7 +238,7 @@ def assurance(
                 "n2_new": m,
                 "power_at_estimate": _power_at(pe1, pe2, n, m, test, alpha, alternative),
                 "assurance": float(pw.mean()),
-                "mcse": float(pw.std(ddof=1) / math.sqrt(n_draws)),
+                "mc_se": float(pw.std(ddof=1) / math.sqrt(n_draws)),
                 "p_power_above_80": float(np.mean(pw >= 0.8)),
             }
         )

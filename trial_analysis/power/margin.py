@@ -27,15 +27,16 @@ from scipy import integrate, stats
 
 from .._validate import check_choice, check_finite, check_positive
 from ..errors import ParameterError
-from ._common import check_alpha, check_dropout, check_n, check_power_target, check_probability
+from ._common import check_alpha, check_n, check_power_target, check_probability
 from .analytic import (
-    MARGIN_VARIANCES,
+    MARGIN_LABELS,
     PowerResult,
+    _check_design,
     _exactly_one_none,
     _finish,
+    _margin_side,
     _normal_power,
-    _sizes,
-    _solve_n,
+    _score_variance,
     restricted_mle,
 )
 from .exact import _reject_prob
@@ -152,40 +153,19 @@ def power_tost_means(
     low, high = _check_margins(low, high)
     if not low < delta < high:
         raise ParameterError("delta", f"inside the margins ({low:g}, {high:g})", delta)
-    alpha = check_alpha(alpha)
-    dropout = check_dropout(dropout)
-    if power is not None:
-        power = check_power_target(power)
-    n1v, k = _sizes(n1, n2, ratio)
+    alpha, _, dropout, power, n1v, k = _check_design(alpha, dropout, power, n1, n2, ratio)
 
     def pw(n: float, kk: float) -> float:
         return _tost_t_power(delta, sd, low, high, n, kk, alpha)
 
-    if solved == "n":
-        assert power is not None
-        n1v = _solve_n(lambda n: pw(n, k), power)
     effect = {"delta": delta, "sd": sd, "low": low, "high": high}
-    return _finish(
-        "two means, equivalence (TOST, pooled t, exact)",
-        solved,
-        pw,
-        n1v,  # type: ignore[arg-type]
-        k,
-        alpha,
-        "equivalence",
-        effect,
-        power,
-        dropout,
-    )
+    label = "two means, equivalence (TOST, pooled t, exact)"
+    return _finish(label, solved, pw, n1v, k, alpha, "equivalence", effect, power, dropout)  # type: ignore[arg-type]
 
 
 def _score_se0(p1, p2, margin, n1, k, variance):
     q1, q2 = restricted_mle(p1, p2, margin, k)
-    n2 = k * n1
-    v0 = q1 * (1 - q1) / n1 + q2 * (1 - q2) / n2
-    if variance == "mn":
-        v0 *= (n1 + n2) / (n1 + n2 - 1)
-    return math.sqrt(v0)
+    return math.sqrt(_score_variance(q1, q2, n1, k * n1, variance))
 
 
 def _power_equiv_props(p1, p2, low, high, n1, k, alpha, variance) -> float:
@@ -233,33 +213,16 @@ def power_equivalence_proportions(
         raise ParameterError(
             "low/high", f"margins in (-1, 1) around p1 - p2 = {p1 - p2:g}", (low, high)
         )
-    alpha = check_alpha(alpha)
-    variance = check_choice("variance", variance, MARGIN_VARIANCES)
-    dropout = check_dropout(dropout)
-    if power is not None:
-        power = check_power_target(power)
-    n1v, k = _sizes(n1, n2, ratio)
+    alpha, variance, dropout, power, n1v, k = _check_design(
+        alpha, dropout, power, n1, n2, ratio, variance
+    )
 
     def pw(n: float, kk: float) -> float:
         return _power_equiv_props(p1, p2, low, high, n, kk, alpha, variance)
 
-    if solved == "n":
-        assert power is not None
-        n1v = _solve_n(lambda n: pw(n, k), power)
-    label = "Farrington-Manning" if variance == "fm" else "Miettinen-Nurminen"
     effect = {"p1": p1, "p2": p2, "low": low, "high": high}
-    return _finish(
-        f"two proportions, equivalence (TOST), {label}",
-        solved,
-        pw,
-        n1v,  # type: ignore[arg-type]
-        k,
-        alpha,
-        "equivalence",
-        effect,
-        power,
-        dropout,
-    )
+    label = f"two proportions, equivalence (TOST), {MARGIN_LABELS[variance]}"
+    return _finish(label, solved, pw, n1v, k, alpha, "equivalence", effect, power, dropout)  # type: ignore[arg-type]
 
 
 def _power_margin_rr(p1, p2, rr0, n1, k, alpha, variance) -> float:
@@ -270,9 +233,7 @@ def _power_margin_rr(p1, p2, rr0, n1, k, alpha, variance) -> float:
     # n1 = 1 and x2 = p2 k of n2 = k give the same quadratic in p1, p2 and k = n2 / n1
     q1, q2 = (float(v) for v in constrained_mle_rr(p1, 1.0, p2 * k, k, rr0))
     n2 = k * n1
-    v0 = q1 * (1 - q1) / n1 + rr0**2 * q2 * (1 - q2) / n2
-    if variance == "mn":
-        v0 *= (n1 + n2) / (n1 + n2 - 1)
+    v0 = _score_variance(q1, q2, n1, n2, variance, rr0)
     v1 = p1 * (1 - p1) / n1 + rr0**2 * p2 * (1 - p2) / n2
     d = p1 - rr0 * p2
     alt = "greater" if d > 0 else "less"
@@ -348,35 +309,17 @@ def power_margin_rr(
     rr0 = check_positive("rr0", rr0)
     if math.isclose(p1 / p2, rr0, rel_tol=1e-12):
         raise ParameterError("rr0", f"different from p1 / p2 = {p1 / p2:g}", rr0)
-    alpha = check_alpha(alpha)
-    variance = check_choice("variance", variance, MARGIN_VARIANCES)
-    dropout = check_dropout(dropout)
-    if power is not None:
-        power = check_power_target(power)
-    n1v, k = _sizes(n1, n2, ratio)
+    alpha, variance, dropout, power, n1v, k = _check_design(
+        alpha, dropout, power, n1, n2, ratio, variance
+    )
 
     def pw(n: float, kk: float) -> float:
         return _power_margin_rr(p1, p2, rr0, n, kk, alpha, variance)
 
-    if solved == "n":
-        assert power is not None
-        n1v = _solve_n(lambda n: pw(n, k), power)
-    alt = "greater" if p1 / p2 > rr0 else "less"
-    kind = "non-inferiority" if (rr0 < 1) == (alt == "greater") else "superiority by a margin"
-    label = "Farrington-Manning" if variance == "fm" else "Miettinen-Nurminen"
+    alt, kind = _margin_side(p1 / p2, rr0, 1.0)
     effect = {"p1": p1, "p2": p2, "rr0": rr0}
-    return _finish(
-        f"risk ratio of two proportions, {kind}, {label}",
-        solved,
-        pw,
-        n1v,  # type: ignore[arg-type]
-        k,
-        alpha,
-        alt,
-        effect,
-        power,
-        dropout,
-    )
+    label = f"risk ratio of two proportions, {kind}, {MARGIN_LABELS[variance]}"
+    return _finish(label, solved, pw, n1v, k, alpha, alt, effect, power, dropout)  # type: ignore[arg-type]
 
 
 def margin_region(
@@ -462,7 +405,7 @@ def exact_power_margin(
         ok = (q1 >= 0) & (q1 <= 1)
         size = max(size, float(np.max(_reject_prob(region, q1[ok], q2[ok]))))
     kind = "equivalence (TOST)" if pair else "non-inferiority"
-    label = "Miettinen-Nurminen" if method == "mn" else "Farrington-Manning"
+    label = MARGIN_LABELS[method]
     eff = {"p1": p1, "p2": p2}
     if pair:
         eff.update(low=margins[0], high=margins[1])

@@ -1351,14 +1351,15 @@ def _parse_sequential(
         spec["binding"] = seq["binding"]
     if "beta" in seq:
         spec["beta"] = seq["beta"]
-    bad = [a.method for a in analyses if a.method in ("mmrm", "mi", *SURVIVAL_METHODS)]
+    bad = [a.method for a in analyses if a.method in SURVIVAL_METHODS]
     bad += [f"multiplicity {a.multiplicity}" for a in analyses if a.multiplicity]
     if bad:
         raise ScenarioError(
             source,
             "sequential",
-            "analyses by binary tests or ANCOVA without multiplicity (interim MMRM, MI and "
-            "survival analyses, and multiplicity across arms at looks, are not simulated)",
+            "analyses by binary tests, ANCOVA, MMRM or MI without multiplicity (interim "
+            "survival analyses, whose information is events, and multiplicity across arms "
+            "at looks are not simulated)",
             bad,
         )
     from ..errors import ParameterError

@@ -22,6 +22,7 @@ import itertools
 import math
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,10 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK = 10_000
+#: default chunk of scenarios with an MMRM or MI analysis (milliseconds per trial, not
+#: microseconds): 10,000 trials are then 10 chunks that processes or Dask workers share
+#: (one chunk of 10,000 kept all but one process idle); one ``fit_batch`` call per chunk
+COSTLY_CHUNK = 1_000
 MMRM_BATCH = 1024  # replicates per mmrm.fit_batch call (a long frame of ~0.7M rows)
 
 
@@ -405,8 +410,8 @@ def _analyse(
     if a.method == "ancova":
         return _analyse_ancova(scen, a, ep, tr, m, select)
     if a.method == "mmrm":
-        return _analyse_mmrm(scen, a, ep, tr)
-    return _analyse_mi(scen, a, ep, tr, rng)
+        return _analyse_mmrm(scen, a, ep, tr, m)
+    return _analyse_mi(scen, a, ep, tr, rng, m)
 
 
 def _stats(est, se, df, p, lo, hi, bad) -> dict[str, np.ndarray]:
@@ -458,10 +463,13 @@ def _analyse_ancova(scen, a, ep, tr, m, select=None) -> list[dict[str, np.ndarra
     return out
 
 
-def _long_frame(scen, ep, tr, r0: int, r1: int, every_visit: bool = False) -> pd.DataFrame:
+def _long_frame(
+    scen, ep, tr, r0: int, r1: int, every_visit: bool = False, m: Any = None
+) -> pd.DataFrame:
     """Long data of replicates ``r0:r1`` for MMRM (observed visits only) and MI fits
-    (``every_visit``: a row per subject and visit, NaN outcome after dropout)."""
-    y, base, obs, codes = _outcome_arrays(scen, ep, tr, lambda arm: None)
+    (``every_visit``: a row per subject and visit, NaN outcome after dropout); ``m(arm)``:
+    only the first patients of each arm (an interim look), default all."""
+    y, base, obs, codes = _outcome_arrays(scen, ep, tr, m or (lambda arm: None))
     y, base, obs = y[r0:r1], base[r0:r1], obs[r0:r1]
     order = np.array((scen.control, *scen.experimental), dtype=object)
     rep, subj, vis = np.nonzero(np.ones_like(obs) if every_visit else obs)
@@ -511,7 +519,7 @@ def _contrasts_at_last(
     return res
 
 
-def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
+def _analyse_mmrm(scen, a, ep, tr, m=None) -> list[dict[str, np.ndarray]]:
     """MMRM (``mmrm.fit_batch``: batched REML, each replicate as ``mmrm.fit`` on it) of the
     outcome at every post-baseline visit with visit x arm and visit x baseline, in batches
     of ``MMRM_BATCH`` replicates; the contrast at the last visit."""
@@ -521,7 +529,7 @@ def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
     parts: list[list[dict[str, np.ndarray]]] = []
     for r0 in range(0, n_rep, MMRM_BATCH):
         r1 = min(n_rep, r0 + MMRM_BATCH)
-        df = _long_frame(scen, ep, tr, r0, r1)
+        df = _long_frame(scen, ep, tr, r0, r1, m=m)
         try:
             out = mmrm.fit_batch(
                 df,
@@ -557,7 +565,7 @@ def _analyse_mmrm(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
     ]
 
 
-def _analyse_mi(scen, a, ep, tr, rng) -> list[dict[str, np.ndarray]]:
+def _analyse_mi(scen, a, ep, tr, rng, m=None) -> list[dict[str, np.ndarray]]:
     """ANCOVA at the last visit after multiple imputation (MAR, J2R or CR; Rubin's rules)
     by the batched imputation of ``trial_analysis.continuous._mi_batch``."""
     from ..continuous._mi_batch import mi_ancova_batch
@@ -567,7 +575,7 @@ def _analyse_mi(scen, a, ep, tr, rng) -> list[dict[str, np.ndarray]]:
     parts = []
     for r0 in range(0, n_rep, MMRM_BATCH):
         r1 = min(n_rep, r0 + MMRM_BATCH)
-        df = _long_frame(scen, ep, tr, r0, r1, every_visit=True)
+        df = _long_frame(scen, ep, tr, r0, r1, every_visit=True, m=m)
         out = mi_ancova_batch(
             df,
             "AVAL",
@@ -1113,7 +1121,7 @@ def _summarise(
         v = np.zeros(len(_FIELDS)) if v is None else v
         rej, n, failed, se_sum, se2, n_est, cov, n_ci, used = v
         p = rej / n if n else math.nan
-        mcse = math.sqrt(p * (1 - p) / n) if n else math.nan
+        mc_se = math.sqrt(p * (1 - p) / n) if n else math.nan
         ep = scen.endpoints[a.endpoint]
         method = _test_label(a.method) if isinstance(ep, BinaryEndpoint) else a.method.upper()
         if a.multiplicity:
@@ -1131,9 +1139,9 @@ def _summarise(
             "replicates": int(n),
             "rejections": int(rej),
             "power": p,
-            "mcse": mcse,
-            "ci_low": max(0.0, p - _Z95 * mcse) if n else math.nan,
-            "ci_high": min(1.0, p + _Z95 * mcse) if n else math.nan,
+            "mc_se": mc_se,
+            "ci_low": max(0.0, p - _Z95 * mc_se) if n else math.nan,
+            "ci_high": min(1.0, p + _Z95 * mc_se) if n else math.nan,
             "type1_error": p if scen.is_null else math.nan,
             "true_effect": t,
             "mean_estimate": t + bias if n_est else math.nan,
@@ -1144,7 +1152,6 @@ def _summarise(
             if n_ci and not look
             else math.nan,
             "n_failed": int(failed),
-            "mc_se": mcse,
         }
         if look:
             r.update(
@@ -1183,8 +1190,8 @@ def _model_note(scen: Scenario) -> str:
 class SimulationResult(Result):
     """Simulated power of each analysis of a scenario (see :func:`simulate`).
 
-    ``power`` and ``mcse`` map analysis names to the Monte Carlo power and its standard error
-    ``sqrt(p (1 - p) / replicates)``.
+    ``power`` and ``mc_se`` map analysis names to the Monte Carlo power and its standard error
+    ``sqrt(p (1 - p) / replicates)`` (``mcse``: the former name of ``mc_se``, deprecated).
     """
 
     scenario: Scenario = field(repr=False)
@@ -1202,8 +1209,19 @@ class SimulationResult(Result):
         return self._by("power")
 
     @property
+    def mc_se(self) -> dict[str, float]:
+        """Monte Carlo standard error of each :attr:`power`, ``sqrt(p (1 - p) / replicates)``."""
+        return self._by("mc_se")
+
+    @property
     def mcse(self) -> dict[str, float]:
-        return self._by("mcse")
+        """Deprecated name of :attr:`mc_se`."""
+        warnings.warn(
+            "SimulationResult.mcse is deprecated; use .mc_se (the table's column is mc_se)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.mc_se
 
     def _by(self, col: str) -> dict[str, float]:
         t = self.table
@@ -1241,7 +1259,7 @@ class SimulationResult(Result):
             + ("; under the null (every arm as the control)." if s.is_null else "."),
             _model_note(s),
             f"{self.n_sims} replicates, seed {self.seed}, chunks of {self.chunk_size}: "
-            "mcse (= mc_se) is the Monte Carlo standard error of the rejection rate; bias and "
+            "mc_se is the Monte Carlo standard error of the rejection rate; bias and "
             "coverage are against true_effect (power.true_effects); the numbers do not depend "
             "on the number of processes or Dask workers.",
             *self._sequential_notes(),
@@ -1309,7 +1327,7 @@ class GridResult(Result):
             key = key if isinstance(key, tuple) else (key,)
             lab = ", ".join(f"{o}={v}" for o, v in zip(others, key, strict=True))
             xs = [str(v) if isinstance(v, list) else v for v in g[x]]
-            ax.errorbar(xs, g["power"], yerr=1.96 * g["mcse"], marker="o", capsize=2, label=lab)
+            ax.errorbar(xs, g["power"], yerr=1.96 * g["mc_se"], marker="o", capsize=2, label=lab)
         ax.set_xlabel(x)
         ax.set_ylabel("simulated power")
         ax.set_ylim(0, 1)
@@ -1386,9 +1404,28 @@ def _add(total: dict[Any, np.ndarray], part: Mapping[Any, np.ndarray]) -> None:
         total[k] = total[k] + v if k in total else np.asarray(v, dtype=float).copy()
 
 
-def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int, int]:
+def _default_chunk(scen: Scenario) -> int:
+    """The ``chunk_size`` used when none is given: :data:`COSTLY_CHUNK` for a scenario with
+    an MMRM or MI analysis, :data:`DEFAULT_CHUNK` otherwise (a property of the scenario, so
+    the numbers still depend on the seed and the scenario only)."""
+    costly = any(a.method in ("mmrm", "mi") for a in scen.analyses)
+    return COSTLY_CHUNK if costly else DEFAULT_CHUNK
+
+
+def _preload(scens: Sequence[Scenario]) -> None:
+    """Import the analysis modules the chunks will use before processes are forked, so that
+    each worker does not import them again inside its first chunk."""
+    methods = {a.method for s in scens for a in s.analyses}
+    if "mmrm" in methods:
+        from .. import mmrm  # noqa: F401
+    if "mi" in methods:
+        from ..continuous import _mi_batch  # noqa: F401
+
+
+def _check_common(n_sims: Any, chunk_size: Any, n_jobs: Any) -> tuple[int, int | None, int]:
     n_sims = check_count("n_sims", n_sims, minimum=1)
-    chunk_size = check_count("chunk_size", chunk_size, minimum=1)
+    if chunk_size is not None:
+        chunk_size = check_count("chunk_size", chunk_size, minimum=1)
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else check_count("n_jobs", n_jobs, minimum=1)
     return n_sims, chunk_size, n_jobs
 
@@ -1408,31 +1445,39 @@ _MI_SECONDS = {"bootstrap": 1e-5, "monotone": 3e-7}
 _DUNNETT_SECONDS = 1e-3  # multiplicity.adjust(method="dunnett") of 3 arms: ~0.5 ms measured
 
 
-def _check_cost(scens: Sequence[Scenario], n_sims: int, chunk_size: int, n_jobs: int) -> None:
+def _check_cost(
+    scens: Sequence[Scenario], n_sims: int, chunk_size: int | None, n_jobs: int
+) -> None:
     """Refuse (before any work) a simulation beyond the limits max_memory / max_seconds."""
     from ..binary._exact import check_grid_cost
 
     seconds = 0.0
     for s in scens:
+        chunk = _default_chunk(s) if chunk_size is None else chunk_size
         visits = sum(len(e.visits) for e in s.endpoints.values() if hasattr(e, "visits"))
         per_trial = s.n_total * (_ARRAYS_PER_PATIENT + 2 * visits) * 8.0
         limits.check_cost(
-            f"a simulation chunk of chunk_size = {min(chunk_size, n_sims)} trials of "
+            f"a simulation chunk of chunk_size = {min(chunk, n_sims)} trials of "
             f"{s.n_total} patients",
             parameter="chunk_size",
-            memory=min(chunk_size, n_sims) * per_trial,
-            advice=f"use a smaller chunk_size (default {DEFAULT_CHUNK})",
+            memory=min(chunk, n_sims) * per_trial,
+            advice=f"use a smaller chunk_size (this scenario's default: {_default_chunk(s)})",
         )
         ncomp = len(s.experimental)
+        # interim looks analyse the first t_j n patients again: the fits cost sum_j t_j times
+        looks = 1.0
+        if s.sequential is not None:
+            k = int(s.sequential["k"])
+            looks = float(sum(s.sequential.get("information_rates") or np.arange(1, k + 1) / k))
         for a in s.analyses:
             ep = s.endpoints[a.endpoint]
             if isinstance(ep, BinaryEndpoint):  # p-values looked up in the grid of the arm sizes
                 for e in s.experimental:
                     check_grid_cost(s.n_by_arm[e], s.n_by_arm[s.control], a.method)
             elif a.method == "mmrm":  # batched REML: per patient-visit
-                seconds += n_sims * s.n_total * len(ep.visits) * _MMRM_SECONDS
+                seconds += looks * n_sims * s.n_total * len(ep.visits) * _MMRM_SECONDS
             elif a.method == "mi":  # imputation and ANCOVA, m times per trial
-                seconds += n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS[a.draws]
+                seconds += looks * n_sims * a.m * s.n_total * len(ep.visits) * _MI_SECONDS[a.draws]
             elif isinstance(ep, SurvivalEndpoint):
                 seconds += n_sims * ncomp * _SURVIVAL_SECONDS
             if a.multiplicity:  # multiplicity.adjust once per trial
@@ -1455,7 +1500,7 @@ def simulate(
     dask: str | Any | None = None,
     *,
     n_jobs: int = 1,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     progress: bool | None = None,
     null: bool = False,
 ) -> SimulationResult:
@@ -1476,8 +1521,10 @@ def simulate(
         extra.
     n_jobs : int
         Local processes (or LocalCluster workers).
-    chunk_size : int
-        Trials per chunk (part of what makes the numbers reproducible).
+    chunk_size : int, optional
+        Trials per chunk (part of what makes the numbers reproducible); default
+        :func:`_default_chunk` of the scenario: 1,000 with an MMRM or MI analysis (so that
+        ``n_jobs`` processes share 10,000 trials), else 10,000.
     progress : bool, optional
         Show a progress bar (default: on a terminal when there are 20 chunks or more).
     null : bool
@@ -1487,8 +1534,8 @@ def simulate(
     Returns
     -------
     SimulationResult
-        ``.power`` and ``.mcse`` per analysis; ``to_frame()`` has one row per analysis and
-        comparison: ``power`` (rejection rate) with ``mcse``/``mc_se`` and its Monte Carlo
+        ``.power`` and ``.mc_se`` per analysis; ``to_frame()`` has one row per analysis and
+        comparison: ``power`` (rejection rate) with ``mc_se`` and its Monte Carlo
         interval, ``type1_error`` (null scenarios), ``true_effect``, ``mean_estimate``,
         ``bias`` (with ``bias_mc_se``), ``coverage`` of the ``1 - alpha`` interval (with
         ``coverage_mc_se``), ``n_failed`` (replicates not analysed: not converged, or an arm
@@ -1518,7 +1565,7 @@ def simulate(
     ...     "analyses": [{"endpoint": "resp", "method": "fisher"}],
     ... }
     >>> r = simulate(scen, n_sims=20_000, seed=1)
-    >>> abs(r.power["resp_fisher"] - 0.5248) < 4 * r.mcse["resp_fisher"]
+    >>> abs(r.power["resp_fisher"] - 0.5248) < 4 * r.mc_se["resp_fisher"]
     True
     """
     scen = _as_scenario(scenario)
@@ -1527,9 +1574,11 @@ def simulate(
     if null:
         scen = scen.null()
     n_sims, chunk_size, n_jobs = _check_common(n_sims, chunk_size, n_jobs)
+    chunk_size = _default_chunk(scen) if chunk_size is None else chunk_size
     seed_i = _as_seed(seed)
     _check_cost([scen], n_sims, chunk_size, n_jobs)
     scen.model()  # fail early (e.g. missing generative model) before starting workers
+    _preload([scen])
     truth = true_effects(scen)
     jobs = [(scen, j, i, n, seed_i, chunk_size, truth) for j, i, n in _tasks(n_sims, chunk_size, 0)]
     total: dict[Any, np.ndarray] = {}
@@ -1552,7 +1601,7 @@ def simulate_grid(
     dask: str | Any | None = None,
     *,
     n_jobs: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     progress: bool | None = None,
     null: bool = False,
 ) -> GridResult:
@@ -1567,7 +1616,9 @@ def simulate_grid(
         "dropout.rate": [0.0, 0.1], "analyses.0.method": ["fisher", "boschloo"]}``.
     n_sims, seed, dask, chunk_size, progress
         As in :func:`simulate`; scenario ``j`` (in the order of ``itertools.product``) uses
-        the streams ``SeedSequence(seed, spawn_key=(j, i))``.
+        the streams ``SeedSequence(seed, spawn_key=(j, i))``; without ``chunk_size`` each
+        scenario has its :func:`_default_chunk`, so row ``j`` equals ``simulate`` of
+        scenario ``j``.
     n_jobs : int, optional
         Local processes; default one per CPU (grids run on local processes by default).
     null : bool
@@ -1596,11 +1647,13 @@ def simulate_grid(
         scens = [s.null() for s in scens]
     _check_cost(scens, n_sims, chunk_size, n_jobs)
     scens[0].model()
+    _preload(scens)
     truths = [true_effects(s) for s in scens]
+    chunks = [_default_chunk(s) if chunk_size is None else chunk_size for s in scens]
     jobs = [
-        (s, j, i, n, seed_i, chunk_size, truths[j])
+        (s, j, i, n, seed_i, chunks[j], truths[j])
         for j, s in enumerate(scens)
-        for _, i, n in _tasks(n_sims, chunk_size, j)
+        for _, i, n in _tasks(n_sims, chunks[j], j)
     ]
     totals: list[dict[Any, np.ndarray]] = [{} for _ in scens]
     for j, part in _execute(jobs, dask, n_jobs, progress, "simulate grid"):

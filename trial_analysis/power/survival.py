@@ -222,6 +222,40 @@ def _rates(median_control: Any, hr: float, dropout_rate: Any, dropout_time: Any)
     return med, lam2, hr * lam2, g, dr, dt
 
 
+def _all_or_none(expected: str, **given: Any) -> bool:
+    """``True`` when every one of ``given`` is set, ``False`` when none is; a
+    :class:`ParameterError` naming them all (``expected`` says why) when only some are."""
+    if all(v is None for v in given.values()):
+        return False
+    if any(v is None for v in given.values()):
+        raise ParameterError("/".join(given), expected, dict(given))
+    return True
+
+
+def _accrual_design(
+    median_control: Any,
+    accrual_time: Any,
+    follow_up_time: Any,
+    hr: float,
+    dropout_rate: Any,
+    dropout_time: Any,
+    k: float,
+    events: float,
+) -> tuple[float, int, int, tuple[float, ...], tuple[float, float]]:
+    """Patients for ``events`` expected events at the end of accrual plus follow-up: ``(n,
+    n1, n2, (med, lam1, lam2, g, dr, dt, a, f))``, with ``n = events / (w1 P1 + w2 P2)``,
+    ``P_i`` each arm's event probability by then, ``w`` the allocation (``k = n1 / n2``)
+    and the arm sizes rounded up (rpact ``getSampleSizeSurvival``); ``P1``, ``P2`` with them."""
+    med, lam2, lam1, g, dr, dt = _rates(median_control, hr, dropout_rate, dropout_time)
+    a = check_positive("accrual_time", accrual_time, allow_zero=True)
+    f = check_positive("follow_up_time", follow_up_time)
+    p1, p2 = event_probability(lam1, a, f, g), event_probability(lam2, a, f, g)
+    n = events / ((k * p1 + p2) / (1 + k))
+    n1 = math.ceil(n * k / (1 + k) - 1e-9)
+    n2 = math.ceil(n / (1 + k) - 1e-9)
+    return n, n1, n2, (med, lam1, lam2, g, dr, dt, a, f), (p1, p2)
+
+
 def sample_size_survival(
     hr: float,
     power: float = 0.8,
@@ -281,8 +315,12 @@ def sample_size_survival(
     k = 1.0 / ratio
     events = math.ceil(d - 1e-9)
     pw = _power_from_events(events, hr, k, _z_alpha(alpha, alternative), method)
-    given = [median_control, accrual_time, follow_up_time]
-    if all(v is None for v in given):
+    if not _all_or_none(
+        "all three given (to compute patients) or none (events only)",
+        median_control=median_control,
+        accrual_time=accrual_time,
+        follow_up_time=follow_up_time,
+    ):
         return SurvivalPower(
             solved_for="events",
             method=method,
@@ -294,23 +332,9 @@ def sample_size_survival(
             events_exact=d,
             events=events,
         )
-    if any(v is None for v in given):
-        raise ParameterError(
-            "median_control/accrual_time/follow_up_time",
-            "all three given (to compute patients) or none (events only)",
-            dict(
-                median_control=median_control,
-                accrual_time=accrual_time,
-                follow_up_time=follow_up_time,
-            ),
-        )
-    med, lam2, lam1, g, dr, dt = _rates(median_control, hr, dropout_rate, dropout_time)
-    a = check_positive("accrual_time", accrual_time, allow_zero=True)
-    f = check_positive("follow_up_time", follow_up_time)
-    p1, p2 = event_probability(lam1, a, f, g), event_probability(lam2, a, f, g)
-    n = d / ((k * p1 + p2) / (1 + k))
-    n1 = math.ceil(n * k / (1 + k) - 1e-9)
-    n2 = math.ceil(n / (1 + k) - 1e-9)
+    n, n1, n2, (med, _, _, _, dr, dt, a, f), (p1, p2) = _accrual_design(
+        median_control, accrual_time, follow_up_time, hr, dropout_rate, dropout_time, k, d
+    )
     return SurvivalPower(
         solved_for="n",
         method=method,
@@ -378,14 +402,13 @@ def power_survival(
         events_exact=float(events),
         events=events,
     )
-    if n is None and median_control is None and accrual_time is None:
+    if not _all_or_none(
+        "all three given (for the analysis time) or none",
+        n=n,
+        median_control=median_control,
+        accrual_time=accrual_time,
+    ):
         return SurvivalPower(**base)
-    if n is None or median_control is None or accrual_time is None:
-        raise ParameterError(
-            "n/median_control/accrual_time",
-            "all three given (for the analysis time) or none",
-            dict(n=n, median_control=median_control, accrual_time=accrual_time),
-        )
     n = check_count("n", n, minimum=2)
     if events > n:
         raise ParameterError("events", f"at most n = {n}", events)
@@ -520,28 +543,18 @@ def group_sequential_survival(
             "events_rounded": np.ceil(ev - 1e-9).astype(int),
         }
     )
-    given = [median_control, accrual_time, follow_up_time]
     n_exact, n1, n2 = math.nan, None, None
-    if any(v is not None for v in given):
-        if any(v is None for v in given):
-            raise ParameterError(
-                "median_control/accrual_time/follow_up_time",
-                "all three given (for patients and analysis times) or none (events only)",
-                dict(
-                    median_control=median_control,
-                    accrual_time=accrual_time,
-                    follow_up_time=follow_up_time,
-                ),
-            )
-        _, lam2, lam1, g, _, _ = _rates(median_control, hr, dropout_rate, dropout_time)
-        a = check_positive("accrual_time", accrual_time, allow_zero=True)
-        f = check_positive("follow_up_time", follow_up_time)
+    if _all_or_none(
+        "all three given (for patients and analysis times) or none (events only)",
+        median_control=median_control,
+        accrual_time=accrual_time,
+        follow_up_time=follow_up_time,
+    ):
         k = 1.0 / ratio
+        n_exact, n1, n2, (_, lam1, lam2, g, _, _, a, f), _ = _accrual_design(
+            median_control, accrual_time, follow_up_time, hr, dropout_rate, dropout_time, k, d_max
+        )
         w = (k / (1 + k), 1 / (1 + k))
-        p_end = w[0] * event_probability(lam1, a, f, g) + w[1] * event_probability(lam2, a, f, g)
-        n_exact = d_max / p_end
-        n1 = math.ceil(n_exact * w[0] - 1e-9)
-        n2 = math.ceil(n_exact * w[1] - 1e-9)
         a_ = max(a, 1e-12)
         times = []
         for e_s in ev[:-1]:

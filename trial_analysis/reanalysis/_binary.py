@@ -4,8 +4,11 @@ From the published numbers (when the trial published the endpoint's percentages)
 they imply (:func:`trial_analysis.consistency.published_counts`), every test and interval
 (:func:`trial_analysis.binary.compare`), the fragility index of each test, the sensitivity to
 the randomised patients not analysed and its tipping point, and a Bayesian reanalysis. With
-patient-level data: the comparison on the data's counts and a Firth logistic regression
-adjusted for the endpoint's declared covariates.
+patient-level data: the comparison on the data's counts, a Firth logistic regression
+adjusted for the endpoint's declared covariates, the g-computation RD/RR/OR on the declared
+covariates and strata (the strata a factor of the working model, sparse ones pooled by
+:func:`trial_analysis.binary.pool_sparse_strata`; Ye et al. 2023 variance) and the CMH
+analysis over the strata.
 """
 
 from __future__ import annotations
@@ -42,6 +45,13 @@ _CMH_ROWS = (
 )
 
 
+def _adjusted_label(covariates: tuple[str, ...], strata: tuple[str, ...]) -> str:
+    """``adjusted for X, Y, stratified by S`` (``adjusted, stratified by S`` without
+    covariates): what a g-computation row's working model holds."""
+    out = f"adjusted for {', '.join(covariates)}" if covariates else "adjusted"
+    return out + (f", stratified by {', '.join(strata)}" if strata else "")
+
+
 @dataclass(frozen=True)
 class _Table(Result):
     """A bare table with a title (renders a DataFrame the way results render)."""
@@ -69,8 +79,9 @@ class BinaryReanalysis(Result):
     ipd_comparison, firth : Result or None
         On the patient-level data.
     adjusted, stratified : Result or None
-        On the patient-level data: g-computation on the declared covariates
-        (:class:`~trial_analysis.binary.AdjustedResult`, RD/RR/OR, Ye 2023 variance) and the
+        On the patient-level data: g-computation on the declared covariates and strata
+        (:class:`~trial_analysis.binary.AdjustedResult`, RD/RR/OR, Ye 2023 variance; the
+        strata in its working model are ``adjusted_by``) and the
         CMH analysis over the declared strata (:class:`~trial_analysis.binary.CMHResult`).
     """
 
@@ -92,6 +103,8 @@ class BinaryReanalysis(Result):
     extra_notes: tuple[str, ...] = ()
     title: str = ""
     stratified_by: tuple[str, ...] = ()
+    #: the strata in the g-computation's working model (sparse ones pooled; see notes)
+    adjusted_by: tuple[str, ...] = ()
 
     def sections(self) -> dict[str, Result | None]:
         """Named sub-results, in the order they are printed."""
@@ -144,11 +157,11 @@ class BinaryReanalysis(Result):
         src = data_source(self.synthetic)
         out: list[dict[str, Any]] = []
         if self.adjusted is not None:
-            covs = ", ".join(self.adjusted.covariates)
+            what = _adjusted_label(self.adjusted.covariates, self.adjusted_by)
             for _, r in self.adjusted.to_frame().iterrows():
                 out.append(
                     tidy_row(
-                        f"{_EFFECT_NAMES[r['effect']]}, adjusted for {covs} ({self.population})",
+                        f"{_EFFECT_NAMES[r['effect']]}, {what} ({self.population})",
                         "g-computation, Ye et al. 2023 robust variance",
                         r,
                         src,
@@ -313,31 +326,20 @@ def _ipd_part(ipd, ep, e, c, population, conf_level, notes) -> dict[str, Any]:
             )
         return d
 
-    if covs:
-        adj_data = complete(covs, "Covariate-adjusted analysis")
-        adj = attempt(
+    if covs or strata:
+        adj = _adjusted_part(
+            complete([*covs, *strata], "Covariate-adjusted analysis"),
+            ipd,
+            ep,
+            e,
+            c,
+            covs,
+            strata,
+            conf_level,
             notes,
-            "Covariate-adjusted analysis (g-computation)",
-            lambda: _binary.adjusted(
-                adj_data,
-                "value",
-                "ARM",
-                covs,
-                effect="all",
-                variance="ye2023",
-                reference=c.name,
-                conf_level=conf_level,
-                synthetic=bool(ipd.synthetic),
-            ),
         )
         if adj is not None:
-            out["adjusted"] = adj
-            notes.append(
-                f"Covariate-adjusted marginal effects: logistic working model on arm and "
-                f"{', '.join(covs)} fitted to the {e.name} and {c.name} patients with a "
-                "determined outcome, risks standardised over them (g-computation), Ye et al. "
-                "(2023) robust variance."
-            )
+            out["adjusted"], out["adjusted_by"] = adj
     if strata:
         st_data = complete(strata, "Stratified analysis")
         st = attempt(
@@ -357,6 +359,93 @@ def _ipd_part(ipd, ep, e, c, population, conf_level, notes) -> dict[str, Any]:
             out["stratified"] = st
             notes += [n for n in st.notes if n.startswith("Strata with fewer")]
     return out
+
+
+def _adjusted_part(data, ipd, ep, e, c, covs, strata, conf_level, notes):
+    """The g-computation on the declared covariates and strata: (result, strata in its working
+    model) or None.
+
+    The strata enter the logistic working model as one factor (Ye et al. 2023; FDA 2023
+    guidance: adjust for the stratification factors), sparse strata pooled first
+    (:func:`~trial_analysis.binary.pool_sparse_strata`: fewer than
+    :data:`~trial_analysis.binary._adjusted.MIN_STRATUM_PER_ARM` patients in an arm or one
+    outcome only). The variance is Ye's simple-randomisation form: valid (at worst
+    conservative) under stratified randomisation, and the covariate-adaptive correction would
+    need the randomisation's own strata and scheme, which pooled strata are not. When the
+    stratified working model cannot be fitted, the covariates alone, with a note."""
+    from ..binary._adjusted import MIN_STRATUM_PER_ARM
+
+    model_strata: list[str] = []
+    what = []
+    if strata:
+        col = "/".join(strata)
+        labels, pooled = _binary.pool_sparse_strata(data, "value", "ARM", strata)
+        by = ", ".join(strata)
+        k = labels.nunique()
+        n_orig = len(pooled) + k - (1 if pooled else 0)
+        if k > 1:
+            data = data.assign(**{col: labels})
+            model_strata = [col]
+            if pooled:
+                what.append(
+                    f"{by}: {len(pooled)} of {n_orig} strata with fewer than "
+                    f"{MIN_STRATUM_PER_ARM} patients of an arm or one outcome only pooled into "
+                    f"one stratum ({', '.join(pooled)}), {k} strata in the model"
+                )
+        else:
+            what.append(
+                f"{by}: too sparse to enter the model even pooled (after pooling the "
+                f"{n_orig} strata with fewer than {MIN_STRATUM_PER_ARM} patients of an arm or "
+                "one outcome only, one stratum is left)"
+            )
+    if not covs and not model_strata:
+        notes.append("Covariate-adjusted analysis omitted: " + "; ".join(what) + ".")
+        return None
+
+    def fit(st):
+        return _binary.adjusted(
+            data,
+            "value",
+            "ARM",
+            covs,
+            effect="all",
+            variance="ye2023",
+            strata=st or None,
+            randomization="simple",
+            reference=c.name,
+            conf_level=conf_level,
+            synthetic=bool(ipd.synthetic),
+        )
+
+    label = "Covariate-adjusted analysis (g-computation)"
+    if model_strata and covs:
+        try:
+            adj = fit(model_strata)
+        except AnalysisError as exc:  # fall back on the covariates alone, said
+            notes.append(
+                f"The working model with the strata {', '.join(strata)} could not be fitted "
+                f"({exc}); the g-computation is adjusted for {', '.join(covs)} only."
+            )
+            model_strata = []
+            adj = attempt(notes, label, lambda: fit([]))
+    else:
+        adj = attempt(notes, label, lambda: fit(model_strata))
+    if adj is None:
+        return None
+    terms = ", ".join([*covs, *(["stratum (" + ", ".join(strata) + ")"] if model_strata else [])])
+    notes.append(
+        f"Covariate-adjusted marginal effects: logistic working model on arm and {terms} "
+        f"fitted to the {e.name} and {c.name} patients with a determined outcome, risks "
+        "standardised over them (g-computation), Ye et al. (2023) robust variance"
+        + (
+            " (simple-randomisation form, valid, at worst conservative, under stratified "
+            "randomisation once the strata are in the model)."
+            if model_strata
+            else "."
+        )
+    )
+    notes.extend(f"Strata of the working model: {w}." for w in what)
+    return adj, tuple(strata) if model_strata else ()
 
 
 def analyse_binary(

@@ -13,6 +13,14 @@ patients are reconstructed (:func:`trial_analysis.survival.reconstruct`, Guyot 2
 analysis above runs on the reconstruction (``data_source = "reconstructed"``), and the
 published hazard ratio, its CI and p-value and the medians (``published.csv``) are audited
 against it.
+
+With neither, from the published numbers alone (``data_source = "published"``): an endpoint
+whose ``published.csv`` gives the hazard ratio of the comparison with its confidence interval
+gets the Wald analysis those numbers imply (log-HR SE = (log U - log L) / (2 z), p =
+2 Phi(-|log HR| / SE); Altman & Bland 2011) and the audit of the published HR, CI, p-value and
+events against each other (:func:`trial_analysis.survival.check_hazard_ratio`: the HR at the
+geometric mean of a CI symmetric on the log scale, the p the CI implies, the events its width
+implies by Schoenfeld's variance).
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ import pandas as pd
 from scipy import stats
 
 from .. import survival as _survival
-from ..errors import AnalysisError, DataValidationError
-from ..results import Result
+from ..errors import AnalysisError, DataValidationError, ParameterError, PublishedDataError
+from ..results import Result, frame_to_text
 from ._common import (
     RECONSTRUCTED,
     data_source,
@@ -54,7 +62,9 @@ class TimeToEventReanalysis(Result):
 
     ``reconstruction`` (a :class:`~trial_analysis.survival.ReconstructionFit`) and
     ``published_checks`` (one row per audited published number) are set when the analyses run
-    on patients reconstructed from a digitised published curve.
+    on patients reconstructed from a digitised published curve. From the published numbers
+    alone (``source = "published"``), ``analysis`` is None, ``published_effect`` holds the
+    hazard ratio row the published CI implies and ``published_checks`` its audit.
     """
 
     trial: str
@@ -72,8 +82,11 @@ class TimeToEventReanalysis(Result):
     reconstruction: Any = field(default=None, repr=False)
     digitised_points: pd.DataFrame | None = field(default=None, repr=False)
     published_checks: pd.DataFrame | None = field(default=None, repr=False)
+    published_effect: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
+        if self.analysis is None:  # the published numbers only
+            return self.published_effect.copy()
         out = self.analysis.to_frame()
         if self.survival_at is not None and len(self.survival_at):
             s = self.survival_at
@@ -94,8 +107,18 @@ class TimeToEventReanalysis(Result):
     def reconstructed(self) -> bool:
         return self.source == RECONSTRUCTED
 
+    @property
+    def published_only(self) -> bool:
+        """True when the rows come from the published numbers alone (no patients)."""
+        return self.analysis is None
+
     def rows(self) -> list[dict[str, Any]]:
         """Tidy rows for :class:`~trial_analysis.reanalysis.Reanalysis`."""
+        if self.published_only:
+            return [
+                tidy_row(f"{r['measure']} (published numbers)", r["method"], r, "published")
+                for _, r in self.to_frame().iterrows()
+            ]
         basis = "reconstructed patients" if self.reconstructed else "patient-level"
         out = []
         for _, r in self.to_frame().iterrows():
@@ -115,9 +138,20 @@ class TimeToEventReanalysis(Result):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return endpoint_notes((*self.extra_notes, *self.analysis.notes), self.synthetic)
+        own = self.analysis.notes if self.analysis is not None else ()
+        return endpoint_notes((*self.extra_notes, *own), self.synthetic)
+
+    def __str__(self) -> str:
+        out = Result.__str__(self)
+        if self.published_checks is not None and len(self.published_checks):
+            out += "\n\n" + frame_to_text(
+                self.published_checks, "Audit of the published numbers", (), self.digits
+            )
+        return out
 
     def figures(self) -> dict[str, Any]:
+        if self.analysis is None:  # no curve to draw from published numbers alone
+            return {}
         label = f"{self.unit.capitalize()} since randomisation" if self.unit else None
         fig = self.analysis.plot(**({"time_label": label} if label else {}))
         if self.digitised_points is not None:
@@ -154,10 +188,13 @@ def analyse_time_to_event(
     for ``experimental`` against the control: from the patient-level data, or else from the
     patients reconstructed from the endpoint's digitised published curve.
 
+    Without either, from the published hazard ratio and its CI (``published.csv``) alone.
+
     Raises
     ------
     AnalysisError
-        "nothing to analyse" without patient-level data or a digitised curve.
+        "nothing to analyse" without patient-level data, a digitised curve or a published
+        hazard ratio with its CI.
     """
     design = trial.design
     e, c = experimental.name, design.control_arm.name
@@ -183,9 +220,14 @@ def analyse_time_to_event(
             "numbers at risk (Guyot 2012); not the trial's patient-level data."
         )
     else:
+        pub = _published_rows(trial, ep, e, c)
+        if {"hazard_ratio", "ci_low", "ci_high"} <= set(pub):
+            return _published_only(trial, ep, e, c, pub)
         raise AnalysisError(
             f"endpoint {ep.id!r}: nothing to analyse (a time-to-event endpoint needs "
-            "patient-level data, an ADTTE data set, or a digitised published curve)"
+            "patient-level data, an ADTTE data set, a digitised published curve, or a "
+            f"published hazard ratio with its CI: published.csv rows quantity={ep.id}, "
+            f"arm '{e} vs {c}', statistics hazard_ratio, ci_low, ci_high)"
         )
     if scale != 1.0:
         d["time"] = d["time"] * scale
@@ -274,7 +316,8 @@ def _problem(file, row, column, value, rule):
 
 def _published_rows(trial: Any, ep: Any, e: str, c: str) -> dict[str, Any]:
     """The endpoint's published survival numbers (``quantity`` = endpoint id): between-arm
-    ``hazard_ratio, ci_low, ci_high, p_value`` (arm ``"E vs C"``) and ``median`` per arm."""
+    ``hazard_ratio, ci_low, ci_high, p_value`` (arm ``"E vs C"``) and ``median`` and
+    ``events`` per arm (``{arm: row}``)."""
     pub = trial.published
     if not len(pub):
         return {}
@@ -284,9 +327,153 @@ def _published_rows(trial: Any, ep: Any, e: str, c: str) -> dict[str, Any]:
     for _, r in rows.iterrows():
         if r["arm"] in pair and r["statistic"] in ("hazard_ratio", "ci_low", "ci_high", "p_value"):
             out[r["statistic"]] = r
-        elif r["arm"] in (e, c) and r["statistic"] == "median":
-            out.setdefault("median", {})[r["arm"]] = r
+        elif r["arm"] in (e, c) and r["statistic"] in ("median", "events"):
+            out.setdefault(r["statistic"], {})[r["arm"]] = r
     return out
+
+
+def _printed(trial: Any, r: Any) -> float | str:
+    """A published number as printed (its text with the decimals ``published.csv`` gave it,
+    so that "0.70" keeps its rounding interval); the float when the decimals are unknown."""
+    dec = trial.published.attrs.get("decimals")
+    i = r.name
+    if (
+        dec is not None
+        and isinstance(i, (int, np.integer))
+        and 0 <= i < len(dec)
+        and dec[i] is not None
+    ):
+        return f"{float(r['value']):.{int(dec[i])}f}"
+    return float(r["value"])
+
+
+def _own_checks(trial, ep, e, c, pub, n_e, n_c) -> tuple[pd.DataFrame, float, float, float, float]:
+    """The published HR, CI, p-value and events checked against each other
+    (:func:`~trial_analysis.survival.check_hazard_ratio`): (its table, HR, CI low, CI high,
+    confidence level). Events: the digitised curve's totals, else the published per-arm
+    events; the allocation ratio ``n_c / n_e``."""
+    hr, lo, hi = (_printed(trial, pub[k]) for k in ("hazard_ratio", "ci_low", "ci_high"))
+    level = pub["ci_low"]["conf_level"]
+    level = 0.95 if pd.isna(level) else float(level)
+    p = pub.get("p_value")
+    p_arg = None
+    if p is not None and p["relation"] in ("=", "<", "<="):
+        p_arg = f"<{_printed(trial, p)}" if p["relation"] != "=" else _printed(trial, p)
+    totals = dict(ep.digitised.total_events) if getattr(ep, "digitised", None) else {}
+    if not all(a in totals for a in (e, c)):
+        ev = pub.get("events", {})
+        totals = {a: float(ev[a]["value"]) for a in (e, c) if a in ev and ev[a]["relation"] == "="}
+    events = round(sum(totals[a] for a in (e, c))) if all(a in totals for a in (e, c)) else None
+    try:
+        own = _survival.check_hazard_ratio(
+            hr, lo, hi, p_value=p_arg, events=events, conf_level=level, ratio=n_c / n_e
+        ).to_frame()
+    except ParameterError as exc:  # name the published row, not the argument
+        raise _published_problem(trial, pub, exc) from None
+    return own, float(hr), float(lo), float(hi), level
+
+
+#: which published.csv statistic each check_hazard_ratio argument comes from
+_ARGUMENT_ROWS = {
+    "hr": "hazard_ratio",
+    "ci_low": "ci_low",
+    "ci_high": "ci_high",
+    "ci_low/ci_high": "ci_low",
+    "p_value": "p_value",
+    "conf_level": "ci_low",
+}
+
+
+def _published_problem(trial: Any, pub: dict, exc: ParameterError) -> PublishedDataError:
+    """A PublishedDataError naming published.csv, the row and what was expected."""
+    key = _ARGUMENT_ROWS.get(exc.parameter)
+    r = pub.get(key) if key else None
+    if r is None and exc.parameter == "events":
+        r = next(iter(pub.get("events", {}).values()), None)
+    file = str(trial.published.attrs.get("source_file", "published.csv"))
+    where = f"{file}, row {int(r.name) + 2}" if r is not None else file
+    what = r["statistic"] if r is not None else exc.parameter
+    got = f" (got {exc.got!r})" if exc.got is not ... else ""
+    return PublishedDataError(f"{where}, column value: {what} must be {exc.expected}{got}")
+
+
+def _published_only(trial: Any, ep: Any, e: str, c: str, pub: dict) -> TimeToEventReanalysis:
+    """The endpoint from its published HR and CI alone: the Wald analysis they imply and their
+    audit (no patients, no curve; ``data_source = "published"``)."""
+    design = trial.design
+    n_e, n_c = design.arm(e).n_randomised, design.arm(c).n_randomised
+    own, hr, lo, hi, level = _own_checks(trial, ep, e, c, pub, n_e, n_c)
+    z = float(stats.norm.isf((1 - level) / 2))
+    # Altman & Bland (2011): the SE of log HR from a CI symmetric on the log scale
+    se = (math.log(hi) - math.log(lo)) / (2 * z)
+    p_wald = float(2 * stats.norm.sf(abs(math.log(hr)) / se))
+    effect = pd.DataFrame(
+        [
+            {
+                "measure": "hazard ratio",
+                "group": e,
+                "method": "Wald, SE of log HR from the published CI",
+                "estimate": hr,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": p_wald,
+                "se_log_hr": se,
+                "conf_level": level,
+            }
+        ]
+    )
+    checks = pd.DataFrame(
+        {
+            "check": "published: " + own["check"],
+            "published": own["reported"],
+            "implied_low": own["implied_low"],
+            "implied_high": own["implied_high"],
+            "verdict": own["verdict"],
+            "detail": own["detail"],
+        }
+    )
+    notes = [
+        "No patient-level data and no digitised curve: the published hazard ratio and its "
+        f"{level:.0%} CI, their Wald p-value (SE of log HR = (log {hi:g} - log {lo:g}) / "
+        f"(2 x {z:.4f}) = {se:.4g}) and the audit of the published HR, CI, p-value and events "
+        "against each other (check_hazard_ratio)."
+    ]
+    if ep.event:
+        notes.insert(0, f"Event: {ep.event}.")
+    if "p_value" in pub:
+        p = pub["p_value"]
+        notes.append(
+            f"Published p {p['relation']} {_printed(trial, p)}; the p the published CI implies "
+            f"(Wald) is {p_wald:.3g}."
+        )
+    med = pub.get("median", {})
+    if med:
+        parts = []
+        for a in (e, c):
+            if a in med:
+                r = med[a]
+                rel = "" if r["relation"] == "=" else f"{r['relation']} "
+                unit = f" {r['unit']}" if isinstance(r["unit"], str) and r["unit"] else ""
+                parts.append(f"{a} {rel}{_printed(trial, r)}{unit}")
+        notes.append(
+            "Published medians: "
+            + "; ".join(parts)
+            + " (checking them needs the curve or the patient data)."
+        )
+    return TimeToEventReanalysis(
+        trial=trial.id,
+        endpoint=ep.id,
+        arms=(e, c),
+        analysis=None,
+        population=ep.population or "as published",
+        extra_notes=tuple(notes),
+        title=f"{design.short_title}: {ep.label} ({pair_label(e, c)})",
+        unit=ep.unit,
+        event=ep.event,
+        source="published",
+        published_checks=checks,
+        published_effect=effect,
+    )
 
 
 def _z_of(p: float) -> float:
@@ -318,19 +505,8 @@ def _audit_published(trial, ep, e, c, res, d) -> pd.DataFrame | None:
         )
 
     if {"hazard_ratio", "ci_low", "ci_high"} <= set(pub):
-        hr, lo, hi = (float(pub[k]["value"]) for k in ("hazard_ratio", "ci_low", "ci_high"))
-        level = pub["ci_low"]["conf_level"]
-        level = 0.95 if pd.isna(level) else float(level)
-        p = pub.get("p_value")
-        p_arg = None
-        if p is not None and p["relation"] in ("=", "<", "<="):
-            p_arg = f"<{p['value']!r}" if p["relation"] != "=" else float(p["value"])
-        totals = dict(ep.digitised.total_events) if ep.digitised else {}
-        events = sum(totals[a] for a in (e, c)) if all(a in totals for a in (e, c)) else None
         n = d.groupby("ARM").size()
-        own = _survival.check_hazard_ratio(
-            hr, lo, hi, p_value=p_arg, events=events, conf_level=level, ratio=n[c] / n[e]
-        ).to_frame()
+        own, hr, lo, hi, _level = _own_checks(trial, ep, e, c, pub, n[e], n[c])
         for _, r in own.iterrows():
             add(
                 f"published: {r['check']}",

@@ -463,6 +463,22 @@ def audit_section(ctx: ReportContext) -> Section | None:
                         "percentages and interval."
                     )
                 )
+        if ep.type == "time_to_event" and getattr(r, "published_checks", None) is not None:
+            from .survival import hazard_ratio_audit
+
+            if r.published_checks["check"].str.startswith("published: ").any():
+                s.add(
+                    Heading(
+                        f"Hazard ratio, CI and p-value: {ep.label} ({r.arms[0]} vs {r.arms[1]})"
+                    )
+                )
+                s.add(
+                    hazard_ratio_audit(
+                        r,
+                        "The published hazard ratio, its CI, p-value and events checked "
+                        "against each other.",
+                    )
+                )
         audit = getattr(r, "audit", None)
         if audit is not None:
             frame = audit.to_frame()
@@ -683,7 +699,8 @@ def _adjusted_block(s: Section, r: Any, src: str) -> None:
             frame,
             f"Adjusted and stratified analyses on {what.get(src, src)} ({r.population}): "
             "covariate-adjusted marginal effects (g-computation) on the declared covariates "
-            "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
+            + ("and strata " if r.adjusted_by else "")
+            + "and the Cochran-Mantel-Haenszel analysis over the declared strata.",
             notes=tuple(notes),
             source=src,
             col_widths=(4.2, 3, 1.2, 1.2, 1.2, 1.1),

@@ -1,6 +1,7 @@
-"""The report's time-to-event blocks: an endpoint's analyses (from patient-level data or from
+"""The report's time-to-event blocks: an endpoint's analyses (from patient-level data, from
 patients reconstructed from a digitised published curve, with the reconstruction's diagnostics
-and the audit of the published numbers) and the planning of the next trial on a time-to-event
+and the audit of the published numbers, or from the published hazard ratio and CI alone, with
+their audit) and the planning of the next trial on a time-to-event
 endpoint (events and patients for a log-rank test, and a group-sequential alternative).
 
 Sections only call analyses and render their results (see :mod:`.sections`).
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .build import ReportContext
-from .content import Callout, FigureBlock, Para, Section, TableBlock, table_from
+from .content import Callout, FigureBlock, Para, Ref, Section, TableBlock, table_from
 
 __all__ = ["planning_survival", "survival_block"]
 
@@ -31,10 +32,13 @@ def survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
     lead = []
     if r.event:
         lead.append(f"Event: {r.event}.")
-    if r.unit:
+    if r.unit and not r.published_only:  # published numbers alone show no times
         lead.append(f"Times in {r.unit}.")
     if lead:
         s.add(Para(" ".join(lead)))
+    if r.published_only:
+        _published_only_block(s, r)
+        return
     if r.reconstructed:
         s.add(
             Callout(
@@ -93,7 +97,77 @@ def survival_block(s: Section, r: Any, ctx: ReportContext) -> None:
         )
 
 
+#: the columns of the audit of published numbers checked against each other only
+_OWN_CHECK_WIDTHS = (3.6, 1.3, 1.5, 1.5, 1.4, 5.2)
+
+
+def hazard_ratio_audit(r: Any, caption: str) -> TableBlock:
+    """The audit of a published hazard ratio, CI, p-value and events against each other (the
+    ``published: ...`` rows of ``r.published_checks``)."""
+    c = r.published_checks
+    own = c.loc[c["check"].str.startswith("published: ")]
+    own = own.assign(check=own["check"].str.removeprefix("published: "))
+    own = own[["check", "published", "implied_low", "implied_high", "verdict", "detail"]]
+    return TableBlock(
+        table_from(own, "").frame,
+        caption,
+        (
+            "implied low/high: the range the other published numbers allow, given their "
+            "rounding. The SE of log HR is (log high - log low) / (2 z) of a CI symmetric on the "
+            "log scale (Altman & Bland 2011); events from Schoenfeld's var(log HR) = "
+            "(1 + k)^2 / (k D), consistent within ±20%.",
+        ),
+        col_widths=_OWN_CHECK_WIDTHS,
+        source="published",
+    )
+
+
+def _published_only_block(s: Section, r: Any) -> None:
+    """A time-to-event endpoint with published numbers only: the Wald analysis the published
+    hazard ratio and CI imply, and their audit."""
+    s.add(
+        Callout(
+            "Published numbers only. Neither the trial's patient-level data nor a digitised "
+            "Kaplan-Meier curve is available: no survival curve, median or model can be "
+            "recomputed. The published hazard ratio and its CI are taken as a Wald interval "
+            "(symmetric on the log scale), whose implied p-value and events are checked "
+            "against the published ones.",
+            "warning",
+        )
+    )
+    f = r.to_frame()
+    table = f[["measure", "method", "estimate", "ci_low", "ci_high", "p_value"]]
+    table = table.assign(**{"SE of log HR": f["se_log_hr"]})
+    s.add(
+        TableBlock(
+            table_from(table, "").frame,
+            f"Hazard ratio ({r.arms[0]} vs {r.arms[1]}) and its published CI; the p-value and "
+            "the SE of log HR the CI implies (Wald).",
+            (),
+            source="published",
+        )
+    )
+    if r.published_checks is not None and len(r.published_checks):
+        verdicts = r.published_checks["verdict"]
+        bad = int((verdicts == "inconsistent").sum())
+        s.add(
+            Para(
+                (
+                    f"Of {len(verdicts)} checks of the published hazard ratio, CI, p-value and "
+                    f"events against each other, {bad} "
+                    + ("is" if bad == 1 else "are")
+                    + " inconsistent (the table is in ",
+                    Ref("audit"),
+                    ").",
+                )
+            )
+        )
+
+
 def _hazard_ratio(r: Any) -> tuple[float, float, float] | None:
+    if r.published_only:
+        x = r.to_frame().iloc[0]
+        return float(x["estimate"]), float(x["ci_low"]), float(x["ci_high"])
     f = r.analysis.to_frame()
     row = f.loc[(f["measure"] == "hazard ratio (Wald CI)") & (f["group"] == str(r.arms[0]))]
     if not len(row):
@@ -117,12 +191,14 @@ def planning_survival(ctx: ReportContext, ep: Any) -> Section | None:
     hr, lo, hi = hr_ci
     src = r.source
     unit = r.unit or "time units"
-    km = r.analysis.km.summary.set_index("group")
-    med = float(km.loc[str(r.arms[1]), "median"])
-    t_max = float(r.analysis.km.table["time"].max())
+    assumptions: dict[str, float] = {}
+    med = t_max = math.nan
+    if not r.published_only:  # the published numbers alone give no follow-up: events only
+        km = r.analysis.km.summary.set_index("group")
+        med = float(km.loc[str(r.arms[1]), "median"])
+        t_max = float(r.analysis.km.table["time"].max())
     # the next trial lasts as long as this one was followed: accrual over the first half,
     # follow-up over the second (assumed; stated in the text)
-    assumptions: dict[str, float] = {}
     if math.isfinite(med) and t_max > 0:
         assumptions = dict(median_control=med, accrual_time=t_max / 2, follow_up_time=t_max / 2)
     near = hi if hr < 1 else lo  # the CI limit nearer to no effect
@@ -147,6 +223,8 @@ def planning_survival(ctx: ReportContext, ep: Any) -> Section | None:
     basis = (
         "patients reconstructed from the digitised published curve"
         if r.reconstructed
+        else "the published hazard ratio and CI"
+        if r.published_only
         else "the patient-level data"
     )
     text = (
@@ -161,6 +239,11 @@ def planning_survival(ctx: ReportContext, ep: Any) -> Section | None:
             f"{med:.3g} {unit}, uniform accrual over {t_max / 2:.3g} {unit} and follow-up of "
             f"{t_max / 2:.3g} {unit} after the last patient (assumed: together the follow-up "
             "of the reanalysed trial), no dropout."
+        )
+    elif r.published_only:
+        text += (
+            " Patients need the control survival and the follow-up, which published numbers "
+            "alone do not give: events only."
         )
     else:
         text += " The control median is not reached: events only."
