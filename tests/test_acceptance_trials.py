@@ -384,6 +384,7 @@ def test_html_report_of_an_unseen_trial(root, capsys, tmp_path, trial):
     for w in ZANG_WORDS:
         assert w not in low, w
     assert "Traceback" not in text
+    assert str(root.resolve()) not in text  # data named from the trial folder, not this machine
     for bad in ("| None |", " nan ", "NaN"):
         assert bad not in text, bad
     if trial == "acc_pubtte":

@@ -171,12 +171,14 @@ def test_edge_cases_conventions():
     alln = compare(5, 5, 5, 5, exact_unconditional=False)
     assert alln.row("rd_wald").ci_low == alln.row("rd_wald").ci_high == 0.0
     one = compare(1, 1, 0, 1, exact_unconditional=False)  # n = 1
-    assert one.row("rr_katz").estimate == math.inf
+    # Katz: estimate of the corrected table (1.5/2) / (0.5/2) = 3, inside its interval;
+    # the conditional MLE stays at the end of its support (tests/reference/binary_zero_cell.R)
+    assert one.row("rr_katz").estimate == pytest.approx(3.0)
     assert one.row("or_central").estimate == math.inf
     assert one.row("rd_newcombe").ci_high == 1.0
     zero_arm = compare(5, 56, 0, 29, exact_unconditional=False)
     assert zero_arm.row("rr_koopman").ci_high == math.inf
-    assert any("0.5 added" in n for n in zero_arm.notes)
+    assert any("0.5 is added" in n for n in zero_arm.notes)
 
 
 @pytest.mark.parametrize(

@@ -45,13 +45,18 @@ def is_shipped(path: str | Path) -> bool:
         return False
 
 
-def display_path(path: str | Path) -> str:
+def display_path(path: str | Path, folder: str | Path | None = None) -> str:
     """A path as outputs print it: relative to the repository (``data/zang2022/design.toml``)
-    for shipped data, relative to the working folder when inside it, else from the trial
+    for shipped data; inside the trial ``folder`` (when given), from that folder
+    (``my_trial/adam``); relative to the working folder when inside it, else from the trial
     folder's parent — never an absolute path of this machine."""
     p = Path(path).resolve()
     if is_shipped(p):
         return str(Path("data") / p.relative_to(data_dir().resolve()))
+    if folder is not None:
+        f = Path(folder).resolve()
+        if p.is_relative_to(f):
+            return str(Path(f.name) / p.relative_to(f))
     cwd = Path.cwd().resolve()
     if p.is_relative_to(cwd):
         return str(p.relative_to(cwd))

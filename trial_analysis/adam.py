@@ -103,17 +103,22 @@ class AnalysisSet:
     source: str = ""
 
     def __str__(self) -> str:
-        vis = ", ".join(lab or f"{n:g}" for n, lab in self.visits)
         sel = [f"{self.population} = Y", f"arm = {self.treatment}"]
-        sel.append(f"{self.flag} = Y" if self.flag else "no analysis flag")
-        sel.append(f"DTYPE = {self.dtype}" if self.dtype else "observed records (DTYPE blank)")
-        if self.timepoint is not None:
-            sel.append(f"ATPT = {self.timepoint}")
-        sel.append("unscheduled visits included" if self.unscheduled else "scheduled visits only")
+        if self.visits:  # a BDS selection: records by visit
+            sel.append(f"{self.flag} = Y" if self.flag else "no analysis flag")
+            sel.append(f"DTYPE = {self.dtype}" if self.dtype else "observed records (DTYPE blank)")
+            if self.timepoint is not None:
+                sel.append(f"ATPT = {self.timepoint}")
+            sel.append(
+                "unscheduled visits included" if self.unscheduled else "scheduled visits only"
+            )
+            sel.append("visits " + ", ".join(lab or f"{n:g}" for n, lab in self.visits))
+        else:  # an ADTTE parameter: one record per subject, no visits
+            sel.append("one time-to-event record per subject (event = 1 - CNSR)")
         arms = ", ".join(f"{a} {self.n_by_arm.get(a, 0)}" for a in self.arms)
         return (
             f"{self.paramcd} ({self.param}): {self.n_records} records of {self.n_subjects} "
-            f"subjects ({arms}); " + "; ".join(sel) + f"; visits {vis}"
+            f"subjects ({arms}); " + "; ".join(sel)
         )
 
 

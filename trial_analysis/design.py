@@ -51,6 +51,10 @@ __all__ = [
 PROVENANCE_LABELS = ("published", "registry", "secondary", "derived", "assumed", "user")
 ARM_ROLES = ("experimental", "control")
 ENDPOINT_TYPES = ("binary", "continuous", "time_to_event")
+#: endpoint roles: co-primary endpoints are each ``"primary"`` (the findings' primary family)
+ENDPOINT_ROLES = ("primary", "key secondary", "secondary", "exploratory", "safety")
+#: design file format versions this loader reads
+FORMAT_VERSIONS = (1,)
 MEASURES = ("value", "chg", "pchg")  # AVAL, CHG = AVAL - BASE, PCHG = 100 * CHG / BASE
 OPERATORS = ("<", "<=", ">", ">=")
 #: time units of a time-to-event endpoint, in days (a month is 365.25 / 12 days, as R's
@@ -872,6 +876,14 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
             "one of the top-level sections " + ", ".join(sorted(_TOP)),
             "unknown section",
         )
+    if "format_version" in raw and (
+        isinstance(raw["format_version"], bool) or raw["format_version"] not in FORMAT_VERSIONS
+    ):
+        raise ck.fail(
+            "format_version",
+            "one of " + ", ".join(str(v) for v in FORMAT_VERSIONS),
+            raw["format_version"],
+        )
     if "trial" not in raw:
         raise ck.fail("trial", "a [trial] table (required section is missing)")
     trial = ck.table(raw["trial"], "trial", "trial")
@@ -1040,6 +1052,14 @@ def _build(raw: dict, file: str, sha: str) -> TrialDesign:
         t = ck.table(e, "endpoints", where)
         if t["type"] not in ENDPOINT_TYPES:
             raise ck.fail(f"{where}.type", "one of " + ", ".join(ENDPOINT_TYPES), t["type"])
+        if t["role"] not in ENDPOINT_ROLES:
+            raise ck.fail(f"{where}.role", "one of " + ", ".join(ENDPOINT_ROLES), t["role"])
+        if "method" in t and t["method"] not in (allowed := endpoint_methods(t["type"])):
+            raise ck.fail(
+                f"{where}.method",
+                f"a method of {t['type']} endpoints: one of " + ", ".join(allowed),
+                t["method"],
+            )
         tte = _time_to_event(t, where, ck, names)
         if t["type"] == "time_to_event":
             # time from randomisation to the event (ADTTE PARAMCD = parameter), to follow-up
@@ -1198,6 +1218,19 @@ def _doses(raw: dict, ck: _Checker, names: list[str]) -> list[DoseRule]:
 
 
 SENSITIVITY_ANALYSES = ("multiple_imputation", "tipping_point")
+
+#: the pre-specified analyses (``method``) the engine marks as primary, by endpoint type
+#: (binary: the test ids of :data:`trial_analysis.binary.TEST_INFO`, read from there)
+_METHODS = {"continuous": ("ancova", "mmrm"), "time_to_event": ("logrank", "cox")}
+
+
+def endpoint_methods(endpoint_type: str) -> tuple[str, ...]:
+    """The values ``method`` may take on an endpoint of ``endpoint_type``."""
+    if endpoint_type == "binary":
+        from .binary import TEST_INFO  # the one list of binary tests (imported when needed)
+
+        return tuple(TEST_INFO)
+    return _METHODS.get(endpoint_type, ())
 
 
 def _sensitivity(t: dict, where: str, ck: _Checker) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ import pandas as pd
 from . import adam
 from ._io import unescape_formula_text
 from ._optional import require
-from ._paths import available_trials, display_path, is_shipped
+from ._paths import available_trials, display_path
 from ._validate import check_choice
 from .design import TrialDesign, evaluate_rule, load_design
 from .errors import DataValidationError, ParameterError, Problem
@@ -1900,6 +1900,14 @@ def _validate_raw(
     return IPD(s, m, design, synthetic=synthetic, source=source)
 
 
+def _source_name(path: Path, design: TrialDesign | None) -> str:
+    """How outputs name the data: shipped data as in the repository (``data/<trial>/adam``), a
+    user's data from the trial folder (the design file's folder: ``my_trial/adam``), never an
+    absolute path of this machine (results and reports are sent to reviewers)."""
+    folder = Path(design.source_file).parent if design is not None and design.source_file else None
+    return display_path(path, folder)
+
+
 def _adam_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _DATA_EXT)
 
@@ -1993,8 +2001,7 @@ def _load_adam(folder: Path, design: Any, lim: Mapping[str, int] | None = None) 
         measurements,
         d,
         synthetic=False,
-        # a shipped trial's data are named as in the repository, a user's folder as given
-        source=display_path(folder) if is_shipped(folder) else str(folder),
+        source=_source_name(folder, d),
         info=info,
         adam=True,
         tte=tte_frame,
@@ -2064,6 +2071,34 @@ def _adam_design_problems(
                 )
             )
     return out
+
+
+def _trial_patient_data(folder: Path) -> Path | None:
+    """The patient data of a trial folder as the engine finds them (its ``adam/`` subfolder,
+    :attr:`trial_analysis.trial.Trial.patient_data_folder`); ``None`` when data files other
+    than ``published.csv`` lie beside its design (read from there, as before); an error naming
+    the folder when it has none."""
+    from ._paths import patient_data_dir
+
+    found = patient_data_dir(folder)
+    if found is not None:
+        return found
+    if any(f.name.lower() != "published.csv" for f in _adam_files(folder)):
+        return None
+    raise DataValidationError(
+        [
+            Problem(
+                str(folder),
+                None,
+                None,
+                None,
+                "no patient-level data in this trial folder: the engine reads a trial's ADaM "
+                "data sets from its adam/ subfolder and there is none (published numbers only); "
+                "to check other data, pass their folder (e.g. one in the documented two-table "
+                "format)",
+            )
+        ]
+    )
 
 
 def _trial_data_folder(name: str) -> Path:
@@ -2136,6 +2171,11 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
         p = _trial_data_folder(path)
         if design is None:
             design = path
+    if p.is_dir() and (p / "design.toml").is_file() and not _is_documented(p):
+        # a trial folder: its patient data are those the engine uses (adam/, ipd=None)
+        found = _trial_patient_data(p)
+        if found is not None:
+            p = found
     if p.is_dir() and not _is_documented(p) and not list(p.glob("*.xlsx")):
         return _load_adam(p, design)
     if p.is_dir():
@@ -2193,7 +2233,7 @@ def load_ipd(path: str | Path, design: TrialDesign | str | Path | None = None) -
         # the files themselves are unreadable: that is the first thing to fix
         probs.add(str(p), None, "STUDYID", studyid, f"no design to validate against: {exc}")
         raise DataValidationError(probs.items, total=probs.total) from None
-    return _validate_raw(rs, rm, d, str(p), probs)
+    return _validate_raw(rs, rm, d, _source_name(p, d), probs)
 
 
 # ------------------------------------------------------------------------------------------

@@ -113,10 +113,25 @@ def _rd_rows(x1, n1, x2, n2, cl, exact: bool) -> list[dict[str, Any]]:
     return rows
 
 
+#: the method name of a Katz/Woolf row whose table was corrected for a zero cell
+ZERO_CELL_LABEL = "0.5 added to each cell (a zero cell)"
+
+
 def _ratio_rows(x1, n1, x2, n2, cl) -> list[dict[str, Any]]:
     rows = []
+    # Katz and Woolf estimate and interval from one table: the corrected one when a cell is 0
+    # (then named so); Koopman and the conditional MLE stay 0 or inf with a limit 0 or inf
+    katz_fixed = (x1 == 0) != (x2 == 0)
+    woolf_fixed = min(x1, n1 - x1, x2, n2 - x2) == 0 and not (
+        (x1 == 0 and x2 == 0) or (x1 == n1 and x2 == n2)
+    )
     for key, label, fn, ref in (
-        ("rr_katz", "Katz log", ci.rr_katz, "Katz et al. 1978"),
+        (
+            "rr_katz",
+            f"Katz log, {ZERO_CELL_LABEL}" if katz_fixed else "Katz log",
+            ci.rr_katz,
+            "Katz et al. 1978",
+        ),
         ("rr_koopman", "Koopman score", ci.rr_koopman, "Koopman 1984"),
     ):
         est, lo, hi = (float(v) for v in fn(x1, n1, x2, n2, cl))
@@ -135,7 +150,7 @@ def _ratio_rows(x1, n1, x2, n2, cl) -> list[dict[str, Any]]:
     rows.append(
         dict(
             quantity="odds ratio",
-            method="Woolf logit",
+            method=f"Woolf logit, {ZERO_CELL_LABEL}" if woolf_fixed else "Woolf logit",
             estimate=est,
             ci_low=lo,
             ci_high=hi,
@@ -236,15 +251,19 @@ class BinaryComparison(Result):
                 "G statistics are 0/0 and reported as p = 1 (R returns NaN); odds and risk ratios "
                 "are undefined (interval 0 to inf)."
             )
-        if x1 == 0 or x2 == 0:
-            out.append(
-                ci.ZERO_CELL_NOTES["rr_katz"]
-                + " Koopman: limit 0 or inf for the arm with 0 events."
-            )
-        if min(cells) == 0:
+        informative = x1 + x2 not in (0, n1 + n2)
+        if (x1 == 0) != (x2 == 0):
+            out.append(ci.ZERO_CELL_NOTES["rr_katz"])
+        if min(cells) == 0 and informative:
             out.append(ci.ZERO_CELL_NOTES["or_woolf"])
+            rr = (x1 == 0) != (x2 == 0)
             out.append(
-                "Conditional MLE of the odds ratio is 0 or inf at the end of its support (as R fisher.test)."
+                ci.ZERO_CELL_NOTES["unbounded"].format(
+                    what="risk ratio and the odds ratio" if rr else "odds ratio",
+                    which="estimates (Koopman score RR, conditional MLE OR) are"
+                    if rr
+                    else "estimate (conditional MLE) is",
+                )
             )
         if not np.isfinite(self.row("rd_exact_unconditional").ci_low):
             out.append(

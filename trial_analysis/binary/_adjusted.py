@@ -175,6 +175,14 @@ class AdjustedResult(Result):
                 "separation): some coefficients are not identified (huge SEs in `coef`); the "
                 "standardised risks and their variance remain defined."
             )
+        ratios = self.table.loc[self.table["effect"].isin(["rr", "or"]), "estimate"]
+        est = ratios.to_numpy(float)
+        if ((est == 0) | np.isinf(est)).any():
+            out.append(
+                "A ratio of 0 or inf: an arm's standardised risk is 0 (or, for the odds ratio, "
+                "1), as in an arm without events, so the ratio is unbounded and has no Wald "
+                "interval or p-value; the risk difference remains defined."
+            )
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
@@ -620,14 +628,53 @@ def gcomp_vcov(
     return theta, V / n
 
 
+#: a standardised risk this close to 0 (or, for the odds, to 1) is the fit's separation limit
+#: of an arm without events (or without non-events): a ratio of it is unbounded
+_BOUNDARY = 1e-8
+
+
+def _unbounded_ratio(eff: str, t0: float, t1: float) -> float | None:
+    """0, inf or NaN when a risk of the ratio ``eff`` is at its boundary, else None."""
+    edge = {"rr": (t0 < _BOUNDARY, t1 < _BOUNDARY)}.get(eff)
+    if eff == "or":
+        edge = (min(t0, 1 - t0) < _BOUNDARY, min(t1, 1 - t1) < _BOUNDARY)
+    if edge is None or not any(edge):
+        return None
+    if all(edge):  # both at a boundary: unbounded only with opposite ends (odds 0 vs inf)
+        if eff == "or" and (t0 < 0.5) != (t1 < 0.5):
+            return math.inf if t0 < 0.5 else 0.0
+        return math.nan
+    if edge[0]:  # the control's risk (odds) is 0 (or its odds infinite)
+        return math.inf if eff == "rr" or t0 < 0.5 else 0.0
+    return 0.0 if eff == "rr" or t1 < 0.5 else math.inf
+
+
 def effect_rows(
     theta: np.ndarray, V: np.ndarray, effects: Sequence[str], conf_level: float, label: str
 ) -> pd.DataFrame:
-    """Delta-method rows (RD; log RR; log OR) from counterfactual risks and their covariance."""
+    """Delta-method rows (RD; log RR; log OR) from counterfactual risks and their covariance.
+
+    A ratio whose risk is at 0 (or, for the odds ratio, 1) — an arm without events under a
+    separated logistic fit — is unbounded: estimate 0 or inf, no interval or p-value (the delta
+    method on a log of 0 has no meaning; R's ``mantelhaen.test`` likewise gives Inf, NaN)."""
     t0, t1 = theta
     z = stats.norm.isf((1 - conf_level) / 2)
     rows = []
     for eff in effects:
+        bound = _unbounded_ratio(eff, float(t0), float(t1))
+        if bound is not None:
+            rows.append(
+                dict(
+                    effect=eff,
+                    estimate=bound,
+                    se=math.nan,
+                    ci_low=math.nan,
+                    ci_high=math.nan,
+                    p_value=math.nan,
+                    variance=label,
+                )
+            )
+            continue
         if eff == "rd":
             g, est, log = np.array([-1.0, 1.0]), t1 - t0, False
         elif eff == "rr":

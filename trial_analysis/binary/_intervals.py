@@ -32,10 +32,20 @@ __all__ = [
 
 ZERO_CELL_NOTES = {
     "rr_katz": (
-        "Katz log: 0.5 added to every cell when an arm has 0 events (conventions differ: "
-        "epitools riskratio.wald gives 0 or Inf instead)."
+        "Katz log: an arm has 0 events, so 0.5 is added to every cell and the estimate and its "
+        "interval are both those of the corrected table (Haldane-Anscombe, as metafor escalc; "
+        "the uncorrected ratio is 0 or inf, with no Wald interval, as in Epi twoby2)."
     ),
-    "or_woolf": "Woolf logit: 0.5 added to every cell when a cell is 0 (Haldane-Anscombe; Gart adjusted logit).",
+    "or_woolf": (
+        "Woolf logit: a cell is 0, so 0.5 is added to every cell and the estimate and its "
+        "interval are both those of the corrected table (Haldane-Anscombe; Gart adjusted logit; "
+        "as metafor escalc)."
+    ),
+    "unbounded": (
+        "A zero cell makes the {what} unbounded: the maximum-likelihood {which} 0 or inf, and "
+        "the interval is open on that side (a limit of 0 or inf), as R fisher.test and Epi "
+        "twoby2."
+    ),
     "rd_wald": "Wald: zero-width interval when both arms are 0/n or n/n (as R's prop.test).",
 }
 
@@ -175,20 +185,25 @@ def rd_miettinen_nurminen(x1, n1, x2, n2, conf_level: float = 0.95):
 def rr_katz(x1, n1, x2, n2, conf_level: float = 0.95):
     """Katz log interval for ``p1 / p2``; 0.5 added to all cells if an arm has no events.
 
-    Both arms without events: estimate NaN and interval (0, inf).
+    With the correction the estimate is the corrected table's ratio, so that it lies in its
+    interval (Haldane-Anscombe, as metafor ``escalc``); both arms without events: estimate NaN
+    and interval (0, inf).
     """
     x1, n1, x2, n2 = np.broadcast_arrays(*_arr(x1, n1, x2, n2))
     adj = (x1 == 0) | (x2 == 0)
     a1, m1 = np.where(adj, x1 + 0.5, x1), np.where(adj, n1 + 1, n1)
     a2, m2 = np.where(adj, x2 + 0.5, x2), np.where(adj, n2 + 1, n2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        est = (x1 / n1) / (x2 / n2)
         lr = np.log((a1 / m1) / (a2 / m2))
         se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
     z = z_crit(conf_level)
     low, high = np.exp(lr - z * se), np.exp(lr + z * se)
     both0 = (x1 == 0) & (x2 == 0)
-    return np.where(both0, np.nan, est), np.where(both0, 0.0, low), np.where(both0, np.inf, high)
+    return (
+        np.where(both0, np.nan, np.exp(lr)),
+        np.where(both0, 0.0, low),
+        np.where(both0, np.inf, high),
+    )
 
 
 def constrained_mle_rr(x1, n1, x2, n2, phi):
@@ -246,19 +261,23 @@ def rr_koopman(x1, n1, x2, n2, conf_level: float = 0.95):
 
 
 def or_woolf(x1, n1, x2, n2, conf_level: float = 0.95):
-    """Woolf logit interval for the odds ratio; 0.5 added to every cell if any cell is 0."""
+    """Woolf logit interval for the odds ratio; 0.5 added to every cell if any cell is 0.
+
+    With the correction the estimate is the corrected table's odds ratio, inside its interval
+    (Haldane-Anscombe, as metafor ``escalc``); no events or no non-events in both arms: NaN,
+    interval (0, inf).
+    """
     x1, n1, x2, n2 = np.broadcast_arrays(*_arr(x1, n1, x2, n2))
     a, b, c, d = x1, n1 - x1, x2, n2 - x2
     adj = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     h = np.where(adj, 0.5, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        est = (a * d) / (b * c)
         lo = np.log(((a + h) * (d + h)) / ((b + h) * (c + h)))
         se = np.sqrt(1 / (a + h) + 1 / (b + h) + 1 / (c + h) + 1 / (d + h))
     z = z_crit(conf_level)
     undefined = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
     return (
-        np.where(undefined, np.nan, est),
+        np.where(undefined, np.nan, np.exp(lo)),
         np.where(undefined, 0.0, np.exp(lo - z * se)),
         np.where(undefined, np.inf, np.exp(lo + z * se)),
     )

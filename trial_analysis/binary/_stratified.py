@@ -169,6 +169,14 @@ class CMHResult(Result):
                 + ", ".join(self.dropped)
                 + "."
             )
+        ratios = self.table.loc[self.table["quantity"].isin(["risk ratio", "odds ratio"])]
+        est = ratios["estimate"].to_numpy(float)
+        if ((est == 0) | np.isinf(est)).any():
+            out.append(
+                "A Mantel-Haenszel ratio of 0 or inf: an arm has no events (or, for the odds "
+                "ratio, no non-events) in every stratum, so the ratio is unbounded and has no "
+                "Wald interval (as R mantelhaen.test: an infinite estimate, no interval)."
+            )
         if self.synthetic:
             out.append(SYNTHETIC_NOTE)
         return tuple(out)
@@ -353,8 +361,9 @@ def cmh_counts(
     rn, rd_ = a * n0 / N, c * n1v / N
     srn, srd = float(rn.sum()), float(rd_.sum())
     rr = srn / srd if srd > 0 else math.inf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_lrr = float(np.sum((n1v * n0 * m1 - a * c * N) / N**2)) / (srn * srd)
+    # an arm without events in every stratum: RR 0 or inf, no variance (as R: NaN interval)
+    num_lrr = float(np.sum((n1v * n0 * m1 - a * c * N) / N**2))
+    var_lrr = num_lrr / (srn * srd) if srn > 0 and srd > 0 else math.nan
     # MH risk difference: Sato and Greenland-Robins variances
     w = n1v * n0 / N
     sw = float(w.sum())

@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "path",
         help="folder with subjects.* and measurements.*, a folder of ADaM data sets (ADSL + "
-        "BDS under any names), an .xlsx workbook, or a shipped trial name",
+        "BDS under any names), an .xlsx workbook, a trial folder (its adam/ data, as the "
+        "engine reads them) or a shipped trial name",
     )
     p.add_argument(
         "--design",
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 "valid": True,
                 "n_problems": 0,
                 "design": design_id,
+                "data": ipd.source,
                 "synthetic": ipd.synthetic,
                 "subjects": len(s),
                 "measurements": len(ipd.measurements),
@@ -89,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         against = (
             f"against design '{design_id}'" if design_id else "(no design: arms from the data)"
         )
+        checked = "" if str(args.path) == ipd.source else f" ({ipd.source})"
         print(
-            f"OK: {args.path} is valid {against}: {len(s)} subjects "
+            f"OK: {args.path}{checked} is valid {against}: {len(s)} subjects "
             f"({arms}), {len(ipd.measurements)} measurements."
         )
         if ipd.synthetic:

@@ -48,6 +48,25 @@ def _candidates(p: float, n_min: int, n_max: int, decimals: int) -> list[tuple[i
     return out
 
 
+def _decimals(decimals: Any) -> tuple[int, int, int, int]:
+    """``(p1, p2, ci_low, ci_high)`` decimals from one int or a sequence of 2 or 4."""
+    if isinstance(decimals, (int, np.integer)) and not isinstance(decimals, bool):
+        d = check_count("decimals", decimals, minimum=0)
+        return d, d, d, d
+    if isinstance(decimals, (str, bytes)) or not isinstance(decimals, Sequence):
+        raise ParameterError(
+            "decimals", "an int or a sequence (p1, p2) or (p1, p2, ci_low, ci_high)", decimals
+        )
+    if len(decimals) not in (2, 4):
+        raise ParameterError(
+            "decimals", "2 values (p1, p2) or 4 (p1, p2, ci_low, ci_high)", decimals
+        )
+    d = [check_count(f"decimals[{i}]", v, minimum=0) for i, v in enumerate(decimals)]
+    if len(d) == 2:
+        d += [max(d), max(d)]
+    return d[0], d[1], d[2], d[3]
+
+
 def _expected_candidates(p: float, n_min: int, n_max: int, decimals: int) -> float:
     """Upper estimate of ``len(_candidates(...))`` from the arithmetic, before enumerating."""
     half = 0.5 * 10.0 ** (-decimals)
@@ -93,7 +112,7 @@ def infer_counts(
     n1_max: int,
     n2_max: int,
     ci: Sequence[float] | None = None,
-    decimals: int = 2,
+    decimals: int | Sequence[int] = 2,
     *,
     n1_min: int = 1,
     n2_min: int = 1,
@@ -115,9 +134,11 @@ def infer_counts(
         Largest possible denominators (usually the randomised sizes).
     ci : (float, float), optional
         Published confidence interval of ``p1 - p2`` in percentage points.
-    decimals : int, default 2
+    decimals : int or sequence of int, default 2
         Decimals shown in the publication: a value ``r`` stands for ``[r - h, r + h]``,
-        ``h = 0.5 * 10**-decimals`` (the same for percentages and interval limits).
+        ``h = 0.5 * 10**-decimals``. One number for all, or each number's own precision:
+        ``(p1, p2)`` or ``(p1, p2, ci_low, ci_high)`` ("20 %" has 0 decimals, "4.55 %" 2;
+        without interval precisions the limits take the larger of the two).
     n1_min, n2_min : int, default 1
         Smallest denominators to consider.
     conf_level : float, default 0.95
@@ -167,7 +188,7 @@ def infer_counts(
         raise ParameterError("n1_min", f"at most n1_max={n1_max}", n1_min)
     if n2_min > n2_max:
         raise ParameterError("n2_min", f"at most n2_max={n2_max}", n2_min)
-    decimals = check_count("decimals", decimals, minimum=0)
+    dec = _decimals(decimals)
     conf_level = check_conf_level(conf_level)
     if methods is None:
         methods = list(RD_METHODS)
@@ -187,21 +208,21 @@ def infer_counts(
         parameter="n1_max/n2_max",
         memory=_BYTES_PER_CANDIDATE
         * (
-            _expected_candidates(p1, n1_min, n1_max, decimals)
-            + _expected_candidates(p2, n2_min, n2_max, decimals)
+            _expected_candidates(p1, n1_min, n1_max, dec[0])
+            + _expected_candidates(p2, n2_min, n2_max, dec[1])
         ),
         seconds=1e-7 * (n1_max - n1_min + n2_max - n2_min + 2),
         advice="give the largest plausible denominators (usually the randomised sizes)",
     )
-    c1 = _candidates(p1, n1_min, n1_max, decimals)
-    c2 = _candidates(p2, n2_min, n2_max, decimals)
+    c1 = _candidates(p1, n1_min, n1_max, dec[0])
+    c2 = _candidates(p2, n2_min, n2_max, dec[1])
     _check_cost(float(len(c1)) * len(c2), tried, n_text)
     attrs = {
         "p1": p1,
         "p2": p2,
         "n1_range": (n1_min, n1_max),
         "n2_range": (n2_min, n2_max),
-        "decimals": decimals,
+        "decimals": dec if ci is not None else dec[:2],
         "n_candidates": len(c1) * len(c2),
         "methods_tried": list(methods) if ci is not None else [],
     }
@@ -246,7 +267,7 @@ def infer_counts(
         for m in methods:
             label, fn, _ref = RD_METHODS[m]
             _, lo, hi = fn(x1, n1, x2, n2, conf_level)
-            ok = _matches(100 * lo, lo_pub, decimals) & _matches(100 * hi, hi_pub, decimals)
+            ok = _matches(100 * lo, lo_pub, dec[2]) & _matches(100 * hi, hi_pub, dec[3])
             if ok.any():
                 part = base.loc[ok].copy()
                 part["method"] = m
@@ -336,13 +357,14 @@ def published_counts(trial: Any, endpoint: str, *, experimental: str | None = No
     except KeyError:
         ci, cl = None, 0.95
     design = trial.design
-    # the precision the numbers were printed with ("44.1 %" is 44.05-44.15): the most
-    # decimals of the percentages and limits (infer_counts applies one precision to all)
+    # each number at the precision it was printed with ("20 %" is 19.5-20.5, "4.55 %"
+    # 4.545-4.555); a number of unknown precision takes the most decimals of the others
     printed = [published_decimals(pub, q, a, ep.week, "percent") for a in (e.name, c.name)]
     if ci is not None:
         printed += [published_decimals(pub, q, both, ep.week, s) for s in ("ci_low", "ci_high")]
     known = [d for d in printed if d is not None]
-    decimals = max(known) if known else 2
+    fallback = max(known) if known else 2
+    decimals = [fallback if d is None else d for d in printed]
     # published analysed denominators (statistic "n" of the endpoint per arm) fix n exactly
     sizes = {}
     for a in (e, c):

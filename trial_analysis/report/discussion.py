@@ -13,8 +13,10 @@ findings, and what the report knows about its data:
     the missing-patient scenarios that reverse its significance; the endpoints whose
     significance depends on the test (the robustness finding).
 ``multiplicity``
-    How many p-values the report computes, over how many endpoints, and what survives Holm's
-    adjustment of the primary analyses (the multiplicity finding).
+    How many p-values the report computes, over how many endpoints, how many comparisons of
+    the design's primary endpoints are read as tests (and what survives Holm's adjustment of
+    them: the multiplicity finding) and how many pre-specified analyses of other endpoints are
+    reported unadjusted.
 ``missing data``
     Randomised patients absent from each endpoint's complete-case analysis, and whether the
     missing-data sensitivity analyses (multiple imputation) change its conclusion.
@@ -150,25 +152,40 @@ def _fragility_paragraphs(
     return out
 
 
-def _multiplicity_paragraph(frame: pd.DataFrame, found: Sequence[Finding]) -> tuple[Run, ...]:
+def _multiplicity_paragraph(
+    frame: pd.DataFrame, found: Sequence[Finding], design: Any
+) -> tuple[Run, ...]:
     n_p = int(frame["p_value"].notna().sum())
     n_ep = frame["endpoint"].nunique()
     mult = next((x for x in found if x.rule == "multiplicity"), None)
-    n_primary = sum(1 for x in found if x.rule == "primary" and x.verdict != "not tested")
+    roles = {e.id: e.role for e in design.endpoints}
+    tested = [x for x in found if x.rule == "primary" and x.verdict != "not tested"]
+    # the primary family: the comparisons of the endpoints the design declares primary
+    n_primary = sum(1 for x in tested if roles.get(x.endpoint) == "primary")
+    n_other = len(tested) - n_primary
     after = ""
     if mult is not None and n_primary > 1:
         after = " After Holm's adjustment of the primary analyses " + (
             "at least one remains significant." if mult.verdict == "survives" else "none does."
         )
+    if n_primary == 0:
+        lead = "no primary endpoint has a tested analysis, so none is read as confirmatory; "
+    elif n_primary == 1:
+        lead = "only the primary analysis of the primary endpoint is read as a test; "
+    else:
+        lead = (
+            f"only the pre-specified analyses of the primary endpoints ({n_primary} "
+            "comparisons) are read as tests, adjusted across them; "
+        )
+    if n_other:
+        lead += (
+            f"the pre-specified analyses of the other endpoints ({_plural(n_other, 'comparison')}"
+            ") are reported without adjustment; "
+        )
     return (
         Bold("Multiplicity. "),
         f"The report computes {_plural(n_p, 'p-value')} over {_plural(n_ep, 'endpoint')}; "
-        + (
-            "only the primary analysis is read as a test; "
-            if n_primary == 1
-            else f"only the pre-specified analysis of each endpoint ({n_primary}) is read as a "
-            "test, adjusted across endpoints; "
-        )
+        + lead
         + "the rest are sensitivity analyses, visit-wise contrasts and alternative tests that "
         "are not adjusted: choosing the smallest of them would inflate the type I error." + after,
     )
@@ -312,7 +329,7 @@ def discussion_section(
     s.add(Para(_data_paragraph(kind, n_assumed, n_inconsistent, sections)))
     for p in _fragility_paragraphs(res, design, found, labels, alpha):
         s.add(Para(p))
-    s.add(Para(_multiplicity_paragraph(frame, found)))
+    s.add(Para(_multiplicity_paragraph(frame, found, design)))
     for p in _missing_paragraphs(res, design, frame, labels, alpha):
         s.add(Para(p))
     s.add(Para(_next_trial_paragraph(frame, design, labels, planning, sections)))

@@ -23,8 +23,11 @@ Rules, for each endpoint and comparison:
     whether the two reach the same conclusion; a synthetic cohort that contradicts a
     published result is flagged as a property of the cohort's assumptions, not evidence.
 
-And across endpoints, ``multiplicity``: Holm's step-down adjustment of the primary p-values
-(family: the endpoints' primary analyses), and the count of all p-values in the table.
+And across endpoints, ``multiplicity``: Holm's step-down adjustment of the pre-specified
+analyses of the primary endpoints (family: each comparison of an endpoint whose design ``role``
+is ``primary``, ``roles[endpoint]``; without ``roles`` every endpoint's), the pre-specified
+analyses of the other endpoints (secondary, exploratory, ...) counted apart and not adjusted,
+and the count of all p-values in the table.
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def findings(
     claims: Mapping[str, bool] | None = None,
     alpha: float = 0.05,
     conf_level: float = 0.95,
+    roles: Mapping[str, str] | None = None,
 ) -> tuple[Finding, ...]:
     """Apply the findings rules (module docstring) to a results table.
 
@@ -177,6 +181,9 @@ def findings(
     claims : mapping, optional
         Whether the paper reported each endpoint's comparison as significant.
     alpha, conf_level : float
+    roles : mapping, optional
+        Each endpoint's design role (``"primary"``, ``"secondary"``, ...): the multiplicity
+        family is the primary endpoints' comparisons. Default: every endpoint is primary.
 
     Returns
     -------
@@ -288,44 +295,93 @@ def findings(
             out.append(Finding(ep, comp, "sources", verdict, said))
 
     if primaries:
-        out.append(_multiplicity(df, primaries, labels, alpha))
+        out.append(_multiplicity(df, primaries, labels, alpha, roles))
     return tuple(out)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _others_text(
+    others: list[tuple[str, str, float]],
+    labels: Mapping[str, str],
+    roles: Mapping[str, str],
+    alpha: float,
+) -> str:
+    """The sentence on the pre-specified analyses outside the primary family (unadjusted)."""
+    if not others:
+        return ""
+    eps = list(dict.fromkeys(ep for ep, _, _ in others))
+    kinds = ", ".join(dict.fromkeys(roles.get(ep) or "secondary" for ep in eps))
+    nominal = list(
+        dict.fromkeys(labels.get(ep) or column_label(ep) for ep, _, p in others if p < alpha)
+    )
+    return (
+        f" The pre-specified analyses of {_plural(len(eps), 'non-primary endpoint')} ({kinds}; "
+        f"{_plural(len(others), 'comparison')}) are outside the primary family and not "
+        "adjusted"
+        + (
+            f"; nominally significant: {', '.join(nominal)}."
+            if nominal
+            else "; none is nominally significant."
+        )
+    )
 
 
 def _multiplicity(
     df: pd.DataFrame,
-    primaries: list[tuple[str, str, float]],
+    tested: list[tuple[str, str, float]],
     labels: Mapping[str, str],
     alpha: float,
+    roles: Mapping[str, str] | None,
 ) -> Finding:
     # Holm's step-down adjustment from statsmodels (the well-kept implementation)
     from statsmodels.stats.multitest import multipletests
 
+    if roles is None:  # a table without the design: every endpoint's analysis is primary
+        primaries, others, roles = tested, [], {}
+    else:
+        primaries = [x for x in tested if roles.get(x[0]) == "primary"]
+        others = [x for x in tested if roles.get(x[0]) != "primary"]
+    rest = _others_text(others, labels, roles, alpha)
     ps = [p for _, _, p in primaries]
     n_all = int(df["p_value"].notna().sum())
     m = len(ps)
+    n_eps = len(dict.fromkeys(ep for ep, _, _ in primaries))
+    if m == 0:
+        text = (
+            "Multiplicity: no primary endpoint has a tested analysis; the table holds "
+            f"{n_all} p-values in all, none of them confirmatory." + rest
+        )
+        return Finding("", "", "multiplicity", "not tested", text)
     if m == 1:
         p = primaries[0][2]
         text = (
             f"Multiplicity: one primary comparison; the table holds {n_all} p-values in all, "
-            "the others are sensitivity analyses and are not adjusted."
+            "the others are sensitivity analyses and are not adjusted." + rest
         )
         return Finding(
             "", "", "multiplicity", "survives" if p < alpha else "does not survive", text
         )
     reject, adj, _, _ = multipletests(ps, alpha=alpha, method="holm")
-    kept = [
-        labels.get(ep) or column_label(ep)
-        for (ep, _, _), r in zip(primaries, reject, strict=True)
-        if r
-    ]
+    n_comp = {ep: sum(1 for e, _, _ in primaries if e == ep) for ep, _, _ in primaries}
+
+    def name(ep: str, comp: str) -> str:  # the comparison too when the endpoint has several
+        label = labels.get(ep) or column_label(ep)
+        return f"{label} ({comp})" if n_comp[ep] > 1 and comp else label
+
+    kept = [name(ep, comp) for (ep, comp, _), r in zip(primaries, reject, strict=True) if r]
     lost = [
-        f"{labels.get(ep) or column_label(ep)} (Holm-adjusted {p_text(a)})"
-        for (ep, _, p), r, a in zip(primaries, reject, adj, strict=True)
+        f"{name(ep, comp)}, Holm-adjusted {p_text(a)}"
+        if n_comp[ep] > 1 and comp
+        else f"{name(ep, comp)} (Holm-adjusted {p_text(a)})"
+        for (ep, comp, p), r, a in zip(primaries, reject, adj, strict=True)
         if p < alpha and not r
     ]
+    over = f" ({_plural(n_eps, 'primary endpoint')})" if roles and n_eps != m else ""
     text = (
-        f"Multiplicity: {m} primary comparisons, adjusted by Holm's step-down method at "
+        f"Multiplicity: {m} primary comparisons{over}, adjusted by Holm's step-down method at "
         f"α = {alpha:g}; the table holds {n_all} p-values in all (the others are sensitivity "
         "analyses, not adjusted). "
         + (
@@ -334,6 +390,7 @@ def _multiplicity(
             else "None is significant after adjustment."
         )
         + (f" Significant only before adjustment: {', '.join(lost)}." if lost else "")
+        + rest
     )
     return Finding("", "", "multiplicity", "survives" if kept else "does not survive", text)
 
@@ -349,6 +406,7 @@ def findings_section(
     conf_level: float = 0.95,
     key: str = "findings",
     title: str = "Key findings",
+    roles: Mapping[str, str] | None = None,
 ) -> Section:
     """The findings page: one paragraph per finding (linked to the section that shows the
     endpoint, ``sections[endpoint]`` = a section key), the table of primary analyses, and the
@@ -359,7 +417,13 @@ def findings_section(
     """
     df = _check_frame(frame)
     found = findings(
-        df, labels=labels, primary=primary, claims=claims, alpha=alpha, conf_level=conf_level
+        df,
+        labels=labels,
+        primary=primary,
+        claims=claims,
+        alpha=alpha,
+        conf_level=conf_level,
+        roles=roles,
     )
     labels = dict(labels or {})
     sections = dict(sections or {})

@@ -1326,6 +1326,7 @@ def findings_section(ctx: ReportContext) -> Section:
         primary={e.id: e.method for e in d.endpoints if e.method},
         claims=_published_claims(ctx),
         sections={e.id: e.id for e in d.endpoints if e.id in keys},
+        roles={e.id: e.role for e in d.endpoints},
     )
     if ctx.ipd is not None or len(ctx.published):
         s.add(Heading("Analysis populations", 3))
@@ -1376,6 +1377,7 @@ def discussion_section(ctx: ReportContext) -> Section | None:
         labels=labels,
         primary={e.id: e.method for e in d.endpoints if e.method},
         claims=_published_claims(ctx),
+        roles={e.id: e.role for e in d.endpoints},
     )
     n_assumed = None
     if ctx.synthetic and ctx.trial_obj is not None and ctx.trial_obj.has_synthetic_model:
