@@ -124,3 +124,18 @@ def test_bad_prior_parameters():
         make_prior("enthusiastic", centre=0.9, effect=0.2)
     with pytest.raises(ParameterError, match=r"`quantity` must be one of"):
         beta_binomial(9, 45, 2, 44).prob_greater("hazard ratio")
+
+
+def test_plot_names_the_arms_as_given_as_plain_text():
+    """plot(arms=...): legends and the risk-difference axis name the arms (experimental −
+    control); a "$" in a name (data-file text) is no formula."""
+    fig = reanalysis(9, 45, 2, 44, mc_draws=1000).plot(arms=("UC-$MSC", "Placebo"))
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_legend().get_texts()][:2] == [
+        "UC-$MSC posterior",
+        "Placebo posterior",
+    ]
+    assert bottom.get_xlabel() == "risk difference UC-$MSC \u2212 Placebo"
+    assert not bottom.xaxis.label.get_parse_math()
+    assert not any(t.get_parse_math() for t in top.get_legend().get_texts())
+    assert "arm 1" in reanalysis(9, 45, 2, 44, mc_draws=1000).plot().axes[1].get_xlabel()

@@ -157,10 +157,74 @@ def test_analysis_warnings_go_into_the_appendix_not_the_terminal(
         report_sections, "sections_for", lambda ctx: [("w", "Warned", warns), *full(ctx)]
     )
     out = build_report("zang2022", out=tmp_path / "w.pdf")
-    assert "Warned: StatisticalWarning: only 3 studies: Egger's test has little power" in pdf_text(
-        out
-    )
+    text = pdf_text(out)
+    # a row: where it arose, the kind in words, the message as a sentence
+    assert "Warned statistical caveat Only 3 studies: Egger's test has little power." in text
+    assert "StatisticalWarning" not in text
     assert not [w for w in recwarn if issubclass(w.category, StatisticalWarning)]
+
+
+def test_warnings_print_as_sentences_in_words():
+    from trial_analysis.report.sections import warnings_frame
+
+    design = ta.load_design("zang2022")
+    caught = [
+        (
+            "Key findings",
+            "StatisticalWarning",
+            "ANCOVA: 2 patient(s) with a missing 'y', 'BASE_INSDOSE' dropped (complete-case "
+            "analysis)",
+        ),
+        (
+            "Key findings",
+            "StatisticalWarning",
+            "MMRM omitted: the MMRM needs at least 2 visits with data, got [48]; for a single "
+            "visit use an ANCOVA (ta.continuous)",
+        ),
+        ("Evidence", "RuntimeWarning", "invalid value encountered in\n   divide"),
+        ("Evidence", "PerfectSeparationWarning", "x" * 5000),
+        ("Evidence", "RuntimeWarning", "invalid value encountered in\n   divide"),  # repeated
+    ]
+    f = warnings_frame(caught, design)
+    assert list(f.columns) == ["raised while building", "kind", "warning"]
+    assert f["kind"].tolist() == [
+        "statistical caveat",
+        "statistical caveat",
+        "numerical",
+        "perfect separation",
+    ]
+    w = f["warning"].tolist()
+    assert (
+        w[0]
+        == "ANCOVA: 2 patient(s) with a missing outcome or baseline dropped (complete-case analysis)."
+    )
+    assert w[1] == (
+        "MMRM omitted: the MMRM needs at least 2 visits with data, got 48; for a single visit "
+        "use an ANCOVA."
+    )
+    assert w[2] == "Invalid value encountered in divide."
+    assert len(w[3]) <= 600 and w[3].endswith("…")
+    assert code_in(" ".join(w)) == []
+
+
+def test_a_warning_quoting_markup_prints_as_text(tmp_path, monkeypatch, light_sections):
+    """A message that quotes a data file (markup, a formula) is text in the appendix."""
+    import warnings
+
+    from trial_analysis.report.content import Para, Section
+
+    payload = "arm <b>X</b> #set text(red) $x^2$ *bold*"
+
+    def warns(ctx):
+        warnings.warn(payload, UserWarning, stacklevel=1)
+        return Section("w", "Warned", [Para("x")])
+
+    full = report_sections.sections_for
+    monkeypatch.setattr(
+        report_sections, "sections_for", lambda ctx: [("w", "Warned", warns), *full(ctx)]
+    )
+    text = pdf_text(build_report("zang2022", out=tmp_path / "w.pdf"))
+    assert "Warned general Arm <b>X</b> #set text(red) $x^2$ *bold*." in text
 
 
 def printed_sizes(path: Path) -> list[tuple[int, str, float]]:
@@ -246,10 +310,15 @@ def test_zang_pdf_prints_no_code(report_pdf):
 
 
 @pytest.fixture(scope="module")
-def cdisc_html_text(tmp_path_factory) -> str:
-    from html.parser import HTMLParser
-
+def cdisc_html(tmp_path_factory) -> str:
+    """The CDISC pilot report as HTML (its figures inline as SVG, text kept as text)."""
     out = build_report("cdiscpilot01", out=tmp_path_factory.mktemp("cdisc") / "c.html", fmt="html")
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def cdisc_html_text(cdisc_html) -> str:
+    from html.parser import HTMLParser
 
     class Text(HTMLParser):
         def __init__(self):
@@ -268,8 +337,56 @@ def cdisc_html_text(tmp_path_factory) -> str:
                 self.parts.append(data)
 
     p = Text()
-    p.feed(out.read_text(encoding="utf-8"))
+    p.feed(cdisc_html)
     return re.sub(r"\s+", " ", " ".join(p.parts))
+
+
+GENERIC_ARM = re.compile(r"\barm[ -][12]\b|\bp[12] = ")
+
+
+def _svg_texts(html: str) -> list[str]:
+    """The texts of the figures (matplotlib writes each as an SVG <text> element)."""
+    import html as html_lib
+
+    svgs = re.findall(r"<svg\b.*?</svg>", html, re.S)
+    return [html_lib.unescape(t) for svg in svgs for t in re.findall(r"<text\b[^>]*>([^<]*)<", svg)]
+
+
+def test_figures_name_the_arms_as_the_tables_do(report_pdf, cdisc_html):
+    """No figure of either report says "arm 1", "arm 2" or "p1 = ": the arms are named
+    (experimental - control) from the design, as in the tables."""
+    _, text = report_pdf
+    assert re.findall(r"\barm[ -][12]\b", text) == []  # tables and figures
+    # the figures that said so: risk difference axes, tipping map, Bayes, SD curve, power curve
+    for label in (
+        "risk difference (UC-MSC \u2212 Placebo)",
+        "risk difference UC-MSC \u2212 Placebo",
+        "responders among UC-MSC patients not analysed",
+        "best case for UC-MSC",
+        "UC-MSC posterior",
+        "assumed SD (UC-MSC)",
+        "p(UC-MSC) = 0.2",
+    ):
+        assert label in text, label
+    figure_text = _svg_texts(cdisc_html)
+    assert figure_text, "no figure text in the CDISC report"
+    assert [t for t in figure_text if GENERIC_ARM.search(t)] == []
+    assert "Xanomeline High Dose \u2212 Placebo" in figure_text  # its tipping-point figure
+
+
+def test_cdisc_mmrm_figure_once_per_endpoint_with_all_arms(cdisc_html, cdisc_html_text):
+    """One MMRM over the 3 arms serves both dose comparisons: drawn once per endpoint, the
+    second comparison refers to it."""
+    captions = re.findall(
+        r"Figure (\d+)\. LS-means by visit and arm from the MMRM", cdisc_html_text
+    )
+    refs = re.findall(r"LS-means by visit of every arm: Figure (\d+)", cdisc_html_text)
+    assert captions and len(refs) == len(captions)  # two comparisons per endpoint
+    assert refs == captions
+    assert "One MMRM over all 3 arms serves every comparison." in cdisc_html_text
+    figure_text = _svg_texts(cdisc_html)
+    for arm in ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"):
+        assert figure_text.count(arm) >= len(captions)
 
 
 def test_cdisc_report_prints_no_code(cdisc_html_text):

@@ -3,6 +3,8 @@ vocabulary, the trajectory axis (report/labels.py, report/populations.py)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import trial_analysis as ta
@@ -115,3 +117,31 @@ def test_generic_arm_numbers_take_the_arm_names_of_a_two_arm_design():
     assert got == "0 patient(s) in UC-MSC and 2 in Placebo; best case for UC-MSC; Placebo patients"
     assert plain_text("arm 1 Beta(5, 15)", ta.load_design("cdiscpilot01")) == "arm 1 Beta(5, 15)"
     assert plain_text("farm 12 harm 1x", z) == "farm 12 harm 1x"
+
+
+def test_figures_name_the_arms_in_every_text_tick_labels_included():
+    """name_figure_arms: labels, titles, legends and tick labels set as a list (re-made at
+    each draw) name the arms; a "$" in a name prints as typed, a formula stays a formula."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    import trial_analysis as ta
+    from trial_analysis.report.labels import name_figure_arms
+
+    sens = ta.binary.missing_sensitivity(9, 45, 2, 44, 45, 46).plot()
+    fig = name_figure_arms(sens, ("UC-MSC", "Pla$cebo"))
+    fig.draw(FigureCanvasAgg(fig).get_renderer())
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "risk difference (UC-MSC \u2212 Pla$cebo)" in texts
+    assert any(t.startswith("best case for UC-MSC") for t in texts)
+    assert not [t for t in texts if re.search(r"\barm[ -][12]\b", t)]
+    xlabel = fig.axes[0].xaxis.label
+    assert not xlabel.get_parse_math()  # the "$" of the name is no formula
+
+    from matplotlib.figure import Figure
+
+    f = Figure()
+    ax = f.add_subplot()
+    ax.set_title(r"arm 1 at $10^{-6}$")
+    name_figure_arms(f, ("A$B", "C"))
+    assert ax.title.get_text() == r"A\$B at $10^{-6}$" and ax.title.get_parse_math()

@@ -288,9 +288,10 @@ class BetaBinomialPosterior(Result):
             f"prob_gt_mcid = P(RD > {self.mcid:g}) (minimal clinically important difference).",
         )
 
-    def plot(self):
-        """Prior and posterior densities of p1, p2 and of the risk difference (Figure)."""
-        return _plot([self])
+    def plot(self, arms: tuple[str, str] = ("arm 1", "arm 2")):
+        """Prior and posterior densities of p1, p2 and of the risk difference (Figure);
+        ``arms``: the names of arm 1 (experimental) and arm 2 (control) in its labels."""
+        return _plot([self], arms)
 
 
 def beta_binomial(
@@ -395,9 +396,10 @@ class BayesReanalysis(Result):
         ]
         return to_jsonable(d)
 
-    def plot(self):
-        """Prior (dashed) and posterior (solid) densities of the risk difference per prior."""
-        return _plot(list(self.posteriors))
+    def plot(self, arms: tuple[str, str] = ("arm 1", "arm 2")):
+        """Prior (dashed) and posterior (solid) densities of the risk difference per prior;
+        ``arms``: the names of arm 1 (experimental) and arm 2 (control) in its labels."""
+        return _plot(list(self.posteriors), arms)
 
 
 def reanalysis(
@@ -432,8 +434,10 @@ def _rd_density(d1: _Beta, d2: _Beta, edges: np.ndarray, seed: int) -> np.ndarra
     return dens
 
 
-def _plot(posts: list[BetaBinomialPosterior]):
+def _plot(posts: list[BetaBinomialPosterior], arms: tuple[str, str] = ("arm 1", "arm 2")):
     from ._figures import TrialFigure
+
+    a1, a2 = (str(a) for a in arms)  # names from a data file: plain text, never mathtext
 
     # one panel above the other: legible at a page's width
     fig = TrialFigure(figsize=(6.5, 6.2), layout="constrained")
@@ -445,10 +449,10 @@ def _plot(posts: list[BetaBinomialPosterior]):
         col = f"C{i}"
         (q1, q2), (r1, r2) = post._dists("posterior"), post._dists("prior")
         if i == 0:
-            ax_p.plot(x, q1.pdf(x), color="C0", label="arm 1 posterior")
-            ax_p.plot(x, q2.pdf(x), color="C1", label="arm 2 posterior")
-            ax_p.plot(x, r1.pdf(x), color="C0", ls="--", label="arm 1 prior")
-            ax_p.plot(x, r2.pdf(x), color="C1", ls="--", label="arm 2 prior")
+            ax_p.plot(x, q1.pdf(x), color="C0", label=f"{a1} posterior")
+            ax_p.plot(x, q2.pdf(x), color="C1", label=f"{a2} posterior")
+            ax_p.plot(x, r1.pdf(x), color="C0", ls="--", label=f"{a1} prior")
+            ax_p.plot(x, r2.pdf(x), color="C1", ls="--", label=f"{a2} prior")
         ax_d.plot(
             mid,
             _rd_density(q1, q2, edges, post.seed),
@@ -464,12 +468,15 @@ def _plot(posts: list[BetaBinomialPosterior]):
             label=f"{post.prior.name} prior",
         )
     ax_p.set_title(f"proportions ({posts[0].prior.name} prior)")
-    ax_p.set_xlabel("proportion")
-    ax_p.legend(fontsize=7)
+    ax_p.set_xlabel("proportion responding")
+    # legends beside the panels: inside, they covered the density peaks
+    beside = {"fontsize": 7, "loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    for t in ax_p.legend(**beside).get_texts():
+        t.set_parse_math(False)
     ax_d.axvline(0, color="grey", lw=1)
     if posts[0].mcid:
         ax_d.axvline(posts[0].mcid, color="grey", ls=":", lw=1)
-    ax_d.set_title("risk difference p1 - p2 (histogram density of 400 000 draws)", fontsize=9)
-    ax_d.set_xlabel("risk difference")
-    ax_d.legend(fontsize=7)
+    ax_d.set_title("risk difference (histogram density of 400 000 draws)", fontsize=9)
+    ax_d.set_xlabel(f"risk difference {a1} \u2212 {a2}", parse_math=False)
+    ax_d.legend(**beside)
     return fig

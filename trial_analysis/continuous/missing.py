@@ -790,8 +790,10 @@ class TippingPointResult(Result):
                 linestyle=":",
                 label=f"tipping point delta = {self.tipping_delta:.3g}",
             )
-        ax.set_xlabel("delta added to imputed values (treatment arm)")
+        ax.set_xlabel("delta added to the treatment arm's imputed values")
         ax.set_ylabel("p-value")
+        # the arms by name ("treatment - reference"; names from the data: plain text)
+        ax.set_title(self.contrast.replace(" - ", " \u2212 "), parse_math=False)
         ax.legend(frameon=False)
         return fig
 

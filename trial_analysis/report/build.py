@@ -47,9 +47,8 @@ class ReportContext:
     inputs: dict[str, str] = field(default_factory=dict)  # path -> sha256
     command: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(
-        default_factory=list
-    )  # raised while building; listed in the appendix
+    # raised while building, as (section title, warning class name, message); in the appendix
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
     trial_obj: Any = None  # the loaded Trial (design, published numbers, folder)
 
     @property
@@ -147,7 +146,7 @@ def build_report(
             warnings.simplefilter("always")
             sec = func(ctx)
         for w in caught:
-            msg = f"{title}: {w.category.__name__}: {w.message}"
+            msg = (title, w.category.__name__, str(w.message))
             if msg not in ctx.warnings and not issubclass(w.category, DeprecationWarning):
                 ctx.warnings.append(msg)
         if sec is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..results import COLUMN_LABELS, format_number
 
-__all__ = ["WORDS", "humanise", "plain_text", "short_label"]
+__all__ = ["WORDS", "humanise", "name_arms", "name_figure_arms", "plain_text", "short_label"]
 
 #: words for the parts of identifiers (split at "_" and ".")
 WORDS = {
@@ -172,6 +172,66 @@ def plain_text(text: Any, design: Any = None) -> str:
 
 
 _ARM_NUMBER = re.compile(r"\barm[ -]([12])\b")
+# "arm 1 - arm 2": the difference experimental minus control, printed with a minus sign
+_ARM_DIFFERENCE = re.compile(r"\barm[ -]1 - arm[ -]2\b")
+# a figure's "p1 = 0.2, p2 = 0.045" (the arms' proportions) or "(n1)"
+_ARM_SYMBOL = re.compile(r"\bp([12])(?= = )")
+
+
+def name_arms(text: str, arms: tuple[str, str]) -> str:
+    """``text`` with the analyses' generic arm names — "arm 1" (experimental), "arm 2"
+    (control), "arm 1 - arm 2" — as the arms ``arms`` = (experimental, control) are called.
+
+    >>> name_arms("risk difference (arm 1 - arm 2), best case for arm 1", ("A", "B"))
+    'risk difference (A \u2212 B), best case for A'
+    """
+    names = {"1": str(arms[0]), "2": str(arms[1])}
+    s = _ARM_DIFFERENCE.sub(lambda m: f"{names['1']} \u2212 {names['2']}", str(text))
+    return _ARM_NUMBER.sub(lambda m: names[m.group(1)], s)
+
+
+def _figure_text(text: str, arms: tuple[str, str]) -> str:
+    s = name_arms(text, arms)
+    return _ARM_SYMBOL.sub(lambda m: f"p({arms[int(m.group(1)) - 1]})", s)
+
+
+def name_figure_arms(fig: Any, arms: tuple[str, str]) -> Any:
+    """Every text of the figure ``fig`` (labels, titles, legends) with its generic arm names
+    in words (:func:`name_arms`); the proportions "p1 = …, p2 = …" of a power curve's title
+    named too. Arm names come from a data file: a text that changes is drawn as plain text
+    (a ``$`` in a name starts no formula; in a text that was a formula the names' ``$`` are
+    escaped). Returns ``fig``.
+
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(); ax = fig.add_subplot(); _ = ax.set_xlabel("risk difference arm 1 - arm 2")
+    >>> name_figure_arms(fig, ("UC-MSC", "Placebo")).axes[0].get_xlabel()
+    'risk difference UC-MSC \u2212 Placebo'
+    """
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedLocator
+
+    names = (str(arms[0]), str(arms[1]))
+    escaped = (names[0].replace("$", r"\$"), names[1].replace("$", r"\$"))
+    for ax in fig.axes:  # tick labels set as a list are re-made from it at each draw
+        for axis in (ax.xaxis, ax.yaxis):
+            if not isinstance(axis.get_major_locator(), FixedLocator):
+                continue  # numbers: no arm names
+            locs = list(axis.get_majorticklocs())
+            old = [str(v) for v in axis.get_major_formatter().format_ticks(locs)]
+            new = [_figure_text(v, escaped) for v in old]
+            if new != old:
+                axis.set_ticks(locs, labels=new)
+    for t in fig.findobj(Text):
+        old = t.get_text()
+        new = _figure_text(old, names)
+        if new == old:
+            continue
+        if t.get_parse_math() and old.count("$") >= 2:  # a formula: kept, the names escaped
+            t.set_text(_figure_text(old, escaped))
+        else:
+            t.set_parse_math(False)
+            t.set_text(new)
+    return fig
 
 
 def _arm_names(s: str, design: Any) -> str:
@@ -181,10 +241,10 @@ def _arm_names(s: str, design: Any) -> str:
     if len(arms) != 2:
         return s
     try:
-        names = {"1": design.experimental_arm.name, "2": design.control_arm.name}
+        names = (design.experimental_arm.name, design.control_arm.name)
     except (AttributeError, StopIteration):
         return s
-    return _ARM_NUMBER.sub(lambda m: names[m.group(1)], s)
+    return name_arms(s, names)
 
 
 def short_analysis(text: str, measure: str = "") -> tuple[str, str]:

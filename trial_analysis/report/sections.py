@@ -12,6 +12,7 @@ import functools
 import importlib.metadata as md
 import math
 import platform
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from ..reanalysis import data_source
 from ..results import format_cell
 from .build import ReportContext
 from .content import (
+    SOURCES,
     Bold,
     Callout,
     Code,
@@ -81,19 +83,30 @@ def design_section(ctx: ReportContext) -> Section:
             source=_SOURCE_OF_LABEL.get(vp.label, vp.label) if vp else "published",
         )
     )
+    # what the design items rest on, in the order of SOURCES (each row says which)
+    kinds = {_SOURCE_OF_LABEL.get(p.label, p.label) for p in d.provenance.values()}
+    design_source = " and ".join(k for k in SOURCES if k in kinds) or "published"
     s.add(
         TableBlock(
             d.to_frame(),
             "Design items and their provenance (published, registry, secondary, derived, or "
             "assumed with the reason below).",
             col_widths=(3, 7, 1.4),
+            source=design_source,
         )
     )
     prov = pd.DataFrame(
         [(k, p.label, p.reason or p.source) for k, p in d.provenance.items()],
         columns=["item", "provenance", "source or reason"],
     )
-    s.add(TableBlock(prov, "Sources and reasons for each design item.", col_widths=(2.2, 1.3, 8)))
+    s.add(
+        TableBlock(
+            prov,
+            "Sources and reasons for each design item.",
+            col_widths=(2.2, 1.3, 8),
+            source=design_source,
+        )
+    )
     return s
 
 
@@ -129,6 +142,7 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
             shown,
             "Published aggregates of the trial.",
             digits=6,
+            source="published",
         )
     )
     notes = (
@@ -142,6 +156,7 @@ def _published_tables(s: Section, ctx: ReportContext) -> None:
                 notes.reset_index(drop=True),
                 "Notes on how published numbers are read.",
                 col_widths=(2, 2, 1.5, 8),
+                source="published",
             )
         )
 
@@ -190,11 +205,15 @@ def flow_section(ctx: ReportContext) -> Section | None:
                 "randomised."
             )
         )
+    from .pdf import TEXT_WIDTH_IN
+
+    diagram = flow.plot()
     s.add(
         FigureBlock(
-            flow.plot(),
+            diagram,
             "CONSORT-style participant flow by arm, from the data's population flags.",
-            width=0.9,
+            # printed at the width its boxes were sized for: narrowed, its text would not fit
+            width=min(1.0, diagram.get_figwidth() / TEXT_WIDTH_IN),
             source=src,
         )
     )
@@ -516,8 +535,67 @@ _FIGURE_AFTER = {
 _FIGURE_WIDTHS = {"rho_curve": 0.95, "sd_curve": 0.9}
 
 
+#: figures whose legend the report moves under the plot: inside, it covers the lines
+_LEGEND_BELOW = ("mmrm_trajectory", "rho_curve")
+
+
+def _legend_below(fig: Any) -> Any:
+    """Each legend of ``fig`` moved under its axes (below the axis label), in columns."""
+    for ax in fig.axes:
+        old = ax.get_legend()
+        if old is None:
+            continue
+        handles, labels = ax.get_legend_handles_labels()
+        if not handles:
+            continue
+        leg = ax.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            # long entries (a ρ curve's readings) one per line: side by side they are
+            # wider than the plot and the layout would narrow it to fit them
+            ncol=1 if max(len(str(t)) for t in labels) > 25 else min(len(handles), 3),
+            frameon=False,
+            fontsize=old.get_texts()[0].get_fontsize() if old.get_texts() else None,
+        )
+        for t in leg.get_texts():  # arm names from the data: plain text
+            t.set_parse_math(False)
+    return fig
+
+
+def _wrap_ylabels(fig: Any) -> Any:
+    """A y-axis label longer than its axes is tall (an outcome named in full: "LS-mean %
+    reduction in total daily insulin dose") broken into lines that fit beside it."""
+    import textwrap
+
+    for ax in fig.axes:
+        label = ax.yaxis.label
+        text = label.get_text()
+        if not text or "\n" in text or "$" in text:
+            continue
+        # the axes' height before layout and printing shrink it (by about 0.7 at 3/4 of
+        # the page); DejaVu Sans averages about 0.55 em per character
+        height_pt = 0.7 * ax.get_position().height * fig.get_figheight() * 72
+        chars = max(12, int(height_pt / (0.55 * label.get_fontsize())))
+        if len(text) > chars:
+            label.set_text("\n".join(textwrap.wrap(text, chars)))
+    return fig
+
+
+def _figures(r: Any) -> dict[str, Any]:
+    """The figures of a comparison with its arms named (experimental, control) where the
+    analysis labels them generically ("arm 1 - arm 2"), as the tables name them, and the
+    legends of :data:`_LEGEND_BELOW` under the plot."""
+    from .labels import name_figure_arms
+
+    figs = {k: name_figure_arms(f, tuple(r.arms[:2])) for k, f in r.figures().items()}
+    figs = {k: _legend_below(f) if k in _LEGEND_BELOW else f for k, f in figs.items()}
+    return {k: _wrap_ylabels(f) for k, f in figs.items()}
+
+
 def _binary_block(s: Section, r: Any, ctx: ReportContext) -> None:
-    figs = r.figures()
+    figs = _figures(r)
     src = _data_source(ctx)
     if r.comparison is not None:
         c = r.comparison  # the table analysed (the largest denominators when several fit)
@@ -695,8 +773,14 @@ def _analysis_table(
     return out, suffix, tuple(notes)
 
 
-def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
-    figs = r.figures()
+def _continuous_block(
+    s: Section, r: Any, ctx: ReportContext, drawn: dict[int, str] | None = None
+) -> None:
+    """The tables and figures of one comparison of a continuous endpoint; ``drawn`` maps the
+    MMRM fits already drawn for an earlier comparison of the endpoint (one fit over all arms
+    serves every comparison) to their figure's label, so a fit is drawn once."""
+    figs = _figures(r)
+    drawn = {} if drawn is None else drawn
     src = _data_source(ctx)
     for name, df in r.sections.items():
         if name == "published":
@@ -716,15 +800,27 @@ def _continuous_block(s: Section, r: Any, ctx: ReportContext) -> None:
             )
         )
         for fig_name, after in _FIGURE_AFTER.items():
-            if name == after and fig_name in figs:
-                s.add(
-                    FigureBlock(
-                        figs[fig_name],
-                        _FIGURE_CAPTIONS[fig_name],
-                        width=_FIGURE_WIDTHS.get(fig_name, 0.75),
-                        source=here,
-                    )
+            if name != after or fig_name not in figs:
+                continue
+            caption, label = _FIGURE_CAPTIONS[fig_name], None
+            if fig_name == "mmrm_trajectory":
+                fit = id(r.mmrm_fit)
+                if fit in drawn:  # the same fit, all arms: drawn for an earlier comparison
+                    s.add(Para(("LS-means by visit of every arm: ", Ref(drawn[fit]), ".")))
+                    continue
+                label = drawn[fit] = f"mmrm-{r.endpoint}-{len(drawn) + 1}"
+                n_arms = len(getattr(r.mmrm_fit, "arms", ()) or ())
+                if n_arms > 2:
+                    caption += f" One MMRM over all {n_arms} arms serves every comparison."
+            s.add(
+                FigureBlock(
+                    figs[fig_name],
+                    caption,
+                    width=_FIGURE_WIDTHS.get(fig_name, 0.75),
+                    label=label,
+                    source=here,
                 )
+            )
     if r.findings:
         f = pd.concat([x.to_frame() for x in r.findings], ignore_index=True)
         s.add(
@@ -755,6 +851,7 @@ def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
         s.add(Callout(f"Not analysed: {why[0]}.", "warning"))
         return s
     s = Section(ep.id, f"{ep.label} ({ep.role})")
+    drawn: dict[int, str] = {}  # MMRM fits drawn (one over all arms serves each comparison)
     for r in res.of(endpoint):
         if len(ctx.design.experimental_arms) > 1:
             s.add(Heading(f"{r.arms[0]} vs {r.arms[1]}"))
@@ -763,7 +860,7 @@ def endpoint_section(ctx: ReportContext, endpoint: str) -> Section | None:
         elif ep.type == "time_to_event":
             _survival_block(s, r, ctx)
         else:
-            _continuous_block(s, r, ctx)
+            _continuous_block(s, r, ctx, drawn)
         s.add(Para((Italic("Notes."), " " + " ".join(n for n in r.notes if "SYNTHETIC" not in n))))
     return s
 
@@ -862,8 +959,9 @@ def planning_section(ctx: ReportContext) -> Section | None:
 
             sec = planning_survival(ctx, ep)
         else:
-            counts = _binary_counts(ctx, res.of(ep.id)[0])
-            sec = None if counts is None else _planning_binary(ctx, ep, counts)
+            first = res.of(ep.id)[0]
+            counts = _binary_counts(ctx, first)
+            sec = None if counts is None else _planning_binary(ctx, ep, counts, first.arms[:2])
         if sec is not None:
             break
     # the continuous endpoints analysed as the trial will be, when the trial has a scenario
@@ -902,8 +1000,11 @@ def _sequential_block(s: Section, size_of: Any, effect: float, se: float, src: s
     )
 
 
-def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | None:
+def _planning_binary(
+    ctx: ReportContext, ep: Any, counts: tuple, arms: tuple[str, str]
+) -> Section | None:
     from ..power import assurance, exact_power, power_curve, sample_size
+    from .labels import name_figure_arms
 
     x1, n1, x2, n2, src = counts
     p1, p2 = x1 / n1, x2 / n2
@@ -931,7 +1032,7 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
     curve = power_curve(p1, p2, range(20, 201, 5), list(PLANNING_TESTS), target=0.8)
     s.add(
         FigureBlock(
-            curve.plot(),
+            name_figure_arms(curve.plot(), arms),
             "Power by sample size per arm (1:1) for exact and approximate tests at the "
             "observed proportions; exact power enumerates every table (no simulation error).",
             width=0.8,
@@ -977,7 +1078,7 @@ def _planning_binary(ctx: ReportContext, ep: Any, counts: tuple) -> Section | No
     )
     s.add(
         FigureBlock(
-            a.plot(),
+            name_figure_arms(a.plot(), arms),
             "Power at the point estimate and assurance by planned size per arm.",
             width=0.7,
             source=src,
@@ -1138,12 +1239,75 @@ def reproducibility_section(ctx: ReportContext) -> Section:
     if ctx.warnings:
         s.add(
             TableBlock(
-                pd.DataFrame({"warning": ctx.warnings}),
+                warnings_frame(ctx.warnings, ctx.design),
                 "Warnings raised by the analyses while this report was built.",
-                col_widths=(1,),
+                notes=(
+                    "Raised while building: the report section being computed when the "
+                    "warning was raised. The reanalysis of every endpoint runs once, for the "
+                    "first section that shows its results (the key findings), so its warnings "
+                    "are listed there.",
+                ),
+                col_widths=(2.2, 1.6, 7),
             )
         )
     return s
+
+
+#: reader's words for the warning classes (trial_analysis.errors, Python, statsmodels)
+WARNING_KINDS = {
+    "StatisticalWarning": "statistical caveat",
+    "ApproximationWarning": "approximation",
+    "ConvergenceWarning": "model convergence",
+    "SyntheticDataWarning": "synthetic data",
+    "RuntimeWarning": "numerical",
+    "UserWarning": "general",
+    "FutureWarning": "software version",
+    "ValueWarning": "model input",
+    "IterationLimitWarning": "model convergence",
+    "HessianInversionWarning": "model convergence",
+    "PerfectSeparationWarning": "perfect separation",
+}
+_MAX_WARNING = 600  # characters of one message printed (a message can quote a data file)
+_PY_LIST = re.compile(r"\[((?:[-\w.' ]+, )*[-\w.' ]+)\]")
+
+
+def warning_sentence(message: str, design: Any = None) -> str:
+    """A warning's message as a sentence in words: identifiers and Python spellings
+    (lists, tuples, API pointers) put into words (:func:`.labels.plain_text`), capitalised,
+    ending in a full stop, at most :data:`_MAX_WARNING` characters.
+
+    >>> warning_sentence("MMRM omitted: needs 2 visits, got [48]; use an ANCOVA (ta.continuous)")
+    'MMRM omitted: needs 2 visits, got 48; use an ANCOVA.'
+    """
+    from .labels import plain_text
+
+    text = " ".join(str(message).split())  # one line: no stray newlines or indentation
+    if len(text) > _MAX_WARNING:
+        text = text[: _MAX_WARNING - 1].rstrip() + "…"
+    text = plain_text(_PY_LIST.sub(lambda m: m.group(1).replace("'", ""), text), design)
+    text = text.strip()
+    if not text:
+        return "(no message)"
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "…", "!", "?")) else text + "."
+
+
+def _warning_kind(category: str) -> str:
+    if category in WARNING_KINDS:
+        return WARNING_KINDS[category]
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", category.removesuffix("Warning"))
+    return " ".join(w.lower() for w in words) or "general"
+
+
+def warnings_frame(caught: list[tuple[str, str, str]], design: Any = None) -> pd.DataFrame:
+    """The appendix table of the warnings raised while the report was built: the section
+    being built, the kind of warning in words (:data:`WARNING_KINDS`), the message as a
+    sentence (:func:`warning_sentence`); one row per distinct warning."""
+    rows = {}
+    for where, category, message in caught:
+        row = (where, _warning_kind(category), warning_sentence(message, design))
+        rows.setdefault(row, None)
+    return pd.DataFrame(list(rows), columns=["raised while building", "kind", "warning"])
 
 
 def findings_section(ctx: ReportContext) -> Section:
