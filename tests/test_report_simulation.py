@@ -15,6 +15,8 @@ from trial_analysis.report import simulation
 from trial_analysis.report.build import ReportContext
 from trial_analysis.report.content import Section
 
+from .test_acceptance_trials import DOSE4_SCENARIO as ACCEPTANCE_SCENARIO
+
 
 def _ctx(trial):
     t = ta.load_trial(trial)
@@ -70,37 +72,15 @@ def test_a_bad_scenario_file_is_a_warning_not_a_failure(tmp_path):
     assert not s.blocks
 
 
-DOSE4_SCENARIO = """\
-format_version = 2
-
-[scenario]
-name = "Four-arm dose finding, SBP"
-
-[arms]
-names = ["Drug 5 mg", "Drug 10 mg", "Drug 20 mg", "Placebo"]
-n = [40, 40, 40, 40]
-control = "Placebo"
-
-[endpoints.sbp]
-type = "continuous"
-parameter = "SBP"
-visits = [0, 4, 8, 12]
-mean = { "Drug 5 mg" = [152, 149, 147, 145], "Drug 10 mg" = [152, 148, 145, 142], "Drug 20 mg" = [152, 147, 143, 139], Placebo = [152, 151, 150, 149] }
-sd = 9.0
-correlation = { structure = "ar1", rho = 0.6 }
-outcome = "chg"
-
-[dropout]
-mechanism = "MAR"
-rate = 0.2
-slope = 0.5
-endpoint = "sbp"
-
+# the acceptance trials' four-arm scenario (trial folder written beside it there) with an
+# MMRM and a J2R MI analysis added
+DOSE4_SCENARIO = (
+    ACCEPTANCE_SCENARIO.replace('trial = "./acc_dose4"\n', "")
+    + """\
 [[analyses]]
 name = "sbp_mmrm"
 endpoint = "sbp"
 method = "mmrm"
-
 [[analyses]]
 name = "sbp_mi_j2r"
 endpoint = "sbp"
@@ -108,6 +88,7 @@ method = "mi"
 imputation = "j2r"
 m = 5
 """
+)
 
 
 def test_an_unseen_four_arm_trial(tmp_path, monkeypatch):
@@ -122,6 +103,6 @@ def test_an_unseen_four_arm_trial(tmp_path, monkeypatch):
     s = Section("planning", "Planning the next trial")
     assert simulation.simulation_block(ctx, s)
     f = next(b for b in s.blocks if getattr(b, "caption", "").startswith("Power by simul")).frame
-    assert len(f) == 6
+    assert len(f) == 9  # ANCOVA, MMRM and MI, three doses each
     assert set(f["Comparison"]) == {f"Drug {d} mg vs Placebo" for d in (5, 10, 20)}
     assert any(k.endswith("scenario.toml") for k in ctx.inputs)
