@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .. import limits
-from .._validate import CONTROL_ARM_RE, check_choice, check_conf_level, check_count
+from .._validate import check_choice, check_conf_level, check_count
 from ..errors import AnalysisError, ParameterError
 from .mmrm._batch import (
     _estimable,
@@ -147,45 +147,27 @@ def mi_ancova_batch(
     ...                       m=20, seed=1)  # doctest: +SKIP
     """
     from .missing import DRAWS, METHODS, mi_analysis
-    from .mmrm import _codes, _levels
+    from .mmrm import _check_columns, _codes, _levels, _reference
 
     meth = check_choice("method", method.upper() if isinstance(method, str) else method, METHODS)
     draws = check_choice("draws", draws, DRAWS)
     m = check_count("m", m, minimum=2)
     conf_level = check_conf_level(conf_level)
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(
-            "data",
-            "a pandas DataFrame (one row per replicate, subject and visit)",
-            type(data).__name__,
-        )
-    named = (
-        ("outcome", outcome),
-        ("subject", subject),
-        ("visit", visit),
-        ("arm", arm),
-        ("replicate", replicate),
-        ("baseline", baseline),
+    _check_columns(
+        data,
+        (
+            ("outcome", outcome),
+            ("subject", subject),
+            ("visit", visit),
+            ("arm", arm),
+            ("replicate", replicate),
+            ("baseline", baseline),
+        ),
     )
-    for pname, col in named:
-        if not isinstance(col, str) or col not in data.columns:
-            raise ParameterError(
-                pname, f"a column of data ({', '.join(map(str, data.columns))})", col
-            )
-    if len({c for _, c in named}) != len(named):
-        raise ParameterError(
-            "outcome/subject/visit/arm/replicate/baseline",
-            "different columns",
-            [c for _, c in named],
-        )
     arms = _levels(data[arm], sort=False)
     if len(arms) < 2:
         raise AnalysisError(f"the analysis compares arms: `{arm}` has only one level ({arms!r})")
-    if reference is None:
-        named_control = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
-        reference = named_control[0] if len(named_control) == 1 else arms[0]
-    elif reference not in arms:
-        raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
+    reference = _reference(arms, reference)
     visits = _levels(data.loc[data[outcome].notna(), visit], sort=True)
     if not visits:
         raise AnalysisError(f"no observed values of {outcome!r}: nothing to analyse")

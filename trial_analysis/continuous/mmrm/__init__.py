@@ -98,6 +98,42 @@ def _levels(s: pd.Series, *, sort: bool) -> list:
     return [_py(v) for v in vals]
 
 
+def _reference(arms: Sequence[Any], reference: Any) -> Any:
+    """The control arm: ``reference`` when given (one of ``arms``), else the level named like
+    a control (placebo, control, vehicle, sham, standard/usual care), else the first level —
+    estimates are experimental - control. The rule of fit, fit_batch and mi_ancova_batch."""
+    if reference is None:
+        named = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
+        return named[0] if len(named) == 1 else arms[0]
+    if reference not in arms:
+        raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
+    return reference
+
+
+def _check_columns(
+    data: Any, named: Sequence[tuple[str, Any]], cols: Sequence[Any] | None = None
+) -> None:
+    """A long frame of replicate trials: ``data`` is a DataFrame, every ``(parameter,
+    column)`` of ``named`` names one of its columns, and the columns (``cols``, default those
+    of ``named``) are different."""
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(
+            "data",
+            "a pandas DataFrame (one row per replicate, subject and visit)",
+            type(data).__name__,
+        )
+    for pname, col in named:
+        if not isinstance(col, str) or col not in data.columns:
+            raise ParameterError(
+                pname, f"a column of data ({', '.join(map(str, data.columns))})", col
+            )
+    cols = [c for _, c in named] if cols is None else list(cols)
+    if len(set(cols)) != len(cols):
+        raise ParameterError(
+            "outcome/subject/visit/arm/replicate/baseline", "different columns", cols
+        )
+
+
 def _codes(s: Any, levels: Sequence[Any]) -> np.ndarray:
     """Position of each value of ``s`` in ``levels`` (-1 when absent or missing): the codes of
     ``pd.Categorical(s, categories=levels)``, by one factorisation of the distinct values
@@ -289,13 +325,7 @@ def _prepare(
             f"the MMRM needs at least 2 visits with data, got {visits!r}; for a single visit use "
             "an ANCOVA (ta.continuous)"
         )
-    if reference is None:
-        # estimates experimental - control: the control is the level named like one
-        # (placebo, control, vehicle, sham, standard/usual care), else the first level
-        named = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
-        reference = named[0] if len(named) == 1 else arms[0]
-    elif reference not in arms:
-        raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
+    reference = _reference(arms, reference)
 
     T, A = len(visits), len(arms)
     counts = pd.DataFrame(counts_all[present], index=visits, columns=arms)

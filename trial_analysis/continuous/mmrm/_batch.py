@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...errors import AnalysisError, DataValidationError, ParameterError, Problem
+from ...errors import AnalysisError, DataValidationError, Problem
 from ._covariance import Structure, make_structure
 from ._engine import (
     Engine,
@@ -842,35 +842,21 @@ def fit_batch(
     >>> out.shape[0], bool(out["converged"].all())
     (6, True)
     """
-    from ..._validate import CONTROL_ARM_RE, check_choice, check_conf_level
-    from . import _codes, _levels, _normalise_covariance, _t_table
+    from ..._validate import check_choice, check_conf_level
+    from . import _check_columns, _codes, _levels, _normalise_covariance, _reference, _t_table
 
     conf_level = check_conf_level(conf_level)
     df_method = check_choice("df", df, ("satterthwaite", "kenward-roger"))
     name = _normalise_covariance(covariance)
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(
-            "data",
-            "a pandas DataFrame (one row per replicate, subject and visit)",
-            type(data).__name__,
-        )
     named = (
         ("outcome", outcome),
         ("subject", subject),
         ("visit", visit),
         ("arm", arm),
         ("replicate", replicate),
-    )
-    for pname, col in named + ((("baseline", baseline),) if baseline is not None else ()):
-        if not isinstance(col, str) or col not in data.columns:
-            raise ParameterError(
-                pname, f"a column of data ({', '.join(map(str, data.columns))})", col
-            )
+    ) + ((("baseline", baseline),) if baseline is not None else ())
     cols = [replicate, subject, visit, arm, outcome] + ([baseline] if baseline else [])
-    if len(set(cols)) != len(cols):
-        raise ParameterError(
-            "outcome/subject/visit/arm/replicate/baseline", "different columns", cols
-        )
+    _check_columns(data, named, cols)
     problems = []
     for col in [outcome] + ([baseline] if baseline else []):
         s = data[col]
@@ -899,11 +885,7 @@ def fit_batch(
         raise AnalysisError(f"no observed values of {outcome!r}: nothing to fit")
     if not np.all(np.isfinite(d[outcome].to_numpy(dtype=float))):
         raise DataValidationError([Problem("data", None, outcome, None, "has infinite values")])
-    if reference is None:  # fit's rule: the arm named like a control, else the first
-        named_control = [a for a in arms if CONTROL_ARM_RE.search(str(a))]
-        reference = named_control[0] if len(named_control) == 1 else arms[0]
-    elif reference not in arms:
-        raise ParameterError("reference", f"one of the arm levels {arms!r}", reference)
+    reference = _reference(arms, reference)
     if len(arms) < 2:
         raise AnalysisError(f"the MMRM compares arms: `{arm}` has only one level ({arms!r})")
     rcode, rlabels = pd.factorize(d[replicate], sort=False)
