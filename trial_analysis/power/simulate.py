@@ -525,13 +525,10 @@ def _analyse_mmrm(scen, a, ep, tr, m=None) -> list[dict[str, np.ndarray]]:
     of ``MMRM_BATCH`` replicates; the contrast at the last visit."""
     from .. import mmrm  # another area; loaded only when an MMRM analysis is asked for
 
-    n_rep = next(iter(tr.drop_time.values())).shape[0]
-    parts: list[list[dict[str, np.ndarray]]] = []
-    for r0 in range(0, n_rep, MMRM_BATCH):
-        r1 = min(n_rep, r0 + MMRM_BATCH)
+    def fit(r0: int, r1: int) -> pd.DataFrame:
         df = _long_frame(scen, ep, tr, r0, r1, m=m)
         try:
-            out = mmrm.fit_batch(
+            return mmrm.fit_batch(
                 df,
                 "AVAL",
                 "USUBJID",
@@ -545,7 +542,7 @@ def _analyse_mmrm(scen, a, ep, tr, m=None) -> list[dict[str, np.ndarray]]:
                 conf_level=a.conf_level,
             )
         except AnalysisError:  # the data as a whole cannot be fitted: no replicate analysed
-            out = pd.DataFrame(
+            return pd.DataFrame(
                 columns=[
                     "replicate",
                     "visit",
@@ -558,6 +555,18 @@ def _analyse_mmrm(scen, a, ep, tr, m=None) -> list[dict[str, np.ndarray]]:
                     "converged",
                 ]
             )
+
+    return _in_batches(scen, a, ep, tr, fit)
+
+
+def _in_batches(scen, a, ep, tr, fit) -> list[dict[str, np.ndarray]]:
+    """``fit(r0, r1)`` (a table of contrasts of replicates ``r0:r1``) on batches of
+    ``MMRM_BATCH`` replicates; the contrasts at the last visit, joined over the batches."""
+    n_rep = next(iter(tr.drop_time.values())).shape[0]
+    parts = []
+    for r0 in range(0, n_rep, MMRM_BATCH):
+        r1 = min(n_rep, r0 + MMRM_BATCH)
+        out = fit(r0, r1)
         parts.append(_contrasts_at_last(scen, out, ep.visits[-1], r1 - r0, a.alternative, a.margin))
     return [
         {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
@@ -570,11 +579,9 @@ def _analyse_mi(scen, a, ep, tr, rng, m=None) -> list[dict[str, np.ndarray]]:
     by the batched imputation of ``trial_analysis.continuous._mi_batch``."""
     from ..continuous._mi_batch import mi_ancova_batch
 
-    n_rep = next(iter(tr.drop_time.values())).shape[0]
     seed = int(rng.integers(0, 2**63 - 1))  # the chunk's stream: one seed per batch below
-    parts = []
-    for r0 in range(0, n_rep, MMRM_BATCH):
-        r1 = min(n_rep, r0 + MMRM_BATCH)
+
+    def fit(r0: int, r1: int) -> pd.DataFrame:
         df = _long_frame(scen, ep, tr, r0, r1, every_visit=True, m=m)
         out = mi_ancova_batch(
             df,
@@ -591,13 +598,9 @@ def _analyse_mi(scen, a, ep, tr, rng, m=None) -> list[dict[str, np.ndarray]]:
             conf_level=a.conf_level,
             draws=a.draws,
         )
-        if "visit" not in out:
-            out = out.assign(visit=ep.visits[-1])
-        parts.append(_contrasts_at_last(scen, out, ep.visits[-1], r1 - r0, a.alternative, a.margin))
-    return [
-        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
-        for i in range(len(scen.experimental))
-    ]
+        return out if "visit" in out else out.assign(visit=ep.visits[-1])
+
+    return _in_batches(scen, a, ep, tr, fit)
 
 
 def _analyse_survival(scen, a, ep, tr) -> list[dict[str, np.ndarray]]:
